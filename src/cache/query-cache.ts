@@ -1,0 +1,43 @@
+/**
+ * What a backend sees of the cache: "give me the value for this resolved backend query,
+ * loading it at most once however many requests ask at the same time". Keys are the
+ * backend's own resolved query (a PromQL string, a queue URL, a CloudWatch query), never a URL,
+ * so two HPAs that ask the same thing differently share one entry.
+ *
+ * The cache knows nothing of HTTP. Errors thrown by `load` are ApiErrors; a NotFound is cached
+ * briefly (negative caching), other errors fall back to a stale value within `maxStale`.
+ */
+export interface QueryCache {
+  /**
+   * The value for `key`: from the cache while it is younger than the TTL, else from `load`.
+   *
+   * - Concurrent calls for one key share one `load`; all of them get its value or its error.
+   * - `signal` is the caller's own: when it aborts, only this call rejects (with the signal's
+   *   reason). The shared load goes on while any caller still waits, and its signal aborts once
+   *   every caller has gone.
+   * - When `load` fails with anything but a NotFound ApiError and a value younger than
+   *   TTL + maxStale is cached, that value is returned instead. Without one, unavailability
+   *   (ServiceUnavailable, Timeout, TooManyRequests) becomes a 503 naming the backend and the
+   *   error; other errors are rethrown as they are.
+   * - A NotFound from `load` is remembered for `negativeTtl` and rethrown to every caller.
+   *
+   * The returned value is the cached object itself, shared by every caller: never mutate it.
+   */
+  fetch<T>(key: string, load: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T>;
+}
+
+export interface CacheSettings {
+  /** How long a value is served without asking the backend again. */
+  ttlMs: number;
+  /** How long past its TTL a value may still be served while the backend fails. */
+  maxStaleMs: number;
+  /** How long a NotFound ("no data") answer is remembered. */
+  negativeTtlMs: number;
+  maxEntries: number;
+  maxBytes: number;
+  /**
+   * The last part of the TTL, as a fraction of it, in which a hit also starts a background
+   * refresh so the next callers find a fresh value; 0 turns refresh-ahead off. Default 0.2.
+   */
+  refreshAheadRatio?: number;
+}

@@ -1,0 +1,105 @@
+import type { GroupResource } from '../api/resources.js';
+import type { LabelSelector } from '../api/selector.js';
+
+/**
+ * The whole contract between the Kubernetes API layer and a metrics backend.
+ *
+ * The HTTP layer parses and validates every request before it calls a provider, so a
+ * provider sees only well-formed names and parsed selectors. A provider answers with plain
+ * samples (numbers and the time they were observed); turning them into Kubernetes objects
+ * and quantities is the API layer's job. Failures are thrown as `ApiError` with the reason
+ * the caller should see (NotFound when there is no data, ServiceUnavailable when the backend
+ * cannot be reached, BadRequest when the backend refuses the query).
+ */
+
+/** A metric a custom-metrics provider can answer, as discovery announces it. */
+export interface CustomMetricInfo {
+  resource: GroupResource;
+  metric: string;
+  /** false for root-scoped resources such as nodes and namespaces. */
+  namespaced: boolean;
+}
+
+export interface ExternalMetricInfo {
+  metric: string;
+}
+
+/** A Kubernetes object the metric describes. namespace is absent for root-scoped objects. */
+export interface ObjectRef {
+  resource: GroupResource;
+  namespace?: string;
+  name: string;
+}
+
+export interface Sample {
+  value: number;
+  /** When the backend observed the value — not when we fetched it, so staleness is visible. */
+  timestamp: Date;
+  /** Seconds the value aggregates over (e.g. a rate window), when the backend knows it. */
+  windowSeconds?: number;
+}
+
+export interface ObjectSample extends Sample {
+  name: string;
+}
+
+export interface CustomMetricByNameRequest {
+  object: ObjectRef;
+  metric: string;
+  /** metricLabelSelector: narrows which series of the metric count. Empty selects all. */
+  metricSelector: LabelSelector;
+  signal: AbortSignal;
+}
+
+export interface CustomMetricBySelectorRequest {
+  resource: GroupResource;
+  namespace?: string;
+  /** labelSelector: which objects. Empty selects every object of the resource. */
+  objectSelector: LabelSelector;
+  metric: string;
+  metricSelector: LabelSelector;
+  signal: AbortSignal;
+}
+
+export interface ExternalMetricRequest {
+  namespace: string;
+  metric: string;
+  /** labelSelector of the external API: selects the metric's series, not objects. */
+  metricSelector: LabelSelector;
+  signal: AbortSignal;
+}
+
+export interface ExternalSample extends Sample {
+  labels: Record<string, string>;
+}
+
+export interface CustomMetricsProvider {
+  /** The value for exactly one object. Throws NotFound when the object has no data. */
+  getMetricByName(request: CustomMetricByNameRequest): Promise<Sample>;
+  /** One sample per matching object that has data; objects without data are left out. */
+  getMetricBySelector(request: CustomMetricBySelectorRequest): Promise<ObjectSample[]>;
+  /**
+   * Every metric the provider can answer now. Called on every discovery request, so it must
+   * be cheap and must not fail: keep a list refreshed in the background.
+   */
+  listCustomMetrics(): readonly CustomMetricInfo[];
+}
+
+export interface ExternalMetricsProvider {
+  /** One sample per selected series. An empty list is allowed; the API layer decides what it means. */
+  getExternalMetric(request: ExternalMetricRequest): Promise<ExternalSample[]>;
+  /** Same rules as listCustomMetrics. */
+  listExternalMetrics(): readonly ExternalMetricInfo[];
+}
+
+/** A backend: one folder under providers/, each supplying either or both halves. */
+export interface MetricsBackend {
+  /** Short name used in logs, metrics and error messages: `prometheus`, `sqs`, `static`. */
+  readonly name: string;
+  readonly custom?: CustomMetricsProvider;
+  readonly external?: ExternalMetricsProvider;
+  /** Background work (relists, connections) starts here, not in the constructor. */
+  start?(): Promise<void>;
+  /** Release sockets and timers; called once on shutdown. */
+  close?(): Promise<void>;
+}

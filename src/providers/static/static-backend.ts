@@ -1,0 +1,90 @@
+import { ApiError } from '../../api/errors.js';
+import {
+  formatGroupResource,
+  type GroupResource,
+  kindFor,
+  parseGroupResource,
+  sameGroupResource,
+} from '../../api/resources.js';
+import type { StaticBackendConfig } from '../../config/schema.js';
+import type { BackendContext } from '../context.js';
+import type {
+  CustomMetricByNameRequest,
+  CustomMetricBySelectorRequest,
+  CustomMetricInfo,
+  CustomMetricsProvider,
+  ExternalMetricInfo,
+  ExternalMetricRequest,
+  ExternalMetricsProvider,
+  ExternalSample,
+  MetricsBackend,
+  ObjectSample,
+  Sample,
+} from '../provider.js';
+
+/**
+ * Serves fixed values from the config file. Useful for trying an HPA before any backend
+ * exists, for pinning a metric during an incident, and as the backend of the API tests.
+ * Values carry the time the config was loaded, since that is when they were "observed".
+ */
+export function createStaticBackend(config: StaticBackendConfig, context: Pick<BackendContext, 'now'>): MetricsBackend {
+  const loadedAt = context.now();
+  const custom = config.custom.map((m) => ({ ...m, groupResource: parseGroupResource(m.resource) }));
+  const customInfos: CustomMetricInfo[] = custom.map((m) => ({
+    resource: m.groupResource,
+    metric: m.metric,
+    namespaced: kindFor(m.groupResource).namespaced,
+  }));
+  const externalInfos: ExternalMetricInfo[] = config.external.map((m) => ({ metric: m.metric }));
+
+  const findCustom = (resource: GroupResource, metric: string) => {
+    const found = custom.find((m) => m.metric === metric && sameGroupResource(m.groupResource, resource));
+    if (!found) {
+      throw ApiError.notFound(`the static backend has no metric "${metric}" for ${formatGroupResource(resource)}`);
+    }
+    return found;
+  };
+
+  const customProvider: CustomMetricsProvider = {
+    async getMetricByName(request: CustomMetricByNameRequest): Promise<Sample> {
+      const metric = findCustom(request.object.resource, request.metric);
+      const object = metric.objects.find(
+        (o) => o.name === request.object.name && (o.namespace ?? undefined) === request.object.namespace,
+      );
+      if (!object) {
+        const where = request.object.namespace ? ` in namespace "${request.object.namespace}"` : '';
+        throw ApiError.notFound(
+          `the static backend has no value of metric "${request.metric}" for ${formatGroupResource(request.object.resource)} "${request.object.name}"${where}`,
+        );
+      }
+      return { value: object.value, timestamp: loadedAt, windowSeconds: metric.windowSeconds };
+    },
+
+    async getMetricBySelector(request: CustomMetricBySelectorRequest): Promise<ObjectSample[]> {
+      const metric = findCustom(request.resource, request.metric);
+      return metric.objects
+        .filter((o) => (o.namespace ?? undefined) === request.namespace && request.objectSelector.matches(o.labels))
+        .map((o) => ({ name: o.name, value: o.value, timestamp: loadedAt, windowSeconds: metric.windowSeconds }));
+    },
+
+    listCustomMetrics: () => customInfos,
+  };
+
+  const externalProvider: ExternalMetricsProvider = {
+    async getExternalMetric(request: ExternalMetricRequest): Promise<ExternalSample[]> {
+      const metric = config.external.find((m) => m.metric === request.metric);
+      if (!metric) throw ApiError.notFound(`the static backend has no external metric "${request.metric}"`);
+      if (metric.namespaces && !metric.namespaces.includes(request.namespace)) {
+        throw ApiError.forbidden(
+          `external metric "${request.metric}" may not be read from namespace "${request.namespace}": the static backend allows only ${metric.namespaces.join(', ')}`,
+        );
+      }
+      return metric.series
+        .filter((s) => request.metricSelector.matches(s.labels))
+        .map((s) => ({ labels: s.labels, value: s.value, timestamp: loadedAt }));
+    },
+    listExternalMetrics: () => externalInfos,
+  };
+
+  return { name: 'static', custom: customProvider, external: externalProvider };
+}
