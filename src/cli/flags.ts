@@ -1,0 +1,177 @@
+import { parseArgs } from 'node:util';
+
+/** Command-line flags, named as prometheus-adapter and generic apiservers name them. */
+export interface Flags {
+  config?: string;
+  securePort: number;
+  bindAddress?: string;
+  tlsCertFile?: string;
+  tlsPrivateKeyFile?: string;
+  certDir?: string;
+  requestheaderClientCaFile?: string;
+  requestheaderAllowedNames: string[];
+  requestheaderUsernameHeaders: string[];
+  requestheaderGroupHeaders: string[];
+  requestheaderExtraHeadersPrefix: string[];
+  clientCaFile?: string;
+  kubeconfig?: string;
+  authenticationKubeconfig?: string;
+  authorizationKubeconfig?: string;
+  authorizationAlwaysAllowPaths: string[];
+  /** Turn authentication and authorization off even inside a cluster (for local trials). */
+  standalone: boolean;
+  metricsPort: number;
+  shutdownGraceSeconds: number;
+  shutdownDelaySeconds: number;
+  logLevel: string;
+  /** Prometheus backend (prometheus-adapter's flag names). */
+  prometheusUrl?: string;
+  prometheusTokenFile?: string;
+  prometheusCaFile?: string;
+  prometheusClientCert?: string;
+  prometheusClientKey?: string;
+  prometheusHeaders: string[];
+  prometheusVerb?: 'GET' | 'POST';
+  metricsRelistIntervalMs: number;
+  metricsMaxAgeMs?: number;
+}
+
+export const DEFAULT_ALWAYS_ALLOW_PATHS = [
+  '/healthz',
+  '/livez',
+  '/readyz',
+  '/version',
+  '/openapi/v2',
+  '/openapi/v3',
+  '/openapi/v3/*',
+  '/metrics',
+];
+
+const LIST = (v: string | undefined, fallback: string[]): string[] =>
+  v === undefined
+    ? fallback
+    : v
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0);
+
+export class FlagError extends Error {}
+
+export function parseFlags(argv: readonly string[]): Flags {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (error) {
+    throw new FlagError((error as Error).message);
+  }
+  const v = parsed.values;
+  return {
+    config: v.config,
+    securePort: intFlag('secure-port', v['secure-port'], 6443),
+    bindAddress: v['bind-address'],
+    tlsCertFile: v['tls-cert-file'],
+    tlsPrivateKeyFile: v['tls-private-key-file'],
+    certDir: v['cert-dir'],
+    requestheaderClientCaFile: v['requestheader-client-ca-file'],
+    requestheaderAllowedNames: LIST(v['requestheader-allowed-names'], []),
+    requestheaderUsernameHeaders: LIST(v['requestheader-username-headers'], ['X-Remote-User']),
+    requestheaderGroupHeaders: LIST(v['requestheader-group-headers'], ['X-Remote-Group']),
+    requestheaderExtraHeadersPrefix: LIST(v['requestheader-extra-headers-prefix'], ['X-Remote-Extra-']),
+    clientCaFile: v['client-ca-file'],
+    kubeconfig: v.kubeconfig ?? v['lister-kubeconfig'],
+    authenticationKubeconfig: v['authentication-kubeconfig'],
+    authorizationKubeconfig: v['authorization-kubeconfig'],
+    authorizationAlwaysAllowPaths: LIST(v['authorization-always-allow-paths'], DEFAULT_ALWAYS_ALLOW_PATHS),
+    standalone: v.standalone ?? false,
+    metricsPort: intFlag('metrics-port', v['metrics-port'], 0),
+    shutdownGraceSeconds: intFlag('shutdown-grace-seconds', v['shutdown-grace-seconds'], 25),
+    shutdownDelaySeconds: intFlag('shutdown-delay-seconds', v['shutdown-delay-seconds'], 0),
+    logLevel: v['log-level'] ?? process.env.LOG_LEVEL ?? 'info',
+    prometheusUrl: v['prometheus-url'],
+    prometheusTokenFile: v['prometheus-token-file'],
+    prometheusCaFile: v['prometheus-ca-file'],
+    prometheusClientCert: v['prometheus-client-cert'],
+    prometheusClientKey: v['prometheus-client-key'],
+    prometheusHeaders: v['prometheus-header'] ?? [],
+    prometheusVerb: verbFlag(v['prometheus-verb']),
+    metricsRelistIntervalMs: durationFlag('metrics-relist-interval', v['metrics-relist-interval']) ?? 60_000,
+    metricsMaxAgeMs: durationFlag('metrics-max-age', v['metrics-max-age']),
+  };
+}
+
+function parse(argv: readonly string[]) {
+  const str = { type: 'string' } as const;
+  return parseArgs({
+    args: [...argv],
+    allowPositionals: false,
+    strict: true,
+    options: {
+      config: str,
+      'secure-port': str,
+      'bind-address': str,
+      'tls-cert-file': str,
+      'tls-private-key-file': str,
+      'cert-dir': str,
+      'requestheader-client-ca-file': str,
+      'requestheader-allowed-names': str,
+      'requestheader-username-headers': str,
+      'requestheader-group-headers': str,
+      'requestheader-extra-headers-prefix': str,
+      'client-ca-file': str,
+      kubeconfig: str,
+      'lister-kubeconfig': str,
+      'authentication-kubeconfig': str,
+      'authorization-kubeconfig': str,
+      'authorization-always-allow-paths': str,
+      standalone: { type: 'boolean' },
+      'metrics-port': str,
+      'shutdown-grace-seconds': str,
+      'shutdown-delay-seconds': str,
+      'log-level': str,
+      'prometheus-url': str,
+      'prometheus-token-file': str,
+      'prometheus-ca-file': str,
+      'prometheus-client-cert': str,
+      'prometheus-client-key': str,
+      'prometheus-header': { type: 'string', multiple: true },
+      'prometheus-verb': str,
+      'metrics-relist-interval': str,
+      'metrics-max-age': str,
+    },
+  });
+}
+
+function intFlag(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65535 * 1000) {
+    throw new FlagError(`--${name}: expected a non-negative integer, got "${raw}"`);
+  }
+  return n;
+}
+
+/** Go-style durations as prometheus-adapter takes them: `30s`, `1m`, `1h30m`, `500ms`. */
+export function parseDuration(text: string): number | undefined {
+  if (!/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(text)) return undefined;
+  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  let total = 0;
+  for (const [, amount, , unit] of text.matchAll(/(\d+(\.\d+)?)(ms|s|m|h)/g)) {
+    total += Number(amount) * (units[unit as string] ?? 0);
+  }
+  return total;
+}
+
+function durationFlag(name: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const ms = parseDuration(raw);
+  if (ms === undefined || ms <= 0)
+    throw new FlagError(`--${name}: expected a duration such as 30s, 1m or 1h30m, got "${raw}"`);
+  return ms;
+}
+
+function verbFlag(raw: string | undefined): 'GET' | 'POST' | undefined {
+  if (raw === undefined) return undefined;
+  const upper = raw.toUpperCase();
+  if (upper !== 'GET' && upper !== 'POST') throw new FlagError(`--prometheus-verb: expected GET or POST, got "${raw}"`);
+  return upper;
+}

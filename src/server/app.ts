@@ -1,0 +1,113 @@
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { ApiError, asApiError, toStatus } from '../api/errors.js';
+import type { Logger } from '../observability/logger.js';
+import type { AdapterMetrics } from '../observability/metrics.js';
+import type { CustomMetricsProvider, ExternalMetricsProvider } from '../providers/provider.js';
+import { pathMatchesAny } from './always-allow-paths.js';
+import type { AuthSetup } from './auth/types.js';
+import { observeRequests } from './observe-requests.js';
+import { createOpenApiRouter } from './openapi/handlers.js';
+import { createDiscoveryRouter, sendJson } from './routes/discovery.js';
+import { createHealthRouter, type Readiness, type VersionInfo } from './routes/health.js';
+import { createMetricsApiRouter } from './routes/metrics-api.js';
+
+export interface AppOptions {
+  provider: CustomMetricsProvider & ExternalMetricsProvider;
+  /** Absent: standalone mode, no authentication or authorization. */
+  auth?: AuthSetup;
+  metrics: AdapterMetrics;
+  logger: Logger;
+  readiness: Readiness;
+  version: VersionInfo;
+  requestTimeoutMs?: number;
+}
+
+const MAX_URL_LENGTH = 8192;
+
+/** The Kubernetes-facing HTTP surface. It knows the metrics API and nothing of any backend. */
+export function createApp(options: AppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.set('query parser', false);
+
+  app.use(observeRequests(options.metrics, options.logger));
+  app.use(rejectOversizedRequests);
+  app.use(onlyGetAndHead);
+  app.use(createHealthRouter(options.readiness, options.version));
+  app.get('/metrics', async (_req, res) => {
+    res.type(options.metrics.registry.contentType).send(await options.metrics.registry.metrics());
+  });
+  app.use(createOpenApiRouter());
+  if (options.auth) app.use(authenticate(options.auth));
+  app.use(createDiscoveryRouter(options.provider));
+  app.use(
+    createMetricsApiRouter({
+      provider: options.provider,
+      authorizer: options.auth?.authorizer,
+      requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
+    }),
+  );
+  app.use((req: Request) => {
+    throw ApiError.notFound(`the server could not find the requested resource (path ${req.path.slice(0, 120)})`);
+  });
+  app.use(errorToStatus(options.logger));
+  return app;
+}
+
+function authenticate(auth: AuthSetup) {
+  return async (req: Request, res: Response, next: NextFunction) => {
+    if (pathMatchesAny(req.path, auth.alwaysAllowPaths)) return next();
+    try {
+      res.locals.user = await auth.authenticator.authenticate(req);
+      next();
+    } catch (error) {
+      next(error);
+    }
+  };
+}
+
+function rejectOversizedRequests(req: Request, _res: Response, next: NextFunction): void {
+  if (req.originalUrl.length > MAX_URL_LENGTH) {
+    throw new ApiError('BadRequest', `request URL is longer than ${MAX_URL_LENGTH} characters`);
+  }
+  next();
+}
+
+function onlyGetAndHead(req: Request, res: Response, next: NextFunction): void {
+  if (req.method === 'GET' || req.method === 'HEAD') {
+    next();
+    return;
+  }
+  res.setHeader('Allow', 'GET, HEAD');
+  throw new ApiError(
+    'MethodNotAllowed',
+    `the server does not allow method ${req.method.slice(0, 16)} on ${req.path.slice(0, 120)}; this API is read-only`,
+  );
+}
+
+function errorToStatus(logger: Logger) {
+  return (error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const apiError = fromExpressError(error, req);
+    if (apiError.code >= 500) {
+      logger.error({ err: error, path: req.path, code: apiError.code }, apiError.message);
+    } else if (apiError.code !== 404) {
+      logger.warn({ path: req.path, code: apiError.code, reason: apiError.reason }, apiError.message);
+    }
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    sendJson(res, toStatus(apiError), apiError.code);
+  };
+}
+
+/** express and its body/URL parsers throw http-errors with a status; keep their 4xx meaning. */
+function fromExpressError(error: unknown, req: Request): ApiError {
+  if (error instanceof ApiError) return error;
+  const status = (error as { status?: unknown } | undefined)?.status;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return ApiError.badRequest(`malformed request ${req.path.slice(0, 120)}: ${(error as Error).message}`);
+  }
+  return asApiError(error);
+}

@@ -1,0 +1,54 @@
+import type { NextFunction, Request, Response } from 'express';
+import { CUSTOM_GROUP, EXTERNAL_GROUP } from '../api/groups.js';
+import type { Logger } from '../observability/logger.js';
+import type { AdapterMetrics } from '../observability/metrics.js';
+
+/** RED metrics and one debug log line per request, labelled by API group and verb. */
+export function observeRequests(metrics: AdapterMetrics, logger: Logger) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const start = process.hrtime.bigint();
+    metrics.inflight.inc();
+    res.once('close', () => {
+      metrics.inflight.dec();
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      const { group, version, verb } = classify(req.path);
+      const code = String(res.statusCode);
+      metrics.requests.inc({ group, version, verb, code });
+      metrics.requestDuration.observe({ group, verb, code }, seconds);
+      if (logger.isLevelEnabled('debug')) {
+        logger.debug(
+          {
+            method: req.method,
+            path: req.path,
+            query: queryOf(req),
+            code: res.statusCode,
+            ms: Math.round(seconds * 1e4) / 10,
+            user: res.locals.user?.name,
+          },
+          'request',
+        );
+      }
+    });
+    next();
+  };
+}
+
+function classify(path: string): { group: string; version: string; verb: string } {
+  const parts = path.split('/');
+  if (parts[1] === 'apis' && (parts[2] === CUSTOM_GROUP || parts[2] === EXTERNAL_GROUP)) {
+    const version = parts[3] ?? '';
+    // Past /apis/<group>/<version>, a path is a metric read; up to it, discovery.
+    const verb = parts.length > 4 && parts[4] !== '' ? 'get' : 'discovery';
+    return { group: parts[2], version, verb };
+  }
+  if (parts[1] === 'apis') return { group: '', version: '', verb: 'discovery' };
+  if (parts[1] === 'openapi') return { group: '', version: '', verb: 'openapi' };
+  if (['healthz', 'livez', 'readyz', 'version', 'metrics'].includes(parts[1] ?? ''))
+    return { group: '', version: '', verb: 'health' };
+  return { group: '', version: '', verb: 'other' };
+}
+
+function queryOf(req: Request): string | undefined {
+  const q = req.originalUrl.indexOf('?');
+  return q === -1 ? undefined : req.originalUrl.slice(q + 1, q + 1 + 512);
+}

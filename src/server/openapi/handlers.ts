@@ -1,0 +1,126 @@
+import { createHash } from 'node:crypto';
+import { type Request, type Response, Router } from 'express';
+import { ApiError, toStatus } from '../../api/errors.js';
+import { readVersionInfo } from '../../version.js';
+import { buildOpenApiV2, buildOpenApiV3, openApiV3Paths } from './documents.js';
+
+/**
+ * Serves the OpenAPI documents the way kube-openapi's handlers do, because kube-apiserver's
+ * aggregator and client-go talk to us exactly as they talk to kube-apiserver:
+ * - the aggregator fetches `/openapi/v2` with `Accept: application/json` and sends back the
+ *   ETag it got as `If-None-Match`; `/openapi/v3` is fetched with no Accept header at all;
+ * - the `/openapi/v3` discovery lists each group-version with `?hash=<the document's hash>`,
+ *   which clients cache forever, so a matching hash is answered as immutable.
+ * The documents are static, so bodies and ETags are computed once here.
+ */
+
+const NO_CACHE = 'no-cache, private';
+const IMMUTABLE = 'public, immutable, max-age=31536000';
+
+interface StaticDocument {
+  body: Buffer;
+  /** Uppercase hex SHA-512 of the body: the `?hash=` value, and the ETag once quoted (as kube-openapi does). */
+  hash: string;
+  etag: string;
+}
+
+export interface OpenApiRouterOptions {
+  /** Shown as info.version; defaults to the package version. */
+  adapterVersion?: string;
+}
+
+export function createOpenApiRouter(options: OpenApiRouterOptions = {}): Router {
+  const adapterVersion = options.adapterVersion ?? readVersionInfo().version;
+  const v2 = staticDocument(buildOpenApiV2(adapterVersion));
+  const byGroupVersion = new Map<string, StaticDocument>();
+  const discoveryPaths: Record<string, { serverRelativeURL: string }> = {};
+  for (const { groupVersion, path } of openApiV3Paths()) {
+    const document = staticDocument(buildOpenApiV3(groupVersion, adapterVersion));
+    byGroupVersion.set(groupVersion, document);
+    discoveryPaths[path] = { serverRelativeURL: `/openapi/v3/${path}?hash=${document.hash}` };
+  }
+  const v3Discovery = staticDocument({ paths: discoveryPaths });
+  const served = [...byGroupVersion.keys()].join(', ');
+
+  const router = Router();
+  router.get('/openapi/v2', (req, res) => serveDocument(req, res, v2, NO_CACHE));
+  router.get('/openapi/v3', (req, res) => serveDocument(req, res, v3Discovery, NO_CACHE));
+  router.get('/openapi/v3/apis/:group/:version', (req, res) => {
+    const groupVersion = `${req.params.group}/${req.params.version}`;
+    const document = byGroupVersion.get(groupVersion);
+    if (!document) {
+      sendStatus(
+        res,
+        ApiError.notFound(
+          `the server could not find the requested resource: no OpenAPI v3 document for ${clip(groupVersion)}; this adapter serves ${served}`,
+        ),
+      );
+      return;
+    }
+    // A stale hash (the adapter was upgraded since the client read /openapi/v3) gets the
+    // current document, revalidated on every use. kube-openapi redirects instead, which
+    // can bounce between replicas of different versions during a rollout.
+    const cacheControl = queryParameter(req, 'hash') === document.hash ? IMMUTABLE : NO_CACHE;
+    serveDocument(req, res, document, cacheControl);
+  });
+  return router;
+}
+
+function staticDocument(document: unknown): StaticDocument {
+  const body = Buffer.from(JSON.stringify(document));
+  const hash = createHash('sha512').update(body).digest('hex').toUpperCase();
+  return { body, hash, etag: `"${hash}"` };
+}
+
+function serveDocument(req: Request, res: Response, document: StaticDocument, cacheControl: string): void {
+  res.setHeader('Vary', 'Accept');
+  if (req.accepts('application/json') === false) {
+    sendStatus(
+      res,
+      new ApiError(
+        'NotAcceptable',
+        `the server cannot produce any media type the client accepts (Accept: ${clip(req.get('Accept') ?? '')}) for ${clip(req.path)}; OpenAPI is served as application/json only`,
+      ),
+    );
+    return;
+  }
+  res.setHeader('ETag', document.etag);
+  res.setHeader('Cache-Control', cacheControl);
+  if (matchesAnyEtag(req.get('If-None-Match'), document.etag)) {
+    res.status(304).end();
+    return;
+  }
+  res.status(200);
+  res.setHeader('Content-Type', 'application/json');
+  res.setHeader('Content-Length', document.body.length);
+  res.end(document.body);
+}
+
+function sendStatus(res: Response, error: ApiError): void {
+  const body = Buffer.from(JSON.stringify(toStatus(error)));
+  res.status(error.code);
+  res.setHeader('Cache-Control', NO_CACHE);
+  res.setHeader('Content-Type', 'application/json');
+  res.setHeader('Content-Length', body.length);
+  res.end(body);
+}
+
+/** RFC 9110 If-None-Match: `*` or a list of entity tags, compared weakly. */
+function matchesAnyEtag(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  return header.split(',').some((candidate) => {
+    const tag = candidate.trim();
+    return tag === '*' || tag.replace(/^W\//, '') === etag;
+  });
+}
+
+/** The app turns express's query parser off, so read the raw query string. */
+function queryParameter(req: Request, name: string): string | undefined {
+  const query = req.originalUrl.indexOf('?');
+  if (query === -1) return undefined;
+  return new URLSearchParams(req.originalUrl.slice(query + 1)).get(name) ?? undefined;
+}
+
+function clip(text: string): string {
+  return text.length > 120 ? `${text.slice(0, 120)}…` : text;
+}

@@ -1,0 +1,97 @@
+import { ApiError } from '../../api/errors.js';
+import { type GroupResource, parseGroupResource } from '../../api/resources.js';
+
+/** A custom-metrics URL, decoded: which object(s) and which metric. */
+export interface CustomMetricPath {
+  resource: GroupResource;
+  namespace?: string;
+  /** undefined means `*`: every object matching labelSelector. */
+  name?: string;
+  metric: string;
+}
+
+export interface ExternalMetricPath {
+  namespace: string;
+  metric: string;
+}
+
+const NAMESPACES: GroupResource = { group: '', resource: 'namespaces' };
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const OBJECT_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.:]*[A-Za-z0-9])?$/;
+const METRIC_NAME = /^[A-Za-z0-9_:]([-A-Za-z0-9_.:|]*[A-Za-z0-9_:])?$/;
+
+/**
+ * Parses the part of a custom-metrics path after `/apis/custom.metrics.k8s.io/<version>/`.
+ *   {resource}/{name|*}/{metric}                      root-scoped objects
+ *   namespaces/{ns}/metrics/{metric}                  the namespace object itself
+ *   namespaces/{ns}/{resource}/{name|*}/{metric}      namespaced objects
+ */
+export function parseCustomMetricPath(segments: readonly string[], fullPath: string): CustomMetricPath {
+  const parts = segments.map((s) => decodeSegment(s, fullPath));
+  if (parts.length === 3) {
+    const [resourceText, name, metric] = parts as [string, string, string];
+    return { resource: parseGroupResource(resourceText), ...objectName(name), metric: metricName(metric) };
+  }
+  if (parts.length === 4 && parts[0] === 'namespaces' && parts[2] === 'metrics') {
+    const namespace = namespaceName(parts[1] as string);
+    return { resource: NAMESPACES, name: namespace, metric: metricName(parts[3] as string) };
+  }
+  if (parts.length === 5 && parts[0] === 'namespaces') {
+    const [, ns, resourceText, name, metric] = parts as [string, string, string, string, string];
+    return {
+      resource: parseGroupResource(resourceText),
+      namespace: namespaceName(ns),
+      ...objectName(name),
+      metric: metricName(metric),
+    };
+  }
+  throw notFoundPath(fullPath);
+}
+
+/** Parses the part of an external-metrics path after `/apis/external.metrics.k8s.io/v1beta1/`. */
+export function parseExternalMetricPath(segments: readonly string[], fullPath: string): ExternalMetricPath {
+  const parts = segments.map((s) => decodeSegment(s, fullPath));
+  if (parts.length === 3 && parts[0] === 'namespaces') {
+    return { namespace: namespaceName(parts[1] as string), metric: metricName(parts[2] as string) };
+  }
+  throw notFoundPath(fullPath);
+}
+
+export function notFoundPath(fullPath: string): ApiError {
+  return ApiError.notFound(`the server could not find the requested resource (path ${clip(fullPath)})`);
+}
+
+function decodeSegment(segment: string, fullPath: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw ApiError.badRequest(`malformed percent-encoding in path ${clip(fullPath)}`);
+  }
+}
+
+function objectName(name: string): { name?: string } {
+  if (name === '*') return {};
+  if (name.length > 253 || !OBJECT_NAME.test(name)) {
+    throw ApiError.badRequest(`invalid object name "${clip(name)}": must be a Kubernetes object name or *`);
+  }
+  return { name };
+}
+
+function namespaceName(ns: string): string {
+  if (ns.length > 63 || !DNS_LABEL.test(ns)) {
+    throw ApiError.badRequest(`invalid namespace "${clip(ns)}": must be a DNS label (lower case, digits, -)`);
+  }
+  return ns;
+}
+
+function metricName(metric: string): string {
+  if (metric.length > 253 || !METRIC_NAME.test(metric)) {
+    throw ApiError.badRequest(`invalid metric name "${clip(metric)}"`);
+  }
+  return metric;
+}
+
+export function clip(text: string, max = 120): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}

@@ -1,0 +1,177 @@
+import { type Request, type Response, Router } from 'express';
+import { ApiError } from '../../api/errors.js';
+import {
+  CUSTOM_GROUP,
+  type CustomVersion,
+  EXTERNAL_GROUP,
+  isCustomVersion,
+  isExternalVersion,
+} from '../../api/groups.js';
+import { customMetricValueList, type DescribedSample, externalMetricValueList } from '../../api/metric-values.js';
+import { formatGroupResource } from '../../api/resources.js';
+import type { CustomMetricsProvider, ExternalMetricsProvider } from '../../providers/provider.js';
+import type { Authorizer, UserInfo } from '../auth/types.js';
+import { authorizationAttributes } from '../request/authorization-attributes.js';
+import {
+  type CustomMetricPath,
+  clip,
+  notFoundPath,
+  parseCustomMetricPath,
+  parseExternalMetricPath,
+} from '../request/parse-metric-path.js';
+import { type MetricQuery, parseMetricQuery } from '../request/query.js';
+import { sendJson } from './discovery.js';
+
+export interface MetricsApiOptions {
+  provider: CustomMetricsProvider & ExternalMetricsProvider;
+  /** Absent when running standalone (authorization off). */
+  authorizer?: Authorizer;
+  /** Deadline for one metrics request, backend calls included. */
+  requestTimeoutMs: number;
+}
+
+/** GET handlers for every metric URL shape of both groups. */
+export function createMetricsApiRouter(options: MetricsApiOptions): Router {
+  const router = Router({ strict: false });
+
+  router.get(`/apis/${CUSTOM_GROUP}/:version/*rest`, async (req, res) => {
+    const version = req.params.version;
+    if (!isCustomVersion(version)) throw notFoundPath(req.path);
+    const segments = restSegments(req);
+    await authorize(options.authorizer, res, CUSTOM_GROUP, version, segments);
+    const path = parseCustomMetricPath(segments, req.path);
+    const query = parseMetricQuery(searchOf(req));
+    await withDeadline(req, options.requestTimeoutMs, async (signal) => {
+      const samples = await readCustomMetric(options.provider, path, query, signal);
+      sendJson(res, customMetricValueList(version as CustomVersion, path.metric, query.metricLabelSelector, samples));
+    });
+  });
+
+  router.get(`/apis/${EXTERNAL_GROUP}/:version/*rest`, async (req, res) => {
+    const version = req.params.version;
+    if (!isExternalVersion(version)) throw notFoundPath(req.path);
+    const segments = restSegments(req);
+    await authorize(options.authorizer, res, EXTERNAL_GROUP, version, segments);
+    const path = parseExternalMetricPath(segments, req.path);
+    const query = parseMetricQuery(searchOf(req));
+    await withDeadline(req, options.requestTimeoutMs, async (signal) => {
+      const samples = await options.provider.getExternalMetric({
+        namespace: path.namespace,
+        metric: path.metric,
+        metricSelector: query.labelSelector,
+        signal,
+      });
+      if (samples.length === 0) {
+        // The HPA treats an empty external list as an error anyway; say which metric and selector.
+        throw ApiError.notFound(
+          `no series of external metric "${path.metric}" in namespace "${path.namespace}" match labelSelector "${query.labelSelector.toString()}"`,
+        );
+      }
+      sendJson(res, externalMetricValueList(path.metric, samples));
+    });
+  });
+
+  return router;
+}
+
+async function readCustomMetric(
+  provider: CustomMetricsProvider,
+  path: CustomMetricPath,
+  query: MetricQuery,
+  signal: AbortSignal,
+): Promise<DescribedSample[]> {
+  const { resource, namespace, metric } = path;
+  if (path.name !== undefined) {
+    if (query.fieldName !== undefined && query.fieldName !== path.name) {
+      throw ApiError.badRequest(
+        `fieldSelector metadata.name=${clip(query.fieldName)} does not match the object "${path.name}" in the path`,
+      );
+    }
+    const object = { resource, name: path.name, ...(namespace === undefined ? {} : { namespace }) };
+    const sample = await provider.getMetricByName({
+      object,
+      metric,
+      metricSelector: query.metricLabelSelector,
+      signal,
+    });
+    return [{ object, value: sample.value, timestamp: sample.timestamp, windowSeconds: sample.windowSeconds }];
+  }
+  const samples = await provider.getMetricBySelector({
+    resource,
+    ...(namespace === undefined ? {} : { namespace }),
+    objectSelector: query.labelSelector,
+    metric,
+    metricSelector: query.metricLabelSelector,
+    signal,
+  });
+  const wanted = query.fieldName === undefined ? samples : samples.filter((s) => s.name === query.fieldName);
+  if (wanted.length === 0) {
+    const where = namespace === undefined ? '' : ` in namespace "${namespace}"`;
+    throw ApiError.notFound(
+      `no ${formatGroupResource(resource)}${where} matching labelSelector "${query.labelSelector.toString()}" have data for custom metric "${metric}"`,
+    );
+  }
+  return wanted.map((s) => ({
+    object: { resource, name: s.name, ...(namespace === undefined ? {} : { namespace }) },
+    value: s.value,
+    timestamp: s.timestamp,
+    windowSeconds: s.windowSeconds,
+  }));
+}
+
+async function authorize(
+  authorizer: Authorizer | undefined,
+  res: Response,
+  group: string,
+  version: string,
+  segments: readonly string[],
+): Promise<void> {
+  if (!authorizer) return;
+  const user = res.locals.user as UserInfo | undefined;
+  if (!user) throw ApiError.unauthorized('Unauthorized: the request carried no authenticated user');
+  const decoded = segments.map(safeDecode);
+  await authorizer.authorize(user, authorizationAttributes(group, version, decoded));
+}
+
+/** Runs `work` with a signal that fires on the deadline or when the client goes away. */
+async function withDeadline(
+  req: Request,
+  timeoutMs: number,
+  work: (signal: AbortSignal) => Promise<void>,
+): Promise<void> {
+  const controller = new AbortController();
+  const onClose = () => controller.abort(new Error('client closed the connection'));
+  req.once('close', onClose);
+  const timer = setTimeout(() => controller.abort(new Error(`deadline of ${timeoutMs} ms exceeded`)), timeoutMs);
+  try {
+    await work(controller.signal);
+  } catch (error) {
+    if (controller.signal.aborted && !(error instanceof ApiError)) {
+      throw new ApiError('Timeout', `the metrics request did not complete within ${timeoutMs} ms`, { cause: error });
+    }
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    req.off('close', onClose);
+  }
+}
+
+function restSegments(req: Request): string[] {
+  // Split the raw path ourselves: express decodes `*rest` segments, which would let an
+  // encoded `%2F` smuggle an extra path segment past the shape checks.
+  const raw = req.path.split('/').filter((s) => s.length > 0);
+  return raw.slice(3);
+}
+
+function searchOf(req: Request): string {
+  const q = req.originalUrl.indexOf('?');
+  return q === -1 ? '' : req.originalUrl.slice(q + 1);
+}
+
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}

@@ -1,0 +1,88 @@
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Express } from 'express';
+import type { Logger } from '../observability/logger.js';
+import type { ServingCertificate } from './tls.js';
+
+export interface ServeOptions {
+  app: Express;
+  certificate: ServingCertificate;
+  /** CAs whose client certificates the TLS handshake should request (front-proxy, client CA). */
+  clientCaPem: readonly string[];
+  host: string;
+  port: number;
+  logger: Logger;
+}
+
+export interface RunningServer {
+  server: Server;
+  address: AddressInfo;
+  /**
+   * Stops accepting connections, lets in-flight requests finish for up to graceMs, then
+   * cuts what is left. Resolves with the number of requests that were still running at the end.
+   */
+  drain(graceMs: number): Promise<number>;
+}
+
+// Large enough for the aggregator's X-Remote-* and a long selector; small enough to bound memory.
+const MAX_HEADER_BYTES = 32 * 1024;
+
+export async function serveHttps(options: ServeOptions): Promise<RunningServer> {
+  const server = createServer(
+    {
+      cert: options.certificate.cert,
+      key: options.certificate.key,
+      minVersion: 'TLSv1.2',
+      maxHeaderSize: MAX_HEADER_BYTES,
+      // The authenticator verifies the chain itself so that one server can tell the
+      // front-proxy CA from the client CA; the handshake only asks for a certificate.
+      requestCert: options.clientCaPem.length > 0,
+      rejectUnauthorized: false,
+      ...(options.clientCaPem.length > 0 ? { ca: [...options.clientCaPem] } : {}),
+    },
+    options.app,
+  );
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 60_000;
+  server.keepAliveTimeout = 65_000;
+
+  let inflight = 0;
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  server.on('request', (_req, res) => {
+    inflight++;
+    res.once('close', () => inflight--);
+  });
+  server.on('tlsClientError', (error) => options.logger.debug({ err: error.message }, 'TLS handshake failed'));
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+
+  return {
+    server,
+    address: server.address() as AddressInfo,
+    async drain(graceMs: number): Promise<number> {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Keep-alive connections would hold close() open; idle ones go now, busy ones after their response.
+      server.closeIdleConnections();
+      const deadline = Date.now() + graceMs;
+      while (inflight > 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 25));
+        server.closeIdleConnections();
+      }
+      const left = inflight;
+      server.closeAllConnections();
+      for (const socket of sockets) socket.destroy();
+      await closed;
+      return left;
+    },
+  };
+}

@@ -1,0 +1,81 @@
+import type { Express } from 'express';
+import { Registry } from 'prom-client';
+import { parseConfig } from '../../src/config/load.js';
+import { silentLogger } from '../../src/observability/logger.js';
+import { type AdapterMetrics, createAdapterMetrics } from '../../src/observability/metrics.js';
+import { createBackends } from '../../src/providers/backends.js';
+import type { MetricsBackend } from '../../src/providers/provider.js';
+import { BackendRouter } from '../../src/providers/router.js';
+import { createApp } from '../../src/server/app.js';
+import type { AuthSetup } from '../../src/server/auth/types.js';
+
+/** The static config the API tests read: objects in two namespaces, a node, and external series. */
+export const TEST_CONFIG_YAML = `
+static:
+  custom:
+    - metric: http_requests
+      resource: pods
+      windowSeconds: 60
+      objects:
+        - { namespace: default, name: web-1, labels: { app: web, tier: front }, value: 10 }
+        - { namespace: default, name: web-2, labels: { app: web, tier: back }, value: 0.5 }
+        - { namespace: other, name: web-1, labels: { app: web }, value: 99 }
+    - metric: queue_lag
+      resource: deployments.apps
+      objects:
+        - { namespace: default, name: worker, labels: { app: worker }, value: 1234567 }
+    - metric: pressure
+      resource: nodes
+      objects:
+        - { name: node-a, labels: { zone: a }, value: 3 }
+    - metric: budget
+      resource: namespaces
+      objects:
+        - { name: default, value: 7 }
+  external:
+    - metric: queue-depth
+      series:
+        - { labels: { queue: jobs }, value: 42 }
+        - { labels: { queue: emails }, value: 2.25 }
+    - metric: team-only
+      namespaces: [team-a]
+      series:
+        - { value: 1 }
+`;
+
+export interface TestApp {
+  app: Express;
+  metrics: AdapterMetrics;
+  setReady(ready: boolean): void;
+}
+
+export function buildTestApp(options: { yaml?: string; auth?: AuthSetup; backends?: MetricsBackend[] } = {}): TestApp {
+  const config = parseConfig(options.yaml ?? TEST_CONFIG_YAML, 'test config');
+  const backends =
+    options.backends ??
+    createBackends(config, {
+      logger: silentLogger(),
+      registry: new Registry(),
+      now: () => new Date('2026-01-01T00:00:00Z'),
+      // The HTTP tests read the static backend, which never goes through a cache.
+      cacheFor: () => ({ fetch: (_key, load, signal) => load(signal) }),
+    });
+  const metrics = createAdapterMetrics(undefined, false);
+  let ready = true;
+  const app = createApp({
+    provider: new BackendRouter(backends),
+    auth: options.auth,
+    metrics,
+    logger: silentLogger(),
+    readiness: { isReady: () => ready },
+    version: { version: '1.2.3', gitCommit: 'abc' },
+    requestTimeoutMs: 500,
+  });
+  return {
+    app,
+    metrics,
+    setReady: (r) => {
+      ready = r;
+    },
+  };
+}
