@@ -1,0 +1,169 @@
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { ApiError } from '../api/errors.js';
+import { KubeRequestError } from './types.js';
+
+export interface KubeTransportOptions {
+  /** Deadline for one call, connection to last byte. Default 5000 ms. */
+  timeoutMs?: number;
+  userAgent?: string;
+  /** Larger answers are refused rather than buffered. Default 32 MiB. */
+  maxResponseBytes?: number;
+}
+
+export interface KubeResponse {
+  status: number;
+  body: unknown;
+}
+
+type TlsMaterial = Pick<
+  https.RequestOptions,
+  'ca' | 'cert' | 'key' | 'pfx' | 'passphrase' | 'rejectUnauthorized' | 'servername'
+>;
+
+/**
+ * JSON over HTTPS to the API server named by a KubeConfig. Credentials (tokens, exec
+ * plugins, client certificates, CAs) are applied by client-node on every call, so rotated
+ * tokens and certificates are picked up; the keep-alive agent is rebuilt only when the TLS
+ * material actually changes, so steady traffic reuses connections.
+ */
+export class KubeTransport {
+  private readonly timeoutMs: number;
+  private readonly userAgent: string;
+  private readonly maxResponseBytes: number;
+  private agent: { key: string; agent: http.Agent } | undefined;
+
+  constructor(
+    private readonly kubeConfig: KubeConfig,
+    options: KubeTransportOptions = {},
+  ) {
+    this.timeoutMs = options.timeoutMs ?? 5000;
+    this.userAgent = options.userAgent ?? 'hpa-metrics-adapter';
+    this.maxResponseBytes = options.maxResponseBytes ?? 32 * 1024 * 1024;
+  }
+
+  /** Answers any status; rejects only when no answer arrived (ApiError.unavailable). */
+  async request(method: 'GET' | 'POST', path: string, body?: unknown, signal?: AbortSignal): Promise<KubeResponse> {
+    const cluster = this.kubeConfig.getCurrentCluster();
+    if (!cluster) throw ApiError.unavailable('kubernetes API unreachable: the kubeconfig has no current cluster');
+    const base = new URL(cluster.server);
+    const what = `${method} ${base.origin}${path}`;
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const options: https.RequestOptions = {
+      method,
+      headers: {
+        Accept: 'application/json',
+        'User-Agent': this.userAgent,
+        ...(payload ? { 'Content-Type': 'application/json', 'Content-Length': String(payload.length) } : {}),
+      },
+    };
+    try {
+      await this.kubeConfig.applyToHTTPSOptions(options);
+    } catch (error) {
+      throw unreachable(what, `cannot load credentials from the kubeconfig: ${messageOf(error)}`, error);
+    }
+    const deadline = AbortSignal.timeout(this.timeoutMs);
+    const combined = signal ? AbortSignal.any([signal, deadline]) : deadline;
+    const requestOptions: https.RequestOptions = {
+      method,
+      protocol: base.protocol,
+      hostname: base.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: base.port || (base.protocol === 'http:' ? 80 : 443),
+      path: base.pathname.replace(/\/+$/, '') + path,
+      headers: options.headers,
+      auth: options.auth,
+      agent: cluster.proxyUrl ? options.agent : this.agentFor(base.protocol, options),
+      signal: combined,
+    };
+    try {
+      return await this.send(requestOptions, payload, combined);
+    } catch (error) {
+      const reason = deadline.aborted
+        ? `timed out after ${this.timeoutMs} ms`
+        : signal?.aborted
+          ? 'request cancelled'
+          : messageOf(error);
+      throw unreachable(what, reason, error);
+    }
+  }
+
+  close(): void {
+    this.agent?.agent.destroy();
+    this.agent = undefined;
+  }
+
+  private send(options: https.RequestOptions, payload: Buffer | undefined, signal: AbortSignal): Promise<KubeResponse> {
+    const send = options.protocol === 'http:' ? http.request : https.request;
+    return new Promise((resolve, reject) => {
+      const request = send(options, (response) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        response.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > this.maxResponseBytes) {
+            request.destroy(new Error(`response larger than ${this.maxResponseBytes} bytes`));
+            return;
+          }
+          chunks.push(chunk);
+        });
+        response.on('error', reject);
+        response.on('end', () => {
+          if (signal.aborted) return reject(signal.reason);
+          const text = Buffer.concat(chunks).toString('utf8');
+          const status = response.statusCode ?? 0;
+          try {
+            resolve({ status, body: text.length === 0 ? undefined : JSON.parse(text) });
+          } catch {
+            reject(new Error(`answered ${status} with a body that is not JSON: ${text.slice(0, 200)}`));
+          }
+        });
+      });
+      request.on('error', reject);
+      request.end(payload);
+    });
+  }
+
+  private agentFor(protocol: string, material: TlsMaterial): http.Agent {
+    const tls: TlsMaterial = {
+      ca: material.ca,
+      cert: material.cert,
+      key: material.key,
+      pfx: material.pfx,
+      passphrase: material.passphrase,
+      rejectUnauthorized: material.rejectUnauthorized,
+      servername: material.servername,
+    };
+    const key = createHash('sha256').update(protocol).update(JSON.stringify(tls)).digest('hex');
+    if (this.agent?.key === key) return this.agent.agent;
+    this.agent?.agent.destroy();
+    const defined = Object.fromEntries(Object.entries(tls).filter(([, v]) => v !== undefined));
+    const agent =
+      protocol === 'http:'
+        ? new http.Agent({ keepAlive: true, maxSockets: 32 })
+        : new https.Agent({ keepAlive: true, maxSockets: 32, ...defined });
+    this.agent = { key, agent };
+    return agent;
+  }
+}
+
+/** A non-2xx answer as ApiError.unavailable, quoting the API server's Status message. */
+export function statusError(method: string, path: string, response: KubeResponse): ApiError {
+  const status = response.body as { message?: unknown; reason?: unknown } | undefined;
+  const message = typeof status?.message === 'string' ? status.message : '(no Status message)';
+  const reason = typeof status?.reason === 'string' ? status.reason : undefined;
+  const text = `kubernetes API answered ${response.status}${reason ? ` ${reason}` : ''} to ${method} ${path}: ${message}`;
+  return ApiError.unavailable(text, new KubeRequestError(text, response.status, reason));
+}
+
+function unreachable(what: string, reason: string, cause: unknown): ApiError {
+  const text = `kubernetes API unreachable: ${what}: ${reason}`;
+  const error = new KubeRequestError(text);
+  error.cause = cause;
+  return ApiError.unavailable(text, error);
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,227 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { type ClosableKubeClient, createKubeClient } from '../../../src/kube/client.js';
+import { loadKubeConfig } from '../../../src/kube/config.js';
+import { silentLogger } from '../../../src/observability/logger.js';
+import { type AuthFlags, createAuthSetup } from '../../../src/server/auth/setup.js';
+import type { AuthSetup } from '../../../src/server/auth/types.js';
+import { type KubeApiserverDouble, startKubeApiserverDouble } from '../../support/kube-apiserver-double.js';
+import { type AuthPki, type AuthProbe, createAuthPki, startAuthProbe } from './tls-harness.js';
+
+const HOUR = 3600_000;
+
+function flags(overrides: Partial<AuthFlags> = {}): AuthFlags {
+  return {
+    requestheaderAllowedNames: ['front-proxy-client'],
+    requestheaderUsernameHeaders: ['X-Remote-User'],
+    requestheaderGroupHeaders: ['X-Remote-Group'],
+    requestheaderExtraHeadersPrefix: ['X-Remote-Extra-'],
+    authorizationAlwaysAllowPaths: ['/healthz'],
+    ...overrides,
+  };
+}
+
+describe('authentication over real TLS connections', () => {
+  let pki: AuthPki;
+  let double: KubeApiserverDouble;
+  let kube: ClosableKubeClient;
+  let setup: AuthSetup;
+  let probe: AuthProbe;
+
+  before(async () => {
+    pki = await createAuthPki();
+    double = await startKubeApiserverDouble({ certDir: pki.dir });
+    const loaded = loadKubeConfig(double.kubeconfigPath);
+    assert.ok(loaded);
+    kube = createKubeClient(loaded.kubeConfig);
+    setup = await createAuthSetup(
+      flags({ requestheaderClientCaFile: pki.frontProxyCa.certPath, clientCaFile: pki.clientCa.certPath }),
+      { logger: silentLogger(), kube },
+    );
+    probe = await startAuthProbe(setup.authenticator, pki, setup.clientCaPem);
+  });
+
+  after(async () => {
+    await probe.close();
+    setup.close();
+    kube.close();
+    await double.close();
+    await pki.dir.cleanup();
+  });
+
+  describe('front-proxy (request-header) certificates', () => {
+    it('trusts X-Remote-User, every X-Remote-Group line and X-Remote-Extra-* from an allowed proxy certificate', async () => {
+      const answer = await probe.call({
+        cert: pki.frontProxyClient,
+        headers: {
+          'X-Remote-User': 'system:serviceaccount:kube-system:horizontal-pod-autoscaler',
+          'X-Remote-Group': ['system:serviceaccounts', 'a,b'],
+          'X-Remote-Extra-Authentication.Kubernetes.Io%2fPod-Name': 'hpa-0',
+          'X-Remote-Extra-Scopes': ['view', 'edit'],
+        },
+      });
+      assert.equal(answer.status, 200);
+      assert.deepEqual(answer.body, {
+        name: 'system:serviceaccount:kube-system:horizontal-pod-autoscaler',
+        groups: ['system:serviceaccounts', 'a,b'],
+        extra: { 'authentication.kubernetes.io/pod-name': ['hpa-0'], scopes: ['view', 'edit'] },
+      });
+      assert.equal(double.calls.tokenreviews, 0);
+    });
+
+    it('accepts a proxy certificate issued through an intermediate the client sends', async () => {
+      const intermediate = await pki.frontProxyCa.intermediate('front-proxy-intermediate');
+      const cert = await intermediate.issue({ cn: 'front-proxy-client' });
+      const answer = await probe.call({ cert, headers: { 'X-Remote-User': 'alice' } });
+      assert.equal(answer.status, 200);
+      assert.equal(answer.body.name, 'alice');
+    });
+
+    it('ignores X-Remote-* from a certificate of another CA', async () => {
+      const stranger = await pki.otherCa.issue({ cn: 'front-proxy-client' });
+      const answer = await probe.call({
+        cert: stranger,
+        headers: { 'X-Remote-User': 'system:admin', 'X-Remote-Group': 'system:masters' },
+      });
+      assert.equal(answer.status, 401);
+      assert.equal(answer.body.reason, 'Unauthorized');
+      assert.match(
+        answer.body.message ?? '',
+        /not a front-proxy certificate of the request-header CA: certificate signed by unknown authority/,
+      );
+      assert.match(answer.body.message ?? '', /not accepted by the client CA/);
+    });
+
+    it('rejects a proxy certificate whose CN is not an allowed name', async () => {
+      const cert = await pki.frontProxyCa.issue({ cn: 'not-the-aggregator' });
+      const answer = await probe.call({ cert, headers: { 'X-Remote-User': 'system:admin' } });
+      assert.equal(answer.status, 401);
+      assert.match(
+        answer.body.message ?? '',
+        /CN "not-the-aggregator" is not in the allowed names \[front-proxy-client\]/,
+      );
+    });
+
+    it('rejects an expired proxy certificate', async () => {
+      const cert = await pki.frontProxyCa.issue({
+        cn: 'front-proxy-client',
+        notBefore: new Date(Date.now() - 48 * HOUR),
+        notAfter: new Date(Date.now() - 24 * HOUR),
+      });
+      const answer = await probe.call({ cert, headers: { 'X-Remote-User': 'alice' } });
+      assert.equal(answer.status, 401);
+      assert.match(answer.body.message ?? '', /certificate "front-proxy-client" has expired or is not yet valid/);
+    });
+
+    it('rejects a certificate not valid for client authentication', async () => {
+      const cert = await pki.frontProxyCa.issue({ cn: 'front-proxy-client', usage: 'server' });
+      const answer = await probe.call({ cert, headers: { 'X-Remote-User': 'alice' } });
+      assert.equal(answer.status, 401);
+      assert.match(answer.body.message ?? '', /not valid for client authentication/);
+    });
+
+    it('answers 401 to a valid proxy certificate that names no user', async () => {
+      const answer = await probe.call({ cert: pki.frontProxyClient, headers: { 'X-Remote-Group': 'system:masters' } });
+      assert.equal(answer.status, 401);
+      assert.equal(
+        answer.body.message,
+        'Unauthorized: front-proxy client certificate "front-proxy-client" is valid but the request names no user (no X-Remote-User header)',
+      );
+    });
+
+    it('never reads X-Remote-* without a client certificate', async () => {
+      const answer = await probe.call({
+        headers: { 'X-Remote-User': 'system:admin', 'X-Remote-Group': 'system:masters' },
+      });
+      assert.equal(answer.status, 401);
+      assert.equal(answer.body.message, 'Unauthorized: no client certificate or bearer token presented');
+    });
+  });
+
+  describe('client certificates (--client-ca-file)', () => {
+    it('authenticates as CN with the O values as groups', async () => {
+      const cert = await pki.clientCa.issue({ cn: 'jane', organizations: ['dev', 'oncall'] });
+      const answer = await probe.call({ cert });
+      assert.equal(answer.status, 200);
+      assert.deepEqual(answer.body, { name: 'jane', groups: ['dev', 'oncall'], extra: {} });
+    });
+
+    it('does not let a client-CA certificate assert X-Remote-User', async () => {
+      const cert = await pki.clientCa.issue({ cn: 'front-proxy-client' });
+      const answer = await probe.call({ cert, headers: { 'X-Remote-User': 'system:admin' } });
+      assert.equal(answer.status, 200);
+      assert.equal(answer.body.name, 'front-proxy-client');
+    });
+  });
+
+  describe('bearer tokens (TokenReview)', () => {
+    it('authenticates a token the API server vouches for, and reviews it once for repeated requests', async () => {
+      double.tokens.set('hpa-token', {
+        username: 'system:serviceaccount:kube-system:hpa',
+        uid: 'u-1',
+        groups: ['system:serviceaccounts'],
+      });
+      const before = double.calls.tokenreviews;
+      const first = await probe.call({ headers: { Authorization: 'Bearer hpa-token' } });
+      const second = await probe.call({ headers: { Authorization: 'bearer hpa-token' } });
+      assert.equal(first.status, 200);
+      assert.deepEqual(first.body, {
+        name: 'system:serviceaccount:kube-system:hpa',
+        uid: 'u-1',
+        groups: ['system:serviceaccounts', 'system:authenticated'],
+        extra: {},
+      });
+      assert.deepEqual(second.body, first.body);
+      assert.equal(double.calls.tokenreviews - before, 1);
+    });
+
+    it('makes one review for concurrent requests with the same token', async () => {
+      double.tokens.set('burst-token', { username: 'burst' });
+      double.delayMs = 100;
+      const before = double.calls.tokenreviews;
+      try {
+        const answers = await Promise.all(
+          Array.from({ length: 5 }, () => probe.call({ headers: { Authorization: 'Bearer burst-token' } })),
+        );
+        assert.deepEqual(
+          answers.map((a) => a.status),
+          [200, 200, 200, 200, 200],
+        );
+      } finally {
+        double.delayMs = 0;
+      }
+      assert.equal(double.calls.tokenreviews - before, 1);
+    });
+
+    it('answers 401 with the review error for a token the API server does not know', async () => {
+      const answer = await probe.call({ headers: { Authorization: 'Bearer forged' } });
+      assert.equal(answer.status, 401);
+      assert.equal(
+        answer.body.message,
+        'Unauthorized: bearer token rejected by TokenReview: [invalid bearer token, token lookup failed]',
+      );
+    });
+
+    it('answers 503, not 401, when the TokenReview cannot be made', async () => {
+      double.failures.set('tokenreviews', 503);
+      try {
+        const answer = await probe.call({ headers: { Authorization: 'Bearer unseen-token' } });
+        assert.equal(answer.status, 503);
+        assert.match(
+          answer.body.message ?? '',
+          /kubernetes API answered 503 ServiceUnavailable to POST \/apis\/authentication.k8s.io\/v1\/tokenreviews/,
+        );
+      } finally {
+        double.failures.delete('tokenreviews');
+      }
+    });
+
+    it('still accepts a valid token when an unknown certificate is also presented', async () => {
+      double.tokens.set('cert-and-token', { username: 'bob' });
+      const stranger = await pki.otherCa.issue({ cn: 'bob' });
+      const answer = await probe.call({ cert: stranger, headers: { Authorization: 'Bearer cert-and-token' } });
+      assert.equal(answer.status, 200);
+      assert.equal(answer.body.name, 'bob');
+    });
+  });
+});

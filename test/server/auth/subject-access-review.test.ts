@@ -1,0 +1,220 @@
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { ApiError } from '../../../src/api/errors.js';
+import { type ClosableKubeClient, createKubeClient } from '../../../src/kube/client.js';
+import { loadKubeConfig } from '../../../src/kube/config.js';
+import { createSubjectAccessReviewAuthorizer } from '../../../src/server/auth/subject-access-review.js';
+import type { ResourceAttributes, UserInfo } from '../../../src/server/auth/types.js';
+import { createCertDir } from '../../support/certs.js';
+import { type KubeApiserverDouble, startKubeApiserverDouble } from '../../support/kube-apiserver-double.js';
+
+const HPA: UserInfo = {
+  name: 'system:serviceaccount:kube-system:horizontal-pod-autoscaler',
+  uid: 'b3f1',
+  groups: ['system:serviceaccounts', 'system:authenticated'],
+  extra: { 'authentication.kubernetes.io/pod-name': ['kcm-0'] },
+};
+
+const POD_METRIC: ResourceAttributes = {
+  verb: 'get',
+  group: 'custom.metrics.k8s.io',
+  version: 'v1beta2',
+  resource: 'pods',
+  subresource: 'http_requests',
+  name: 'web-1',
+  namespace: 'default',
+};
+
+const EXTERNAL_METRIC: ResourceAttributes = {
+  verb: 'list',
+  group: 'external.metrics.k8s.io',
+  version: 'v1beta1',
+  resource: 'sqs-queue-length',
+  namespace: 'batch',
+};
+
+async function rejection(promise: Promise<unknown>): Promise<ApiError> {
+  const error = await promise.then(
+    () => assert.fail('expected a rejection'),
+    (e: unknown) => e,
+  );
+  assert.ok(error instanceof ApiError, `expected an ApiError, got ${String(error)}`);
+  return error;
+}
+
+describe('SubjectAccessReview authorizer', () => {
+  let double: KubeApiserverDouble;
+  let kube: ClosableKubeClient;
+
+  before(async () => {
+    double = await startKubeApiserverDouble();
+    const loaded = loadKubeConfig(double.kubeconfigPath);
+    assert.ok(loaded);
+    kube = createKubeClient(loaded.kubeConfig, { timeoutMs: 2000 });
+  });
+
+  after(async () => {
+    kube.close();
+    await double.close();
+  });
+
+  beforeEach(() => {
+    double.allowRules = [];
+    double.authorize = undefined;
+    double.failures.clear();
+    double.delayMs = 0;
+  });
+
+  it('allows what RBAC allows, sending user, uid, groups, extra and the resource attributes', async () => {
+    double.allowRules.push({
+      user: HPA.name,
+      verb: 'get',
+      group: 'custom.metrics.k8s.io',
+      resource: 'pods',
+      namespace: 'default',
+    });
+    const before = double.subjectAccessReviews.length;
+    await createSubjectAccessReviewAuthorizer({ kube }).authorize(HPA, POD_METRIC);
+    assert.deepEqual(double.subjectAccessReviews.slice(before), [
+      {
+        user: HPA.name,
+        uid: 'b3f1',
+        groups: HPA.groups,
+        extra: HPA.extra,
+        resourceAttributes: {
+          verb: 'get',
+          group: 'custom.metrics.k8s.io',
+          version: 'v1beta2',
+          resource: 'pods',
+          subresource: 'http_requests',
+          name: 'web-1',
+          namespace: 'default',
+        },
+      },
+    ]);
+  });
+
+  it('denies with the message kube-apiserver would give', async () => {
+    const error = await rejection(createSubjectAccessReviewAuthorizer({ kube }).authorize(HPA, POD_METRIC));
+    assert.equal(error.code, 403);
+    assert.equal(error.reason, 'Forbidden');
+    assert.equal(
+      error.message,
+      'pods.custom.metrics.k8s.io "web-1" is forbidden: User "system:serviceaccount:kube-system:horizontal-pod-autoscaler" ' +
+        'cannot get resource "pods/http_requests" in API group "custom.metrics.k8s.io" in the namespace "default"',
+    );
+  });
+
+  it('appends the authorizer reason and words cluster-scoped and unnamed requests as kube does', async () => {
+    double.authorize = () => ({ allowed: false, denied: true, reason: 'blocked by policy "no-metrics"' });
+    const authorizer = createSubjectAccessReviewAuthorizer({ kube });
+    const namespaced = await rejection(authorizer.authorize(HPA, EXTERNAL_METRIC));
+    assert.equal(
+      namespaced.message,
+      `sqs-queue-length.external.metrics.k8s.io is forbidden: User "${HPA.name}" cannot list resource "sqs-queue-length" ` +
+        'in API group "external.metrics.k8s.io" in the namespace "batch": blocked by policy "no-metrics"',
+    );
+    const nodes: ResourceAttributes = {
+      verb: 'get',
+      group: 'custom.metrics.k8s.io',
+      version: 'v1beta1',
+      resource: 'nodes',
+      subresource: 'cpu',
+      name: 'node-a',
+    };
+    const clusterScoped = await rejection(authorizer.authorize(HPA, nodes));
+    assert.match(
+      clusterScoped.message,
+      /^nodes.custom.metrics.k8s.io "node-a" is forbidden: .* cannot get resource "nodes\/cpu" in API group "custom.metrics.k8s.io" at the cluster scope: /,
+    );
+  });
+
+  it('treats an explicit deny as forbidden even if allowed is also set', async () => {
+    double.authorize = () => ({ allowed: true, denied: true });
+    const error = await rejection(createSubjectAccessReviewAuthorizer({ kube }).authorize(HPA, POD_METRIC));
+    assert.equal(error.code, 403);
+  });
+
+  it('caches an allowed decision: repeated requests make one review', async () => {
+    double.allowRules.push({ subjectGroup: 'system:serviceaccounts' });
+    const authorizer = createSubjectAccessReviewAuthorizer({ kube });
+    const before = double.calls.subjectaccessreviews;
+    for (let i = 0; i < 3; i++) await authorizer.authorize(HPA, POD_METRIC);
+    assert.equal(double.calls.subjectaccessreviews - before, 1);
+    await authorizer.authorize(HPA, { ...POD_METRIC, name: 'web-2' });
+    assert.equal(double.calls.subjectaccessreviews - before, 2, 'other attributes are another decision');
+    await authorizer.authorize({ ...HPA, groups: [...HPA.groups, 'extra-group'] }, POD_METRIC);
+    assert.equal(double.calls.subjectaccessreviews - before, 3, 'other groups are another decision');
+  });
+
+  it('caches a denial for less time than an allowance', async () => {
+    const authorizer = createSubjectAccessReviewAuthorizer({ kube, allowedTtlMs: 10_000, deniedTtlMs: 50 });
+    const before = double.calls.subjectaccessreviews;
+    await rejection(authorizer.authorize(HPA, POD_METRIC));
+    await rejection(authorizer.authorize(HPA, POD_METRIC));
+    assert.equal(double.calls.subjectaccessreviews - before, 1);
+    double.allowRules.push({ user: HPA.name });
+    await new Promise((r) => setTimeout(r, 80));
+    await authorizer.authorize(HPA, POD_METRIC);
+    assert.equal(double.calls.subjectaccessreviews - before, 2);
+  });
+
+  it('makes one review for concurrent identical requests', async () => {
+    double.allowRules.push({ user: HPA.name });
+    double.delayMs = 150;
+    const authorizer = createSubjectAccessReviewAuthorizer({ kube });
+    const before = double.calls.subjectaccessreviews;
+    await Promise.all(Array.from({ length: 8 }, () => authorizer.authorize(HPA, POD_METRIC)));
+    assert.equal(double.calls.subjectaccessreviews - before, 1);
+  });
+
+  it('answers 503 naming the cause when the review is refused, and does not cache the failure', async () => {
+    double.failures.set('subjectaccessreviews', 403);
+    const authorizer = createSubjectAccessReviewAuthorizer({ kube });
+    const error = await rejection(authorizer.authorize(HPA, POD_METRIC));
+    assert.equal(error.code, 503);
+    assert.match(
+      error.message,
+      /^cannot authorize the request: SubjectAccessReview failed: kubernetes API answered 403 Forbidden to POST \/apis\/authorization.k8s.io\/v1\/subjectaccessreviews: subjectaccessreviews is forbidden/,
+    );
+    double.failures.clear();
+    double.allowRules.push({ user: HPA.name });
+    await authorizer.authorize(HPA, POD_METRIC);
+  });
+
+  it('answers 503 when the API server is down', async () => {
+    const certDir = await createCertDir();
+    const down = await startKubeApiserverDouble({ certDir });
+    const loaded = loadKubeConfig(down.kubeconfigPath);
+    assert.ok(loaded);
+    const client = createKubeClient(loaded.kubeConfig, { timeoutMs: 1000 });
+    await down.close();
+    try {
+      const error = await rejection(createSubjectAccessReviewAuthorizer({ kube: client }).authorize(HPA, POD_METRIC));
+      assert.equal(error.code, 503);
+      assert.match(
+        error.message,
+        /^cannot authorize the request: SubjectAccessReview failed: kubernetes API unreachable: POST https:\/\/127.0.0.1:\d+\/apis\/authorization.k8s.io\/v1\/subjectaccessreviews: connect ECONNREFUSED/,
+      );
+    } finally {
+      client.close();
+      await certDir.cleanup();
+    }
+  });
+
+  it('answers 503 when the review does not come back before the deadline', async () => {
+    const loaded = loadKubeConfig(double.kubeconfigPath);
+    assert.ok(loaded);
+    const impatient = createKubeClient(loaded.kubeConfig, { timeoutMs: 100 });
+    double.delayMs = 400;
+    try {
+      const error = await rejection(
+        createSubjectAccessReviewAuthorizer({ kube: impatient }).authorize(HPA, POD_METRIC),
+      );
+      assert.equal(error.code, 503);
+      assert.match(error.message, /timed out after 100 ms$/);
+    } finally {
+      impatient.close();
+    }
+  });
+});
