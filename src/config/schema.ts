@@ -1,4 +1,10 @@
 import { z } from 'zod';
+import {
+  liftPrometheusAdapterKeys,
+  prometheusAdapterTopLevelKeys,
+  prometheusSectionSchema,
+} from '../providers/prometheus/config.js';
+import { cacheConfigSchema } from '../cache/config.js';
 
 // Metric names travel in URL path segments and discovery names: keep them to a safe set.
 const metricName = z
@@ -48,11 +54,17 @@ export const staticBackendSchema = z
   })
   .strict();
 
-export const configSchema = z
-  .object({
-    static: staticBackendSchema.optional(),
-  })
-  .strict();
+export const configSchema = z.preprocess(
+  liftPrometheusAdapterKeys,
+  z
+    .object({
+      static: staticBackendSchema.optional(),
+      cache: cacheConfigSchema.optional(),
+      prometheus: prometheusSectionSchema.optional(),
+      ...prometheusAdapterTopLevelKeys,
+    })
+    .strict(),
+);
 
 export type AdapterConfig = z.infer<typeof configSchema>;
 export type StaticBackendConfig = z.infer<typeof staticBackendSchema>;

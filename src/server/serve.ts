@@ -22,26 +22,25 @@ export interface RunningServer {
    * cuts what is left. Resolves with the number of requests that were still running at the end.
    */
   drain(graceMs: number): Promise<number>;
+  /** New client CAs (the cluster rotated its front-proxy CA): applies to new connections. */
+  updateClientCa(clientCaPem: readonly string[]): void;
 }
 
 // Large enough for the aggregator's X-Remote-* and a long selector; small enough to bound memory.
 const MAX_HEADER_BYTES = 32 * 1024;
 
 export async function serveHttps(options: ServeOptions): Promise<RunningServer> {
-  const server = createServer(
-    {
-      cert: options.certificate.cert,
-      key: options.certificate.key,
-      minVersion: 'TLSv1.2',
-      maxHeaderSize: MAX_HEADER_BYTES,
-      // The authenticator verifies the chain itself so that one server can tell the
-      // front-proxy CA from the client CA; the handshake only asks for a certificate.
-      requestCert: options.clientCaPem.length > 0,
-      rejectUnauthorized: false,
-      ...(options.clientCaPem.length > 0 ? { ca: [...options.clientCaPem] } : {}),
-    },
-    options.app,
-  );
+  const tlsOptions = (clientCaPem: readonly string[]) => ({
+    cert: options.certificate.cert,
+    key: options.certificate.key,
+    minVersion: 'TLSv1.2' as const,
+    // The authenticator verifies the chain itself so that one server can tell the
+    // front-proxy CA from the client CA; the handshake only asks for a certificate.
+    requestCert: clientCaPem.length > 0,
+    rejectUnauthorized: false,
+    ...(clientCaPem.length > 0 ? { ca: [...clientCaPem] } : {}),
+  });
+  const server = createServer({ ...tlsOptions(options.clientCaPem), maxHeaderSize: MAX_HEADER_BYTES }, options.app);
   server.headersTimeout = 20_000;
   server.requestTimeout = 60_000;
   server.keepAliveTimeout = 65_000;
@@ -69,6 +68,9 @@ export async function serveHttps(options: ServeOptions): Promise<RunningServer> 
   return {
     server,
     address: server.address() as AddressInfo,
+    updateClientCa(clientCaPem) {
+      server.setSecureContext(tlsOptions(clientCaPem));
+    },
     async drain(graceMs: number): Promise<number> {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Keep-alive connections would hold close() open; idle ones go now, busy ones after their response.

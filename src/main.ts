@@ -1,0 +1,102 @@
+#!/usr/bin/env node
+import { FlagError, parseFlags } from './cli/flags.js';
+import { ConfigError, defaultConfig, loadConfigFile } from './config/load.js';
+import { ConfigReloader } from './config/reloader.js';
+import { createLogger, type Logger } from './observability/logger.js';
+import { createAdapterMetrics } from './observability/metrics.js';
+import { createApp } from './server/app.js';
+import { serveHttps } from './server/serve.js';
+import { loadServingCertificate } from './server/tls.js';
+import { startBackends } from './startup/backends.js';
+import { clusterAccess } from './startup/cluster.js';
+import { readVersionInfo } from './version.js';
+
+async function main(argv: readonly string[]): Promise<void> {
+  if (argv[0] === 'explain') {
+    const { runExplain } = await import('./cli/explain.js');
+    process.exit(await runExplain(argv.slice(1), process.stdout));
+  }
+  const flags = parseFlags(argv);
+  const logger = createLogger(flags.logLevel);
+  const version = readVersionInfo();
+  const metrics = createAdapterMetrics();
+  const config = flags.config ? await loadConfigFile(flags.config) : defaultConfig();
+  if (!flags.config) logger.info('no --config given: serving the built-in demo configuration (static metrics)');
+
+  const cluster = await clusterAccess(flags, logger);
+  const backends = await startBackends(config, { flags, logger, registry: metrics.registry, kube: cluster.kube });
+
+  let ready = false;
+  const app = createApp({
+    provider: backends.router,
+    auth: cluster.auth,
+    metrics,
+    logger,
+    version,
+    readiness: { isReady: () => ready },
+  });
+  const certificate = await loadServingCertificate(flags);
+  const running = await serveHttps({
+    app,
+    certificate,
+    clientCaPem: cluster.auth?.clientCaPem ?? [],
+    host: cluster.host,
+    port: flags.securePort,
+    logger,
+  });
+  cluster.onClientCaChange((pem) => {
+    running.updateClientCa(pem);
+    logger.info({ authorities: pem.length }, 'client CA bundle changed; new connections use it');
+  });
+  ready = true;
+  logger.info(
+    {
+      address: running.address.address,
+      port: running.address.port,
+      certificate: certificate.source,
+      version: version.version,
+      backends: backends.router.current.map((b) => b.name),
+    },
+    'serving custom.metrics.k8s.io and external.metrics.k8s.io over HTTPS',
+  );
+
+  const reloader = flags.config
+    ? new ConfigReloader({ path: flags.config, registry: metrics.registry, logger, apply: backends.apply })
+    : undefined;
+  reloader?.start();
+  process.on('SIGHUP', () => {
+    if (reloader) void reloader.reload();
+    else logger.warn('SIGHUP ignored: no --config file to reload');
+  });
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    ready = false;
+    logger.info(
+      { signal, delaySeconds: flags.shutdownDelaySeconds, graceSeconds: flags.shutdownGraceSeconds },
+      'shutting down: readiness is now false',
+    );
+    reloader?.stop();
+    // Endpoints controllers and kube-proxy need a moment to stop routing new requests to us.
+    await new Promise((r) => setTimeout(r, flags.shutdownDelaySeconds * 1000));
+    const cut = await running.drain(flags.shutdownGraceSeconds * 1000);
+    if (cut > 0) logger.warn({ requests: cut }, 'grace period ended with requests still running; they were cut');
+    await backends.close();
+    cluster.close();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+function fail(logger: Logger, error: unknown): never {
+  const known = error instanceof FlagError || error instanceof ConfigError;
+  const message = error instanceof Error ? error.message : String(error);
+  logger.fatal(known ? {} : { err: error }, `cannot start: ${message}`);
+  process.exit(known ? 2 : 1);
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => fail(createLogger('info'), error));

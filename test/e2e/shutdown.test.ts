@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { request as httpsRequest } from 'node:https';
+import { describe, it } from 'node:test';
+import { startAdapter } from '../support/adapter-process.js';
+
+function status(port: number, path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    httpsRequest({ host: '127.0.0.1', port, path, rejectUnauthorized: false, agent: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
+describe('graceful shutdown of the adapter process', () => {
+  it('turns readiness false at once on SIGTERM, keeps serving through the delay, then exits 0', async () => {
+    const adapter = await startAdapter({
+      args: ['--secure-port=0', '--shutdown-delay-seconds=1', '--shutdown-grace-seconds=5'],
+    });
+    const metric = '/apis/external.metrics.k8s.io/v1beta1/namespaces/default/demo-queue-depth';
+    assert.equal(await status(adapter.port, '/readyz'), 200);
+    const signalledAt = Date.now();
+    adapter.child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 150));
+    assert.equal(await status(adapter.port, '/readyz'), 503, 'readiness drops at once');
+    assert.equal(await status(adapter.port, '/livez'), 200, 'liveness stays up while draining');
+    assert.equal(await status(adapter.port, metric), 200, 'requests routed before endpoints update are still served');
+    assert.equal(await adapter.exited, 0);
+    const took = Date.now() - signalledAt;
+    assert.ok(took >= 1000 && took < 5000, `exited after ${took} ms: after the 1 s delay, within the grace period`);
+    assert.ok(adapter.logs.some((l) => l.msg === 'stopped'));
+  });
+
+  it('refuses to start with a message naming the field when the config is invalid', async () => {
+    await assert.rejects(
+      startAdapter({ args: ['--secure-port=0', '--config=/nonexistent/config.yaml'] }),
+      /cannot start: config file \/nonexistent\/config.yaml: cannot read/,
+    );
+  });
+
+  it('refuses to listen beyond loopback without authentication', async () => {
+    await assert.rejects(
+      startAdapter({ args: ['--secure-port=0', '--bind-address=0.0.0.0'] }),
+      /refusing to serve on 0\.0\.0\.0 without authentication/,
+    );
+  });
+});

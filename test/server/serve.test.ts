@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { request as httpsRequest } from 'node:https';
+import { describe, it } from 'node:test';
+import express from 'express';
+import { silentLogger } from '../../src/observability/logger.js';
+import { serveHttps } from '../../src/server/serve.js';
+import { loadServingCertificate } from '../../src/server/tls.js';
+
+function slowApp(delayMs: number) {
+  const app = express();
+  app.get('/slow', async (_req, res) => {
+    await new Promise((r) => setTimeout(r, delayMs));
+    res.send('done');
+  });
+  return app;
+}
+
+function get(port: number, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest({ host: '127.0.0.1', port, path, rejectUnauthorized: false, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (c: string) => {
+        body += c;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('HTTPS serving and drain', () => {
+  it('serves over TLS 1.2+ with the self-signed certificate when none is given', async () => {
+    const certificate = await loadServingCertificate({});
+    assert.match(certificate.source, /self-signed/);
+    const running = await serveHttps({
+      app: slowApp(0),
+      certificate,
+      clientCaPem: [],
+      host: '127.0.0.1',
+      port: 0,
+      logger: silentLogger(),
+    });
+    try {
+      assert.deepEqual(await get(running.address.port, '/slow'), { status: 200, body: 'done' });
+    } finally {
+      await running.drain(100);
+    }
+  });
+
+  it('lets an in-flight request finish within the grace period, then stops accepting', async () => {
+    const certificate = await loadServingCertificate({});
+    const running = await serveHttps({
+      app: slowApp(300),
+      certificate,
+      clientCaPem: [],
+      host: '127.0.0.1',
+      port: 0,
+      logger: silentLogger(),
+    });
+    const port = running.address.port;
+    const inflight = get(port, '/slow');
+    await new Promise((r) => setTimeout(r, 50));
+    const cut = await running.drain(5000);
+    assert.equal(cut, 0);
+    assert.deepEqual(await inflight, { status: 200, body: 'done' });
+    await assert.rejects(get(port, '/slow'), /ECONNREFUSED/);
+  });
+
+  it('cuts what is still running when the grace period ends, and says how many', async () => {
+    const certificate = await loadServingCertificate({});
+    const running = await serveHttps({
+      app: slowApp(5000),
+      certificate,
+      clientCaPem: [],
+      host: '127.0.0.1',
+      port: 0,
+      logger: silentLogger(),
+    });
+    const inflight = get(running.address.port, '/slow');
+    await new Promise((r) => setTimeout(r, 50));
+    const started = Date.now();
+    const cut = await running.drain(200);
+    assert.equal(cut, 1);
+    assert.ok(Date.now() - started < 2000, 'drain returned near the grace period');
+    await assert.rejects(inflight);
+  });
+});

@@ -1,0 +1,73 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readlinkSync, realpathSync } from 'node:fs';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+/**
+ * The real kubectl. The google-cloud-cli dispatcher on these machines first calls GET /version
+ * on the server to pick a client version, so the versioned binary beside it is called directly.
+ */
+export function findKubectl(): string | undefined {
+  const onPath = (process.env.PATH ?? '')
+    .split(':')
+    .map((dir) => join(dir, 'kubectl'))
+    .find((p) => existsSync(p));
+  if (!onPath) return undefined;
+  const real = realpathSync(onPath);
+  for (const version of ['1.32', '1.33', '1.31']) {
+    const versioned = join(dirname(real), `kubectl.${version}`);
+    if (existsSync(versioned)) return versioned;
+  }
+  try {
+    return readlinkSync(onPath) ? real : onPath;
+  } catch {
+    return onPath;
+  }
+}
+
+export interface KubectlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function runKubectl(binary: string, kubeconfig: string, args: string[], home: string): Promise<KubectlResult> {
+  return new Promise((resolve) => {
+    execFile(
+      binary,
+      ['--kubeconfig', kubeconfig, ...args],
+      { env: { PATH: process.env.PATH ?? '', HOME: home }, timeout: 30_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** A kubeconfig for a user of the adapter: its server URL, the CA that signed its cert, and a token. */
+export async function writeUserKubeconfig(
+  server: string,
+  caPath: string,
+  token: string,
+): Promise<{ path: string; home: string }> {
+  const home = await mkdtemp(join(tmpdir(), 'kubectl-home-'));
+  const path = join(home, 'kubeconfig');
+  await writeFile(
+    path,
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      'clusters:',
+      `- name: adapter\n  cluster:\n    server: ${server}\n    certificate-authority: ${caPath}`,
+      'users:',
+      `- name: user\n  user:\n    token: ${token}`,
+      'contexts:',
+      '- name: adapter\n  context:\n    cluster: adapter\n    user: user',
+      'current-context: adapter',
+      '',
+    ].join('\n'),
+  );
+  return { path, home };
+}
