@@ -5,6 +5,8 @@ import {
   prometheusSectionSchema,
 } from '../providers/prometheus/config.js';
 import { cacheConfigSchema } from '../cache/config.js';
+import { cloudWatchBackendSchema } from '../providers/cloudwatch/config.js';
+import { sqsBackendSchema } from '../providers/sqs/config.js';
 
 // Metric names travel in URL path segments and discovery names: keep them to a safe set.
 const metricName = z
@@ -59,6 +61,8 @@ export const configSchema = z.preprocess(
   z
     .object({
       static: staticBackendSchema.optional(),
+      sqs: sqsBackendSchema.optional(),
+      cloudwatch: cloudWatchBackendSchema.optional(),
       cache: cacheConfigSchema.optional(),
       prometheus: prometheusSectionSchema.optional(),
       ...prometheusAdapterTopLevelKeys,

@@ -1,6 +1,6 @@
 import type { Registry } from 'prom-client';
 import { resolveCacheSettings } from '../cache/config.js';
-import { createQueryCache } from '../cache/metric-cache.js';
+import { createQueryCache, type MetricCache } from '../cache/metric-cache.js';
 import type { QueryCache } from '../cache/query-cache.js';
 import type { Flags } from '../cli/flags.js';
 import type { AdapterConfig } from '../config/schema.js';
@@ -29,27 +29,28 @@ export interface BackendDeps {
  * resolved backend query, an unchanged metric keeps its cached values and in-flight loads).
  */
 export async function startBackends(initial: AdapterConfig, deps: BackendDeps): Promise<RunningBackends> {
-  const caches = new Map<string, QueryCache>();
-  let cacheSection = initial.cache;
+  const caches = new Map<string, { cache: MetricCache; settings: string }>();
 
-  const build = async (config: AdapterConfig): Promise<MetricsBackend[]> => {
-    cacheSection = config.cache;
+  // A cache survives a reload unless its settings changed; then the new backends get a new
+  // cache and the old one is closed with the old backends.
+  const build = async (config: AdapterConfig) => {
+    const created = new Map<string, { cache: MetricCache; settings: string }>();
+    const cacheFor = (backend: string): QueryCache => {
+      const settings = resolveCacheSettings(config.cache, backend);
+      const key = JSON.stringify(settings);
+      const existing = created.get(backend) ?? caches.get(backend);
+      if (existing?.settings === key) return existing.cache;
+      const cache = createQueryCache(backend, settings, { registry: deps.registry, logger: deps.logger });
+      created.set(backend, { cache, settings: key });
+      return cache;
+    };
     const backends = createBackends(config, {
       logger: deps.logger,
       registry: deps.registry,
       now: () => new Date(),
       kube: deps.kube,
       flags: deps.flags,
-      cacheFor(backend): QueryCache {
-        const existing = caches.get(backend);
-        if (existing) return existing;
-        const cache = createQueryCache(backend, resolveCacheSettings(cacheSection, backend), {
-          registry: deps.registry,
-          logger: deps.logger,
-        });
-        caches.set(backend, cache);
-        return cache;
-      },
+      cacheFor,
     });
     const started: MetricsBackend[] = [];
     try {
@@ -59,20 +60,35 @@ export async function startBackends(initial: AdapterConfig, deps: BackendDeps): 
       }
     } catch (error) {
       await closeAll(started);
+      for (const { cache } of created.values()) cache.close();
       throw error;
     }
-    return backends;
+    const commit = (): MetricCache[] => {
+      const retired: MetricCache[] = [];
+      for (const [backend, entry] of created) {
+        const old = caches.get(backend);
+        if (old) retired.push(old.cache);
+        caches.set(backend, entry);
+      }
+      return retired;
+    };
+    return { backends, commit };
   };
 
-  const router = new BackendRouter(await build(initial));
+  const first = await build(initial);
+  first.commit();
+  const router = new BackendRouter(first.backends);
   return {
     router,
     async apply(config) {
       const next = await build(config);
-      await closeAll(router.replaceBackends(next));
+      const retired = next.commit();
+      await closeAll(router.replaceBackends(next.backends));
+      for (const cache of retired) cache.close();
     },
     async close() {
       await closeAll(router.current);
+      for (const { cache } of caches.values()) cache.close();
     },
   };
 }

@@ -1,0 +1,260 @@
+import { performance } from 'node:perf_hooks';
+import { LRUCache } from 'lru-cache';
+import type { Registry } from 'prom-client';
+import { ApiError, type StatusReason } from '../api/errors.js';
+import type { Logger } from '../observability/logger.js';
+import { type CacheGaugeSource, type CacheMetrics, cacheMetricsFor, type RequestResult } from './cache-metrics.js';
+import { DEFAULT_CACHE_SETTINGS } from './config.js';
+import { formatDuration } from './duration.js';
+import { entryBytes, estimateValueBytes } from './entry-size.js';
+import type { CacheSettings, QueryCache } from './query-cache.js';
+import { Flight } from './single-flight.js';
+
+export interface QueryCacheDeps {
+  /** Where the cache metrics live; shared by every backend's cache, told apart by the `backend` label. */
+  registry: Registry;
+  /** Milliseconds since the epoch; decides freshness and ages. Default Date.now. */
+  now?: () => number;
+  logger?: Logger;
+  /** Estimated bytes a value holds; the key and a fixed overhead are added. Default: twice its JSON length. */
+  sizeOf?: (value: unknown) => number;
+}
+
+export interface CacheStats {
+  entries: number;
+  /** Estimated bytes, the figure `maxBytes` bounds. */
+  bytes: number;
+  inflight: number;
+}
+
+export interface MetricCache extends QueryCache {
+  stats(): CacheStats;
+  /** Forgets every entry; loads already running still answer their callers. */
+  clear(): void;
+  /** Aborts running loads, forgets every entry and stops reporting; later fetches are refused with 503. */
+  close(): void;
+}
+
+type Entry =
+  | { kind: 'value'; value: unknown; loadedAt: number; size: number }
+  | { kind: 'not_found'; error: ApiError; loadedAt: number; size: number };
+
+/** What every caller of one flight receives. */
+type Answer = { kind: 'value'; value: unknown; loadedAt: number; stale: boolean } | { kind: 'error'; error: unknown };
+
+// Reasons that mean "the backend cannot answer right now": without a stale value they become a
+// 503 naming the backend. Others (BadRequest, Forbidden, InternalError …) reach the caller as thrown.
+const UNAVAILABLE_REASONS: ReadonlySet<StatusReason> = new Set(['ServiceUnavailable', 'Timeout', 'TooManyRequests']);
+
+/**
+ * The cache one backend puts every read through (see QueryCache for the contract). Freshness
+ * is decided with `deps.now` on each request: there are no timers, so a key nobody asks for
+ * again costs nothing until LRU eviction reclaims it.
+ *
+ * ```ts
+ * const cache = createQueryCache('prometheus', resolveCacheSettings(config.cache, 'prometheus'), { registry, logger });
+ * const samples = await cache.fetch(promql, (signal) => client.query(promql, { signal }), request.signal);
+ * ```
+ */
+export function createQueryCache(backend: string, settings: CacheSettings, deps: QueryCacheDeps): MetricCache {
+  return new LruQueryCache(backend, settings, deps);
+}
+
+class LruQueryCache implements MetricCache, CacheGaugeSource {
+  private readonly entries: LRUCache<string, Entry>;
+  private readonly inflight = new Map<string, Flight<Answer>>();
+  private readonly metrics: CacheMetrics;
+  private readonly now: () => number;
+  private readonly sizeOf: (value: unknown) => number;
+  private readonly refreshAheadAfterMs: number;
+  private closed = false;
+
+  constructor(
+    readonly backend: string,
+    private readonly settings: CacheSettings,
+    private readonly deps: QueryCacheDeps,
+  ) {
+    this.now = deps.now ?? Date.now;
+    this.sizeOf = deps.sizeOf ?? estimateValueBytes;
+    const ratio = settings.refreshAheadRatio ?? DEFAULT_CACHE_SETTINGS.refreshAheadRatio;
+    this.refreshAheadAfterMs = ratio > 0 ? settings.ttlMs * (1 - ratio) : Number.POSITIVE_INFINITY;
+    this.metrics = cacheMetricsFor(deps.registry);
+    this.metrics.sources.add(this);
+    this.metrics.initialise(backend);
+    this.entries = new LRUCache<string, Entry>({
+      max: settings.maxEntries,
+      maxSize: settings.maxBytes,
+      sizeCalculation: (entry) => entry.size,
+      dispose: (_entry, _key, reason) => {
+        if (reason === 'evict') this.metrics.evictions.inc({ backend, reason: 'capacity' });
+      },
+    });
+  }
+
+  async fetch<T>(key: string, load: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T> {
+    if (this.closed) throw ApiError.unavailable(`${this.backend} backend is shutting down`);
+    const now = this.now();
+    const entry = this.liveEntry(key, now);
+    if (entry?.kind === 'not_found') {
+      this.count('negative_hit');
+      throw entry.error;
+    }
+    if (entry && now - entry.loadedAt < this.settings.ttlMs) {
+      this.count('hit');
+      this.observeAge(now - entry.loadedAt);
+      if (now - entry.loadedAt >= this.refreshAheadAfterMs && !this.inflight.has(key)) {
+        this.startFlight(key, load, true);
+      }
+      return entry.value as T;
+    }
+    if (signal.aborted) throw signal.reason;
+
+    const joined = this.inflight.get(key);
+    const flight = joined ?? this.startFlight(key, load, false);
+    const waited: RequestResult = joined ? 'coalesced' : 'miss';
+    let answer: Answer;
+    try {
+      answer = await flight.wait(signal);
+    } catch (reason) {
+      this.count(waited);
+      throw reason;
+    }
+    if (answer.kind === 'error') {
+      this.count(waited);
+      throw answer.error;
+    }
+    this.count(answer.stale ? 'stale' : waited);
+    this.observeAge(this.now() - answer.loadedAt);
+    return answer.value as T;
+  }
+
+  stats(): CacheStats {
+    return { entries: this.entries.size, bytes: this.entries.calculatedSize, inflight: this.inflight.size };
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+
+  close(): void {
+    this.closed = true;
+    const reason = ApiError.unavailable(`${this.backend} backend is shutting down`);
+    for (const flight of [...this.inflight.values()]) flight.abort(reason);
+    this.inflight.clear();
+    this.entries.clear();
+    this.metrics.sources.delete(this);
+  }
+
+  /** The entry for `key` if it may still be used (fresh, or young enough to serve stale); dead ones are dropped. */
+  private liveEntry(key: string, now: number): Entry | undefined {
+    const entry = this.entries.get(key);
+    if (entry === undefined) return undefined;
+    const usableFor =
+      entry.kind === 'value' ? this.settings.ttlMs + this.settings.maxStaleMs : this.settings.negativeTtlMs;
+    if (now - entry.loadedAt < usableFor) return entry;
+    this.entries.delete(key);
+    this.metrics.evictions.inc({ backend: this.backend, reason: 'expired' });
+    return undefined;
+  }
+
+  private startFlight<T>(key: string, load: (signal: AbortSignal) => Promise<T>, background: boolean): Flight<Answer> {
+    const forget = (): void => {
+      if (this.inflight.get(key) === flight) this.inflight.delete(key);
+    };
+    const flight: Flight<Answer> = new Flight(
+      (signal) => this.runLoad(key, load, signal).finally(forget),
+      background,
+      forget,
+    );
+    this.inflight.set(key, flight);
+    return flight;
+  }
+
+  /** Runs one backend load and records its outcome; never rejects. */
+  private async runLoad<T>(
+    key: string,
+    load: (signal: AbortSignal) => Promise<T>,
+    signal: AbortSignal,
+  ): Promise<Answer> {
+    const started = performance.now();
+    const backend = this.backend;
+    try {
+      const value = await load(signal);
+      this.metrics.loadDuration.observe({ backend }, (performance.now() - started) / 1000);
+      if (signal.aborted) return this.aborted(signal);
+      this.metrics.loads.inc({ backend, outcome: 'success' });
+      const loadedAt = this.now();
+      this.store(key, { kind: 'value', value, loadedAt, size: entryBytes(key, this.sizeOf(value)) });
+      return { kind: 'value', value, loadedAt, stale: false };
+    } catch (error) {
+      this.metrics.loadDuration.observe({ backend }, (performance.now() - started) / 1000);
+      if (signal.aborted) return this.aborted(signal);
+      if (error instanceof ApiError && error.reason === 'NotFound') {
+        this.metrics.loads.inc({ backend, outcome: 'not_found' });
+        if (this.settings.negativeTtlMs > 0) {
+          const size = entryBytes(key, 2 * error.message.length);
+          this.store(key, { kind: 'not_found', error, loadedAt: this.now(), size });
+        }
+        return { kind: 'error', error };
+      }
+      this.metrics.loads.inc({ backend, outcome: 'error' });
+      return this.fallBack(key, error);
+    }
+  }
+
+  private aborted(signal: AbortSignal): Answer {
+    this.metrics.loads.inc({ backend: this.backend, outcome: 'aborted' });
+    return { kind: 'error', error: signal.reason };
+  }
+
+  /** After a failed load: the last value while it is young enough, else the error, as a 503 when the backend is down. */
+  private fallBack(key: string, error: unknown): Answer {
+    const message = error instanceof Error ? error.message : String(error);
+    const previous = this.entries.peek(key);
+    if (previous?.kind === 'value') {
+      const ageMs = this.now() - previous.loadedAt;
+      if (ageMs < this.settings.ttlMs + this.settings.maxStaleMs) {
+        this.deps.logger?.warn(
+          { backend: this.backend, key, ageMs, error: message },
+          'backend load failed; serving the last value',
+        );
+        return { kind: 'value', value: previous.value, loadedAt: previous.loadedAt, stale: true };
+      }
+    }
+    this.deps.logger?.warn(
+      { backend: this.backend, key, error: message },
+      'backend load failed; no value to fall back on',
+    );
+    if (!(error instanceof ApiError && UNAVAILABLE_REASONS.has(error.reason))) return { kind: 'error', error };
+    const maxStale = formatDuration(this.settings.maxStaleMs);
+    return {
+      kind: 'error',
+      error: ApiError.unavailable(
+        `${this.backend} backend unavailable and no value younger than ${maxStale} is cached: ${message}`,
+        error,
+      ),
+    };
+  }
+
+  private store(key: string, entry: Entry): void {
+    if (entry.size > this.settings.maxBytes) {
+      // lru-cache would refuse it silently; drop the older entry too so it is never served in its place.
+      this.entries.delete(key);
+      this.metrics.evictions.inc({ backend: this.backend, reason: 'oversize' });
+      this.deps.logger?.warn(
+        { backend: this.backend, key, bytes: entry.size, maxBytes: this.settings.maxBytes },
+        'backend answer larger than the cache maxBytes; not cached',
+      );
+      return;
+    }
+    this.entries.set(key, entry);
+  }
+
+  private count(result: RequestResult): void {
+    this.metrics.requests.inc({ backend: this.backend, result });
+  }
+
+  private observeAge(ageMs: number): void {
+    this.metrics.servedValueAge.observe({ backend: this.backend }, Math.max(0, ageMs) / 1000);
+  }
+}

@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { cacheConfigSchema, DEFAULT_CACHE_SETTINGS, resolveCacheSettings } from '../../src/cache/config.js';
+import { formatDuration } from '../../src/cache/duration.js';
+
+describe('cache config section', () => {
+  it('resolves to the built-in defaults when the section is absent', () => {
+    assert.deepEqual(resolveCacheSettings(undefined, 'prometheus'), {
+      ttlMs: 15_000,
+      maxStaleMs: 120_000,
+      negativeTtlMs: 5_000,
+      maxEntries: 10_000,
+      maxBytes: 64 * 1024 * 1024,
+      refreshAheadRatio: 0.2,
+    });
+  });
+
+  it('layers a backend section over default over the built-ins, field by field', () => {
+    const section = cacheConfigSchema.parse({
+      default: { ttl: '30s', maxEntries: 500 },
+      sqs: { ttl: '1m', maxBytes: '1Mi' },
+    });
+    assert.deepEqual(resolveCacheSettings(section, 'sqs'), {
+      ...DEFAULT_CACHE_SETTINGS,
+      ttlMs: 60_000,
+      maxEntries: 500,
+      maxBytes: 1_048_576,
+    });
+    assert.deepEqual(resolveCacheSettings(section, 'cloudwatch'), {
+      ...DEFAULT_CACHE_SETTINGS,
+      ttlMs: 30_000,
+      maxEntries: 500,
+    });
+  });
+
+  it('reads Go-style durations and Kubernetes-style sizes', () => {
+    const section = cacheConfigSchema.parse({
+      prometheus: { ttl: '500ms', maxStale: '1h30m', negativeTtl: '0s', maxBytes: 2048, refreshAheadRatio: 0 },
+      static: { maxBytes: '64Mi' },
+      cloudwatch: { maxBytes: '1G' },
+    });
+    assert.deepEqual(section.prometheus, {
+      ttl: 500,
+      maxStale: 5_400_000,
+      negativeTtl: 0,
+      maxBytes: 2048,
+      refreshAheadRatio: 0,
+    });
+    assert.equal(section.static?.maxBytes, 67_108_864);
+    assert.equal(section.cloudwatch?.maxBytes, 1_000_000_000);
+  });
+
+  it('refuses unknown fields and unknown backends', () => {
+    assert.throws(() => cacheConfigSchema.parse({ default: { tll: '15s' } }), /tll/);
+    assert.throws(() => cacheConfigSchema.parse({ redis: {} }), /redis/);
+  });
+
+  it('refuses durations without a unit and sizes that are not whole positive byte counts', () => {
+    for (const ttl of ['15', 'fast', '-1s', 15]) {
+      assert.throws(() => cacheConfigSchema.parse({ default: { ttl } }), /duration/, `ttl ${JSON.stringify(ttl)}`);
+    }
+    for (const maxBytes of ['100m', '0', 'lots', -1, 1.5]) {
+      assert.throws(() => cacheConfigSchema.parse({ default: { maxBytes } }), /bytes/, `maxBytes ${maxBytes}`);
+    }
+    assert.throws(() => cacheConfigSchema.parse({ default: { maxEntries: 0 } }));
+    assert.throws(() => cacheConfigSchema.parse({ default: { refreshAheadRatio: 1 } }));
+  });
+});
+
+describe('formatDuration', () => {
+  it('writes durations the way Go prints them', () => {
+    assert.equal(formatDuration(120_000), '2m0s');
+    assert.equal(formatDuration(15_000), '15s');
+    assert.equal(formatDuration(1_500), '1.5s');
+    assert.equal(formatDuration(500), '500ms');
+    assert.equal(formatDuration(5_400_000), '1h30m0s');
+    assert.equal(formatDuration(0), '0s');
+  });
+});
