@@ -36,7 +36,14 @@ export interface MetricCache extends QueryCache {
 }
 
 type Entry =
-  | { kind: 'value'; value: unknown; loadedAt: number; size: number }
+  | {
+      kind: 'value';
+      value: unknown;
+      loadedAt: number;
+      size: number;
+      /** When the last refresh of this value failed; unset while the backend answers. */
+      failedAt?: number;
+    }
   | { kind: 'not_found'; error: ApiError; loadedAt: number; size: number };
 
 /** What every caller of one flight receives. */
@@ -44,6 +51,8 @@ type Answer = { kind: 'value'; value: unknown; loadedAt: number; stale: boolean 
 
 // Reasons that mean "the backend cannot answer right now": without a stale value they become a
 // 503 naming the backend. Others (BadRequest, Forbidden, InternalError …) reach the caller as thrown.
+const STALE_RETRY_MS = 5_000;
+
 const UNAVAILABLE_REASONS: ReadonlySet<StatusReason> = new Set(['ServiceUnavailable', 'Timeout', 'TooManyRequests']);
 
 /**
@@ -67,6 +76,8 @@ class LruQueryCache implements MetricCache, CacheGaugeSource {
   private readonly now: () => number;
   private readonly sizeOf: (value: unknown) => number;
   private readonly refreshAheadAfterMs: number;
+  /** After a failed refresh, how long stale answers go out before the backend is tried again. */
+  private readonly staleRetryMs: number;
   private closed = false;
 
   constructor(
@@ -78,6 +89,7 @@ class LruQueryCache implements MetricCache, CacheGaugeSource {
     this.sizeOf = deps.sizeOf ?? estimateValueBytes;
     const ratio = settings.refreshAheadRatio ?? DEFAULT_CACHE_SETTINGS.refreshAheadRatio;
     this.refreshAheadAfterMs = ratio > 0 ? settings.ttlMs * (1 - ratio) : Number.POSITIVE_INFINITY;
+    this.staleRetryMs = Math.min(settings.ttlMs, STALE_RETRY_MS);
     this.metrics = cacheMetricsFor(deps.registry);
     this.metrics.sources.add(this);
     this.metrics.initialise(backend);
@@ -105,6 +117,14 @@ class LruQueryCache implements MetricCache, CacheGaugeSource {
       if (now - entry.loadedAt >= this.refreshAheadAfterMs && !this.inflight.has(key)) {
         this.startFlight(key, load, true);
       }
+      return entry.value as T;
+    }
+    if (entry?.failedAt !== undefined) {
+      // The backend failed on this key moments ago: answer with the last value at once rather
+      // than make every HPA request wait out another timeout, and retry in the background.
+      this.count('stale');
+      this.observeAge(now - entry.loadedAt);
+      if (now - entry.failedAt >= this.staleRetryMs && !this.inflight.has(key)) this.startFlight(key, load, true);
       return entry.value as T;
     }
     if (signal.aborted) throw signal.reason;
@@ -214,6 +234,7 @@ class LruQueryCache implements MetricCache, CacheGaugeSource {
     if (previous?.kind === 'value') {
       const ageMs = this.now() - previous.loadedAt;
       if (ageMs < this.settings.ttlMs + this.settings.maxStaleMs) {
+        previous.failedAt = this.now();
         this.deps.logger?.warn(
           { backend: this.backend, key, ageMs, error: message },
           'backend load failed; serving the last value',

@@ -197,6 +197,30 @@ describe('QueryCache stale-on-error', () => {
     assert.equal(await cache.fetch('q', backend.load, patient()), 'new');
   });
 
+  it('after a failed refresh, answers at once from the last value instead of waiting on the backend again', async () => {
+    const { cache, clock } = makeCache({ ttlMs: 15_000, maxStaleMs: 120_000 });
+    const backend = new FakeBackend(() => 'last good');
+    await cache.fetch('q', backend.load, patient());
+    backend.fails(down);
+    clock.advance(16_000);
+    assert.equal(await cache.fetch('q', backend.load, patient()), 'last good');
+    assert.equal(backend.calls, 2);
+
+    backend.holds();
+    clock.advance(1_000);
+    assert.equal(await cache.fetch('q', backend.load, patient()), 'last good', 'no wait while the backend just failed');
+    assert.equal(backend.calls, 2, 'no retry before the retry interval');
+
+    clock.advance(4_000);
+    assert.equal(await cache.fetch('q', backend.load, patient()), 'last good', 'the retry runs in the background');
+    assert.equal(await cache.fetch('q', backend.load, patient()), 'last good');
+    assert.equal(backend.calls, 3, 'one background retry, however many requests');
+
+    backend.release('recovered');
+    await settle();
+    assert.equal(await cache.fetch('q', backend.load, patient()), 'recovered');
+  });
+
   it('passes errors that are not about availability through unchanged when nothing is cached', async () => {
     const { cache } = makeCache();
     const refused = ApiError.badRequest('prometheus refused the query: bad_data');
