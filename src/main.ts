@@ -6,6 +6,7 @@ import { createLogger, type Logger } from './observability/logger.js';
 import { createAdapterMetrics } from './observability/metrics.js';
 import { createApp } from './server/app.js';
 import { serveHttps } from './server/serve.js';
+import { watchServingCertificate } from './server/certificate-watcher.js';
 import { loadServingCertificate } from './server/tls.js';
 import { startBackends } from './startup/backends.js';
 import { clusterAccess } from './startup/cluster.js';
@@ -44,6 +45,7 @@ async function main(argv: readonly string[]): Promise<void> {
     port: flags.securePort,
     logger,
   });
+  const certificateWatcher = watchServingCertificate(flags, running.updateCertificate, logger);
   cluster.onClientCaChange((pem) => {
     running.updateClientCa(pem);
     logger.info({ authorities: pem.length }, 'client CA bundle changed; new connections use it');
@@ -79,6 +81,7 @@ async function main(argv: readonly string[]): Promise<void> {
       'shutting down: readiness is now false',
     );
     reloader?.stop();
+    certificateWatcher.close();
     // Endpoints controllers and kube-proxy need a moment to stop routing new requests to us.
     await new Promise((r) => setTimeout(r, flags.shutdownDelaySeconds * 1000));
     const cut = await running.drain(flags.shutdownGraceSeconds * 1000);

@@ -24,15 +24,19 @@ export interface RunningServer {
   drain(graceMs: number): Promise<number>;
   /** New client CAs (the cluster rotated its front-proxy CA): applies to new connections. */
   updateClientCa(clientCaPem: readonly string[]): void;
+  /** A renewed serving certificate (cert-manager rotated it): applies to new connections. */
+  updateCertificate(certificate: ServingCertificate): void;
 }
 
 // Large enough for the aggregator's X-Remote-* and a long selector; small enough to bound memory.
 const MAX_HEADER_BYTES = 32 * 1024;
 
 export async function serveHttps(options: ServeOptions): Promise<RunningServer> {
+  let certificate = options.certificate;
+  let clientCa = options.clientCaPem;
   const tlsOptions = (clientCaPem: readonly string[]) => ({
-    cert: options.certificate.cert,
-    key: options.certificate.key,
+    cert: certificate.cert,
+    key: certificate.key,
     minVersion: 'TLSv1.2' as const,
     // The authenticator verifies the chain itself so that one server can tell the
     // front-proxy CA from the client CA; the handshake only asks for a certificate.
@@ -69,7 +73,12 @@ export async function serveHttps(options: ServeOptions): Promise<RunningServer> 
     server,
     address: server.address() as AddressInfo,
     updateClientCa(clientCaPem) {
-      server.setSecureContext(tlsOptions(clientCaPem));
+      clientCa = clientCaPem;
+      server.setSecureContext(tlsOptions(clientCa));
+    },
+    updateCertificate(next) {
+      certificate = next;
+      server.setSecureContext(tlsOptions(clientCa));
     },
     async drain(graceMs: number): Promise<number> {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
