@@ -1,0 +1,115 @@
+import type { CloudWatchClientConfig } from '@aws-sdk/client-cloudwatch';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { ConfiguredRetryStrategy } from '@smithy/util-retry';
+import { ApiError } from '../../api/errors.js';
+import type { Logger } from '../../observability/logger.js';
+import { AWS_REGION_PATTERN, type AwsConnectionSettings } from './config.js';
+
+export type AwsCredentials = NonNullable<CloudWatchClientConfig['credentials']>;
+
+/**
+ * What tests (and only tests) change about how AWS clients are built. In production both are
+ * absent: credentials come from the SDK's default chain (environment, IRSA web identity, EKS Pod
+ * Identity, instance profile) and retries back off as the SDK's standard strategy does.
+ */
+export interface AwsClientOverrides {
+  credentials?: AwsCredentials;
+  /** Milliseconds to wait before retry `attempt`; replaces the SDK's exponential backoff. */
+  retryBackoffMs?: (attempt: number) => number;
+}
+
+/** The settings every SDK client of ours is built with; spread into `new SQSClient(...)` etc. */
+export interface CommonClientConfig {
+  region?: string;
+  endpoint?: string;
+  maxAttempts: number;
+  retryStrategy?: ConfiguredRetryStrategy;
+  credentials?: AwsCredentials;
+  requestHandler: NodeHttpHandler;
+}
+
+export function commonClientConfig(
+  settings: AwsConnectionSettings,
+  region: string | undefined,
+  overrides: AwsClientOverrides = {},
+): CommonClientConfig {
+  const config: CommonClientConfig = {
+    maxAttempts: settings.maxAttempts,
+    // requestTimeout alone only logs a warning; throwOnRequestTimeout makes a slow attempt
+    // fail with a (retried) TimeoutError, so every call has a real deadline.
+    requestHandler: new NodeHttpHandler({
+      connectionTimeout: settings.connectTimeoutMs,
+      requestTimeout: settings.timeoutMs,
+      throwOnRequestTimeout: true,
+    }),
+  };
+  if (region !== undefined) config.region = region;
+  if (settings.endpoint !== undefined) config.endpoint = settings.endpoint;
+  if (overrides.credentials !== undefined) config.credentials = overrides.credentials;
+  if (overrides.retryBackoffMs !== undefined) {
+    config.retryStrategy = new ConfiguredRetryStrategy(settings.maxAttempts, overrides.retryBackoffMs);
+  }
+  return config;
+}
+
+/** A bound on clients built for regions named in requests, so selectors cannot open sockets without end. */
+const MAX_REGIONAL_CLIENTS = 64;
+
+/**
+ * One SDK client per region for one service, so connections are reused across requests. The
+ * client of the default region (config, else the SDK's own lookup) is built by `start`; clients
+ * of regions named in requests are built on first use and kept until `destroyAll`.
+ */
+/** What RegionalClients needs of an SDK client; SQSClient and CloudWatchClient fit. */
+export interface AwsClient {
+  destroy(): void;
+  config: { region: () => Promise<string> };
+}
+
+export class RegionalClients<Client extends AwsClient> {
+  private readonly clients = new Map<string, Client>();
+
+  constructor(
+    private readonly serviceName: string,
+    private readonly defaultRegion: string | undefined,
+    private readonly build: (region: string | undefined) => Client,
+  ) {}
+
+  /** Builds the default region's client, and warns at start when the SDK cannot tell its region. */
+  async start(logger: Logger): Promise<void> {
+    const client = this.get(undefined);
+    try {
+      const region = await client.config.region();
+      logger.info({ region }, `${this.serviceName}: AWS client ready`);
+    } catch (error) {
+      logger.warn(
+        { problem: error instanceof Error ? error.message : String(error) },
+        `${this.serviceName}: no AWS region (set ${this.serviceName}.region or AWS_REGION); every AWS call will fail`,
+      );
+    }
+  }
+
+  /** The client of `region`, or of the default region when `region` is undefined. */
+  get(region: string | undefined): Client {
+    const effective = region ?? this.defaultRegion;
+    const key = effective ?? '';
+    const existing = this.clients.get(key);
+    if (existing) return existing;
+    if (effective !== undefined && !AWS_REGION_PATTERN.test(effective)) {
+      throw ApiError.badRequest(`"${effective}" is not an AWS region (expected a name such as us-east-1)`);
+    }
+    if (this.clients.size >= MAX_REGIONAL_CLIENTS) {
+      throw ApiError.badRequest(
+        `the ${this.serviceName} backend already talks to ${MAX_REGIONAL_CLIENTS} regions; refusing region "${key}"`,
+      );
+    }
+    const client = this.build(effective);
+    this.clients.set(key, client);
+    return client;
+  }
+
+  destroyAll(): void {
+    for (const client of this.clients.values()) client.destroy();
+    this.clients.clear();
+  }
+}

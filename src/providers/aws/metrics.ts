@@ -1,0 +1,74 @@
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { type AwsCall, type AwsOutcome, attemptsOf, classifyAwsError, toApiError } from './errors.js';
+
+/**
+ * What the AWS backends cost: calls by outcome, retries, and queries per GetMetricData call
+ * (CloudWatch bills per metric requested). Both backends share the series in one registry, and
+ * backends rebuilt on a config reload reuse them, so they are looked up before being created.
+ */
+export interface AwsMetrics {
+  requests: Counter<'service' | 'operation' | 'outcome'>;
+  retries: Counter<'service' | 'operation'>;
+  cloudWatchQueriesPerCall: Histogram;
+}
+
+export function awsMetrics(registry: Registry): AwsMetrics {
+  return {
+    requests:
+      existing(registry, 'hpa_metrics_adapter_aws_requests_total', Counter<'service' | 'operation' | 'outcome'>) ??
+      new Counter({
+        name: 'hpa_metrics_adapter_aws_requests_total',
+        help: 'AWS API calls made by the adapter (retries inside one call counted once), by service, operation and outcome.',
+        labelNames: ['service', 'operation', 'outcome'],
+        registers: [registry],
+      }),
+    retries:
+      existing(registry, 'hpa_metrics_adapter_aws_retries_total', Counter<'service' | 'operation'>) ??
+      new Counter({
+        name: 'hpa_metrics_adapter_aws_retries_total',
+        help: 'Extra attempts the AWS SDK made after a throttled, failed or timed-out attempt, by service and operation.',
+        labelNames: ['service', 'operation'],
+        registers: [registry],
+      }),
+    cloudWatchQueriesPerCall:
+      existing(registry, 'hpa_metrics_adapter_cloudwatch_queries_per_call', Histogram) ??
+      new Histogram({
+        name: 'hpa_metrics_adapter_cloudwatch_queries_per_call',
+        help: 'MetricDataQueries sent in one GetMetricData request (each page counted); CloudWatch bills per query.',
+        buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500],
+        registers: [registry],
+      }),
+  };
+}
+
+function existing<M>(registry: Registry, name: string, type: abstract new (...args: never[]) => M): M | undefined {
+  const metric = registry.getSingleMetric(name);
+  return metric instanceof type ? metric : undefined;
+}
+
+/**
+ * Runs one SDK call (its retries included), counts it, and turns a failure into an ApiError.
+ * `send` gets no signal of its own: callers pass theirs to the SDK as `abortSignal`.
+ */
+export async function callAws<Output>(
+  metrics: AwsMetrics,
+  call: AwsCall,
+  send: () => Promise<Output>,
+): Promise<Output> {
+  const labels = { service: call.service.toLowerCase(), operation: call.operation };
+  const record = (outcome: AwsOutcome, resultOrError: unknown): void => {
+    metrics.requests.inc({ ...labels, outcome });
+    const attempts = attemptsOf(resultOrError);
+    if (attempts !== undefined && attempts > 1) metrics.retries.inc(labels, attempts - 1);
+  };
+  let output: Output;
+  try {
+    output = await send();
+  } catch (error) {
+    const outcome = classifyAwsError(error);
+    record(outcome, error);
+    throw toApiError(error, call, outcome);
+  }
+  record('success', output);
+  return output;
+}

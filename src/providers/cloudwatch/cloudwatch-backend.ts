@@ -1,0 +1,161 @@
+import { CloudWatchClient, GetMetricDataCommand, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
+import { ApiError } from '../../api/errors.js';
+import { checkNamespace } from '../aws/access.js';
+import { type AwsClientOverrides, commonClientConfig, RegionalClients } from '../aws/clients.js';
+import { awsMetrics, callAws } from '../aws/metrics.js';
+import { pinnedLabels } from '../aws/selector-labels.js';
+import type { BackendContext } from '../context.js';
+import type {
+  ExternalMetricInfo,
+  ExternalMetricRequest,
+  ExternalMetricsProvider,
+  ExternalSample,
+  MetricsBackend,
+} from '../provider.js';
+import { GetMetricDataBatcher, type QueryResults } from './batcher.js';
+import type { CloudWatchBackendConfig, CloudWatchMetricConfig } from './config.js';
+import { describeQueries, needsOwnCall, resolveQueries, type TimeRange, timeRangeAt } from './queries.js';
+
+export interface CloudWatchBackendOptions {
+  /** Test-only changes to the SDK client (explicit credentials, fast retries). */
+  aws?: AwsClientOverrides;
+}
+
+/** What is cached per resolved query set and time range: the newest datapoint, if any. */
+interface NewestDatapoint {
+  datapoint?: { value: number; timestampMs: number };
+}
+
+/**
+ * Named external metrics answered by CloudWatch GetMetricData. Each request resolves its
+ * metric's queries (selector labels filled in), goes through the cache, and on a miss joins the
+ * batcher, which packs concurrent requests into as few GetMetricData calls as possible.
+ */
+export function createCloudWatchBackend(
+  config: CloudWatchBackendConfig,
+  context: BackendContext,
+  options: CloudWatchBackendOptions = {},
+): MetricsBackend {
+  const metrics = awsMetrics(context.registry);
+  const clients = new RegionalClients(
+    'cloudwatch',
+    config.region,
+    (region) => new CloudWatchClient(commonClientConfig(config, region, options.aws)),
+  );
+  const batcher = new GetMetricDataBatcher({
+    windowMs: config.batchWindowMs,
+    maxQueriesPerCall: config.maxQueriesPerCall,
+    logger: context.logger,
+    send: (input, signal) => {
+      const count = input.MetricDataQueries?.length ?? 0;
+      metrics.cloudWatchQueriesPerCall.observe(count);
+      return callAws(
+        metrics,
+        {
+          service: 'CloudWatch',
+          operation: 'GetMetricData',
+          target: `a batch of ${count} ${count === 1 ? 'query' : 'queries'}`,
+        },
+        () => clients.get(undefined).send(new GetMetricDataCommand(input), { abortSignal: signal }),
+      );
+    },
+  });
+  const byName = new Map(config.metrics.map((m, index) => [m.name, { metric: m, index }]));
+  const infos: ExternalMetricInfo[] = config.metrics.map((m) => ({ metric: m.name }));
+
+  const loadNewest = async (
+    metric: CloudWatchMetricConfig,
+    queries: MetricDataQuery[],
+    range: TimeRange,
+    signal: AbortSignal,
+  ): Promise<NewestDatapoint> => {
+    context.logger.debug({ metric: metric.name, queries, ...range }, 'cloudwatch: GetMetricData queries');
+    const results = await batcher.submit({ queries, ...range, ownCall: needsOwnCall(queries) }, signal);
+    for (const [id, result] of results) {
+      if (result.statusCode === 'PartialData') {
+        // CloudWatch stopped early (datapoint limit or its own timeout); the newest points came first.
+        context.logger.debug({ metric: metric.name, id, messages: result.messages }, 'cloudwatch: PartialData');
+      }
+    }
+    return newestOf(queries, results);
+  };
+
+  const external: ExternalMetricsProvider = {
+    async getExternalMetric(request: ExternalMetricRequest): Promise<ExternalSample[]> {
+      const found = byName.get(request.metric);
+      if (!found) throw ApiError.notFound(`the cloudwatch backend has no external metric "${request.metric}"`);
+      const { metric, index } = found;
+      checkNamespace(metric.name, request.namespace, metric.namespaces, `cloudwatch.metrics[${index}].namespaces`);
+      const labels = pinnedLabels(request.metricSelector);
+      const queries = resolveQueries(metric, labels);
+      const range = timeRangeAt(context.now().getTime(), metric);
+      const key = JSON.stringify({ queries, ...range });
+      let newest: NewestDatapoint;
+      try {
+        newest = await context.cache.fetch(key, (signal) => loadNewest(metric, queries, range, signal), request.signal);
+      } catch (error) {
+        // A batched call's error is shared by every request in it; name this request's metric.
+        if (error instanceof ApiError) {
+          throw new ApiError(error.reason, `external metric "${metric.name}": ${error.message}`, { cause: error });
+        }
+        throw error;
+      }
+      const sample = newest.datapoint ?? noDataSample(metric, queries, range);
+      return [{ labels, value: sample.value, timestamp: new Date(sample.timestampMs), windowSeconds: metric.period }];
+    },
+    listExternalMetrics: () => infos,
+  };
+
+  return {
+    name: 'cloudwatch',
+    external,
+    async start() {
+      await clients.start(context.logger);
+    },
+    async close() {
+      batcher.close();
+      clients.destroyAll();
+    },
+  };
+}
+
+/** The newest datapoint of the returnData series; a failed query fails only this metric. */
+function newestOf(queries: MetricDataQuery[], results: QueryResults): NewestDatapoint {
+  for (const query of queries) {
+    const result = results.get(query.Id ?? '');
+    if (result && (result.statusCode === 'InternalError' || result.statusCode === 'Forbidden')) {
+      const why = result.messages.length > 0 ? result.messages.join('; ') : 'no message';
+      throw ApiError.unavailable(
+        `CloudWatch GetMetricData answered ${result.statusCode} for query ${query.Id} (${describeQueries([query])}): ${why}`,
+      );
+    }
+  }
+  const returned = queries.find((q) => q.ReturnData);
+  const series = results.get(returned?.Id ?? '');
+  if (!series) return {};
+  let newest: NewestDatapoint['datapoint'];
+  series.timestamps.forEach((timestampMs, i) => {
+    const value = series.values[i];
+    if (value === undefined || !Number.isFinite(value)) return;
+    if (!newest || timestampMs > newest.timestampMs) newest = { value, timestampMs };
+  });
+  return newest ? { datapoint: newest } : {};
+}
+
+function noDataSample(
+  metric: CloudWatchMetricConfig,
+  queries: MetricDataQuery[],
+  range: TimeRange,
+): { value: number; timestampMs: number } {
+  if (metric.noData === 'error') {
+    throw ApiError.notFound(
+      `CloudWatch has no datapoint for external metric "${metric.name}" between ${iso(range.startTime)} and ${iso(range.endTime)} ` +
+        `(window ${metric.window}s, period ${metric.period}s, lag ${metric.lag}s; ${describeQueries(queries)})`,
+    );
+  }
+  return { value: metric.noData === 'zero' ? 0 : metric.noData, timestampMs: range.endTime * 1000 };
+}
+
+function iso(epochSeconds: number): string {
+  return new Date(epochSeconds * 1000).toISOString().replace('.000Z', 'Z');
+}

@@ -1,0 +1,76 @@
+import { z } from 'zod';
+import { allowedNamespaces, awsConnectionFields, awsRegion, externalMetricName } from '../aws/config.js';
+
+/** SQS queue names: up to 80 of [A-Za-z0-9_-], FIFO queues ending in `.fifo`. */
+export const QUEUE_NAME_PATTERN = /^(?:[A-Za-z0-9_-]{1,80}|[A-Za-z0-9_-]{1,75}\.fifo)$/;
+export const ACCOUNT_ID_PATTERN = /^[0-9]{12}$/;
+
+export const QUEUE_COUNTS = ['visible', 'inFlight', 'delayed'] as const;
+export type QueueCount = (typeof QUEUE_COUNTS)[number];
+
+/** The SQS attribute behind each count (KEDA calls the last two scaleOnInFlight / scaleOnDelayed). */
+export const ATTRIBUTE_FOR: Record<QueueCount, string> = {
+  visible: 'ApproximateNumberOfMessages',
+  inFlight: 'ApproximateNumberOfMessagesNotVisible',
+  delayed: 'ApproximateNumberOfMessagesDelayed',
+};
+
+/** Which approximate counts are summed into the value; defaults to visible messages only. */
+const include = z
+  .array(z.enum(QUEUE_COUNTS))
+  .min(1)
+  .default(['visible'])
+  .transform((counts) => QUEUE_COUNTS.filter((count) => counts.includes(count)));
+
+const queueName = z.string().regex(QUEUE_NAME_PATTERN, 'must be an SQS queue name ([A-Za-z0-9_-], optional .fifo)');
+
+const namedMetric = z
+  .object({
+    name: externalMetricName,
+    queueName: queueName.optional(),
+    queueUrl: z.url().optional(),
+    region: awsRegion.optional(),
+    /** Owner of a queue in another account (with queueName); a queueUrl already names it. */
+    accountId: z.string().regex(ACCOUNT_ID_PATTERN, 'must be a 12-digit AWS account id').optional(),
+    include,
+    namespaces: allowedNamespaces,
+  })
+  .strict()
+  .refine(
+    (m) => (m.queueName === undefined) !== (m.queueUrl === undefined),
+    'set exactly one of queueName and queueUrl',
+  );
+
+/** The generic metric: any allowed queue, chosen by the `queue-name` selector label. */
+const queueLengthMetric = z
+  .object({
+    enabled: z.boolean().default(true),
+    name: externalMetricName.default('sqs-queue-length'),
+    include,
+    namespaces: allowedNamespaces,
+  })
+  .strict();
+
+export const sqsBackendSchema = z
+  .object({
+    ...awsConnectionFields,
+    /**
+     * Glob patterns (`*` any run of characters, `?` one) of queue names the generic metric may
+     * read. Empty (the default) serves no queue through it; named metrics are not subject to it.
+     */
+    allowQueues: z.array(z.string().min(1).max(200)).default([]),
+    metrics: z.array(namedMetric).default([]),
+    queueLengthMetric: queueLengthMetric.prefault({}),
+  })
+  .strict()
+  .superRefine((section, context) => {
+    const names = section.metrics.map((m) => m.name);
+    if (section.queueLengthMetric.enabled) names.push(section.queueLengthMetric.name);
+    const duplicate = names.find((name, i) => names.indexOf(name) !== i);
+    if (duplicate !== undefined) {
+      context.addIssue({ code: 'custom', path: ['metrics'], message: `metric name "${duplicate}" is used twice` });
+    }
+  });
+
+export type SqsBackendConfig = z.infer<typeof sqsBackendSchema>;
+export type SqsNamedMetricConfig = SqsBackendConfig['metrics'][number];

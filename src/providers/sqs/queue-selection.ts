@@ -1,0 +1,75 @@
+import { ApiError } from '../../api/errors.js';
+import type { LabelSelector } from '../../api/selector.js';
+import { pinnedLabels } from '../aws/selector-labels.js';
+import { ACCOUNT_ID_PATTERN, QUEUE_NAME_PATTERN } from './config.js';
+import type { QueueRef } from './queue-urls.js';
+
+export const QUEUE_NAME_LABEL = 'queue-name';
+const SELECTOR_LABELS = [QUEUE_NAME_LABEL, 'region', 'account-id'];
+
+/**
+ * The queue a request for the generic metric names: `queue-name=<name>` (required), optionally
+ * `region=<region>` and `account-id=<12 digits>`. Anything else in the selector is refused, so
+ * a typo is an error rather than a different queue.
+ */
+export function queueFromSelector(metric: string, selector: LabelSelector): QueueRef {
+  const labels = pinnedLabels(selector);
+  for (const requirement of selector.requirements) {
+    if (!SELECTOR_LABELS.includes(requirement.key)) {
+      throw ApiError.badRequest(
+        `external metric "${metric}" is selected by the labels ${SELECTOR_LABELS.join(', ')}; "${requirement.key}" is not one of them`,
+      );
+    }
+    if (!Object.hasOwn(labels, requirement.key)) {
+      throw ApiError.badRequest(
+        `external metric "${metric}" needs label "${requirement.key}" as ${requirement.key}=<value>, got "${selector.toString()}"`,
+      );
+    }
+  }
+  const name = labels[QUEUE_NAME_LABEL];
+  if (name === undefined) {
+    throw ApiError.badRequest(
+      `external metric "${metric}" needs the label selector ${QUEUE_NAME_LABEL}=<queue name> (e.g. labelSelector=${QUEUE_NAME_LABEL}%3Djobs)`,
+    );
+  }
+  if (!QUEUE_NAME_PATTERN.test(name)) {
+    throw ApiError.badRequest(`"${name}" is not an SQS queue name (up to 80 of A-Z a-z 0-9 _ -, optional .fifo)`);
+  }
+  const ref: QueueRef = { name };
+  const region = labels.region;
+  if (region !== undefined) ref.region = region;
+  const accountId = labels['account-id'];
+  if (accountId !== undefined) {
+    if (!ACCOUNT_ID_PATTERN.test(accountId)) {
+      throw ApiError.badRequest(`account-id "${accountId}" is not a 12-digit AWS account id`);
+    }
+    ref.accountId = accountId;
+  }
+  return ref;
+}
+
+/** The queue-name patterns of `sqs.allowQueues`, compiled once. */
+export class QueueAllowList {
+  private readonly compiled: RegExp[];
+
+  constructor(private readonly patterns: readonly string[]) {
+    this.compiled = patterns.map(globToRegExp);
+  }
+
+  /** Throws Forbidden naming the rule when the queue is not allowed. */
+  check(metric: string, queueName: string): void {
+    if (this.compiled.some((pattern) => pattern.test(queueName))) return;
+    const rule =
+      this.patterns.length === 0
+        ? 'sqs.allowQueues is empty, so the metric serves no queue'
+        : `sqs.allowQueues allows only ${this.patterns.map((p) => `"${p}"`).join(', ')}`;
+    throw ApiError.forbidden(`external metric "${metric}" may not read SQS queue "${queueName}": ${rule}`);
+  }
+}
+
+function globToRegExp(glob: string): RegExp {
+  const body = [...glob]
+    .map((char) => (char === '*' ? '.*' : char === '?' ? '.' : char.replace(/[\\^$.|+()[\]{}]/g, '\\$&')))
+    .join('');
+  return new RegExp(`^${body}$`);
+}
