@@ -1,0 +1,123 @@
+import { writeFile } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
+import { join } from 'node:path';
+import { type AdapterProcess, startAdapter } from './adapter-process.js';
+import { type CertDir, createCertDir, type IssuedCert, issueServingCert, type TestCa } from './certs.js';
+import { type KubeApiserverDouble, startKubeApiserverDouble } from './kube-apiserver-double.js';
+import { findKubectl, type KubectlResult, runKubectl, writeUserKubeconfig } from './kubectl.js';
+
+/**
+ * The adapter as a cluster runs it, for end-to-end tests: the built process with a CA-signed
+ * serving certificate, front-proxy authentication (as kube-apiserver's aggregator calls it),
+ * TokenReview/SubjectAccessReview against the kube-apiserver double, and the real kubectl.
+ */
+export const HPA_USER = 'system:serviceaccount:kube-system:horizontal-pod-autoscaler';
+
+export interface Answer {
+  status: number;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON bodies and assert their shape
+  body: any;
+}
+
+export interface ClusterHarness {
+  adapter: AdapterProcess;
+  kube: KubeApiserverDouble;
+  certs: CertDir;
+  servingCa: TestCa;
+  proxyClient: IssuedCert;
+  /** A request as the aggregator sends it: front-proxy client certificate and X-Remote-* headers. */
+  asAggregator(path: string, user?: string, groups?: string[]): Promise<Answer>;
+  /** A request with any certificate and headers (or none). */
+  call(path: string, options?: { cert?: IssuedCert; headers?: Record<string, string | string[]> }): Promise<Answer>;
+  /** The real kubectl with a bearer token the kube double's TokenReview knows; undefined when kubectl is missing. */
+  kubectl(args: string[], token: string): Promise<KubectlResult | undefined>;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  config: string;
+  env?: Record<string, string | undefined>;
+  extraArgs?: string[];
+}
+
+export async function startClusterHarness(options: HarnessOptions): Promise<ClusterHarness> {
+  const certs = await createCertDir('e2e-cluster-');
+  const frontProxyCa = await certs.createCa('front-proxy-ca');
+  const proxyClient = await frontProxyCa.issue({ cn: 'front-proxy-client' });
+  const servingCa = await certs.createCa('adapter-serving-ca');
+  const serving = await issueServingCert(servingCa);
+  const kube = await startKubeApiserverDouble();
+  kube.allowRules.push(
+    { user: HPA_USER, verb: 'get', group: 'custom.metrics.k8s.io' },
+    { user: HPA_USER, verb: 'list', group: 'external.metrics.k8s.io' },
+  );
+  const configPath = join(certs.dir, 'config.yaml');
+  await writeFile(configPath, options.config);
+  const adapter = await startAdapter({
+    args: [
+      '--secure-port=0',
+      `--config=${configPath}`,
+      `--tls-cert-file=${serving.certPath}`,
+      `--tls-private-key-file=${serving.keyPath}`,
+      `--requestheader-client-ca-file=${frontProxyCa.certPath}`,
+      '--requestheader-allowed-names=front-proxy-client',
+      `--kubeconfig=${kube.kubeconfigPath}`,
+      ...(options.extraArgs ?? []),
+    ],
+    env: options.env,
+  });
+  const kubectlBinary = findKubectl();
+
+  const call: ClusterHarness['call'] = (path, callOptions = {}) =>
+    new Promise((resolve, reject) => {
+      const req = httpsRequest(
+        {
+          host: '127.0.0.1',
+          port: adapter.port,
+          path,
+          ca: servingCa.cert,
+          agent: false,
+          headers: callOptions.headers,
+          ...(callOptions.cert ? { cert: callOptions.cert.chain, key: callOptions.cert.key } : {}),
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8').on('data', (c: string) => {
+            text += c;
+          });
+          res.on('end', () => {
+            let body: unknown = text;
+            try {
+              body = JSON.parse(text);
+            } catch {
+              // health endpoints answer plain text
+            }
+            resolve({ status: res.statusCode ?? 0, body });
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+
+  return {
+    adapter,
+    kube,
+    certs,
+    servingCa,
+    proxyClient,
+    call,
+    asAggregator: (path, user = HPA_USER, groups = ['system:serviceaccounts']) =>
+      call(path, { cert: proxyClient, headers: { 'X-Remote-User': user, 'X-Remote-Group': groups } }),
+    async kubectl(args, token) {
+      if (!kubectlBinary) return undefined;
+      const { path, home } = await writeUserKubeconfig(adapter.baseUrl, servingCa.certPath, token);
+      return runKubectl(kubectlBinary, path, args, home);
+    },
+    async close() {
+      await adapter.stop();
+      await kube.close();
+      await certs.cleanup();
+    },
+  };
+}
