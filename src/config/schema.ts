@@ -1,11 +1,11 @@
 import { z } from 'zod';
+import { cacheConfigSchema } from '../cache/config.js';
+import { cloudWatchBackendSchema } from '../providers/cloudwatch/config.js';
 import {
   liftPrometheusAdapterKeys,
   prometheusAdapterTopLevelKeys,
   prometheusSectionSchema,
 } from '../providers/prometheus/config.js';
-import { cacheConfigSchema } from '../cache/config.js';
-import { cloudWatchBackendSchema } from '../providers/cloudwatch/config.js';
 import { sqsBackendSchema } from '../providers/sqs/config.js';
 
 // Metric names travel in URL path segments and discovery names: keep them to a safe set.

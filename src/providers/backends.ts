@@ -1,8 +1,12 @@
 import type { QueryCache } from '../cache/query-cache.js';
 import type { Flags } from '../cli/flags.js';
 import type { AdapterConfig } from '../config/schema.js';
+import { createCloudWatchBackend } from './cloudwatch/cloudwatch-backend.js';
 import type { BackendContext } from './context.js';
+import { createPrometheusBackend } from './prometheus/backend.js';
+import { resolvePrometheusSettings } from './prometheus/settings.js';
 import type { MetricsBackend } from './provider.js';
+import { createSqsBackend } from './sqs/sqs-backend.js';
 import { createStaticBackend } from './static/static-backend.js';
 
 /** What main.ts hands to every backend; each backend gets its own cache from `cacheFor`. */
@@ -17,5 +21,9 @@ export function createBackends(config: AdapterConfig, env: BackendEnvironment): 
   const contextFor = (backend: string): BackendContext => ({ ...env, cache: env.cacheFor(backend) });
   const backends: MetricsBackend[] = [];
   if (config.static) backends.push(createStaticBackend(config.static, contextFor('static')));
+  const prometheus = resolvePrometheusSettings(config.prometheus, env.flags);
+  if (prometheus) backends.push(createPrometheusBackend(prometheus, contextFor('prometheus')));
+  if (config.sqs) backends.push(createSqsBackend(config.sqs, contextFor('sqs')));
+  if (config.cloudwatch) backends.push(createCloudWatchBackend(config.cloudwatch, contextFor('cloudwatch')));
   return backends;
 }

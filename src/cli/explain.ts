@@ -1,0 +1,187 @@
+import { parseArgs } from 'node:util';
+import { parseGroupResource } from '../api/resources.js';
+import { parseSelector } from '../api/selector.js';
+import { ConfigError, loadConfigFile } from '../config/load.js';
+import { type ClosableKubeClient, createKubeClient, loadKubeConfig } from '../kube/index.js';
+import { compileRules } from '../providers/prometheus/backend.js';
+import { createPrometheusClient } from '../providers/prometheus/client.js';
+import { buildDiscovery, listSeries } from '../providers/prometheus/discovery.js';
+import { explainMetric, type MetricQuestion, printDiscovery } from '../providers/prometheus/explain.js';
+import { resolvePrometheusSettings } from '../providers/prometheus/settings.js';
+import { parseDuration } from './flags.js';
+
+const USAGE = `usage: hpa-metrics-adapter explain --config FILE [--prometheus-url URL] [METRIC]
+  Prints, per Prometheus rule, the series its seriesQuery finds and the metrics and resources
+  derived from them; for METRIC, the exact PromQL a request runs and the value it returns.
+
+  --config FILE                  the adapter's (or prometheus-adapter's) config file
+  --prometheus-url URL           and --prometheus-token-file, --prometheus-ca-file,
+                                 --prometheus-client-cert, --prometheus-client-key,
+                                 --prometheus-header "Name: value", --prometheus-verb as for serving
+  --metrics-max-age DURATION     how far back to look for series (default: relist interval, 1m)
+  --resource RESOURCE            custom metric: which resource (pods, services, deployments.apps …)
+  --namespace NS                 the object's namespace; for external metrics the HPA's namespace
+  --name NAME[,NAME…]            the object(s); default: one found in the series
+  --selector SELECTOR            custom metric: objects by label selector (needs --kubeconfig or $KUBECONFIG)
+  --metric-selector SELECTOR     metricLabelSelector (custom) or labelSelector (external)
+  --external                     explain METRIC as an external metric
+  --time RFC3339                 evaluate at this time instead of now
+  --all                          list every series name per rule (default: the first 50; with
+                                 METRIC only the series that would be named METRIC)
+  --kubeconfig FILE              cluster to list objects for --selector
+
+exit status: 0 when the metric has data (or no METRIC was asked), 1 when it has none, 2 on usage or config errors`;
+
+/** `hpa-metrics-adapter explain …`: resolves to the process exit status. */
+export async function runExplain(argv: string[], out: NodeJS.WritableStream): Promise<number> {
+  const print = (line = '') => {
+    out.write(`${line}\n`);
+  };
+  let kube: ClosableKubeClient | undefined;
+  try {
+    const args = parseExplainArgs(argv);
+    if (args.help) {
+      print(USAGE);
+      return 0;
+    }
+    if (args.config === undefined) throw new ConfigError('--config FILE is required');
+    const config = await loadConfigFile(args.config);
+    const relist = durationArg('metrics-relist-interval', args.relistInterval);
+    const settings = resolvePrometheusSettings(config.prometheus, {
+      prometheusUrl: args.prometheusUrl,
+      prometheusTokenFile: args.tokenFile,
+      prometheusCaFile: args.caFile,
+      prometheusClientCert: args.clientCert,
+      prometheusClientKey: args.clientKey,
+      prometheusHeaders: args.headers,
+      prometheusVerb: args.verb === undefined ? undefined : args.verb.toUpperCase() === 'POST' ? 'POST' : 'GET',
+      metricsRelistIntervalMs: relist,
+      metricsMaxAgeMs: durationArg('metrics-max-age', args.maxAge),
+    });
+    if (!settings) throw new ConfigError('no Prometheus is configured: pass --prometheus-url or set prometheus.url');
+    const time = args.time === undefined ? new Date() : parseTime(args.time);
+    const client = createPrometheusClient(settings.client);
+    try {
+      const rules = compileRules(settings);
+      const start = new Date(time.getTime() - settings.maxAgeMs);
+      print(`Prometheus ${client.url}: series seen between ${start.toISOString()} and ${time.toISOString()}`);
+      print();
+      const discovery = buildDiscovery(rules, await listSeries(client, rules, { start, end: time }));
+      printDiscovery(discovery, print, {
+        limit: args.all ? Number.POSITIVE_INFINITY : 50,
+        ...(args.metric === undefined ? {} : { metric: args.metric }),
+      });
+      if (args.metric === undefined) return 0;
+      print();
+      if (args.selector !== undefined) {
+        const loaded = loadKubeConfig(args.kubeconfig, { flag: '--kubeconfig' });
+        if (loaded) kube = createKubeClient(loaded.kubeConfig);
+      }
+      const question: MetricQuestion = {
+        metric: args.metric,
+        external: args.external,
+        metricSelector: parseSelector(args.metricSelector ?? ''),
+        time,
+        ...(args.resource === undefined ? {} : { resource: parseGroupResource(args.resource) }),
+        ...(args.namespace === undefined ? {} : { namespace: args.namespace }),
+        ...(args.name === undefined ? {} : { names: args.name.split(',').filter((n) => n !== '') }),
+        ...(args.selector === undefined ? {} : { objectSelector: parseSelector(args.selector) }),
+      };
+      return (await explainMetric(question, discovery, client, kube, print)) ? 0 : 1;
+    } finally {
+      client.close();
+    }
+  } catch (error) {
+    print(`explain: ${(error as Error).message}`);
+    if (error instanceof UsageError) print(USAGE);
+    return 2;
+  } finally {
+    kube?.close();
+  }
+}
+
+class UsageError extends Error {}
+
+function parseExplainArgs(argv: string[]) {
+  const str = { type: 'string' } as const;
+  let parsed: ReturnType<
+    typeof parseArgs<{
+      options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>;
+      allowPositionals: true;
+      strict: true;
+    }>
+  >;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        config: str,
+        'prometheus-url': str,
+        'prometheus-token-file': str,
+        'prometheus-ca-file': str,
+        'prometheus-client-cert': str,
+        'prometheus-client-key': str,
+        'prometheus-header': { type: 'string', multiple: true },
+        'prometheus-verb': str,
+        'metrics-max-age': str,
+        'metrics-relist-interval': str,
+        resource: str,
+        namespace: str,
+        name: str,
+        selector: str,
+        'metric-selector': str,
+        external: { type: 'boolean' },
+        time: str,
+        kubeconfig: str,
+        all: { type: 'boolean' },
+        help: { type: 'boolean' },
+      },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const v = parsed.values as Record<string, string | boolean | string[] | undefined>;
+  if (parsed.positionals.length > 1) throw new UsageError(`one METRIC at most, got ${parsed.positionals.join(' ')}`);
+  if (v.name !== undefined && v.selector !== undefined)
+    throw new UsageError('--name and --selector exclude each other');
+  const text = (key: string) => (typeof v[key] === 'string' ? (v[key] as string) : undefined);
+  return {
+    help: v.help === true,
+    all: v.all === true,
+    metric: parsed.positionals[0],
+    config: text('config'),
+    prometheusUrl: text('prometheus-url'),
+    tokenFile: text('prometheus-token-file'),
+    caFile: text('prometheus-ca-file'),
+    clientCert: text('prometheus-client-cert'),
+    clientKey: text('prometheus-client-key'),
+    headers: Array.isArray(v['prometheus-header']) ? v['prometheus-header'] : [],
+    verb: text('prometheus-verb'),
+    maxAge: text('metrics-max-age'),
+    relistInterval: text('metrics-relist-interval'),
+    resource: text('resource'),
+    namespace: text('namespace'),
+    name: text('name'),
+    selector: text('selector'),
+    metricSelector: text('metric-selector'),
+    external: v.external === true,
+    time: text('time'),
+    kubeconfig: text('kubeconfig'),
+  };
+}
+
+function durationArg(name: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const ms = parseDuration(raw);
+  if (ms === undefined || ms <= 0)
+    throw new UsageError(`--${name}: expected a duration such as 30s, 1m or 1h30m, got "${raw}"`);
+  return ms;
+}
+
+function parseTime(raw: string): Date {
+  const time = /^\d+(\.\d+)?$/.test(raw) ? new Date(Number(raw) * 1000) : new Date(raw);
+  if (Number.isNaN(time.getTime())) throw new UsageError(`--time: expected RFC 3339 or Unix seconds, got "${raw}"`);
+  return time;
+}

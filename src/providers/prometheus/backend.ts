@@ -1,0 +1,279 @@
+import { ApiError } from '../../api/errors.js';
+import { formatGroupResource, type GroupResource, kindFor } from '../../api/resources.js';
+import { ConfigError } from '../../config/load.js';
+import type { BackendContext } from '../context.js';
+import type {
+  CustomMetricByNameRequest,
+  CustomMetricBySelectorRequest,
+  CustomMetricsProvider,
+  ExternalMetricRequest,
+  ExternalMetricsProvider,
+  ExternalSample,
+  MetricsBackend,
+  ObjectSample,
+  Sample,
+} from '../provider.js';
+import { createPrometheusClient, type PrometheusClient, type PromSample } from './client.js';
+import {
+  buildDiscovery,
+  type CustomEntry,
+  customKey,
+  type Discovery,
+  EMPTY_DISCOVERY,
+  listSeries,
+  type Series,
+} from './discovery.js';
+import { type PrometheusBackendMetrics, prometheusMetricsFor } from './metrics.js';
+import { renderCustomQuery, renderExternalQuery } from './query.js';
+import { type CompiledRule, compileRule, RuleError } from './rules.js';
+import type { PrometheusSettings } from './settings.js';
+
+export interface PrometheusBackend extends MetricsBackend {
+  readonly custom: CustomMetricsProvider;
+  readonly external: ExternalMetricsProvider;
+  readonly client: PrometheusClient;
+  /** What the last relist found, per rule. */
+  discovery(): Discovery;
+  /** Runs series discovery now (start() does, then every relist interval). */
+  relist(): Promise<void>;
+}
+
+/** After a failed relist, try again this soon (or at the interval, if shorter). */
+const RETRY_AFTER_FAILURE_MS = 5_000;
+
+/** Compiles the rules of a config; a rule that cannot compile is a ConfigError naming its field. */
+export function compileRules(settings: Pick<PrometheusSettings, 'rules' | 'externalRules'>): CompiledRule[] {
+  try {
+    return [
+      ...settings.rules.map((rule, i) => compileRule(rule, 'custom', i)),
+      ...settings.externalRules.map((rule, i) => compileRule(rule, 'external', i)),
+    ];
+  } catch (error) {
+    if (error instanceof RuleError) throw new ConfigError(`field ${error.message}`);
+    throw error;
+  }
+}
+
+/**
+ * prometheus-adapter's rules served through the provider contract. Cheap to build (rules are
+ * compiled, nothing is fetched) so a reloaded config can build a new one beside the running one;
+ * start() runs the first discovery, close() stops the relist timer and drops idle sockets.
+ */
+export function createPrometheusBackend(
+  settings: PrometheusSettings,
+  context: BackendContext,
+  options: { client?: PrometheusClient } = {},
+): PrometheusBackend {
+  const rules = compileRules(settings);
+  const metrics = prometheusMetricsFor(context.registry);
+  const client = options.client ?? clientFor(settings, metrics);
+  const logger = context.logger.child({ backend: 'prometheus' });
+  let current: Discovery = EMPTY_DISCOVERY;
+  const lastGood = new Map<string, Series[]>();
+  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+  const stopping = new AbortController();
+
+  async function relist(): Promise<boolean> {
+    const end = context.now();
+    const start = new Date(end.getTime() - settings.maxAgeMs);
+    const found = await listSeries(client, rules, { start, end }, stopping.signal);
+    if (stopping.signal.aborted) return false;
+    let failures = 0;
+    for (const [query, result] of found) {
+      if (!(result instanceof Error)) {
+        lastGood.set(query, result);
+        continue;
+      }
+      failures++;
+      const kept = lastGood.get(query);
+      logger.warn(
+        { seriesQuery: query, err: result.message, keptSeries: kept?.length ?? 0 },
+        kept ? 'series discovery failed: keeping the last good series of this query' : 'series discovery failed',
+      );
+      if (kept) found.set(query, kept);
+    }
+    current = buildDiscovery(rules, found);
+    metrics.relists.inc({ outcome: failures === 0 ? 'success' : 'failure' });
+    if (failures === 0) metrics.lastRelistSuccess.set(end.getTime() / 1000);
+    metrics.announced.set({ api: 'custom' }, current.customList.length);
+    metrics.announced.set({ api: 'external' }, current.externalList.length);
+    logger.debug(
+      { custom: current.customList.length, external: current.externalList.length, failedQueries: failures },
+      'prometheus series discovery done',
+    );
+    return failures === 0;
+  }
+
+  function schedule(delayMs: number): void {
+    if (closed) return;
+    timer = setTimeout(() => {
+      void relist().then(
+        (ok) => schedule(ok ? settings.relistIntervalMs : Math.min(settings.relistIntervalMs, RETRY_AFTER_FAILURE_MS)),
+        () => schedule(settings.relistIntervalMs),
+      );
+    }, delayMs);
+    timer.unref();
+  }
+
+  async function query(promql: string, signal: AbortSignal): Promise<PromSample[]> {
+    return context.cache.fetch(
+      promql,
+      async (loadSignal) => {
+        const result = await client.query(promql, context.now(), loadSignal);
+        const finite = result.samples.filter((s) => Number.isFinite(s.value));
+        const dropped = result.samples.filter((s) => !Number.isFinite(s.value));
+        if (dropped.length > 0) {
+          metrics.droppedSamples.inc(dropped.length);
+          logger.debug(
+            { promql, dropped: dropped.map((s) => ({ labels: s.labels, value: String(s.value) })) },
+            'prometheus returned NaN or infinite values: dropped, never served',
+          );
+        }
+        logger.debug({ promql, samples: finite.length }, 'prometheus query');
+        return finite;
+      },
+      signal,
+    );
+  }
+
+  function customEntry(resource: GroupResource, metric: string): CustomEntry {
+    const entry = current.custom.get(customKey(resource, metric));
+    if (!entry) {
+      throw ApiError.notFound(
+        `custom metric "${metric}" for ${formatGroupResource(resource)} is not announced by any Prometheus rule (no matching series in the last ${settings.maxAgeMs / 1000} s)`,
+      );
+    }
+    return entry;
+  }
+
+  const custom: CustomMetricsProvider = {
+    async getMetricByName(request: CustomMetricByNameRequest): Promise<Sample> {
+      const { object, metric } = request;
+      const entry = customEntry(object.resource, metric);
+      const rendered = renderCustomQuery({
+        rule: entry.rule,
+        seriesName: entry.seriesName,
+        resource: object.resource,
+        namespace: object.namespace,
+        names: [object.name],
+        metricSelector: request.metricSelector,
+      });
+      const samples = await query(rendered.promql, request.signal);
+      const sample = samples.find((s) => s.labels[rendered.objectLabel] === object.name);
+      if (!sample) {
+        const who = object.namespace === undefined ? object.name : `${object.namespace}/${object.name}`;
+        throw ApiError.notFound(
+          `prometheus has no data for custom metric "${metric}" of ${formatGroupResource(object.resource)} "${who}" (${entry.rule.id}, query: ${clip(rendered.promql)})`,
+        );
+      }
+      return { value: sample.value, timestamp: sample.timestamp };
+    },
+
+    async getMetricBySelector(request: CustomMetricBySelectorRequest): Promise<ObjectSample[]> {
+      const { resource, namespace, metric } = request;
+      const entry = customEntry(resource, metric);
+      if (!context.kube) {
+        throw ApiError.unavailable(
+          `object listing unavailable (standalone mode): cannot resolve labelSelector "${request.objectSelector.toString()}" for ${formatGroupResource(resource)} without a Kubernetes API connection; ask for one object by name`,
+        );
+      }
+      const version = kindFor(resource).apiVersion.split('/')[1] ?? 'v1';
+      const objects = await context.kube.listObjects(
+        { group: resource.group, version, resource: resource.resource },
+        namespace,
+        request.objectSelector.toString(),
+        request.signal,
+      );
+      if (objects.length === 0) return [];
+      const rendered = renderCustomQuery({
+        rule: entry.rule,
+        seriesName: entry.seriesName,
+        resource,
+        namespace,
+        names: objects.map((o) => o.name),
+        metricSelector: request.metricSelector,
+      });
+      const byName = new Map<string, PromSample>();
+      for (const sample of await query(rendered.promql, request.signal)) {
+        const name = sample.labels[rendered.objectLabel];
+        if (name !== undefined && !byName.has(name)) byName.set(name, sample);
+      }
+      return objects.flatMap((object) => {
+        const sample = byName.get(object.name);
+        return sample ? [{ name: object.name, value: sample.value, timestamp: sample.timestamp }] : [];
+      });
+    },
+
+    listCustomMetrics: () => current.customList,
+  };
+
+  const external: ExternalMetricsProvider = {
+    async getExternalMetric(request: ExternalMetricRequest): Promise<ExternalSample[]> {
+      const entry = current.external.get(request.metric);
+      if (!entry) {
+        throw ApiError.notFound(`external metric "${request.metric}" is not announced by any Prometheus externalRule`);
+      }
+      const promql = renderExternalQuery({
+        rule: entry.rule,
+        seriesName: entry.seriesName,
+        namespace: request.namespace,
+        metricSelector: request.metricSelector,
+      });
+      const samples = await query(promql, request.signal);
+      return samples.map((s) => {
+        const { __name__: _name, ...labels } = s.labels;
+        return { labels, value: s.value, timestamp: s.timestamp };
+      });
+    },
+    listExternalMetrics: () => current.externalList,
+  };
+
+  return {
+    name: 'prometheus',
+    client,
+    custom,
+    external,
+    discovery: () => current,
+    async relist() {
+      await relist();
+    },
+    async start() {
+      const ok = await relist().catch((error: unknown) => {
+        logger.warn({ err: (error as Error).message }, 'first prometheus series discovery failed');
+        return false;
+      });
+      if (ok)
+        logger.info(
+          { url: client.url, custom: current.customList.length, external: current.externalList.length },
+          'prometheus backend ready',
+        );
+      schedule(ok ? settings.relistIntervalMs : Math.min(settings.relistIntervalMs, RETRY_AFTER_FAILURE_MS));
+    },
+    async close() {
+      closed = true;
+      if (timer) clearTimeout(timer);
+      stopping.abort(new Error('prometheus backend closed'));
+      client.close();
+    },
+  };
+}
+
+/** The client of the settings; files it cannot read are config errors, named by their flag. */
+function clientFor(settings: PrometheusSettings, metrics: PrometheusBackendMetrics): PrometheusClient {
+  try {
+    return createPrometheusClient({
+      ...settings.client,
+      observe(endpoint, outcome, seconds) {
+        metrics.calls.inc({ endpoint, outcome });
+        metrics.callDuration.observe({ endpoint }, seconds);
+      },
+    });
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+}
+
+function clip(promql: string): string {
+  return promql.length > 300 ? `${promql.slice(0, 300)}…` : promql;
+}

@@ -1,0 +1,350 @@
+import { readFileSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import http from 'node:http';
+import https from 'node:https';
+import { ApiError } from '../../api/errors.js';
+
+/**
+ * The Prometheus HTTP API client: `/api/v1/query` and `/api/v1/series` over node:http(s) with
+ * keep-alive, a path prefix, a deadline on every call, a bearer token file re-read when it
+ * changes (projected service-account tokens rotate), CA and client-certificate TLS, extra
+ * headers, and GET that turns into a form POST when the query string grows long (big
+ * `pod=~"a|b|…"` matchers get 414s from proxies).
+ */
+export interface PrometheusClientOptions {
+  /** Base URL including any path prefix, e.g. `https://thanos.example/prometheus`. */
+  url: string;
+  timeoutMs: number;
+  tokenFile?: string;
+  caFile?: string;
+  clientCert?: string;
+  clientKey?: string;
+  headers?: Readonly<Record<string, string>>;
+  /** POST sends every call as a form; GET sends a form POST only above `maxGetQueryBytes`. */
+  verb?: 'GET' | 'POST';
+  maxGetQueryBytes?: number;
+  /** Called once per HTTP call, for the backend's metrics. */
+  observe?: (endpoint: 'query' | 'series', outcome: string, seconds: number) => void;
+}
+
+export interface PromSample {
+  labels: Record<string, string>;
+  value: number;
+  timestamp: Date;
+}
+
+export interface QueryResult {
+  resultType: 'vector' | 'scalar';
+  samples: PromSample[];
+}
+
+export interface PrometheusClient {
+  /** The URL for messages, without credentials. */
+  readonly url: string;
+  query(promql: string, time: Date, signal?: AbortSignal): Promise<QueryResult>;
+  series(match: string, start: Date, end: Date, signal?: AbortSignal): Promise<Record<string, string>[]>;
+  close(): void;
+}
+
+const DEFAULT_MAX_GET_QUERY_BYTES = 4096;
+const QUOTED_QUERY_LIMIT = 300;
+
+type Exchanged = { status: number; statusText: string; body: string };
+
+export function createPrometheusClient(options: PrometheusClientOptions): PrometheusClient {
+  const base = new URL(options.url);
+  const shownUrl = redactUrl(base);
+  const prefix = base.pathname.replace(/\/+$/, '');
+  const secure = base.protocol === 'https:';
+  if (!secure && base.protocol !== 'http:') throw new Error(`prometheus URL ${shownUrl}: expected http:// or https://`);
+  const agent = secure
+    ? new https.Agent({
+        keepAlive: true,
+        ca: readPem('--prometheus-ca-file', options.caFile),
+        cert: readPem('--prometheus-client-cert', options.clientCert),
+        key: readPem('--prometheus-client-key', options.clientKey),
+      })
+    : new http.Agent({ keepAlive: true });
+  const token = options.tokenFile ? new TokenFile(options.tokenFile) : undefined;
+  const maxGet = options.maxGetQueryBytes ?? DEFAULT_MAX_GET_QUERY_BYTES;
+  const userinfo = base.username
+    ? `Basic ${Buffer.from(`${decodeURIComponent(base.username)}:${decodeURIComponent(base.password)}`).toString('base64')}`
+    : undefined;
+
+  async function call(endpoint: 'query' | 'series', params: URLSearchParams, signal?: AbortSignal): Promise<unknown> {
+    const started = performance.now();
+    let outcome = 'error';
+    try {
+      const result = await send(endpoint, params, signal);
+      outcome = 'success';
+      return result;
+    } catch (error) {
+      if (error instanceof ApiError) outcome = error.reason === 'BadRequest' ? 'rejected' : 'unavailable';
+      else outcome = 'aborted';
+      throw error;
+    } finally {
+      options.observe?.(endpoint, outcome, (performance.now() - started) / 1000);
+    }
+  }
+
+  async function send(endpoint: 'query' | 'series', params: URLSearchParams, signal?: AbortSignal): Promise<unknown> {
+    const form = params.toString();
+    const post = options.verb === 'POST' || form.length > maxGet;
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      'user-agent': 'hpa-metrics-adapter',
+      ...options.headers,
+    };
+    if (userinfo) headers.authorization = userinfo;
+    if (token) headers.authorization = `Bearer ${await token.read()}`;
+    if (post) {
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+      headers['content-length'] = String(Buffer.byteLength(form));
+    }
+    const target = new URL(base);
+    target.username = '';
+    target.password = '';
+    target.pathname = `${prefix}/api/v1/${endpoint}`;
+    target.search = post ? '' : form;
+    const deadline = new Deadline(options.timeoutMs, signal);
+    let response: Exchanged;
+    try {
+      response = await exchange(
+        target,
+        { method: post ? 'POST' : 'GET', headers, agent, signal: deadline.signal },
+        post ? form : undefined,
+        secure,
+      );
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason ?? error;
+      if (deadline.expired)
+        throw ApiError.unavailable(
+          `prometheus backend at ${shownUrl} did not answer within ${options.timeoutMs} ms`,
+          error,
+        );
+      throw ApiError.unavailable(
+        `prometheus backend at ${shownUrl} is unreachable: ${(error as Error).message}`,
+        error,
+      );
+    } finally {
+      deadline.dispose();
+    }
+    return interpret(response, params.get('query') ?? params.get('match[]') ?? '', shownUrl);
+  }
+
+  return {
+    url: shownUrl,
+    async query(promql, time, signal) {
+      const params = new URLSearchParams({ query: promql, time: seconds(time) });
+      return parseQueryData(await call('query', params, signal), shownUrl);
+    },
+    async series(match, start, end, signal) {
+      const params = new URLSearchParams({ 'match[]': match, start: seconds(start), end: seconds(end) });
+      const data = await call('series', params, signal);
+      if (!Array.isArray(data))
+        throw ApiError.unavailable(`prometheus backend at ${shownUrl} answered /api/v1/series with no series list`);
+      return data.filter(isStringRecord);
+    },
+    close() {
+      agent.destroy();
+    },
+  };
+}
+
+const STALE_SOCKET_RETRIES = 3;
+
+/**
+ * One HTTP exchange, retried when a reused keep-alive socket turns out to have been closed by
+ * the peer (after a Prometheus restart every pooled socket is stale; the calls are idempotent).
+ */
+async function exchange(
+  target: URL,
+  requestOptions: http.RequestOptions,
+  body: string | undefined,
+  secure: boolean,
+): Promise<Exchanged> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await exchangeOnce(target, requestOptions, body, secure);
+    } catch (error) {
+      if (!(error instanceof StaleSocketError) || attempt >= STALE_SOCKET_RETRIES) throw error;
+    }
+  }
+}
+
+class StaleSocketError extends Error {}
+
+function readPem(flag: string, path: string | undefined): Buffer | undefined {
+  if (path === undefined) return undefined;
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new Error(`${flag} ${path}: cannot read: ${(error as Error).message}`);
+  }
+}
+
+function exchangeOnce(
+  target: URL,
+  requestOptions: http.RequestOptions,
+  body: string | undefined,
+  secure: boolean,
+): Promise<Exchanged> {
+  return new Promise((resolve, reject) => {
+    const request = (secure ? https : http).request(target, requestOptions, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('error', reject);
+      response.on('end', () =>
+        resolve({
+          status: response.statusCode ?? 0,
+          statusText: response.statusMessage ?? '',
+          body: Buffer.concat(chunks).toString('utf8'),
+        }),
+      );
+    });
+    request.on('error', (error: NodeJS.ErrnoException) => {
+      const stale = request.reusedSocket && (error.code === 'ECONNRESET' || error.message === 'socket hang up');
+      reject(stale && !requestOptions.signal?.aborted ? new StaleSocketError(error.message) : error);
+    });
+    request.end(body);
+  });
+}
+
+interface ApiEnvelope {
+  status?: unknown;
+  data?: unknown;
+  errorType?: unknown;
+  error?: unknown;
+}
+
+function interpret(response: Exchanged, query: string, url: string): unknown {
+  let envelope: ApiEnvelope | undefined;
+  try {
+    const parsed: unknown = JSON.parse(response.body);
+    if (typeof parsed === 'object' && parsed !== null) envelope = parsed as ApiEnvelope;
+  } catch {
+    envelope = undefined;
+  }
+  if (response.status >= 200 && response.status < 300 && envelope?.status === 'success') return envelope.data;
+  const status = `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`;
+  if (envelope === undefined || typeof envelope.error !== 'string') {
+    const hint =
+      response.status === 401 || response.status === 403
+        ? ' (check --prometheus-token-file / --prometheus-header)'
+        : '';
+    throw ApiError.unavailable(
+      `prometheus backend at ${url} answered ${status}${hint}: ${clip(response.body.trim(), 200)}`,
+    );
+  }
+  const detail = `${envelope.errorType ?? 'error'}: ${envelope.error}`;
+  if (response.status === 400 || response.status === 422) {
+    throw ApiError.badRequest(`prometheus backend rejected the query ${clip(query, QUOTED_QUERY_LIMIT)}: ${detail}`);
+  }
+  throw ApiError.unavailable(
+    `prometheus backend at ${url} failed the query ${clip(query, QUOTED_QUERY_LIMIT)} (${status}): ${detail}`,
+  );
+}
+
+function parseQueryData(data: unknown, url: string): QueryResult {
+  const record = typeof data === 'object' && data !== null ? (data as { resultType?: unknown; result?: unknown }) : {};
+  if (record.resultType === 'vector' && Array.isArray(record.result)) {
+    return { resultType: 'vector', samples: record.result.flatMap((item: unknown) => vectorSample(item)) };
+  }
+  if (record.resultType === 'scalar' && Array.isArray(record.result)) {
+    const sample = pointOf(record.result);
+    return { resultType: 'scalar', samples: sample ? [{ labels: {}, ...sample }] : [] };
+  }
+  throw ApiError.badRequest(
+    `prometheus backend at ${url} answered with a ${String(record.resultType)} result; metricsQuery must produce an instant vector`,
+  );
+}
+
+function vectorSample(item: unknown): PromSample[] {
+  if (typeof item !== 'object' || item === null) return [];
+  const { metric, value } = item as { metric?: unknown; value?: unknown };
+  const point = pointOf(value);
+  return point && isStringRecord(metric) ? [{ labels: metric, ...point }] : [];
+}
+
+function pointOf(pair: unknown): { value: number; timestamp: Date } | undefined {
+  if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'number' || typeof pair[1] !== 'string')
+    return undefined;
+  return { value: Number(pair[1]), timestamp: new Date(Math.round(pair[0] * 1000)) };
+}
+
+function isStringRecord(value: unknown): value is Record<string, string> {
+  return typeof value === 'object' && value !== null && Object.values(value).every((v) => typeof v === 'string');
+}
+
+/** Prometheus takes RFC 3339 or Unix seconds; seconds with milliseconds keep the clock's precision. */
+function seconds(time: Date): string {
+  return (time.getTime() / 1000).toFixed(3);
+}
+
+function clip(text: string, limit: number): string {
+  return text.length > limit ? `${text.slice(0, limit)}…` : text;
+}
+
+export function redactUrl(url: URL): string {
+  const copy = new URL(url);
+  if (copy.password) copy.password = '***';
+  return copy.toString().replace(/\/$/, '');
+}
+
+/**
+ * The caller's signal plus a timeout, as one signal. Built by hand rather than with
+ * AbortSignal.any, whose dependants a long-lived source signal (the backend's own stop signal)
+ * kept alive on older Node 20 releases.
+ */
+class Deadline {
+  private readonly controller = new AbortController();
+  private readonly timer: NodeJS.Timeout;
+  private readonly onAbort = () => this.controller.abort(this.caller?.reason);
+  expired = false;
+
+  constructor(
+    timeoutMs: number,
+    private readonly caller: AbortSignal | undefined,
+  ) {
+    this.timer = setTimeout(() => {
+      this.expired = true;
+      this.controller.abort(new Error(`timed out after ${timeoutMs} ms`));
+    }, timeoutMs);
+    if (caller?.aborted) this.onAbort();
+    else caller?.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    this.caller?.removeEventListener('abort', this.onAbort);
+  }
+}
+
+/** A bearer token file, re-read only when its size or modification time changes. */
+class TokenFile {
+  private cached: { mtimeMs: number; size: number; token: string } | undefined;
+
+  constructor(private readonly path: string) {}
+
+  async read(): Promise<string> {
+    let info: { mtimeMs: number; size: number };
+    try {
+      info = await stat(this.path);
+      if (this.cached && this.cached.mtimeMs === info.mtimeMs && this.cached.size === info.size)
+        return this.cached.token;
+      const token = (await readFile(this.path, 'utf8')).trim();
+      this.cached = { mtimeMs: info.mtimeMs, size: info.size, token };
+      return token;
+    } catch (error) {
+      if (this.cached) return this.cached.token;
+      throw ApiError.unavailable(
+        `prometheus bearer token file ${this.path} cannot be read: ${(error as Error).message}`,
+        error,
+      );
+    }
+  }
+}

@@ -1,0 +1,200 @@
+import { type GroupResource, kindFor, parseGroupResource, sameGroupResource } from '../../api/resources.js';
+import type { DiscoveryRuleConfig } from './config.js';
+import { captureGroupCount, compileGoRegexp, expandGoTemplate } from './go-regexp.js';
+import { compileTemplate, type Template } from './template.js';
+
+/**
+ * A prometheus-adapter discovery rule, compiled once: which series it takes (filters and the
+ * implicit `name.matches` filter), what each is called in the API (`name.as`), which label
+ * names which Kubernetes resource (`resources.overrides`, `resources.template`), and the
+ * `metricsQuery` template.
+ */
+export interface CompiledRule {
+  /** `rules[2]` / `externalRules[0]`: how messages and explain name the rule. */
+  readonly id: string;
+  readonly kind: 'custom' | 'external';
+  readonly seriesQuery: string;
+  readonly metricsQuery: Template;
+  readonly resources: ResourceLabels;
+  /** External rules: add `namespace="<ns>"` to every query (resources.namespaced, default true). */
+  readonly namespaced: boolean;
+  readonly labelValueReplacements: readonly { find: string; replace: string }[];
+  /** Why the rule drops a series of this name (a filter or name.matches), or undefined when it keeps it. */
+  rejects(seriesName: string): string | undefined;
+  /** The API metric name of a kept series; '' when `as` expands to nothing. */
+  metricName(seriesName: string): string;
+}
+
+/** A rule that cannot compile; `path` leads to the field inside the rule, e.g. ['name', 'matches']. */
+export class RuleError extends Error {
+  constructor(
+    readonly ruleId: string,
+    readonly path: readonly (string | number)[],
+    readonly detail: string,
+  ) {
+    const field = path.map((part) => (typeof part === 'number' ? `[${part}]` : `.${part}`)).join('');
+    super(`prometheus.${ruleId}${field}: ${detail}`);
+  }
+}
+
+interface SeriesFilter {
+  description: string;
+  regexp: RegExp;
+  positive: boolean;
+}
+
+export function compileRule(config: DiscoveryRuleConfig, kind: 'custom' | 'external', index: number): CompiledRule {
+  const id = `${kind === 'custom' ? 'rules' : 'externalRules'}[${index}]`;
+  const attempt = <T>(path: (string | number)[], build: () => T): T => {
+    try {
+      return build();
+    } catch (error) {
+      throw new RuleError(id, path, (error as Error).message);
+    }
+  };
+
+  const filters: SeriesFilter[] = (config.seriesFilters ?? []).map((filter, i) => {
+    const positive = filter.is !== undefined && filter.is !== '';
+    const pattern = (positive ? filter.is : filter.isNot) ?? '';
+    const regexp = attempt(['seriesFilters', i], () => compileGoRegexp(pattern));
+    return {
+      description: `seriesFilters[${i}] ${positive ? 'is' : 'isNot'} ${JSON.stringify(pattern)}`,
+      regexp,
+      positive,
+    };
+  });
+  const matches = config.name?.matches ?? '';
+  const nameRegexp = attempt(['name', 'matches'], () => compileGoRegexp(matches === '' ? '.*' : matches));
+  if (matches !== '')
+    filters.push({ description: `name.matches ${JSON.stringify(matches)}`, regexp: nameRegexp, positive: true });
+  const nameAs = attempt(['name', 'as'], () => defaultNameAs(config.name?.as ?? '', nameRegexp, matches));
+
+  const metricsQuery = attempt(['metricsQuery'], () => compileTemplate(config.metricsQuery));
+  attempt(['metricsQuery'], () => metricsQuery.execute(sampleQueryData()));
+  const resources = attempt(
+    ['resources'],
+    () => new ResourceLabels(config.resources?.template, config.resources?.overrides ?? {}),
+  );
+
+  return {
+    id,
+    kind,
+    seriesQuery: config.seriesQuery,
+    metricsQuery,
+    resources,
+    namespaced: config.resources?.namespaced ?? true,
+    labelValueReplacements: (config.labelValueReplacements ?? []).map((r) => ({
+      find: r.find ?? '',
+      replace: r.replace ?? '',
+    })),
+    rejects(seriesName) {
+      return filters.find((f) => f.regexp.test(seriesName) !== f.positive)?.description;
+    },
+    metricName(seriesName) {
+      const match = nameRegexp.exec(seriesName);
+      return match ? expandGoTemplate(nameAs, match) : '';
+    },
+  };
+}
+
+/** `as` defaults to the whole match without capture groups, to the group when there is one. */
+function defaultNameAs(as: string, regexp: RegExp, matches: string): string {
+  if (as !== '') return as;
+  const groups = captureGroupCount(regexp);
+  if (groups === 0) return '$0';
+  if (groups === 1) return '$1';
+  throw new Error(
+    `name.matches ${JSON.stringify(matches)} has ${groups} capture groups: say which to use with name.as`,
+  );
+}
+
+function sampleQueryData() {
+  return {
+    Series: 'series',
+    LabelMatchers: 'label="value"',
+    LabelValuesByName: new Map([['label', 'value']]),
+    GroupBy: 'label',
+    GroupBySlice: ['label'],
+  };
+}
+
+/**
+ * Resources the label template can name. prometheus-adapter asks the cluster's RESTMapper; this
+ * adapter knows the built-in kinds (a CRD is named with an override), so a `<<.Resource>>`
+ * template maps `pod`, `service`, `job` … and leaves `instance`, `verb`, `code` alone.
+ */
+const TEMPLATE_RESOURCES: readonly GroupResource[] = [
+  'pods',
+  'services',
+  'namespaces',
+  'nodes',
+  'persistentvolumeclaims',
+  'persistentvolumes',
+  'replicationcontrollers',
+  'endpoints',
+  'configmaps',
+  'deployments.apps',
+  'statefulsets.apps',
+  'replicasets.apps',
+  'daemonsets.apps',
+  'jobs.batch',
+  'cronjobs.batch',
+  'ingresses.networking.k8s.io',
+  'horizontalpodautoscalers.autoscaling',
+  'poddisruptionbudgets.policy',
+].map(parseGroupResource);
+
+export const NAMESPACES: GroupResource = { group: '', resource: 'namespaces' };
+
+export interface LabelResource {
+  label: string;
+  resource: GroupResource;
+}
+
+/** The two-way map between Prometheus label names and Kubernetes resources of one rule. */
+export class ResourceLabels {
+  private readonly overrides = new Map<string, GroupResource>();
+  private readonly templated = new Map<string, GroupResource>();
+  private readonly template: Template | undefined;
+
+  constructor(template: string | undefined, overrides: Readonly<Record<string, { group?: string; resource: string }>>) {
+    for (const [label, target] of Object.entries(overrides)) {
+      const group = target.group ?? '';
+      this.overrides.set(label, parseGroupResource(group === '' ? target.resource : `${target.resource}.${group}`));
+    }
+    if (template !== undefined && template !== '') {
+      this.template = compileTemplate(template);
+      for (const resource of TEMPLATE_RESOURCES) {
+        const label = this.render(resource);
+        if (label !== '' && !this.templated.has(label)) this.templated.set(label, resource);
+      }
+    }
+  }
+
+  /** The resources a series' labels name, and whether one of them is the namespace. */
+  resourcesFor(labelNames: Iterable<string>): { resources: LabelResource[]; namespaced: boolean } {
+    const resources: LabelResource[] = [];
+    for (const label of labelNames) {
+      const resource = this.overrides.get(label) ?? this.templated.get(label);
+      if (resource) resources.push({ label, resource });
+    }
+    return { resources, namespaced: resources.some((r) => sameGroupResource(r.resource, NAMESPACES)) };
+  }
+
+  /** The label naming objects of this resource (overrides first), or undefined when the rule cannot name it. */
+  labelFor(resource: GroupResource): string | undefined {
+    for (const [label, known] of this.overrides) {
+      if (sameGroupResource(known, resource)) return label;
+    }
+    if (!this.template) return undefined;
+    const label = this.render(resource);
+    return label === '' ? undefined : label;
+  }
+
+  private render(resource: GroupResource): string {
+    return (this.template as Template).execute({
+      Group: resource.group.replace(/[.-]/g, '_'),
+      Resource: kindFor(resource).kind.toLowerCase(),
+    });
+  }
+}
