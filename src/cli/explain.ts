@@ -8,7 +8,7 @@ import { createPrometheusClient } from '../providers/prometheus/client.js';
 import { buildDiscovery, listSeries } from '../providers/prometheus/discovery.js';
 import { explainMetric, type MetricQuestion, printDiscovery } from '../providers/prometheus/explain.js';
 import { resolvePrometheusSettings } from '../providers/prometheus/settings.js';
-import { parseDuration } from './flags.js';
+import { PROMETHEUS_FLAG_OPTIONS, type PrometheusFlagValues, prometheusFlagsFrom } from './flags.js';
 
 const USAGE = `usage: hpa-metrics-adapter explain --config FILE [--prometheus-url URL] [METRIC]
   Prints, per Prometheus rule, the series its seriesQuery finds and the metrics and resources
@@ -46,18 +46,7 @@ export async function runExplain(argv: string[], out: NodeJS.WritableStream): Pr
     }
     if (args.config === undefined) throw new ConfigError('--config FILE is required');
     const config = await loadConfigFile(args.config);
-    const relist = durationArg('metrics-relist-interval', args.relistInterval);
-    const settings = resolvePrometheusSettings(config.prometheus, {
-      prometheusUrl: args.prometheusUrl,
-      prometheusTokenFile: args.tokenFile,
-      prometheusCaFile: args.caFile,
-      prometheusClientCert: args.clientCert,
-      prometheusClientKey: args.clientKey,
-      prometheusHeaders: args.headers,
-      prometheusVerb: args.verb === undefined ? undefined : args.verb.toUpperCase() === 'POST' ? 'POST' : 'GET',
-      metricsRelistIntervalMs: relist,
-      metricsMaxAgeMs: durationArg('metrics-max-age', args.maxAge),
-    });
+    const settings = resolvePrometheusSettings(config.prometheus, args.prometheus);
     if (!settings) throw new ConfigError('no Prometheus is configured: pass --prometheus-url or set prometheus.url');
     const time = args.time === undefined ? new Date() : parseTime(args.time);
     const client = createPrometheusClient(settings.client);
@@ -118,15 +107,7 @@ function parseExplainArgs(argv: string[]) {
       strict: true,
       options: {
         config: str,
-        'prometheus-url': str,
-        'prometheus-token-file': str,
-        'prometheus-ca-file': str,
-        'prometheus-client-cert': str,
-        'prometheus-client-key': str,
-        'prometheus-header': { type: 'string', multiple: true },
-        'prometheus-verb': str,
-        'metrics-max-age': str,
-        'metrics-relist-interval': str,
+        ...PROMETHEUS_FLAG_OPTIONS,
         resource: str,
         namespace: str,
         name: str,
@@ -152,15 +133,7 @@ function parseExplainArgs(argv: string[]) {
     all: v.all === true,
     metric: parsed.positionals[0],
     config: text('config'),
-    prometheusUrl: text('prometheus-url'),
-    tokenFile: text('prometheus-token-file'),
-    caFile: text('prometheus-ca-file'),
-    clientCert: text('prometheus-client-cert'),
-    clientKey: text('prometheus-client-key'),
-    headers: Array.isArray(v['prometheus-header']) ? v['prometheus-header'] : [],
-    verb: text('prometheus-verb'),
-    maxAge: text('metrics-max-age'),
-    relistInterval: text('metrics-relist-interval'),
+    prometheus: prometheusFlags(v),
     resource: text('resource'),
     namespace: text('namespace'),
     name: text('name'),
@@ -172,12 +145,12 @@ function parseExplainArgs(argv: string[]) {
   };
 }
 
-function durationArg(name: string, raw: string | undefined): number | undefined {
-  if (raw === undefined) return undefined;
-  const ms = parseDuration(raw);
-  if (ms === undefined || ms <= 0)
-    throw new UsageError(`--${name}: expected a duration such as 30s, 1m or 1h30m, got "${raw}"`);
-  return ms;
+function prometheusFlags(values: PrometheusFlagValues) {
+  try {
+    return prometheusFlagsFrom(values);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
 }
 
 function parseTime(raw: string): Date {

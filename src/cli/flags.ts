@@ -87,15 +87,55 @@ export function parseFlags(argv: readonly string[]): Flags {
     shutdownGraceSeconds: intFlag('shutdown-grace-seconds', v['shutdown-grace-seconds'], 25),
     shutdownDelaySeconds: intFlag('shutdown-delay-seconds', v['shutdown-delay-seconds'], 0),
     logLevel: v['log-level'] ?? process.env.LOG_LEVEL ?? 'info',
-    prometheusUrl: v['prometheus-url'],
-    prometheusTokenFile: v['prometheus-token-file'],
-    prometheusCaFile: v['prometheus-ca-file'],
-    prometheusClientCert: v['prometheus-client-cert'],
-    prometheusClientKey: v['prometheus-client-key'],
-    prometheusHeaders: v['prometheus-header'] ?? [],
-    prometheusVerb: verbFlag(v['prometheus-verb']),
+    ...prometheusFlagsFrom(v),
     metricsRelistIntervalMs: durationFlag('metrics-relist-interval', v['metrics-relist-interval']) ?? 60_000,
-    metricsMaxAgeMs: durationFlag('metrics-max-age', v['metrics-max-age']),
+  };
+}
+
+/** The Prometheus flags, shared by serving and `explain` (prometheus-adapter's names). */
+export const PROMETHEUS_FLAG_OPTIONS = {
+  'prometheus-url': { type: 'string' },
+  'prometheus-token-file': { type: 'string' },
+  'prometheus-ca-file': { type: 'string' },
+  'prometheus-client-cert': { type: 'string' },
+  'prometheus-client-key': { type: 'string' },
+  'prometheus-header': { type: 'string', multiple: true },
+  'prometheus-verb': { type: 'string' },
+  'metrics-relist-interval': { type: 'string' },
+  'metrics-max-age': { type: 'string' },
+} as const;
+
+export type PrometheusFlagValues = Partial<Record<keyof typeof PROMETHEUS_FLAG_OPTIONS, string | string[] | boolean>>;
+
+/** Validated Prometheus flags; throws FlagError naming the flag. The relist interval has no default here. */
+export function prometheusFlagsFrom(
+  values: PrometheusFlagValues,
+): Pick<
+  Flags,
+  | 'prometheusUrl'
+  | 'prometheusTokenFile'
+  | 'prometheusCaFile'
+  | 'prometheusClientCert'
+  | 'prometheusClientKey'
+  | 'prometheusHeaders'
+  | 'prometheusVerb'
+  | 'metricsMaxAgeMs'
+> & { metricsRelistIntervalMs?: number } {
+  const text = (key: keyof typeof PROMETHEUS_FLAG_OPTIONS) => {
+    const value = values[key];
+    return typeof value === 'string' ? value : undefined;
+  };
+  const headers = values['prometheus-header'];
+  return {
+    prometheusUrl: text('prometheus-url'),
+    prometheusTokenFile: text('prometheus-token-file'),
+    prometheusCaFile: text('prometheus-ca-file'),
+    prometheusClientCert: text('prometheus-client-cert'),
+    prometheusClientKey: text('prometheus-client-key'),
+    prometheusHeaders: Array.isArray(headers) ? headers : [],
+    prometheusVerb: verbFlag(text('prometheus-verb')),
+    metricsRelistIntervalMs: durationFlag('metrics-relist-interval', text('metrics-relist-interval')),
+    metricsMaxAgeMs: durationFlag('metrics-max-age', text('metrics-max-age')),
   };
 }
 
@@ -128,15 +168,7 @@ function parse(argv: readonly string[]) {
       'shutdown-grace-seconds': str,
       'shutdown-delay-seconds': str,
       'log-level': str,
-      'prometheus-url': str,
-      'prometheus-token-file': str,
-      'prometheus-ca-file': str,
-      'prometheus-client-cert': str,
-      'prometheus-client-key': str,
-      'prometheus-header': { type: 'string', multiple: true },
-      'prometheus-verb': str,
-      'metrics-relist-interval': str,
-      'metrics-max-age': str,
+      ...PROMETHEUS_FLAG_OPTIONS,
     },
   });
 }

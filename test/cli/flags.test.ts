@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { DEFAULT_ALWAYS_ALLOW_PATHS, FlagError, parseDuration, parseFlags } from '../../src/cli/flags.js';
+
+describe('command-line flags', () => {
+  it('has the defaults generic apiservers and prometheus-adapter use', () => {
+    const flags = parseFlags([]);
+    assert.equal(flags.securePort, 6443);
+    assert.equal(flags.config, undefined);
+    assert.deepEqual(flags.requestheaderUsernameHeaders, ['X-Remote-User']);
+    assert.deepEqual(flags.requestheaderGroupHeaders, ['X-Remote-Group']);
+    assert.deepEqual(flags.requestheaderExtraHeadersPrefix, ['X-Remote-Extra-']);
+    assert.deepEqual(flags.authorizationAlwaysAllowPaths, DEFAULT_ALWAYS_ALLOW_PATHS);
+    assert.equal(flags.metricsRelistIntervalMs, 60_000);
+    assert.equal(flags.shutdownGraceSeconds, 25);
+  });
+
+  it('accepts --flag=value and --flag value, and comma-separated lists', () => {
+    const flags = parseFlags([
+      '--secure-port=8443',
+      '--config',
+      '/etc/adapter/config.yaml',
+      '--requestheader-allowed-names=front-proxy-client, aggregator',
+      '--lister-kubeconfig=/kc',
+      '--metrics-relist-interval=1m30s',
+      '--prometheus-header=X-Scope-OrgID: team-a',
+      '--prometheus-header',
+      'X-Extra: 1',
+      '--prometheus-verb=post',
+    ]);
+    assert.equal(flags.securePort, 8443);
+    assert.equal(flags.config, '/etc/adapter/config.yaml');
+    assert.deepEqual(flags.requestheaderAllowedNames, ['front-proxy-client', 'aggregator']);
+    assert.equal(flags.kubeconfig, '/kc', "--lister-kubeconfig is prometheus-adapter's name for it");
+    assert.equal(flags.metricsRelistIntervalMs, 90_000);
+    assert.deepEqual(flags.prometheusHeaders, ['X-Scope-OrgID: team-a', 'X-Extra: 1']);
+    assert.equal(flags.prometheusVerb, 'POST');
+  });
+
+  const bad: [string[], RegExp][] = [
+    [['--secure-port=https'], /--secure-port: expected a non-negative integer, got "https"/],
+    [['--secure-port=-1'], /--secure-port/],
+    [['--metrics-relist-interval=soon'], /--metrics-relist-interval: expected a duration/],
+    [['--prometheus-verb=PUT'], /--prometheus-verb: expected GET or POST/],
+    [['--no-such-flag'], /no-such-flag/],
+    [['positional'], /positional/],
+  ];
+  for (const [argv, message] of bad) {
+    it(`refuses ${argv.join(' ')} with a message naming the flag`, () => {
+      assert.throws(
+        () => parseFlags(argv),
+        (error: Error) => error instanceof FlagError && message.test(error.message),
+      );
+    });
+  }
+
+  it('parses Go durations', () => {
+    assert.equal(parseDuration('500ms'), 500);
+    assert.equal(parseDuration('30s'), 30_000);
+    assert.equal(parseDuration('1h30m'), 5_400_000);
+    assert.equal(parseDuration('1.5s'), 1500);
+    assert.equal(parseDuration('30'), undefined);
+    assert.equal(parseDuration(''), undefined);
+  });
+});
