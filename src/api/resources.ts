@@ -58,6 +58,9 @@ const KNOWN: readonly KnownResource[] = [
   known('policy', 'poddisruptionbudgets', 'poddisruptionbudget', 'PodDisruptionBudget', 'v1'),
 ];
 
+/** The built-in resources this adapter knows kinds for, as GroupResources. */
+export const KNOWN_RESOURCES: readonly GroupResource[] = KNOWN.map(({ group, resource }) => ({ group, resource }));
+
 // Old group names kubectl users still type; the API answers for the current group.
 const GROUP_ALIASES: Record<string, string> = { extensions: 'apps' };
 

@@ -29,12 +29,4 @@ export interface AwsConnectionSettings {
   connectTimeoutMs: number;
 }
 
-/** Same rule as the rest of the config: metric names travel in URL path segments and discovery. */
-export const externalMetricName = z
-  .string()
-  .min(1)
-  .max(253)
-  .regex(/^[A-Za-z0-9]([-A-Za-z0-9_.:]*[A-Za-z0-9])?$/, 'must be letters, digits, - _ . : and start/end alphanumeric');
-
-/** Namespaces whose HPAs may read a metric; absent means every namespace. */
-export const allowedNamespaces = z.array(z.string().min(1).max(63)).min(1).optional();
+export { allowedNamespaces, metricName as externalMetricName } from '../../config/fields.js';

@@ -1,4 +1,10 @@
-import { type GroupResource, kindFor, parseGroupResource, sameGroupResource } from '../../api/resources.js';
+import {
+  type GroupResource,
+  KNOWN_RESOURCES,
+  kindFor,
+  parseGroupResource,
+  sameGroupResource,
+} from '../../api/resources.js';
 import type { DiscoveryRuleConfig } from './config.js';
 import { captureGroupCount, compileGoRegexp, expandGoTemplate } from './go-regexp.js';
 import { compileTemplate, type Template } from './template.js';
@@ -123,26 +129,7 @@ function sampleQueryData() {
  * adapter knows the built-in kinds (a CRD is named with an override), so a `<<.Resource>>`
  * template maps `pod`, `service`, `job` … and leaves `instance`, `verb`, `code` alone.
  */
-const TEMPLATE_RESOURCES: readonly GroupResource[] = [
-  'pods',
-  'services',
-  'namespaces',
-  'nodes',
-  'persistentvolumeclaims',
-  'persistentvolumes',
-  'replicationcontrollers',
-  'endpoints',
-  'configmaps',
-  'deployments.apps',
-  'statefulsets.apps',
-  'replicasets.apps',
-  'daemonsets.apps',
-  'jobs.batch',
-  'cronjobs.batch',
-  'ingresses.networking.k8s.io',
-  'horizontalpodautoscalers.autoscaling',
-  'poddisruptionbudgets.policy',
-].map(parseGroupResource);
+const TEMPLATE_RESOURCES = KNOWN_RESOURCES;
 
 export const NAMESPACES: GroupResource = { group: '', resource: 'namespaces' };
 

@@ -6,7 +6,6 @@ import {
   parseGroupResource,
   sameGroupResource,
 } from '../../api/resources.js';
-import type { StaticBackendConfig } from '../../config/schema.js';
 import type { BackendContext } from '../context.js';
 import type {
   CustomMetricByNameRequest,
@@ -21,6 +20,7 @@ import type {
   ObjectSample,
   Sample,
 } from '../provider.js';
+import type { StaticBackendConfig } from './config.js';
 
 /**
  * Serves fixed values from the config file. Useful for trying an HPA before any backend
