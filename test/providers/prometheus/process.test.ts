@@ -121,6 +121,34 @@ describe('the adapter process with a Prometheus backend', () => {
     assert.match(stdout, /result: {2}\{pod="worker-1"\} 12 at/);
   });
 
+  it('hot-reloads a changed config file, and keeps serving the old one when the new one is broken', async () => {
+    const renamed = CONFIG.replace('name: {as: queue_depth}', 'name: {as: broker_backlog}');
+    await writeFile(configPath, renamed);
+    const served = async (name: string) =>
+      (await getJson(adapter.port, '/apis/external.metrics.k8s.io/v1beta1')).body.resources?.some(
+        (r) => r.name === name,
+      );
+    for (let i = 0; i < 100 && !(await served('broker_backlog')); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(await served('broker_backlog'), true, 'the renamed metric is announced without a restart');
+    assert.equal(await served('queue_depth'), false);
+    assert.ok(adapter.logs.some((l) => l.msg === 'config reloaded'));
+
+    await writeFile(configPath, 'rules: [ {seriesQuery: broken');
+    for (let i = 0; i < 100 && !adapter.logs.some((l) => String(l.msg).startsWith('config reload refused')); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const refused = adapter.logs.find((l) => String(l.msg).startsWith('config reload refused'));
+    assert.ok(refused, 'the broken file is refused and logged');
+    assert.match(String(refused.err), /invalid YAML/);
+    const external = await getJson(
+      adapter.port,
+      '/apis/external.metrics.k8s.io/v1beta1/namespaces/default/broker_backlog?labelSelector=queue%3Djobs',
+    );
+    assert.equal(external.status, 200, 'the previous config keeps serving');
+    assert.equal(external.body.items?.[0]?.value, '1500');
+    await writeFile(configPath, CONFIG);
+  });
+
   it('refuses to start with rules but no Prometheus URL, naming the field', async () => {
     await assert.rejects(
       startAdapter({ args: ['--secure-port=0', `--config=${configPath}`] }),
