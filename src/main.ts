@@ -6,6 +6,7 @@ import { createLogger, type Logger } from './observability/logger.js';
 import { createAdapterMetrics } from './observability/metrics.js';
 import { createApp } from './server/app.js';
 import { watchServingCertificate } from './server/certificate-watcher.js';
+import { serveMetrics } from './server/metrics-listener.js';
 import { serveHttps } from './server/serve.js';
 import { loadServingCertificate } from './server/tls.js';
 import { startBackends } from './startup/backends.js';
@@ -45,6 +46,8 @@ async function main(argv: readonly string[]): Promise<void> {
     port: flags.securePort,
     logger,
   });
+  const metricsListener =
+    flags.metricsPort > 0 ? await serveMetrics(metrics.registry, cluster.host, flags.metricsPort) : undefined;
   const certificateWatcher = watchServingCertificate(flags, running.updateCertificate, logger);
   cluster.onClientCaChange((pem) => {
     running.updateClientCa(pem);
@@ -58,6 +61,7 @@ async function main(argv: readonly string[]): Promise<void> {
       certificate: certificate.source,
       version: version.version,
       backends: backends.router.current.map((b) => b.name),
+      ...(metricsListener ? { metricsPort: metricsListener.port } : {}),
     },
     'serving custom.metrics.k8s.io and external.metrics.k8s.io over HTTPS',
   );
@@ -82,6 +86,7 @@ async function main(argv: readonly string[]): Promise<void> {
     );
     reloader?.stop();
     certificateWatcher.close();
+    metricsListener?.server.close();
     // Endpoints controllers and kube-proxy need a moment to stop routing new requests to us.
     await new Promise((r) => setTimeout(r, flags.shutdownDelaySeconds * 1000));
     const cut = await running.drain(flags.shutdownGraceSeconds * 1000);
