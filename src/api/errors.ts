@@ -11,6 +11,7 @@ export type StatusReason =
   | 'MethodNotAllowed'
   | 'NotAcceptable'
   | 'RequestEntityTooLarge'
+  | 'RequestHeaderFieldsTooLarge'
   | 'TooManyRequests'
   | 'ServiceUnavailable'
   | 'Timeout'
@@ -24,6 +25,7 @@ const CODES: Record<StatusReason, number> = {
   MethodNotAllowed: 405,
   NotAcceptable: 406,
   RequestEntityTooLarge: 413,
+  RequestHeaderFieldsTooLarge: 431,
   TooManyRequests: 429,
   InternalError: 500,
   ServiceUnavailable: 503,

@@ -91,7 +91,7 @@ function errorToStatus(logger: Logger) {
     const apiError = fromExpressError(error, req);
     if (apiError.code >= 500) {
       logger.error({ err: error, path: req.path, code: apiError.code }, apiError.message);
-    } else if (apiError.code !== 404) {
+    } else {
       logger.warn({ path: req.path, code: apiError.code, reason: apiError.reason }, apiError.message);
     }
     if (res.headersSent) {

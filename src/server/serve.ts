@@ -1,5 +1,7 @@
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { ApiError, toStatus } from '../api/errors.js';
 import type { Express } from 'express';
 import type { Logger } from '../observability/logger.js';
 import type { ServingCertificate } from './tls.js';
@@ -26,6 +28,26 @@ export interface RunningServer {
   updateClientCa(clientCaPem: readonly string[]): void;
   /** A renewed serving certificate (cert-manager rotated it): applies to new connections. */
   updateCertificate(certificate: ServingCertificate): void;
+}
+
+/**
+ * Requests Node's HTTP parser refuses (oversized headers, garbage) never reach express; answer
+ * them with a Status too, so kubectl and the aggregator see a reason instead of a dropped socket.
+ */
+function answerUnparseableRequest(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable || (error.code === 'ECONNRESET' && socket.destroyed)) {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+  const apiError = tooLarge
+    ? new ApiError('RequestHeaderFieldsTooLarge', `request headers are larger than ${MAX_HEADER_BYTES / 1024} KiB`)
+    : ApiError.badRequest(`malformed HTTP request: ${error.code ?? error.message}`);
+  const body = JSON.stringify(toStatus(apiError));
+  socket.end(
+    `HTTP/1.1 ${apiError.code} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 // Large enough for the aggregator's X-Remote-* and a long selector; small enough to bound memory.
@@ -60,6 +82,7 @@ export async function serveHttps(options: ServeOptions): Promise<RunningServer> 
     res.once('close', () => inflight--);
   });
   server.on('tlsClientError', (error) => options.logger.debug({ err: error.message }, 'TLS handshake failed'));
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => answerUnparseableRequest(error, socket));
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { request as httpsRequest } from 'node:https';
 import { describe, it } from 'node:test';
+import { connect as tlsConnect } from 'node:tls';
 import express from 'express';
 import { silentLogger } from '../../src/observability/logger.js';
 import { serveHttps } from '../../src/server/serve.js';
@@ -85,5 +86,61 @@ describe('HTTPS serving and drain', () => {
     assert.equal(cut, 1);
     assert.ok(Date.now() - started < 2000, 'drain returned near the grace period');
     await assert.rejects(inflight);
+  });
+
+  it('answers oversized headers and unparseable requests with a Status, not a dropped socket', async () => {
+    const certificate = await loadServingCertificate({});
+    const running = await serveHttps({
+      app: slowApp(0),
+      certificate,
+      clientCaPem: [],
+      host: '127.0.0.1',
+      port: 0,
+      logger: silentLogger(),
+    });
+    try {
+      const huge = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = httpsRequest(
+          {
+            host: '127.0.0.1',
+            port: running.address.port,
+            path: '/slow',
+            rejectUnauthorized: false,
+            agent: false,
+            headers: { 'X-Big': 'x'.repeat(40 * 1024) },
+          },
+          (res) => {
+            let body = '';
+            res.setEncoding('utf8').on('data', (c: string) => {
+              body += c;
+            });
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+      assert.equal(huge.status, 431);
+      const status = JSON.parse(huge.body);
+      assert.equal(status.kind, 'Status');
+      assert.equal(status.code, 431);
+      assert.match(status.message, /request headers are larger than 32 KiB/);
+
+      const garbage = await new Promise<string>((resolve, reject) => {
+        const socket = tlsConnect({ host: '127.0.0.1', port: running.address.port, rejectUnauthorized: false }, () => {
+          socket.write('THIS IS NOT HTTP\r\n\r\n');
+        });
+        let text = '';
+        socket.setEncoding('utf8').on('data', (c: string) => {
+          text += c;
+        });
+        socket.on('end', () => resolve(text));
+        socket.on('error', reject);
+      });
+      assert.match(garbage, /^HTTP\/1\.1 400 Bad Request/);
+      assert.match(garbage, /"kind":"Status".*"code":400/);
+    } finally {
+      await running.drain(100);
+    }
   });
 });
