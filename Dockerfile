@@ -23,10 +23,13 @@ RUN npm run build \
 
 FROM node:24-trixie-slim AS runtime
 # tini as PID 1: forwards SIGTERM to node (which then drains, see --shutdown-*-seconds) and
-# reaps zombies.
+# reaps zombies. npm, npx, corepack and yarn are removed: nothing installs packages at run
+# time, and they are most of what image scanners report.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends tini \
- && rm -rf /var/lib/apt/lists/*
+ && rm -rf /var/lib/apt/lists/* \
+ && rm -rf /usr/local/lib/node_modules /opt/yarn-* \
+           /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack /usr/local/bin/yarn /usr/local/bin/yarnpkg
 ENV NODE_ENV=production
 WORKDIR /app
 # Owned by root and read-only to the process. package.json is needed at runtime: it makes
