@@ -64,7 +64,7 @@ const BREAKAGES: [description: string, kind: string, breakIt: (o: KubeObject) =>
     'Deployment',
     (o) => {
       const deployment = adapterDeployment([o]);
-      (deployment.spec.template.spec as Record<string, unknown>).readinessProbe =
+      (deployment.spec.template.spec as unknown as Record<string, unknown>).readinessProbe =
         adapterContainer(deployment).readinessProbe;
     },
     /unknown field spec\.template\.spec\.readinessProbe/,
