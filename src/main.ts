@@ -80,6 +80,10 @@ async function main(argv: readonly string[]): Promise<void> {
     if (stopping) return;
     stopping = true;
     ready = false;
+    // Clients keep reusing pooled keep-alive connections whatever the endpoints say: from now on
+    // every response closes its connection, so the client's next request opens a new one through
+    // the Service to a ready replica instead of racing the drain as it closes idle connections.
+    running.server.prependListener('request', (_req, res) => res.setHeader('Connection', 'close'));
     logger.info(
       { signal, delaySeconds: flags.shutdownDelaySeconds, graceSeconds: flags.shutdownGraceSeconds },
       'shutting down: readiness is now false',
