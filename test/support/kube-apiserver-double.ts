@@ -88,6 +88,8 @@ export interface KubeApiserverDouble {
   delayMs: number;
   setAuthenticationConfigMap(data: Record<string, string>): void;
   writeKubeconfig(token?: string, fileName?: string): Promise<string>;
+  /** down: stop listening and cut every connection (refused, as when the API server is gone); up: listen again on the same port. */
+  setDown(down: boolean): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -296,7 +298,8 @@ export async function startKubeApiserverDouble(options: DoubleOptions = {}): Pro
 
   server.on('secureConnection', () => double.connections++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const port = (server.address() as AddressInfo).port;
+  const url = `https://127.0.0.1:${port}`;
   async function writeKubeconfig(token = adapterToken, fileName = 'kubeconfig.json'): Promise<string> {
     const path = join(certDir.dir, fileName);
     const kubeconfig = {
@@ -320,6 +323,21 @@ export async function startKubeApiserverDouble(options: DoubleOptions = {}): Pro
     writeKubeconfig,
     setAuthenticationConfigMap(data: Record<string, string>) {
       double.configMaps.set('kube-system/extension-apiserver-authentication', data);
+    },
+    async setDown(down: boolean) {
+      if (down && server.listening) {
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeAllConnections();
+        await stopped;
+      } else if (!down && !server.listening) {
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(port, '127.0.0.1', () => {
+            server.off('error', reject);
+            resolve();
+          });
+        });
+      }
     },
     async close() {
       server.closeAllConnections();
