@@ -25,6 +25,13 @@ export interface PrometheusServer {
   url: string;
   port: number;
   dataDir: string;
+  /** The running process's id; undefined while paused. */
+  readonly pid: number | undefined;
+  /** Stops the process (an outage), keeping its port and data directory for restart(). */
+  pause(): Promise<void>;
+  /** Starts Prometheus again (stopping it first if it runs) on the same port and data directory. */
+  restart(): Promise<void>;
+  /** Stops the process and removes its data. */
   stop(): Promise<void>;
 }
 
@@ -125,34 +132,62 @@ export async function startPrometheus(options: { series: readonly SeriesSpec[] }
   await writeFile(config, 'global:\n  scrape_interval: 1h\nscrape_configs: []\n');
   await execFileAsync('promtool', ['tsdb', 'create-blocks-from', 'openmetrics', input, dataDir]);
 
+  const args = (port: number) => [
+    `--config.file=${config}`,
+    `--storage.tsdb.path=${dataDir}`,
+    `--web.listen-address=127.0.0.1:${port}`,
+    '--storage.tsdb.retention.time=30d',
+    '--web.enable-admin-api',
+    '--web.enable-lifecycle',
+  ];
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
-    const child = spawn(
-      'prometheus',
-      [
-        `--config.file=${config}`,
-        `--storage.tsdb.path=${dataDir}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-        '--storage.tsdb.retention.time=30d',
-        '--web.enable-admin-api',
-        '--web.enable-lifecycle',
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    const stderr: string[] = [];
-    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => stderr.push(chunk));
     const url = `http://127.0.0.1:${port}`;
     try {
-      await waitReady(url, child, stderr);
-      return { url, port, dataDir, stop: () => stop(child, dir) };
+      let child: ChildProcess | undefined = await launch(url, args(port));
+      return {
+        url,
+        port,
+        dataDir,
+        get pid() {
+          return child?.pid;
+        },
+        async pause() {
+          if (child) await stop(child, undefined);
+          child = undefined;
+        },
+        async restart() {
+          if (child) await stop(child, undefined);
+          child = undefined;
+          child = await launch(url, args(port));
+        },
+        async stop() {
+          if (child) await stop(child, undefined);
+          child = undefined;
+          await rm(dir, { recursive: true, force: true });
+        },
+      };
     } catch (error) {
       lastError = error;
-      await stop(child, undefined);
     }
   }
   await rm(dir, { recursive: true, force: true });
   throw lastError;
+}
+
+/** Runs prometheus with `args` until it is ready at `url`; stops it again if it never gets there. */
+async function launch(url: string, args: string[]): Promise<ChildProcess> {
+  const child = spawn('prometheus', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const stderr: string[] = [];
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => stderr.push(chunk));
+  try {
+    await waitReady(url, child, stderr);
+    return child;
+  } catch (error) {
+    await stop(child, undefined);
+    throw error;
+  }
 }
 
 async function waitReady(url: string, child: ChildProcess, stderr: string[]): Promise<void> {
