@@ -43,15 +43,15 @@ export async function startAdapter(options: StartOptions): Promise<AdapterProces
   });
 
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(
-      () =>
-        reject(
-          new Error(
-            `adapter did not start within ${options.timeoutMs ?? 15000} ms; logs: ${JSON.stringify(logs)} ${stderr.join('')}`,
-          ),
+    const timer = setTimeout(() => {
+      // Nobody gets a handle on a process that never served: stop it here, or it outlives the test.
+      child.kill('SIGKILL');
+      reject(
+        new Error(
+          `adapter did not start within ${options.timeoutMs ?? 15000} ms; logs: ${JSON.stringify(logs)} ${stderr.join('')}`,
         ),
-      options.timeoutMs ?? 15000,
-    );
+      );
+    }, options.timeoutMs ?? 15000);
     let buffer = '';
     child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
       buffer += chunk;
