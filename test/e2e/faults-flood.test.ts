@@ -16,10 +16,10 @@ import { type ClusterHarness, HPA_USER, startClusterHarness } from '../support/c
 const TOTAL = 20_000;
 const FLOOD_BUDGET_MS = 20_000;
 /**
- * Fewer answered within the budget means the adapter stopped keeping up. Deliberately low: an idle
- * 2-core machine answers well over 1,000 bad requests a second, one shared with builds ~200.
+ * Fewer answered within the budget means the adapter all but stopped answering. Deliberately low:
+ * the flood shares 2 cores with its own client, the API server double and whatever else runs.
  */
-const MIN_ANSWERED = 2_000;
+const MIN_ANSWERED = 1_000;
 const CONCURRENCY = 32;
 const MAX_RSS_GROWTH_BYTES = 100 * 1024 * 1024;
 /**
