@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import { CUSTOM_GROUP, EXTERNAL_GROUP } from '../api/groups.js';
+import { SERVED_GROUPS } from '../api/groups.js';
 import type { Logger } from '../observability/logger.js';
 import type { AdapterMetrics } from '../observability/metrics.js';
 
@@ -35,11 +35,15 @@ export function observeRequests(metrics: AdapterMetrics, logger: Logger) {
 
 function classify(path: string): { group: string; version: string; verb: string } {
   const parts = path.split('/');
-  if (parts[1] === 'apis' && (parts[2] === CUSTOM_GROUP || parts[2] === EXTERNAL_GROUP)) {
-    const version = parts[3] ?? '';
+  const group = SERVED_GROUPS.find((g) => g.name === parts[2]);
+  if (parts[1] === 'apis' && group) {
+    // Only served versions become label values: any other path segment would let each
+    // made-up URL add a metrics series (memory, scrape size, Prometheus cardinality).
+    const segment = parts[3] ?? '';
+    const version = segment === '' || group.versions.includes(segment) ? segment : 'other';
     // Past /apis/<group>/<version>, a path is a metric read; up to it, discovery.
     const verb = parts.length > 4 && parts[4] !== '' ? 'get' : 'discovery';
-    return { group: parts[2], version, verb };
+    return { group: group.name, version, verb };
   }
   if (parts[1] === 'apis') return { group: '', version: '', verb: 'discovery' };
   if (parts[1] === 'openapi') return { group: '', version: '', verb: 'openapi' };

@@ -113,4 +113,16 @@ describe('self metrics', () => {
     );
     assert.match(res.text, /hpa_metrics_adapter_request_duration_seconds_bucket/);
   });
+
+  it('labels made-up versions "other", so no URL can add metrics series', async () => {
+    const { app: fresh } = buildTestApp();
+    for (let i = 0; i < 20; i++) {
+      await request(fresh).get(`/apis/external.metrics.k8s.io/v${i}x/namespaces/default/queue-depth`).expect(404);
+    }
+    const res = await request(fresh).get('/metrics').expect(200);
+    const series = res.text.split('\n').filter((line) => line.startsWith('hpa_metrics_adapter_requests_total{'));
+    assert.deepEqual(series, [
+      'hpa_metrics_adapter_requests_total{group="external.metrics.k8s.io",version="other",verb="get",code="404"} 20',
+    ]);
+  });
 });
