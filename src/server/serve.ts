@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { ApiError, toStatus } from '../api/errors.js';
 import type { Express } from 'express';
+import { ApiError, toStatus } from '../api/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { ServingCertificate } from './tls.js';
 
