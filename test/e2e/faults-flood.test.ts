@@ -12,14 +12,16 @@ import { type ClusterHarness, HPA_USER, startClusterHarness } from '../support/c
  * memory stays bounded, the process stays up, and the HPA's reads are still answered correctly.
  */
 
-/** The flood stops at TOTAL requests or after FLOOD_BUDGET_MS, whichever comes first. */
+/**
+ * The flood stops at TOTAL requests, or after FLOOD_BUDGET_MS once at least MIN_ANSWERED were sent,
+ * and in any case after FLOOD_HARD_LIMIT_MS. Throughput depends on what else shares the cores:
+ * on a 2-core machine shared with builds and benchmarks we measured 56 to 550 a second.
+ */
 const TOTAL = 20_000;
 const FLOOD_BUDGET_MS = 20_000;
-/**
- * Fewer answered within the budget means the adapter all but stopped answering. Deliberately low:
- * the flood shares 2 cores with its own client, the API server double and whatever else runs.
- */
 const MIN_ANSWERED = 1_000;
+/** Not even MIN_ANSWERED answers by then means the adapter all but stopped answering. */
+const FLOOD_HARD_LIMIT_MS = 45_000;
 const CONCURRENCY = 32;
 const MAX_RSS_GROWTH_BYTES = 100 * 1024 * 1024;
 /**
@@ -252,7 +254,12 @@ describe('a flood of distinct bad requests', () => {
     let sent = 0;
     const started = Date.now();
     const worker = async () => {
-      while (sent < TOTAL && Date.now() - started < FLOOD_BUDGET_MS) {
+      const more = () => {
+        const elapsed = Date.now() - started;
+        if (sent >= TOTAL || elapsed >= FLOOD_HARD_LIMIT_MS) return false;
+        return elapsed < FLOOD_BUDGET_MS || sent < MIN_ANSWERED;
+      };
+      while (more()) {
         sent++;
         const bad = makeRequest();
         let outcome: Outcome;
@@ -292,7 +299,7 @@ describe('a flood of distinct bad requests', () => {
         `RSS ${mib(rssBefore)} before, ${mib(rssPeak)} at most, ${mib(rssAfter)} after`,
     );
 
-    assert.ok(answered >= MIN_ANSWERED, `only ${answered} answered in ${FLOOD_BUDGET_MS / 1000} s`);
+    assert.ok(answered >= MIN_ANSWERED, `only ${answered} answered in ${seconds} s`);
     assert.deepEqual(wrong, [], 'every bad request gets the status its kind calls for');
     const statuses = new Set([...byKind.values()].flatMap((counts) => [...counts.keys()]));
     statuses.delete('ECONNRESET');
@@ -310,14 +317,20 @@ describe('a flood of distinct bad requests', () => {
     assert.equal(custom.body.items[0].value, '12');
   });
 
-  it('leaves /metrics as small as before: request metrics take no label values from the path', {
-    todo:
-      'src/server/observe-requests.ts labels hpa_metrics_adapter_requests_total with the version segment of any ' +
-      '/apis/<metrics group>/<version> path, so each made-up version adds a series (memory, scrape size, Prometheus cardinality)',
-  }, async () => {
-    const exposition = (await adapterRequest(cluster.adapter.port, '/metrics', { ca: cluster.servingCa.cert })).text;
-    const series = exposition.split('\n').filter((line) => line.startsWith('hpa_metrics_adapter_requests_total{'));
-    assert.ok(series.length < 100, `${series.length} series of hpa_metrics_adapter_requests_total after the flood`);
+  // Path segments as label values would let every made-up version add a series: memory, scrape size, cardinality.
+  it('keeps /metrics the same size however many made-up API versions are asked for', async () => {
+    const ca = cluster.servingCa.cert;
+    const requestSeries = async () =>
+      (await adapterRequest(cluster.adapter.port, '/metrics', { ca })).text
+        .split('\n')
+        .filter((line) => line.startsWith('hpa_metrics_adapter_requests_total{')).length;
+    const before = await requestSeries();
+    for (let i = 0; i < 100; i++) {
+      const answer = await cluster.asAggregator(`/apis/custom.metrics.k8s.io/v${word(6)}/namespaces/shop/pods/web-1/x`);
+      assert.equal(answer.status, 404);
+    }
+    const after = await requestSeries();
+    assert.ok(after - before < 5, `100 made-up versions added ${after - before} series`);
   });
 });
 
