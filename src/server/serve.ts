@@ -48,7 +48,14 @@ function answerUnparseableRequest(error: NodeJS.ErrnoException, socket: Duplex):
     `HTTP/1.1 ${apiError.code} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
       `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
+  // Closing while the client is still sending (the rest of an oversized header) makes the
+  // kernel reset the connection, and the client may lose the answer: read and drop what it
+  // still sends for a moment, then close.
+  socket.resume();
+  setTimeout(() => socket.destroy(), UNPARSEABLE_LINGER_MS).unref();
 }
+
+const UNPARSEABLE_LINGER_MS = 1000;
 
 // Large enough for the aggregator's X-Remote-* and a long selector; small enough to bound memory.
 const MAX_HEADER_BYTES = 32 * 1024;
