@@ -7,7 +7,7 @@ import { type CacheGaugeSource, type CacheMetrics, cacheMetricsFor, type Request
 import { DEFAULT_CACHE_SETTINGS } from './config.js';
 import { formatDuration } from './duration.js';
 import { entryBytes, estimateValueBytes } from './entry-size.js';
-import type { CacheSettings, QueryCache } from './query-cache.js';
+import { type CacheSettings, type CallerSignal, callerSignal, type QueryCache } from './query-cache.js';
 import { Flight } from './single-flight.js';
 
 export interface QueryCacheDeps {
@@ -103,7 +103,7 @@ class LruQueryCache implements MetricCache, CacheGaugeSource {
     });
   }
 
-  async fetch<T>(key: string, load: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T> {
+  async fetch<T>(key: string, load: (signal: AbortSignal) => Promise<T>, caller: CallerSignal): Promise<T> {
     if (this.closed) throw ApiError.unavailable(`${this.backend} backend is shutting down`);
     const now = this.now();
     const entry = this.liveEntry(key, now);
@@ -127,6 +127,8 @@ class LruQueryCache implements MetricCache, CacheGaugeSource {
       if (now - entry.failedAt >= this.staleRetryMs && !this.inflight.has(key)) this.startFlight(key, load, true);
       return entry.value as T;
     }
+    // Only now, with a wait ahead, is the caller's signal needed.
+    const signal = callerSignal(caller);
     if (signal.aborted) throw signal.reason;
 
     const joined = this.inflight.get(key);

@@ -12,9 +12,11 @@ export interface QueryCache {
    * The value for `key`: from the cache while it is younger than the TTL, else from `load`.
    *
    * - Concurrent calls for one key share one `load`; all of them get its value or its error.
-   * - `signal` is the caller's own: when it aborts, only this call rejects (with the signal's
-   *   reason). The shared load goes on while any caller still waits, and its signal aborts once
-   *   every caller has gone.
+   * - `caller` is the caller's own signal, or an object holding it (a provider request) whose
+   *   `signal` is read only when the call has to wait for a load, so that a hit never makes the
+   *   caller build one. When it aborts, only this call rejects (with the signal's reason). The
+   *   shared load goes on while any caller still waits, and its signal aborts once every caller
+   *   has gone.
    * - When `load` fails with anything but a NotFound ApiError and a value younger than
    *   TTL + maxStale is cached, that value is returned instead. Without one, unavailability
    *   (ServiceUnavailable, Timeout, TooManyRequests) becomes a 503 naming the backend and the
@@ -23,7 +25,15 @@ export interface QueryCache {
    *
    * The returned value is the cached object itself, shared by every caller: never mutate it.
    */
-  fetch<T>(key: string, load: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T>;
+  fetch<T>(key: string, load: (signal: AbortSignal) => Promise<T>, caller: CallerSignal): Promise<T>;
+}
+
+/** A caller's AbortSignal, or something whose `signal` is the caller's AbortSignal, read only when needed. */
+export type CallerSignal = AbortSignal | { readonly signal: AbortSignal };
+
+/** The AbortSignal itself; reading it is what makes a lazily built one (RequestDeadline) exist. */
+export function callerSignal(caller: CallerSignal): AbortSignal {
+  return 'signal' in caller ? caller.signal : caller;
 }
 
 export interface CacheSettings {

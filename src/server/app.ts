@@ -34,25 +34,31 @@ export function createApp(options: AppOptions): Express {
   app.use(observeRequests(options.metrics, options.logger));
   app.use(rejectOversizedRequests);
   app.use(onlyGetAndHead);
+  // Everything under /apis is the metrics API and its discovery, answered here: the HPA's requests
+  // do not walk past the health, /metrics and OpenAPI routes first.
+  const api = [
+    createDiscoveryRouter(options.provider),
+    createMetricsApiRouter({
+      provider: options.provider,
+      authorizer: options.auth?.authorizer,
+      requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
+    }),
+    notFound,
+  ];
+  app.get('/apis{/*rest}', ...(options.auth ? [authenticate(options.auth), ...api] : api));
   app.use(createHealthRouter(options.readiness, options.version));
   app.get('/metrics', async (_req, res) => {
     res.type(options.metrics.registry.contentType).send(await options.metrics.registry.metrics());
   });
   app.use(createOpenApiRouter());
   if (options.auth) app.use(authenticate(options.auth));
-  app.use(createDiscoveryRouter(options.provider));
-  app.use(
-    createMetricsApiRouter({
-      provider: options.provider,
-      authorizer: options.auth?.authorizer,
-      requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
-    }),
-  );
-  app.use((req: Request) => {
-    throw ApiError.notFound(`the server could not find the requested resource (path ${req.path.slice(0, 120)})`);
-  });
+  app.use(notFound);
   app.use(errorToStatus(options.logger));
   return app;
+}
+
+function notFound(req: Request): never {
+  throw ApiError.notFound(`the server could not find the requested resource (path ${req.path.slice(0, 120)})`);
 }
 
 function authenticate(auth: AuthSetup) {

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { NextFunction, Request, Response } from 'express';
 import { SERVED_GROUPS } from '../api/groups.js';
 import type { Logger } from '../observability/logger.js';
@@ -6,11 +7,11 @@ import type { AdapterMetrics } from '../observability/metrics.js';
 /** RED metrics and one debug log line per request, labelled by API group and verb. */
 export function observeRequests(metrics: AdapterMetrics, logger: Logger) {
   return (req: Request, res: Response, next: NextFunction): void => {
-    const start = process.hrtime.bigint();
+    const started = performance.now();
     metrics.inflight.inc();
     res.once('close', () => {
       metrics.inflight.dec();
-      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      const seconds = (performance.now() - started) / 1000;
       const { group, version, verb } = classify(req.path);
       const code = String(res.statusCode);
       metrics.requests.inc({ group, version, verb, code });
@@ -33,6 +34,8 @@ export function observeRequests(metrics: AdapterMetrics, logger: Logger) {
   };
 }
 
+const HEALTH_PATHS: ReadonlySet<string> = new Set(['healthz', 'livez', 'readyz', 'version', 'metrics']);
+
 function classify(path: string): { group: string; version: string; verb: string } {
   const parts = path.split('/');
   const group = SERVED_GROUPS.find((g) => g.name === parts[2]);
@@ -47,8 +50,7 @@ function classify(path: string): { group: string; version: string; verb: string 
   }
   if (parts[1] === 'apis') return { group: '', version: '', verb: 'discovery' };
   if (parts[1] === 'openapi') return { group: '', version: '', verb: 'openapi' };
-  if (['healthz', 'livez', 'readyz', 'version', 'metrics'].includes(parts[1] ?? ''))
-    return { group: '', version: '', verb: 'health' };
+  if (HEALTH_PATHS.has(parts[1] ?? '')) return { group: '', version: '', verb: 'health' };
   return { group: '', version: '', verb: 'other' };
 }
 

@@ -1,5 +1,6 @@
 import type { Express } from 'express';
 import { Registry } from 'prom-client';
+import { callerSignal } from '../../src/cache/query-cache.js';
 import { parseConfig } from '../../src/config/load.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { type AdapterMetrics, createAdapterMetrics } from '../../src/observability/metrics.js';
@@ -58,7 +59,7 @@ export function buildTestApp(options: { yaml?: string; auth?: AuthSetup; backend
       registry: new Registry(),
       now: () => new Date('2026-01-01T00:00:00Z'),
       // The HTTP tests read the static backend, which never goes through a cache.
-      cacheFor: () => ({ fetch: (_key, load, signal) => load(signal) }),
+      cacheFor: () => ({ fetch: (_key, load, caller) => load(callerSignal(caller)) }),
     });
   const metrics = createAdapterMetrics(undefined, false);
   let ready = true;

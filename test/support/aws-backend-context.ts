@@ -3,6 +3,7 @@ import { Registry } from 'prom-client';
 import { ApiError } from '../../src/api/errors.js';
 import { parseSelector } from '../../src/api/selector.js';
 import type { QueryCache } from '../../src/cache/query-cache.js';
+import { callerSignal } from '../../src/cache/query-cache.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import type { AwsClientOverrides } from '../../src/providers/aws/clients.js';
 import type { BackendContext } from '../../src/providers/context.js';
@@ -16,7 +17,7 @@ export const FAST_AWS: AwsClientOverrides = { credentials: TEST_CREDENTIALS, ret
 
 /** Loads every time: tests count backend calls without a cache in between. */
 export const passThroughCache: QueryCache = {
-  fetch: (_key, load, signal) => load(signal),
+  fetch: (_key, load, caller) => load(callerSignal(caller)),
 };
 
 export interface TestBackendContext extends BackendContext {

@@ -1,5 +1,6 @@
 import { ApiError } from '../../api/errors.js';
 import { formatGroupResource, type GroupResource, kindFor } from '../../api/resources.js';
+import type { CallerSignal } from '../../cache/query-cache.js';
 import { ConfigError } from '../../config/load.js';
 import type { BackendContext } from '../context.js';
 import type {
@@ -116,7 +117,8 @@ export function createPrometheusBackend(
     timer.unref();
   }
 
-  async function query(promql: string, signal: AbortSignal): Promise<PromSample[]> {
+  /** `caller.signal` is read only if the query has to wait for Prometheus (see QueryCache). */
+  async function query(promql: string, caller: CallerSignal): Promise<PromSample[]> {
     return context.cache.fetch(
       promql,
       async (loadSignal) => {
@@ -133,7 +135,7 @@ export function createPrometheusBackend(
         logger.debug({ promql, samples: finite.length }, 'prometheus query');
         return finite;
       },
-      signal,
+      caller,
     );
   }
 
@@ -159,7 +161,7 @@ export function createPrometheusBackend(
         names: [object.name],
         metricSelector: request.metricSelector,
       });
-      const samples = await query(rendered.promql, request.signal);
+      const samples = await query(rendered.promql, request);
       const sample = samples.find((s) => s.labels[rendered.objectLabel] === object.name);
       if (!sample) {
         const who = object.namespace === undefined ? object.name : `${object.namespace}/${object.name}`;
@@ -195,7 +197,7 @@ export function createPrometheusBackend(
         metricSelector: request.metricSelector,
       });
       const byName = new Map<string, PromSample>();
-      for (const sample of await query(rendered.promql, request.signal)) {
+      for (const sample of await query(rendered.promql, request)) {
         const name = sample.labels[rendered.objectLabel];
         if (name !== undefined && !byName.has(name)) byName.set(name, sample);
       }
@@ -220,7 +222,7 @@ export function createPrometheusBackend(
         namespace: request.namespace,
         metricSelector: request.metricSelector,
       });
-      const samples = await query(promql, request.signal);
+      const samples = await query(promql, request);
       return samples.map((s) => {
         const { __name__: _name, ...labels } = s.labels;
         return { labels, value: s.value, timestamp: s.timestamp };

@@ -69,6 +69,17 @@ function notServed(what: string): ApiError {
   );
 }
 
+const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+
+/**
+ * Answers with `body` as JSON, through node's own response API: express's send() would look the
+ * type up, then parse and re-format it to add the charset, on every metrics request. Node leaves
+ * the body out of HEAD answers by itself.
+ */
 export function sendJson(res: Response, body: unknown, status = 200): void {
-  res.status(status).type('application/json').send(JSON.stringify(body));
+  const json = JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader('Content-Type', JSON_CONTENT_TYPE);
+  res.setHeader('Content-Length', Buffer.byteLength(json));
+  res.end(json);
 }

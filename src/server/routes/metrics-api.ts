@@ -1,17 +1,12 @@
 import { type Request, type Response, Router } from 'express';
 import { ApiError } from '../../api/errors.js';
-import {
-  CUSTOM_GROUP,
-  type CustomVersion,
-  EXTERNAL_GROUP,
-  isCustomVersion,
-  isExternalVersion,
-} from '../../api/groups.js';
+import { CUSTOM_GROUP, EXTERNAL_GROUP, isCustomVersion, isExternalVersion } from '../../api/groups.js';
 import { customMetricValueList, type DescribedSample, externalMetricValueList } from '../../api/metric-values.js';
 import { formatGroupResource } from '../../api/resources.js';
 import type { CustomMetricsProvider, ExternalMetricsProvider } from '../../providers/provider.js';
 import type { Authorizer, UserInfo } from '../auth/types.js';
 import { authorizationAttributes } from '../request/authorization-attributes.js';
+import { RequestDeadline } from '../request/deadline.js';
 import {
   type CustomMetricPath,
   clip,
@@ -38,28 +33,36 @@ export function createMetricsApiRouter(options: MetricsApiOptions): Router {
     const version = req.params.version;
     if (!isCustomVersion(version)) throw notFoundPath(req.path);
     const segments = restSegments(req);
-    await authorize(options.authorizer, res, CUSTOM_GROUP, version, segments);
+    if (options.authorizer) await authorize(options.authorizer, res, CUSTOM_GROUP, version, segments);
     const path = parseCustomMetricPath(segments, req.path);
     const query = parseMetricQuery(searchOf(req));
-    await withDeadline(req, options.requestTimeoutMs, async (signal) => {
-      const samples = await readCustomMetric(options.provider, path, query, signal);
-      sendJson(res, customMetricValueList(version as CustomVersion, path.metric, query.metricLabelSelector, samples));
-    });
+    const deadline = new RequestDeadline(req, options.requestTimeoutMs);
+    try {
+      const samples = await readCustomMetric(options.provider, path, query, deadline);
+      sendJson(res, customMetricValueList(version, path.metric, query.metricLabelSelector, samples));
+    } catch (error) {
+      throw deadline.failure(error);
+    } finally {
+      deadline.dispose();
+    }
   });
 
   router.get(`/apis/${EXTERNAL_GROUP}/:version/*rest`, async (req, res) => {
     const version = req.params.version;
     if (!isExternalVersion(version)) throw notFoundPath(req.path);
     const segments = restSegments(req);
-    await authorize(options.authorizer, res, EXTERNAL_GROUP, version, segments);
+    if (options.authorizer) await authorize(options.authorizer, res, EXTERNAL_GROUP, version, segments);
     const path = parseExternalMetricPath(segments, req.path);
     const query = parseMetricQuery(searchOf(req));
-    await withDeadline(req, options.requestTimeoutMs, async (signal) => {
+    const deadline = new RequestDeadline(req, options.requestTimeoutMs);
+    try {
       const samples = await options.provider.getExternalMetric({
         namespace: path.namespace,
         metric: path.metric,
         metricSelector: query.labelSelector,
-        signal,
+        get signal() {
+          return deadline.signal;
+        },
       });
       if (samples.length === 0) {
         // The HPA treats an empty external list as an error anyway; say which metric and selector.
@@ -68,17 +71,22 @@ export function createMetricsApiRouter(options: MetricsApiOptions): Router {
         );
       }
       sendJson(res, externalMetricValueList(path.metric, samples));
-    });
+    } catch (error) {
+      throw deadline.failure(error);
+    } finally {
+      deadline.dispose();
+    }
   });
 
   return router;
 }
 
+/** The provider reads `deadline.signal` only when it has to wait on a backend (see RequestDeadline). */
 async function readCustomMetric(
   provider: CustomMetricsProvider,
   path: CustomMetricPath,
   query: MetricQuery,
-  signal: AbortSignal,
+  deadline: RequestDeadline,
 ): Promise<DescribedSample[]> {
   const { resource, namespace, metric } = path;
   if (path.name !== undefined) {
@@ -92,7 +100,9 @@ async function readCustomMetric(
       object,
       metric,
       metricSelector: query.metricLabelSelector,
-      signal,
+      get signal() {
+        return deadline.signal;
+      },
     });
     return [{ object, value: sample.value, timestamp: sample.timestamp, windowSeconds: sample.windowSeconds }];
   }
@@ -102,7 +112,9 @@ async function readCustomMetric(
     objectSelector: query.labelSelector,
     metric,
     metricSelector: query.metricLabelSelector,
-    signal,
+    get signal() {
+      return deadline.signal;
+    },
   });
   const wanted = query.fieldName === undefined ? samples : samples.filter((s) => s.name === query.fieldName);
   if (wanted.length === 0) {
@@ -120,40 +132,16 @@ async function readCustomMetric(
 }
 
 async function authorize(
-  authorizer: Authorizer | undefined,
+  authorizer: Authorizer,
   res: Response,
   group: string,
   version: string,
   segments: readonly string[],
 ): Promise<void> {
-  if (!authorizer) return;
   const user = res.locals.user as UserInfo | undefined;
   if (!user) throw ApiError.unauthorized('Unauthorized: the request carried no authenticated user');
   const decoded = segments.map(safeDecode);
   await authorizer.authorize(user, authorizationAttributes(group, version, decoded));
-}
-
-/** Runs `work` with a signal that fires on the deadline or when the client goes away. */
-async function withDeadline(
-  req: Request,
-  timeoutMs: number,
-  work: (signal: AbortSignal) => Promise<void>,
-): Promise<void> {
-  const controller = new AbortController();
-  const onClose = () => controller.abort(new Error('client closed the connection'));
-  req.once('close', onClose);
-  const timer = setTimeout(() => controller.abort(new Error(`deadline of ${timeoutMs} ms exceeded`)), timeoutMs);
-  try {
-    await work(controller.signal);
-  } catch (error) {
-    if (controller.signal.aborted && !(error instanceof ApiError)) {
-      throw new ApiError('Timeout', `the metrics request did not complete within ${timeoutMs} ms`, { cause: error });
-    }
-    throw error;
-  } finally {
-    clearTimeout(timer);
-    req.off('close', onClose);
-  }
 }
 
 function restSegments(req: Request): string[] {

@@ -1,5 +1,6 @@
 import { Registry } from 'prom-client';
 import type { QueryCache } from '../../../src/cache/query-cache.js';
+import { callerSignal } from '../../../src/cache/query-cache.js';
 import { parseConfig } from '../../../src/config/load.js';
 import type { KubeClient } from '../../../src/kube/index.js';
 import { silentLogger } from '../../../src/observability/logger.js';
@@ -16,9 +17,9 @@ export function passThroughCache(): RecordingCache {
   const keys: string[] = [];
   return {
     keys,
-    fetch(key, load, signal) {
+    fetch(key, load, caller) {
       keys.push(key);
-      return load(signal);
+      return load(callerSignal(caller));
     },
   };
 }
