@@ -1,0 +1,180 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { Agent, request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { gauge, type SeriesSpec, startPrometheus } from '../test/support/prometheus-server.js';
+import { cacheCounters, certificateIn, counterDelta, startAdapterServer } from './support/adapter.js';
+import { cpuSeconds, SERVER_CPU } from './support/processes.js';
+import { percentile, round, sortedCopy } from './support/stats.js';
+
+/**
+ * (b) 10,000 HPAs on one adapter process: each asks for its own external metric (its own label
+ * selector, so its own PromQL and cache key) once per HPA sync period, the requests spread evenly
+ * (≈ 667 req/s for 10,000 keys every 15 s), against a real Prometheus holding one series per key.
+ * The first period fills the cache (every request a miss); the measured part follows it, with the
+ * cache's default settings (ttl 15 s, refresh-ahead in the last 20 %, 10,000 entries).
+ */
+
+const CONFIG = `
+externalRules:
+- seriesQuery: '{__name__="broker_queue_depth",queue!=""}'
+  name: {as: queue_depth}
+  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (queue)
+`;
+const PATH = '/apis/external.metrics.k8s.io/v1beta1/namespaces/default/queue_depth';
+const TICK_MS = 5;
+
+export interface HpaClientsOptions {
+  keys: number;
+  periodSeconds: number;
+  /** Measured time after the first period. */
+  measureSeconds: number;
+}
+
+export interface PhaseResult {
+  requests: number;
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  failures: number;
+}
+
+export interface HpaClientsResult {
+  keys: number;
+  periodSeconds: number;
+  /** The first period, which loads every key once. */
+  fill: PhaseResult;
+  measured: PhaseResult & { seconds: number };
+  /** The adapter's own counters over the measured part. */
+  cache: Record<string, number>;
+  backendCallsPerMinute: number;
+  /** One load per key per period: what a TTL equal to the period costs at most. */
+  expectedBackendCallsPerMinute: number;
+  /** Share of one CPU each server used over the measured part (the adapter is pinned to one). */
+  cpuPercent: { adapter?: number; prometheus?: number };
+}
+
+export async function runHpaClientsBench(options: HpaClientsOptions): Promise<HpaClientsResult> {
+  const dir = await mkdtemp(join(tmpdir(), 'bench-hpa-clients-'));
+  const now = Math.floor(Date.now() / 1000);
+  // Sparse samples (every 4 min, inside Prometheus's 5 min lookback) keep 10,000 series quick to write.
+  const range = { end: now + 3600, seconds: 4800, step: 240 };
+  const series: SeriesSpec[] = Array.from({ length: options.keys }, (_, i) =>
+    gauge('broker_queue_depth', { namespace: 'default', queue: queueName(i) }, i, range),
+  );
+  const prometheus = await startPrometheus({ series });
+  const agent = new Agent({ keepAlive: true, maxSockets: 64, rejectUnauthorized: false });
+  try {
+    const certificate = await certificateIn(join(dir, 'certs'));
+    const adapter = await startAdapterServer({
+      dir,
+      configYaml: CONFIG,
+      prometheusUrl: prometheus.url,
+      certificate,
+      cpu: SERVER_CPU,
+    });
+    try {
+      const base = `https://127.0.0.1:${adapter.port}`;
+      const url = (key: number) => `${base}${PATH}?labelSelector=${encodeURIComponent(`queue=${queueName(key)}`)}`;
+      const intervalMs = (options.periodSeconds * 1000) / options.keys;
+      const fill = await sendEvenly(options.keys, intervalMs, 0, (n) => url(n % options.keys), agent);
+      const before = await cacheCounters(base);
+      const cpuBefore = { adapter: cpuSeconds(adapter.child.pid), prometheus: cpuSeconds(prometheus.pid) };
+      const measuredCount = Math.round((options.measureSeconds * 1000) / intervalMs);
+      const measured = await sendEvenly(measuredCount, intervalMs, options.keys, (n) => url(n % options.keys), agent);
+      const busy = (now: number | undefined, then: number | undefined) =>
+        now === undefined || then === undefined ? undefined : round((100 * (now - then)) / options.measureSeconds, 0);
+      const cpuPercent = {
+        adapter: busy(cpuSeconds(adapter.child.pid), cpuBefore.adapter),
+        prometheus: busy(cpuSeconds(prometheus.pid), cpuBefore.prometheus),
+      };
+      const cache = counterDelta(before, await cacheCounters(base));
+      return {
+        keys: options.keys,
+        periodSeconds: options.periodSeconds,
+        fill,
+        measured: { ...measured, seconds: options.measureSeconds },
+        cache,
+        backendCallsPerMinute: round(((cache.backendLoads ?? 0) * 60) / options.measureSeconds, 0),
+        expectedBackendCallsPerMinute: round((options.keys * 60) / options.periodSeconds, 0),
+        cpuPercent,
+      };
+    } finally {
+      await adapter.stop();
+    }
+  } finally {
+    agent.destroy();
+    await prometheus.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function queueName(i: number): string {
+  return `q-${String(i).padStart(5, '0')}`;
+}
+
+/**
+ * Sends `count` GETs, request n at n × intervalMs from the start (n counted from `firstIndex`,
+ * which picks the key), whether or not earlier ones have answered, as independent HPAs would.
+ */
+async function sendEvenly(
+  count: number,
+  intervalMs: number,
+  firstIndex: number,
+  urlOf: (n: number) => string,
+  agent: Agent,
+): Promise<PhaseResult> {
+  const latencies: number[] = [];
+  let failures = 0;
+  let sent = 0;
+  const pending: Promise<void>[] = [];
+  const started = performance.now();
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      const due = Math.min(count, Math.floor((performance.now() - started) / intervalMs) + 1);
+      for (; sent < due; sent++) {
+        const sentAt = performance.now();
+        pending.push(
+          get(urlOf(firstIndex + sent), agent).then(
+            (status) => {
+              if (status === 200) latencies.push(performance.now() - sentAt);
+              else failures++;
+            },
+            () => {
+              failures++;
+            },
+          ),
+        );
+      }
+      if (sent >= count) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, TICK_MS);
+  });
+  await Promise.all(pending);
+  const seconds = (performance.now() - started) / 1000;
+  const sorted = sortedCopy(latencies);
+  return {
+    requests: count,
+    requestsPerSecond: round(count / seconds, 0),
+    p50Ms: round(percentile(sorted, 0.5), 2),
+    p99Ms: round(percentile(sorted, 0.99), 2),
+    maxMs: round(sorted[sorted.length - 1] ?? 0, 2),
+    failures,
+  };
+}
+
+function get(url: string, agent: Agent): Promise<number> {
+  return new Promise((resolve, reject) => {
+    request(url, { agent }, (response) => {
+      response.resume();
+      response.on('end', () => resolve(response.statusCode ?? 0));
+      response.on('error', reject);
+    })
+      .on('error', reject)
+      .end();
+  });
+}

@@ -1,0 +1,137 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { availableParallelism, loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { runCacheMemoryBench } from './cache-memory.js';
+import { runCloudWatchBatchingBench } from './cloudwatch-batching.js';
+import { runHotPathBench } from './hot-path.js';
+import { runHpaClientsBench } from './hpa-clients.js';
+import { runPrometheusBench } from './prometheus.js';
+import { summaryRows } from './summary.js';
+import { canPin, LOAD_CPU } from './support/processes.js';
+
+/**
+ * `npm run bench`: every benchmark section, one summary table, and the full results as JSON in
+ * bench/results/<timestamp>.json.
+ *
+ *   --quick               short runs (a smoke test of the benchmarks, not numbers to quote)
+ *   --only=a,b,c,d,e      some sections only
+ *   --compare-build=FILE  another build's dist/main.js measured beside this one in (a), e.g. the
+ *                         previous commit built in a git worktree, for before/after numbers
+ *
+ * Servers run on CPU 0 and this process (the load generator) re-runs itself on CPU 1, where
+ * taskset and two CPUs exist.
+ */
+
+const SECTIONS = {
+  a: 'cached hit over HTTPS against baselines',
+  b: '10,000 HPA-like clients',
+  c: 'RSS with 50,000 cached entries',
+  d: 'uncached custom metric vs Prometheus (bench/prometheus.ts)',
+  e: 'CloudWatch GetMetricData batching (bench/cloudwatch-batching.ts)',
+} as const;
+type Section = keyof typeof SECTIONS;
+
+const PINNED_ENV = 'HPA_BENCH_LOAD_CPU';
+
+const { values } = parseArgs({
+  options: { quick: { type: 'boolean' }, only: { type: 'string' }, 'compare-build': { type: 'string' } },
+});
+const quick = values.quick ?? false;
+const only = new Set((values.only ?? Object.keys(SECTIONS).join(',')).split(',').map((s) => s.trim()));
+const compareMainJs = values['compare-build'];
+
+if (canPin() && process.env[PINNED_ENV] === undefined) {
+  const rerun = spawnSync(
+    'taskset',
+    ['-c', String(LOAD_CPU), process.execPath, ...process.execArgv, ...process.argv.slice(1)],
+    {
+      stdio: 'inherit',
+      env: { ...process.env, [PINNED_ENV]: String(LOAD_CPU) },
+    },
+  );
+  process.exit(rerun.status ?? 1);
+}
+
+const startedAt = new Date();
+const loadAtStart = loadavg();
+const results: Partial<Record<Section, unknown>> = {};
+const errors: Partial<Record<Section, string>> = {};
+
+async function section(name: Section, run: () => Promise<unknown>): Promise<void> {
+  if (!only.has(name)) return;
+  process.stderr.write(`bench (${name}) ${SECTIONS[name]} …\n`);
+  const started = Date.now();
+  try {
+    results[name] = await run();
+  } catch (error) {
+    errors[name] = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    process.stderr.write(`bench (${name}) failed: ${errors[name]}\n`);
+  }
+  process.stderr.write(`bench (${name}) took ${Math.round((Date.now() - started) / 1000)} s\n`);
+}
+
+await section('a', () =>
+  runHotPathBench({
+    durationSeconds: quick ? 2 : 3,
+    warmupSeconds: quick ? 1 : 3,
+    rounds: quick ? 1 : 3,
+    ...(compareMainJs ? { compareMainJs } : {}),
+  }),
+);
+await section('b', () => runHpaClientsBench({ keys: 10_000, periodSeconds: 15, measureSeconds: quick ? 10 : 30 }));
+await section('c', () => runCacheMemoryBench(50_000));
+await section('d', () => runPrometheusBench());
+await section('e', () => runCloudWatchBatchingBench());
+
+const finishedAt = new Date();
+const report = {
+  startedAt: startedAt.toISOString(),
+  finishedAt: finishedAt.toISOString(),
+  quick,
+  machine: {
+    node: process.version,
+    cpus: availableParallelism(),
+    pinned: canPin() ? { servers: 'CPU 0', loadGenerator: `CPU ${LOAD_CPU}` } : 'no (taskset or a second CPU missing)',
+    loadAverage: { atStart: loadAtStart, atEnd: loadavg() },
+  },
+  commit: gitCommit(),
+  results,
+  errors,
+};
+const file = new URL(`./results/${basicIsoTimestamp(startedAt)}.json`, import.meta.url);
+await mkdir(new URL('./results/', import.meta.url), { recursive: true });
+await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
+
+console.log(formatTable(summaryRows(results, errors)));
+console.log(
+  `\nload average ${loadAtStart.map((l) => l.toFixed(1)).join(' ')} at start, ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')} at end; full results: ${file.pathname}`,
+);
+process.exit(Object.keys(errors).length === 0 ? 0 : 1);
+
+function formatTable(rows: readonly (readonly string[])[]): string {
+  const widths = rows.reduce<number[]>((acc, row) => row.map((cell, i) => Math.max(acc[i] ?? 0, cell.length)), []);
+  const line = (row: readonly string[]) =>
+    row
+      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+      .join(' │ ')
+      .trimEnd();
+  const [header, ...body] = rows;
+  const rule = widths.map((w) => '─'.repeat(w)).join('─┼─');
+  return [line(header ?? []), rule, ...body.map(line)].join('\n');
+}
+
+/** ISO 8601 basic format (20261127T011500Z): sortable, and no colons in file names. */
+function basicIsoTimestamp(date: Date): string {
+  return `${date.toISOString().slice(0, 19).replace(/[-:]/g, '')}Z`;
+}
+
+function gitCommit(): string | undefined {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {
+    return undefined;
+  }
+}

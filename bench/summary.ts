@@ -1,0 +1,146 @@
+import type { CacheMemoryResult } from './cache-memory.js';
+import type { HotPathResult } from './hot-path.js';
+import type { HpaClientsResult, PhaseResult } from './hpa-clients.js';
+import type { LoadResult } from './support/autocannon-run.js';
+
+/** The one table `npm run bench` prints: section, what was measured, the result, the goal. */
+
+type Row = [section: string, measure: string, result: string, goal: string];
+
+interface PrometheusBenchResult {
+  case: string;
+  adapter: { p50Ms: number; p95Ms: number };
+  prometheusDirect: { p50Ms: number; p95Ms: number };
+  overheadMs: { p50: number };
+}
+
+interface CloudWatchBenchResult {
+  results: {
+    requests: number;
+    goalCalls: number;
+    callsWindow5ms: number;
+    callsWindow0ms: number;
+    addedMedianLatencyMs: number;
+  }[];
+}
+
+export function summaryRows(results: Record<string, unknown>, errors: Record<string, string>): Row[] {
+  const rows: Row[] = [['section', 'measure', 'result', 'goal']];
+  const add = (name: string, build: (result: never) => Row[]) => {
+    if (errors[name]) rows.push([name, 'FAILED', firstLine(errors[name]), '']);
+    else if (results[name] !== undefined) rows.push(...build(results[name] as never));
+  };
+  add('a', hotPathRows);
+  add('b', hpaClientsRows);
+  add('c', cacheMemoryRows);
+  add('d', prometheusRows);
+  add('e', cloudWatchRows);
+  return rows;
+}
+
+function hotPathRows(r: HotPathResult): Row[] {
+  const at = (name: string) => r.results[name] as LoadResult;
+  const compared = r.results.adapterCompared;
+  return [
+    ['(a) cached hit', `adapter, HTTPS, ${r.connections} connections`, load(at('adapter')), ''],
+    ...(compared ? [['(a)', 'adapter, --compare-build', load(compared), ''] as Row] : []),
+    ['(a)', 'express 5 route, same bytes', load(at('expressRoute')), ''],
+    ['(a)', 'bare node:https, same bytes', load(at('nodeHttps')), ''],
+    ['(a)', 'Prometheus, same PromQL (HTTP)', load(at('prometheusDirect')), ''],
+    [
+      '(a)',
+      'adapter ÷ express',
+      `throughput ${r.ratios.throughputVsExpress}×, p99 ${r.ratios.p99VsExpress}×, CPU/request ${r.ratios.cpuPerRequestVsExpress}×`,
+      `≥ 0.8× ${mark(r.goals.throughputVsExpressAtLeast08)}, p99 ≤ 1.5× ${mark(r.goals.p99VsExpressAtMost15)}`,
+    ],
+    ['(a)', 'adapter ÷ node:https', `throughput ${r.ratios.throughputVsNodeHttps}×`, 'report'],
+    [
+      '(a)',
+      'adapter ÷ Prometheus, gauge sum',
+      `throughput ${r.ratios.throughputVsPrometheus}×`,
+      `≥ 5× ${mark(r.goals.throughputVsPrometheusAtLeast5)}`,
+    ],
+    ['(a)', 'adapter, rate[2m] over 100 series', load(at('adapterRateQuery')), ''],
+    ['(a)', 'Prometheus, same rate PromQL', load(at('prometheusRateQuery')), ''],
+    [
+      '(a)',
+      'adapter ÷ Prometheus, rate[2m]',
+      `throughput ${r.ratios.rateQueryThroughputVsPrometheus}×`,
+      `≥ 5× ${mark(r.goals.rateQueryThroughputVsPrometheusAtLeast5)}`,
+    ],
+  ];
+}
+
+function load(result: LoadResult): string {
+  const cpu = result.serverCpuMicrosPerRequest === undefined ? '' : `, ${result.serverCpuMicrosPerRequest} µs CPU/req`;
+  return `${result.requestsPerSecond} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms${cpu}`;
+}
+
+function hpaClientsRows(r: HpaClientsResult): Row[] {
+  const phase = (p: PhaseResult) =>
+    `${p.requestsPerSecond} req/s, p50 ${p.p50Ms} ms, p99 ${p.p99Ms} ms, ${p.failures} failed`;
+  const c = r.cache;
+  return [
+    ['(b) 10,000 HPAs', `first ${r.periodSeconds} s (fills the cache)`, phase(r.fill), ''],
+    ['(b)', `next ${r.measured.seconds} s`, phase(r.measured), 'report p99'],
+    [
+      '(b)',
+      'backend calls per minute',
+      `${r.backendCallsPerMinute} (hits ${c.hits}, misses ${c.misses}, coalesced ${c.coalesced}, stale ${c.stale})`,
+      `≤ keys×4 = ${r.expectedBackendCallsPerMinute} ${mark(r.backendCallsPerMinute <= r.expectedBackendCallsPerMinute * 1.02)}`,
+    ],
+    [
+      '(b)',
+      'CPU used (share of one core)',
+      `adapter ${r.cpuPercent.adapter ?? '?'} %, Prometheus ${r.cpuPercent.prometheus ?? '?'} %`,
+      '',
+    ],
+  ];
+}
+
+function cacheMemoryRows(r: CacheMemoryResult): Row[] {
+  return [
+    [
+      '(c) 50,000 entries',
+      'RSS / heap used, before → after',
+      `RSS ${r.rssMiB.before} → ${r.rssMiB.after} MiB, heap ${r.heapUsedMiB.before} → ${r.heapUsedMiB.after} MiB`,
+      '',
+    ],
+    [
+      '(c)',
+      'bytes per entry',
+      `heap ${r.heapBytesPerEntry}, RSS ${r.rssBytesPerEntry}, cache's estimate ${r.estimatedBytesPerEntry} (${r.estimateVsHeap}× heap)`,
+      'report',
+    ],
+  ];
+}
+
+function prometheusRows(r: PrometheusBenchResult): Row[] {
+  return [
+    [
+      '(d) uncached',
+      r.case,
+      `adapter p50 ${r.adapter.p50Ms} ms / Prometheus p50 ${r.prometheusDirect.p50Ms} ms (+${r.overheadMs.p50} ms)`,
+      'report',
+    ],
+  ];
+}
+
+function cloudWatchRows(r: CloudWatchBenchResult): Row[] {
+  return r.results.map(
+    (size, i): Row => [
+      i === 0 ? '(e) CloudWatch' : '(e)',
+      `${size.requests} metrics at once`,
+      `${size.callsWindow5ms} GetMetricData calls (window 0: ${size.callsWindow0ms}), +${size.addedMedianLatencyMs} ms median`,
+      `${size.goalCalls} calls ${mark(size.callsWindow5ms <= size.goalCalls)}`,
+    ],
+  );
+}
+
+function mark(ok: boolean): string {
+  return ok ? '✔' : '✘';
+}
+
+function firstLine(text: string): string {
+  return (text.split('\n')[0] ?? '').slice(0, 100);
+}

@@ -1,0 +1,127 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+
+/**
+ * Server processes for the benchmarks, pinned to a CPU apart from the load generator. These
+ * machines have two cores: the servers get CPU 0, the bench process (autocannon) CPU 1.
+ */
+export const SERVER_CPU = 0;
+export const LOAD_CPU = 1;
+
+let tasksetChecked: boolean | undefined;
+
+/** Whether CPUs can be pinned here: taskset is installed and there are at least two CPUs. */
+export function canPin(): boolean {
+  if (tasksetChecked === undefined) {
+    try {
+      execFileSync('taskset', ['--version'], { stdio: 'ignore' });
+      tasksetChecked = availableParallelism() >= 2;
+    } catch {
+      tasksetChecked = false;
+    }
+  }
+  return tasksetChecked;
+}
+
+/** `command args` run on `cpu` where pinning is possible, else unchanged. */
+export function pinnedCommand(cpu: number, command: string, args: readonly string[]): [string, string[]] {
+  return canPin() ? ['taskset', ['-c', String(cpu), command, ...args]] : [command, [...args]];
+}
+
+/** Moves a running process and all its threads to `cpu` (for servers started by a harness). */
+export function pinRunningProcess(pid: number | undefined, cpu: number): void {
+  if (pid === undefined || !canPin()) return;
+  execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' });
+}
+
+export interface ServerProcess {
+  child: ChildProcess;
+  port: number;
+  /** Every stdout line that is not the ready line, for error messages. */
+  output: string[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a server that prints a JSON line with `"msg": "serving …"` and its `port` when it
+ * listens, as the adapter logs it (the baseline scripts print the same line).
+ */
+export async function startServerProcess(
+  command: string,
+  args: readonly string[],
+  options: { cpu?: number; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<ServerProcess> {
+  const [file, argv] = options.cpu === undefined ? [command, [...args]] : pinnedCommand(options.cpu, command, args);
+  const child = spawn(file, argv, { env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output: string[] = [];
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timeoutMs = options.timeoutMs ?? 20_000;
+    const timer = setTimeout(
+      () => reject(new Error(`${command} did not start within ${timeoutMs} ms: ${tail(output)}`)),
+      timeoutMs,
+    );
+    let buffer = '';
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+      buffer += chunk;
+      for (let newline = buffer.indexOf('\n'); newline !== -1; newline = buffer.indexOf('\n')) {
+        const line = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + 1);
+        const port = readyPort(line);
+        if (port === undefined) output.push(line);
+        else {
+          clearTimeout(timer);
+          resolve(port);
+        }
+      }
+    });
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => output.push(chunk));
+    void exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`${command} exited before serving: ${tail(output)}`));
+    });
+  });
+  return {
+    child,
+    port,
+    output,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+        await exited;
+        clearTimeout(timer);
+      }
+    },
+  };
+}
+
+function readyPort(line: string): number | undefined {
+  try {
+    const entry = JSON.parse(line) as { msg?: unknown; port?: unknown };
+    return typeof entry.port === 'number' && String(entry.msg).startsWith('serving') ? entry.port : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function tail(lines: readonly string[]): string {
+  return lines.join('\n').slice(-2000);
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc; undefined where there is no /proc. */
+export function cpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Linux reports process times in USER_HZ, 100 on every architecture Node runs on. */
+const CLOCK_TICKS_PER_SECOND = 100;
