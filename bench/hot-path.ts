@@ -15,7 +15,7 @@ import {
 } from './support/adapter.js';
 import { type LoadResult, measureLoad } from './support/autocannon-run.js';
 import { pinRunningProcess, SERVER_CPU, type ServerProcess, startServerProcess } from './support/processes.js';
-import { ratio } from './support/stats.js';
+import { ratio, round } from './support/stats.js';
 
 /**
  * (a) A cached hit over HTTPS: the adapter (dist/main.js, standalone, Prometheus backend, cache
@@ -79,11 +79,14 @@ export interface HotPathResult {
   responseBytes: number;
   connections: number;
   durationSeconds: number;
-  rounds: number;
+  roundCount: number;
   /** Median round of each target by throughput. */
   results: Record<string, LoadResult>;
+  /** Every round of every target, to judge the noise. */
+  rounds: Record<string, LoadResult[]>;
   /** Backend loads and cache answers counted by the adapter over all its rounds. */
   adapterCache: Record<string, number>;
+  /** Medians over rounds of the ratio within each round, so that the machine's drift between rounds cancels out. */
   ratios: {
     throughputVsExpress: number;
     p99VsExpress: number;
@@ -91,6 +94,8 @@ export interface HotPathResult {
     throughputVsNodeHttps: number;
     throughputVsPrometheus: number;
     rateQueryThroughputVsPrometheus: number;
+    /** With --compare-build: this build ÷ the other one. */
+    vsComparedBuild?: { throughput: number; p99: number; cpuPerRequest: number };
   };
   goals: {
     throughputVsExpressAtLeast08: boolean;
@@ -187,16 +192,28 @@ export async function runHotPathBench(options: HotPathOptions): Promise<HotPathR
     }
     const adapterBase = new URL(gaugeTarget.url).origin;
     const before = await cacheCounters(adapterBase);
-    const results = await measureInRounds(targets, options);
+    const { results, rounds } = await measureInRounds(targets, options);
     const adapterCache = counterDelta(before, await cacheCounters(adapterBase));
-    const pick = (name: string): LoadResult => results[name] as LoadResult;
-    const [ours, express, bare, direct] = ['adapter', 'expressRoute', 'nodeHttps', 'prometheusDirect'].map(pick) as [
-      LoadResult,
-      LoadResult,
-      LoadResult,
-      LoadResult,
-    ];
-    const [oursRate, directRate] = [pick('adapterRateQuery'), pick('prometheusRateQuery')];
+    const paired = (a: string, b: string, value: (result: LoadResult) => number | undefined): number =>
+      pairedRatio(rounds[a] ?? [], rounds[b] ?? [], value);
+    const throughput = (result: LoadResult) => result.requestsPerSecond;
+    const ratios = {
+      throughputVsExpress: paired('adapter', 'expressRoute', throughput),
+      p99VsExpress: paired('adapter', 'expressRoute', (result) => result.p99Ms),
+      cpuPerRequestVsExpress: paired('adapter', 'expressRoute', (result) => result.serverCpuMicrosPerRequest),
+      throughputVsNodeHttps: paired('adapter', 'nodeHttps', throughput),
+      throughputVsPrometheus: paired('adapter', 'prometheusDirect', throughput),
+      rateQueryThroughputVsPrometheus: paired('adapterRateQuery', 'prometheusRateQuery', throughput),
+      ...(rounds.adapterCompared
+        ? {
+            vsComparedBuild: {
+              throughput: paired('adapter', 'adapterCompared', throughput),
+              p99: paired('adapter', 'adapterCompared', (result) => result.p99Ms),
+              cpuPerRequest: paired('adapter', 'adapterCompared', (result) => result.serverCpuMicrosPerRequest),
+            },
+          }
+        : {}),
+    };
     return {
       request: `GET ${pathOf(GAUGE)}${queryOf(GAUGE)}`,
       promql,
@@ -204,22 +221,16 @@ export async function runHotPathBench(options: HotPathOptions): Promise<HotPathR
       responseBytes: Buffer.byteLength(first.body),
       connections: CONNECTIONS,
       durationSeconds: options.durationSeconds,
-      rounds: options.rounds,
+      roundCount: options.rounds,
       results,
+      rounds,
       adapterCache,
-      ratios: {
-        throughputVsExpress: ratio(ours.requestsPerSecond, express.requestsPerSecond),
-        p99VsExpress: ratio(ours.p99Ms, express.p99Ms),
-        cpuPerRequestVsExpress: ratio(ours.serverCpuMicrosPerRequest ?? 0, express.serverCpuMicrosPerRequest ?? 0),
-        throughputVsNodeHttps: ratio(ours.requestsPerSecond, bare.requestsPerSecond),
-        throughputVsPrometheus: ratio(ours.requestsPerSecond, direct.requestsPerSecond),
-        rateQueryThroughputVsPrometheus: ratio(oursRate.requestsPerSecond, directRate.requestsPerSecond),
-      },
+      ratios,
       goals: {
-        throughputVsExpressAtLeast08: ours.requestsPerSecond >= 0.8 * express.requestsPerSecond,
-        p99VsExpressAtMost15: ours.p99Ms <= 1.5 * express.p99Ms,
-        throughputVsPrometheusAtLeast5: ours.requestsPerSecond >= 5 * direct.requestsPerSecond,
-        rateQueryThroughputVsPrometheusAtLeast5: oursRate.requestsPerSecond >= 5 * directRate.requestsPerSecond,
+        throughputVsExpressAtLeast08: ratios.throughputVsExpress >= 0.8,
+        p99VsExpressAtMost15: ratios.p99VsExpress <= 1.5,
+        throughputVsPrometheusAtLeast5: ratios.throughputVsPrometheus >= 5,
+        rateQueryThroughputVsPrometheusAtLeast5: ratios.rateQueryThroughputVsPrometheus >= 5,
       },
     };
   } finally {
@@ -249,7 +260,7 @@ function startBaselineServer(script: string, certificate: CertificateFiles, body
 async function measureInRounds(
   targets: Record<string, Target>,
   options: HotPathOptions,
-): Promise<Record<string, LoadResult>> {
+): Promise<{ results: Record<string, LoadResult>; rounds: Record<string, LoadResult[]> }> {
   const runs = new Map<string, LoadResult[]>();
   for (let round = 0; round < options.rounds; round++) {
     for (const [name, target] of Object.entries(targets)) {
@@ -270,5 +281,27 @@ async function measureInRounds(
     const sorted = [...results].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond);
     return sorted[Math.floor(sorted.length / 2)] as LoadResult;
   };
-  return Object.fromEntries([...runs].map(([name, results]) => [name, median(results)]));
+  return {
+    results: Object.fromEntries([...runs].map(([name, results]) => [name, median(results)])),
+    rounds: Object.fromEntries(runs),
+  };
+}
+
+function pairedRatio(
+  a: readonly LoadResult[],
+  b: readonly LoadResult[],
+  value: (result: LoadResult) => number | undefined,
+): number {
+  const ratios = a
+    .map((result, i) => {
+      const other = b[i];
+      return other === undefined ? Number.NaN : ratio(value(result) ?? Number.NaN, value(other) ?? Number.NaN);
+    })
+    .filter((r) => Number.isFinite(r))
+    .sort((x, y) => x - y);
+  if (ratios.length === 0) return Number.NaN;
+  const middle = Math.floor(ratios.length / 2);
+  return ratios.length % 2 === 1
+    ? (ratios[middle] as number)
+    : round(((ratios[middle - 1] as number) + (ratios[middle] as number)) / 2);
 }

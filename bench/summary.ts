@@ -43,7 +43,17 @@ function hotPathRows(r: HotPathResult): Row[] {
   const compared = r.results.adapterCompared;
   return [
     ['(a) cached hit', `adapter, HTTPS, ${r.connections} connections`, load(at('adapter')), ''],
-    ...(compared ? [['(a)', 'adapter, --compare-build', load(compared), ''] as Row] : []),
+    ...(compared && r.ratios.vsComparedBuild
+      ? [
+          ['(a)', 'adapter, --compare-build', load(compared), ''] as Row,
+          [
+            '(a)',
+            'this build ÷ --compare-build',
+            `throughput ${r.ratios.vsComparedBuild.throughput}×, p99 ${r.ratios.vsComparedBuild.p99}×, CPU/request ${r.ratios.vsComparedBuild.cpuPerRequest}×`,
+            'report',
+          ] as Row,
+        ]
+      : []),
     ['(a)', 'express 5 route, same bytes', load(at('expressRoute')), ''],
     ['(a)', 'bare node:https, same bytes', load(at('nodeHttps')), ''],
     ['(a)', 'Prometheus, same PromQL (HTTP)', load(at('prometheusDirect')), ''],
