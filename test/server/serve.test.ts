@@ -16,33 +16,43 @@ function slowApp(delayMs: number) {
   return app;
 }
 
-function get(port: number, path: string): Promise<{ status: number; body: string }> {
+function get(
+  port: number,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpsRequest({ host: '127.0.0.1', port, path, rejectUnauthorized: false, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (c: string) => {
-        body += c;
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      res.on('error', reject);
-    });
+    const req = httpsRequest(
+      { host: '127.0.0.1', port, path, rejectUnauthorized: false, agent: false, headers },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (c: string) => {
+          body += c;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end();
   });
 }
 
+async function start(delayMs: number) {
+  return serveHttps({
+    app: slowApp(delayMs),
+    certificate: await loadServingCertificate({}),
+    clientCaPem: [],
+    host: '127.0.0.1',
+    port: 0,
+    logger: silentLogger(),
+  });
+}
+
 describe('HTTPS serving and drain', () => {
   it('serves over TLS 1.2+ with the self-signed certificate when none is given', async () => {
-    const certificate = await loadServingCertificate({});
-    assert.match(certificate.source, /self-signed/);
-    const running = await serveHttps({
-      app: slowApp(0),
-      certificate,
-      clientCaPem: [],
-      host: '127.0.0.1',
-      port: 0,
-      logger: silentLogger(),
-    });
+    assert.match((await loadServingCertificate({})).source, /self-signed/);
+    const running = await start(0);
     try {
       assert.deepEqual(await get(running.address.port, '/slow'), { status: 200, body: 'done' });
     } finally {
@@ -51,15 +61,7 @@ describe('HTTPS serving and drain', () => {
   });
 
   it('lets an in-flight request finish within the grace period, then stops accepting', async () => {
-    const certificate = await loadServingCertificate({});
-    const running = await serveHttps({
-      app: slowApp(300),
-      certificate,
-      clientCaPem: [],
-      host: '127.0.0.1',
-      port: 0,
-      logger: silentLogger(),
-    });
+    const running = await start(300);
     const port = running.address.port;
     const inflight = get(port, '/slow');
     await new Promise((r) => setTimeout(r, 50));
@@ -70,15 +72,7 @@ describe('HTTPS serving and drain', () => {
   });
 
   it('cuts what is still running when the grace period ends, and says how many', async () => {
-    const certificate = await loadServingCertificate({});
-    const running = await serveHttps({
-      app: slowApp(5000),
-      certificate,
-      clientCaPem: [],
-      host: '127.0.0.1',
-      port: 0,
-      logger: silentLogger(),
-    });
+    const running = await start(5000);
     const inflight = get(running.address.port, '/slow');
     await new Promise((r) => setTimeout(r, 50));
     const started = Date.now();
@@ -89,15 +83,7 @@ describe('HTTPS serving and drain', () => {
   });
 
   it('answers oversized headers and unparseable requests with a Status, not a dropped socket', async () => {
-    const certificate = await loadServingCertificate({});
-    const running = await serveHttps({
-      app: slowApp(0),
-      certificate,
-      clientCaPem: [],
-      host: '127.0.0.1',
-      port: 0,
-      logger: silentLogger(),
-    });
+    const running = await start(0);
     try {
       const huge = await new Promise<{ status: number; body: string }>((resolve, reject) => {
         const req = httpsRequest(
