@@ -1,28 +1,87 @@
 /**
- * Fixed cost of one entry beyond its key and value: the entry record and lru-cache's slots.
- * With `estimateValueBytes` it puts a 50,000-entry cache of typical samples within 5 % of the
- * heap V8 reports (measured on Node 20).
+ * What one cache entry costs on the V8 heap, estimated cheaply enough to run on every store.
+ * `maxBytes` bounds the sum of these estimates; test/cache/entry-size.test.ts and bench (c)
+ * hold them to the heap V8 really grows by for Prometheus answers of 1–3 samples.
+ *
+ * The sizes are V8's on 64-bit Node 20 as released (8-byte slots, no pointer compression; a build
+ * with it uses less), measured with `--expose-gc` and `process.memoryUsage().heapUsed` over
+ * 50,000 copies of each shape. Not charged: lru-cache's slots for entries not yet stored (it
+ * allocates 24 bytes × maxEntries up front), the 56 bytes an entry gains while its backend
+ * fails (`failedAt`), and whatever is kept beside a cached value outside the cache.
  */
-export const ENTRY_OVERHEAD_BYTES = 64;
-
-/** Placeholder when a value cannot be serialised (a cycle, a BigInt): large enough to be counted. */
-const UNSERIALISABLE_VALUE_BYTES = 4096;
+const SLOT_BYTES = 8;
+/** Sequential string: map, hash and length, then one byte per Latin-1 character (two otherwise), padded to 8. */
+const STRING_HEADER_BYTES = 16;
+/**
+ * Object header (map, properties, elements: 24 bytes) plus 16 spare property slots on average:
+ * objects built by spread or rest (a sample's `{ labels, ...point }`, labels without `__name__`)
+ * carry 24–40 bytes of them, JSON.parse'd and literal objects (most labels) none.
+ */
+const OBJECT_BYTES = 40;
+/** Array header (32 bytes) and the header of its elements store (16); then one slot per element. */
+const ARRAY_BYTES = 48;
+/**
+ * A number in an object field: a boxed HeapNumber. Small integers need no box, but a field that
+ * has once held a fraction boxes every value after it, as sample values do.
+ */
+const NUMBER_BYTES = 16;
+/** A Date: header, its time value and eight cached calendar fields (96), and the boxed time value (16). */
+const DATE_BYTES = 112;
+const BIGINT_BYTES = 24;
 
 /**
- * A cheap estimate of the heap a value holds: twice its JSON length, which tracks V8's object
- * and string overhead for the small sample arrays providers return. maxBytes bounds this
- * estimate, not the exact heap.
+ * Fixed cost of one entry beyond its key and value: the cache's entry record (72 bytes with its
+ * boxed `loadedAt`), lru-cache's Map slot for the key (28–56 bytes as the Map's table fills and
+ * doubles; the worst case is charged) and its three per-entry array slots (key, value, size: 24).
+ */
+export const ENTRY_OVERHEAD_BYTES = 72 + 56 + 3 * SLOT_BYTES;
+
+/** Characters outside Latin-1 make V8 store a whole string at two bytes per character. */
+const TWO_BYTE_CHARACTER = /[\u0100-\uffff]/;
+
+function stringBytes(text: string): number {
+  const perCharacter = TWO_BYTE_CHARACTER.test(text) ? 2 : 1;
+  return Math.ceil((STRING_HEADER_BYTES + perCharacter * text.length) / SLOT_BYTES) * SLOT_BYTES;
+}
+
+/**
+ * The heap a value holds, by a walk of it: what each string, number, Date, array and plain object
+ * costs in V8, an object reached twice counted once. Meant for plain data, as backends cache:
+ * the contents of Maps, Sets, typed arrays and private class fields are not seen, and an array
+ * grown by push (or filter, flatMap) may hold up to 16 spare slots more than its length.
  */
 export function estimateValueBytes(value: unknown): number {
-  try {
-    const json = JSON.stringify(value);
-    return json === undefined ? 0 : 2 * json.length;
-  } catch {
-    return UNSERIALISABLE_VALUE_BYTES;
+  return walk(value, new Set());
+}
+
+/** Bytes the value adds beyond the slot that refers to it. */
+function walk(value: unknown, seen: Set<object>): number {
+  switch (typeof value) {
+    case 'string':
+      return stringBytes(value);
+    case 'number':
+      return NUMBER_BYTES;
+    case 'bigint':
+      return BIGINT_BYTES;
+    case 'object':
+      if (value === null || seen.has(value)) return 0;
+      seen.add(value);
+      if (value instanceof Date) return DATE_BYTES;
+      if (Array.isArray(value)) return sum(ARRAY_BYTES, value, seen);
+      return sum(OBJECT_BYTES, Object.values(value), seen);
+    default:
+      // Booleans and undefined live in the slot itself; functions and symbols are not data.
+      return 0;
   }
 }
 
-/** The size the cache charges for one entry. */
+function sum(header: number, items: readonly unknown[], seen: Set<object>): number {
+  let bytes = header + SLOT_BYTES * items.length;
+  for (const item of items) bytes += walk(item, seen);
+  return bytes;
+}
+
+/** The size the cache charges for one entry: its value's estimate, its key string and the fixed overhead. */
 export function entryBytes(key: string, valueBytes: number): number {
-  return Math.max(1, Math.ceil(valueBytes)) + 2 * key.length + ENTRY_OVERHEAD_BYTES;
+  return Math.max(0, Math.ceil(valueBytes)) + stringBytes(key) + ENTRY_OVERHEAD_BYTES;
 }

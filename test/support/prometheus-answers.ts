@@ -1,0 +1,77 @@
+import type { PromSample } from '../../src/providers/prometheus/client.js';
+
+/**
+ * Cache keys and values shaped as the Prometheus backend caches them, for measuring what cached
+ * entries cost: the value is parsed from an API response body the way `parseQueryData` in
+ * src/providers/prometheus/client.ts parses it (JSON.parse, one `{ labels, ...point }` and one
+ * Date per sample) and stored the way `query()` in src/providers/prometheus/backend.ts stores
+ * it (filtered, mapped without `__name__`); the key is a flat string, as rendered PromQL is.
+ */
+export interface AnswerShape {
+  samples: number;
+  /** Labels per sample besides `__name__`. */
+  labels: number;
+  /** Characters in each label value. */
+  labelLength: number;
+  /** Characters in the key. */
+  keyLength: number;
+  /** Whether Prometheus keeps `__name__` (a query without aggregation), which the backend strips. */
+  metricName: boolean;
+}
+
+export const ANSWER_SHAPES = {
+  /** One pod's rate: `sum(rate(…{namespace="…",pod="…"}[2m])) by (pod)`. */
+  onePod: { samples: 1, labels: 1, labelLength: 26, keyLength: 95, metricName: false },
+  /** Three pods of a deployment in one query. */
+  threePods: { samples: 3, labels: 1, labelLength: 26, keyLength: 150, metricName: false },
+  /** An external metric with its selector's labels kept, long label values, a long key. */
+  externalRaw: { samples: 1, labels: 4, labelLength: 60, keyLength: 500, metricName: true },
+  /** Three series of a raw gauge: short key, short label values, `__name__` stripped. */
+  rawGauges: { samples: 3, labels: 3, labelLength: 12, keyLength: 50, metricName: true },
+} as const satisfies Record<string, AnswerShape>;
+
+/** A key and a value of `shape`, distinct for every `i` (as 50,000 HPAs' queries are). */
+export function prometheusAnswer(i: number, shape: AnswerShape): { key: string; value: PromSample[] } {
+  const result = Array.from({ length: shape.samples }, (_, n) => ({
+    metric: metric(i, n, shape),
+    value: [1_767_225_600 + i + 0.123, n === 0 ? String(i % 50) : String(0.25 * (i + n))],
+  }));
+  const body = JSON.stringify({ status: 'success', data: { resultType: 'vector', result } });
+  return { key: key(i, shape.keyLength), value: parseLikeTheBackend(body) };
+}
+
+function metric(i: number, n: number, shape: AnswerShape): Record<string, string> {
+  const labels: Record<string, string> = shape.metricName ? { __name__: 'broker_queue_depth' } : {};
+  for (let l = 0; l < shape.labels; l++) {
+    labels[l === 0 ? 'pod' : `label_${l}`] = padded(`v${i}-${n}-${l}-`, shape.labelLength);
+  }
+  return labels;
+}
+
+function key(i: number, length: number): string {
+  const head = `sum(rate(requests{pod="${i}-`;
+  const tail = '"}[2m]))';
+  // join builds one flat string, as the renderer's trim() leaves rendered PromQL.
+  return [head, padded('', length - head.length - tail.length), tail].join('');
+}
+
+function padded(prefix: string, length: number): string {
+  if (length < prefix.length) throw new Error(`cannot fit ${prefix} into ${length} characters`);
+  return prefix.padEnd(length, 'abcdefghij');
+}
+
+function parseLikeTheBackend(body: string): PromSample[] {
+  const data = (JSON.parse(body) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } })
+    .data;
+  const samples: PromSample[] = data.result.flatMap((item) => {
+    const point = { value: Number(item.value[1]), timestamp: new Date(Math.round(item.value[0] * 1000)) };
+    return [{ labels: item.metric, ...point }];
+  });
+  return samples.filter((s) => Number.isFinite(s.value)).map(withoutMetricName);
+}
+
+function withoutMetricName(sample: PromSample): PromSample {
+  if (!('__name__' in sample.labels)) return sample;
+  const { __name__: _name, ...labels } = sample.labels;
+  return { labels, value: sample.value, timestamp: sample.timestamp };
+}
