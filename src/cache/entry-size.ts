@@ -6,8 +6,9 @@
  * The sizes are V8's on 64-bit Node 20 as released (8-byte slots, no pointer compression; a build
  * with it uses less), measured with `--expose-gc` and `process.memoryUsage().heapUsed` over
  * 50,000 copies of each shape. Not charged: lru-cache's slots for entries not yet stored (it
- * allocates 24 bytes × maxEntries up front), the 56 bytes an entry gains while its backend
- * fails (`failedAt`), and whatever is kept beside a cached value outside the cache.
+ * allocates 24 bytes × maxEntries of heap, and 12 outside it, up front), the 56 bytes an entry
+ * gains while its backend fails (`failedAt`), and whatever is kept beside a cached value
+ * outside the cache.
  */
 const SLOT_BYTES = 8;
 /** Sequential string: map, hash and length, then one byte per Latin-1 character (two otherwise), padded to 8. */
@@ -39,6 +40,11 @@ export const ENTRY_OVERHEAD_BYTES = 72 + 56 + 3 * SLOT_BYTES;
 /** Characters outside Latin-1 make V8 store a whole string at two bytes per character. */
 const TWO_BYTE_CHARACTER = /[\u0100-\uffff]/;
 
+/**
+ * A string as one flat sequence of characters. Testing it with a regular expression makes that
+ * true: V8 flattens the subject in place, and a string built by `+=` (as template output is) is
+ * otherwise a rope of small strings that can take several times the bytes of its characters.
+ */
 function stringBytes(text: string): number {
   const perCharacter = TWO_BYTE_CHARACTER.test(text) ? 2 : 1;
   return Math.ceil((STRING_HEADER_BYTES + perCharacter * text.length) / SLOT_BYTES) * SLOT_BYTES;

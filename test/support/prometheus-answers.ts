@@ -13,10 +13,16 @@ export interface AnswerShape {
   labels: number;
   /** Characters in each label value. */
   labelLength: number;
-  /** Characters in the key. */
+  /** Characters in the key (about as many, for a concatenated one). */
   keyLength: number;
   /** Whether Prometheus keeps `__name__` (a query without aggregation), which the backend strips. */
   metricName: boolean;
+  /**
+   * A key built piece by piece with `+=`, as a template executor builds its output: V8 keeps it
+   * as a rope of small strings, several times the size of its characters, until something
+   * flattens it. Otherwise the key is one flat string, as rendered PromQL is once trimmed.
+   */
+  concatenatedKey?: boolean;
 }
 
 export const ANSWER_SHAPES = {
@@ -28,6 +34,8 @@ export const ANSWER_SHAPES = {
   externalRaw: { samples: 1, labels: 4, labelLength: 60, keyLength: 500, metricName: true },
   /** Three series of a raw gauge: short key, short label values, `__name__` stripped. */
   rawGauges: { samples: 3, labels: 3, labelLength: 12, keyLength: 50, metricName: true },
+  /** One pod's rate under a key that is still a rope. */
+  concatenatedKey: { samples: 1, labels: 1, labelLength: 26, keyLength: 200, metricName: false, concatenatedKey: true },
 } as const satisfies Record<string, AnswerShape>;
 
 /** A key and a value of `shape`, distinct for every `i` (as 50,000 HPAs' queries are). */
@@ -37,7 +45,8 @@ export function prometheusAnswer(i: number, shape: AnswerShape): { key: string; 
     value: [1_767_225_600 + i + 0.123, n === 0 ? String(i % 50) : String(0.25 * (i + n))],
   }));
   const body = JSON.stringify({ status: 'success', data: { resultType: 'vector', result } });
-  return { key: key(i, shape.keyLength), value: parseLikeTheBackend(body) };
+  const key = shape.concatenatedKey ? concatenatedKey(i, shape.keyLength) : flatKey(i, shape.keyLength);
+  return { key, value: parseLikeTheBackend(body) };
 }
 
 function metric(i: number, n: number, shape: AnswerShape): Record<string, string> {
@@ -48,11 +57,18 @@ function metric(i: number, n: number, shape: AnswerShape): Record<string, string
   return labels;
 }
 
-function key(i: number, length: number): string {
+function flatKey(i: number, length: number): string {
   const head = `sum(rate(requests{pod="${i}-`;
   const tail = '"}[2m]))';
-  // join builds one flat string, as the renderer's trim() leaves rendered PromQL.
+  // join builds one flat string.
   return [head, padded('', length - head.length - tail.length), tail].join('');
+}
+
+function concatenatedKey(i: number, length: number): string {
+  let key = `sum(rate(requests{pod="${i}"`;
+  for (let n = 0; key.length < length - 8; n++) key += `,l${n % 10}="${n}"`;
+  key += '}[2m]))';
+  return key;
 }
 
 function padded(prefix: string, length: number): string {
