@@ -16,7 +16,7 @@ export interface QueryCacheDeps {
   /** Milliseconds since the epoch; decides freshness and ages. Default Date.now. */
   now?: () => number;
   logger?: Logger;
-  /** Estimated bytes a value holds; the key and a fixed overhead are added. Default: twice its JSON length. */
+  /** Estimated heap bytes a value holds; its key and a fixed overhead are added. Default: estimateValueBytes. */
   sizeOf?: (value: unknown) => number;
 }
 

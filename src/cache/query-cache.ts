@@ -44,6 +44,10 @@ export interface CacheSettings {
   /** How long a NotFound ("no data") answer is remembered. */
   negativeTtlMs: number;
   maxEntries: number;
+  /**
+   * Bound on the V8 heap the entries hold, as estimated per entry (see entry-size.ts): within
+   * 10 % of the real heap for Prometheus answers; process RSS grows by more.
+   */
   maxBytes: number;
   /**
    * The last part of the TTL, as a fraction of it, in which a hit also starts a background
