@@ -1,12 +1,10 @@
 import type { QueryCache } from '../cache/query-cache.js';
 import type { Flags } from '../cli/flags.js';
 import type { AdapterConfig } from '../config/schema.js';
-import { createCloudWatchBackend } from './cloudwatch/cloudwatch-backend.js';
 import type { BackendContext } from './context.js';
 import { createPrometheusBackend } from './prometheus/backend.js';
 import { resolvePrometheusSettings } from './prometheus/settings.js';
 import type { MetricsBackend } from './provider.js';
-import { createSqsBackend } from './sqs/sqs-backend.js';
 import { createStaticBackend } from './static/static-backend.js';
 
 /** What main.ts hands to every backend; each backend gets its own cache from `cacheFor`. */
@@ -16,14 +14,24 @@ export interface BackendEnvironment extends Omit<BackendContext, 'cache'> {
   flags?: Flags;
 }
 
-/** Every backend the config turns on, in the order the router consults them. */
-export function createBackends(config: AdapterConfig, env: BackendEnvironment): MetricsBackend[] {
+/**
+ * Every backend the config turns on, in the order the router consults them. The SQS and
+ * CloudWatch backends are imported only when their section is set: the AWS SDK they pull in
+ * costs startup time, memory, and CPU on every request of a process that never calls AWS.
+ */
+export async function createBackends(config: AdapterConfig, env: BackendEnvironment): Promise<MetricsBackend[]> {
   const contextFor = (backend: string): BackendContext => ({ ...env, cache: env.cacheFor(backend) });
   const backends: MetricsBackend[] = [];
   if (config.static) backends.push(createStaticBackend(config.static, contextFor('static')));
   const prometheus = resolvePrometheusSettings(config.prometheus, env.flags);
   if (prometheus) backends.push(createPrometheusBackend(prometheus, contextFor('prometheus')));
-  if (config.sqs) backends.push(createSqsBackend(config.sqs, contextFor('sqs')));
-  if (config.cloudwatch) backends.push(createCloudWatchBackend(config.cloudwatch, contextFor('cloudwatch')));
+  if (config.sqs) {
+    const { createSqsBackend } = await import('./sqs/sqs-backend.js');
+    backends.push(createSqsBackend(config.sqs, contextFor('sqs')));
+  }
+  if (config.cloudwatch) {
+    const { createCloudWatchBackend } = await import('./cloudwatch/cloudwatch-backend.js');
+    backends.push(createCloudWatchBackend(config.cloudwatch, contextFor('cloudwatch')));
+  }
   return backends;
 }

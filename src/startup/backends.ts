@@ -44,7 +44,7 @@ export async function startBackends(initial: AdapterConfig, deps: BackendDeps): 
       created.set(backend, { cache, settings: key });
       return cache;
     };
-    const backends = createBackends(config, {
+    const backends = await createBackends(config, {
       logger: deps.logger,
       registry: deps.registry,
       now: () => new Date(),

@@ -1,12 +1,11 @@
+import assert from 'node:assert/strict';
 import type { Express } from 'express';
-import { Registry } from 'prom-client';
-import { callerSignal } from '../../src/cache/query-cache.js';
 import { parseConfig } from '../../src/config/load.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { type AdapterMetrics, createAdapterMetrics } from '../../src/observability/metrics.js';
-import { createBackends } from '../../src/providers/backends.js';
 import type { MetricsBackend } from '../../src/providers/provider.js';
 import { BackendRouter } from '../../src/providers/router.js';
+import { createStaticBackend } from '../../src/providers/static/static-backend.js';
 import { createApp } from '../../src/server/app.js';
 import type { AuthSetup } from '../../src/server/auth/types.js';
 
@@ -50,17 +49,9 @@ export interface TestApp {
   setReady(ready: boolean): void;
 }
 
-export function buildTestApp(options: { yaml?: string; auth?: AuthSetup; backends?: MetricsBackend[] } = {}): TestApp {
-  const config = parseConfig(options.yaml ?? TEST_CONFIG_YAML, 'test config');
-  const backends =
-    options.backends ??
-    createBackends(config, {
-      logger: silentLogger(),
-      registry: new Registry(),
-      now: () => new Date('2026-01-01T00:00:00Z'),
-      // The HTTP tests read the static backend, which never goes through a cache.
-      cacheFor: () => ({ fetch: (_key, load, caller) => load(callerSignal(caller)) }),
-    });
+/** The app over `backends`, by default the static backend of TEST_CONFIG_YAML. */
+export function buildTestApp(options: { auth?: AuthSetup; backends?: MetricsBackend[] } = {}): TestApp {
+  const backends = options.backends ?? [testConfigBackend()];
   const metrics = createAdapterMetrics(undefined, false);
   let ready = true;
   const app = createApp({
@@ -79,4 +70,10 @@ export function buildTestApp(options: { yaml?: string; auth?: AuthSetup; backend
       ready = r;
     },
   };
+}
+
+function testConfigBackend(): MetricsBackend {
+  const config = parseConfig(TEST_CONFIG_YAML, 'test config');
+  assert(config.static);
+  return createStaticBackend(config.static, { now: () => new Date('2026-01-01T00:00:00Z') });
 }

@@ -42,7 +42,7 @@ cloudwatch:
 test('createBackends wires the sqs and cloudwatch sections, each with its own cache', async () => {
   const config = parseConfig(EXAMPLE_YAML, 'example');
   const cachesAskedFor: string[] = [];
-  const backends = createBackends(config, {
+  const backends = await createBackends(config, {
     logger: silentLogger(),
     registry: new Registry(),
     now: () => new Date(),
