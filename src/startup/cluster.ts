@@ -1,7 +1,6 @@
 import { FlagError, type Flags } from '../cli/flags.js';
-import { type ClosableKubeClient, createKubeClient, loadKubeConfig } from '../kube/index.js';
+import type { ClosableKubeClient, LoadedKubeConfig } from '../kube/index.js';
 import type { Logger } from '../observability/logger.js';
-import { createAuthSetup } from '../server/auth/setup.js';
 import type { AuthSetup } from '../server/auth/types.js';
 
 export interface ClusterAccess {
@@ -23,9 +22,12 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
  * authorization on, listening on every interface. With no cluster at all: standalone mode,
  * loopback only, with one loud warning, so `npm start` on a laptop just works and an
  * unauthenticated adapter can never be reached from the network.
+ *
+ * The Kubernetes client and the auth setup are imported only on the cluster path: a standalone
+ * process would pay for @kubernetes/client-node in startup time, memory, and CPU per request.
  */
 export async function clusterAccess(flags: Flags, logger: Logger): Promise<ClusterAccess> {
-  const loaded = flags.standalone ? undefined : loadKubeConfig(flags.kubeconfig);
+  const loaded = await findCluster(flags);
   const caFlags = flags.requestheaderClientCaFile ?? flags.clientCaFile;
   const standalone = flags.standalone || (!loaded && !caFlags && !flags.authenticationKubeconfig);
   if (standalone) {
@@ -40,6 +42,8 @@ export async function clusterAccess(flags: Flags, logger: Logger): Promise<Clust
     );
     return { host, onClientCaChange() {}, close() {} };
   }
+  const { createKubeClient } = await import('../kube/index.js');
+  const { createAuthSetup } = await import('../server/auth/setup.js');
   const kube = loaded ? createKubeClient(loaded.kubeConfig) : undefined;
   if (loaded) logger.info({ source: loaded.source }, 'using Kubernetes API');
   let caListener: ((clientCaPem: string[]) => void) | undefined;
@@ -60,4 +64,17 @@ export async function clusterAccess(flags: Flags, logger: Logger): Promise<Clust
       kube?.close?.();
     },
   };
+}
+
+/**
+ * loadKubeConfig's answer; when nothing it reads is set (the --kubeconfig path, the in-cluster
+ * service environment, $KUBECONFIG) it would answer undefined, so @kubernetes/client-node is not
+ * imported just to hear that.
+ */
+async function findCluster(flags: Flags): Promise<LoadedKubeConfig | undefined> {
+  if (flags.standalone) return undefined;
+  const env = process.env;
+  if (!flags.kubeconfig && !env.KUBERNETES_SERVICE_HOST && !env.KUBECONFIG) return undefined;
+  const { loadKubeConfig } = await import('../kube/index.js');
+  return loadKubeConfig(flags.kubeconfig);
 }
