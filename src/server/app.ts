@@ -7,9 +7,9 @@ import { pathMatchesAny } from './always-allow-paths.js';
 import type { AuthSetup } from './auth/types.js';
 import { observeRequests } from './observe-requests.js';
 import { createOpenApiRouter } from './openapi/handlers.js';
-import { createDiscoveryRouter, sendJson } from './routes/discovery.js';
+import { sendJson } from './respond/send-json.js';
+import { createApisHandler } from './routes/apis.js';
 import { createHealthRouter, type Readiness, type VersionInfo } from './routes/health.js';
-import { createMetricsApiRouter } from './routes/metrics-api.js';
 
 export interface AppOptions {
   provider: CustomMetricsProvider & ExternalMetricsProvider;
@@ -31,21 +31,27 @@ export function createApp(options: AppOptions): Express {
   app.disable('etag');
   app.set('query parser', false);
 
-  app.use(observeRequests(options.metrics, options.logger));
-  app.use(rejectOversizedRequests);
-  app.use(onlyGetAndHead);
+  // One layer for what every request goes through: each layer costs a router step per request.
+  const observe = observeRequests(options.metrics, options.logger);
+  app.use((req, res, next) => {
+    observe(req, res);
+    refuseOversizedRequest(req);
+    refuseWrites(req, res);
+    next();
+  });
   // Everything under /apis is the metrics API and its discovery, answered here: the HPA's requests
   // do not walk past the health, /metrics and OpenAPI routes first.
-  const api = [
-    createDiscoveryRouter(options.provider),
-    createMetricsApiRouter({
-      provider: options.provider,
-      authorizer: options.auth?.authorizer,
-      requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
-    }),
-    notFound,
-  ];
-  app.get('/apis{/*rest}', ...(options.auth ? [authenticate(options.auth), ...api] : api));
+  const apis = createApisHandler({
+    provider: options.provider,
+    authorizer: options.auth?.authorizer,
+    requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
+  });
+  const auth = options.auth;
+  app.use(async (req, res, next) => {
+    if (!isUnderApis(req.path)) return next();
+    if (auth) await authenticateRequest(auth, req, res);
+    await apis(req, res);
+  });
   app.use(createHealthRouter(options.readiness, options.version));
   app.get('/metrics', async (_req, res) => {
     res.type(options.metrics.registry.contentType).send(await options.metrics.registry.metrics());
@@ -61,30 +67,31 @@ function notFound(req: Request): never {
   throw ApiError.notFound(`the server could not find the requested resource (path ${req.path.slice(0, 120)})`);
 }
 
+/** `/apis` and below, matched by hand: a route pattern would cost a regexp and parameter decoding per request. */
+function isUnderApis(path: string): boolean {
+  return path.startsWith('/apis') && (path.length === 5 || path[5] === '/');
+}
+
+async function authenticateRequest(auth: AuthSetup, req: Request, res: Response): Promise<void> {
+  if (pathMatchesAny(req.path, auth.alwaysAllowPaths)) return;
+  res.locals.user = await auth.authenticator.authenticate(req);
+}
+
 function authenticate(auth: AuthSetup) {
   return async (req: Request, res: Response, next: NextFunction) => {
-    if (pathMatchesAny(req.path, auth.alwaysAllowPaths)) return next();
-    try {
-      res.locals.user = await auth.authenticator.authenticate(req);
-      next();
-    } catch (error) {
-      next(error);
-    }
+    await authenticateRequest(auth, req, res);
+    next();
   };
 }
 
-function rejectOversizedRequests(req: Request, _res: Response, next: NextFunction): void {
+function refuseOversizedRequest(req: Request): void {
   if (req.originalUrl.length > MAX_URL_LENGTH) {
     throw new ApiError('BadRequest', `request URL is longer than ${MAX_URL_LENGTH} characters`);
   }
-  next();
 }
 
-function onlyGetAndHead(req: Request, res: Response, next: NextFunction): void {
-  if (req.method === 'GET' || req.method === 'HEAD') {
-    next();
-    return;
-  }
+function refuseWrites(req: Request, res: Response): void {
+  if (req.method === 'GET' || req.method === 'HEAD') return;
   res.setHeader('Allow', 'GET, HEAD');
   throw new ApiError(
     'MethodNotAllowed',

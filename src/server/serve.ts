@@ -84,9 +84,13 @@ export async function serveHttps(options: ServeOptions): Promise<RunningServer> 
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
+  // One function for every response ('close' comes once each), not a closure per request.
+  const answered = () => {
+    inflight--;
+  };
   server.on('request', (_req, res) => {
     inflight++;
-    res.once('close', () => inflight--);
+    res.on('close', answered);
   });
   server.on('tlsClientError', (error) => options.logger.debug({ err: error.message }, 'TLS handshake failed'));
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => answerUnparseableRequest(error, socket));

@@ -57,7 +57,7 @@ const cases: Case[] = [
     path: `${CUSTOM}/namespaces/default/pods/%E0%A4%A/m`,
     code: 400,
     reason: 'BadRequest',
-    message: /malformed request .*decode/,
+    message: /malformed percent-encoding in path/,
   },
   {
     name: 'encoded slash in an object name',

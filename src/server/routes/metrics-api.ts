@@ -1,9 +1,9 @@
-import { type Request, type Response, Router } from 'express';
+import type { Request, Response } from 'express';
 import { ApiError } from '../../api/errors.js';
 import { CUSTOM_GROUP, EXTERNAL_GROUP, isCustomVersion, isExternalVersion } from '../../api/groups.js';
 import { customMetricValueList, type DescribedSample, externalMetricValueList } from '../../api/metric-values.js';
 import { formatGroupResource } from '../../api/resources.js';
-import type { CustomMetricsProvider, ExternalMetricsProvider } from '../../providers/provider.js';
+import type { CustomMetricsProvider, ExternalMetricsProvider, ExternalSample } from '../../providers/provider.js';
 import type { Authorizer, UserInfo } from '../auth/types.js';
 import { authorizationAttributes } from '../request/authorization-attributes.js';
 import { RequestDeadline } from '../request/deadline.js';
@@ -15,7 +15,8 @@ import {
   parseExternalMetricPath,
 } from '../request/parse-metric-path.js';
 import { type MetricQuery, parseMetricQuery } from '../request/query.js';
-import { sendJson } from './discovery.js';
+import { RenderedBodies } from '../respond/rendered-bodies.js';
+import { sendJson, sendJsonBytes } from '../respond/send-json.js';
 
 export interface MetricsApiOptions {
   provider: CustomMetricsProvider & ExternalMetricsProvider;
@@ -25,14 +26,15 @@ export interface MetricsApiOptions {
   requestTimeoutMs: number;
 }
 
-/** GET handlers for every metric URL shape of both groups. */
-export function createMetricsApiRouter(options: MetricsApiOptions): Router {
-  const router = Router({ strict: false });
+/** A metric read: the request, with the path segments after `/apis/<group>/<version>/`. */
+export type MetricRead = (req: Request, res: Response, version: string, segments: readonly string[]) => Promise<void>;
 
-  router.get(`/apis/${CUSTOM_GROUP}/:version/*rest`, async (req, res) => {
-    const version = req.params.version;
+/** Readers for every metric URL shape of both groups. */
+export function createMetricReaders(options: MetricsApiOptions): { custom: MetricRead; external: MetricRead } {
+  const externalBodies = new RenderedBodies<readonly ExternalSample[]>();
+
+  const custom: MetricRead = async (req, res, version, segments) => {
     if (!isCustomVersion(version)) throw notFoundPath(req.path);
-    const segments = restSegments(req);
     if (options.authorizer) await authorize(options.authorizer, res, CUSTOM_GROUP, version, segments);
     const path = parseCustomMetricPath(segments, req.path);
     const query = parseMetricQuery(searchOf(req));
@@ -45,12 +47,10 @@ export function createMetricsApiRouter(options: MetricsApiOptions): Router {
     } finally {
       deadline.dispose();
     }
-  });
+  };
 
-  router.get(`/apis/${EXTERNAL_GROUP}/:version/*rest`, async (req, res) => {
-    const version = req.params.version;
+  const external: MetricRead = async (req, res, version, segments) => {
     if (!isExternalVersion(version)) throw notFoundPath(req.path);
-    const segments = restSegments(req);
     if (options.authorizer) await authorize(options.authorizer, res, EXTERNAL_GROUP, version, segments);
     const path = parseExternalMetricPath(segments, req.path);
     const query = parseMetricQuery(searchOf(req));
@@ -70,15 +70,16 @@ export function createMetricsApiRouter(options: MetricsApiOptions): Router {
           `no series of external metric "${path.metric}" in namespace "${path.namespace}" match labelSelector "${query.labelSelector.toString()}"`,
         );
       }
-      sendJson(res, externalMetricValueList(path.metric, samples));
+      const body = externalBodies.get(samples, path.metric, () => externalMetricValueList(path.metric, samples));
+      sendJsonBytes(res, body);
     } catch (error) {
       throw deadline.failure(error);
     } finally {
       deadline.dispose();
     }
-  });
+  };
 
-  return router;
+  return { custom, external };
 }
 
 /** The provider reads `deadline.signal` only when it has to wait on a backend (see RequestDeadline). */
@@ -142,13 +143,6 @@ async function authorize(
   if (!user) throw ApiError.unauthorized('Unauthorized: the request carried no authenticated user');
   const decoded = segments.map(safeDecode);
   await authorizer.authorize(user, authorizationAttributes(group, version, decoded));
-}
-
-function restSegments(req: Request): string[] {
-  // Split the raw path ourselves: express decodes `*rest` segments, which would let an
-  // encoded `%2F` smuggle an extra path segment past the shape checks.
-  const raw = req.path.split('/').filter((s) => s.length > 0);
-  return raw.slice(3);
 }
 
 function searchOf(req: Request): string {
