@@ -86,8 +86,11 @@ export interface CustomMetricsProvider {
 }
 
 export interface ExternalMetricsProvider {
-  /** One sample per selected series. An empty list is allowed; the API layer decides what it means. */
-  getExternalMetric(request: ExternalMetricRequest): Promise<ExternalSample[]>;
+  /**
+   * One sample per selected series. An empty list is allowed; the API layer decides what it means.
+   * The list is read-only: a cached answer may be handed out again, the same array, to later callers.
+   */
+  getExternalMetric(request: ExternalMetricRequest): Promise<readonly ExternalSample[]>;
   /** Same rules as listCustomMetrics. */
   listExternalMetrics(): readonly ExternalMetricInfo[];
 }

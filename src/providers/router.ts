@@ -54,7 +54,7 @@ export class BackendRouter implements CustomMetricsProvider, ExternalMetricsProv
     return this.customFor(request.resource, request.metric).getMetricBySelector(request);
   }
 
-  getExternalMetric(request: ExternalMetricRequest): Promise<ExternalSample[]> {
+  getExternalMetric(request: ExternalMetricRequest): Promise<readonly ExternalSample[]> {
     const backend = this.backends.find((b) =>
       b.external?.listExternalMetrics().some((m) => m.metric === request.metric),
     );

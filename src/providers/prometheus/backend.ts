@@ -123,7 +123,8 @@ export function createPrometheusBackend(
       promql,
       async (loadSignal) => {
         const result = await client.query(promql, context.now(), loadSignal);
-        const finite = result.samples.filter((s) => Number.isFinite(s.value));
+        // Stored as served: a cached hit hands this same array out again (see RenderedBodies).
+        const finite = result.samples.filter((s) => Number.isFinite(s.value)).map(withoutMetricName);
         const dropped = result.samples.filter((s) => !Number.isFinite(s.value));
         if (dropped.length > 0) {
           metrics.droppedSamples.inc(dropped.length);
@@ -211,7 +212,7 @@ export function createPrometheusBackend(
   };
 
   const external: ExternalMetricsProvider = {
-    async getExternalMetric(request: ExternalMetricRequest): Promise<ExternalSample[]> {
+    async getExternalMetric(request: ExternalMetricRequest): Promise<readonly ExternalSample[]> {
       const entry = current.external.get(request.metric);
       if (!entry) {
         throw ApiError.notFound(`external metric "${request.metric}" is not announced by any Prometheus externalRule`);
@@ -222,11 +223,7 @@ export function createPrometheusBackend(
         namespace: request.namespace,
         metricSelector: request.metricSelector,
       });
-      const samples = await query(promql, request);
-      return samples.map((s) => {
-        const { __name__: _name, ...labels } = s.labels;
-        return { labels, value: s.value, timestamp: s.timestamp };
-      });
+      return query(promql, request);
     },
     listExternalMetrics: () => current.externalList,
   };
@@ -274,6 +271,12 @@ function clientFor(settings: PrometheusSettings, metrics: PrometheusBackendMetri
   } catch (error) {
     throw new ConfigError((error as Error).message);
   }
+}
+
+function withoutMetricName(sample: PromSample): PromSample {
+  if (!('__name__' in sample.labels)) return sample;
+  const { __name__: _name, ...labels } = sample.labels;
+  return { labels, value: sample.value, timestamp: sample.timestamp };
 }
 
 function clip(promql: string): string {

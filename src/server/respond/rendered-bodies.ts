@@ -1,0 +1,21 @@
+/**
+ * Response bodies kept beside the provider answer they were rendered from. A cached backend
+ * answer comes back as the same (immutable) array on every hit, so its JSON is rendered once
+ * per cache refresh instead of once per request; a new answer is a new array and renders
+ * anew. Held weakly: a body lives exactly as long as the cache keeps the answer.
+ */
+export class RenderedBodies<Source extends object> {
+  private readonly bodies = new WeakMap<Source, { variant: string; json: Buffer }>();
+
+  /**
+   * The JSON of `render()` for `source`. `variant` is whatever else the body depends on (e.g. the
+   * metric's name: two metrics whose queries coincide share one cached answer).
+   */
+  get(source: Source, variant: string, render: () => unknown): Buffer {
+    const kept = this.bodies.get(source);
+    if (kept?.variant === variant) return kept.json;
+    const json = Buffer.from(JSON.stringify(render()));
+    this.bodies.set(source, { variant, json });
+    return json;
+  }
+}
