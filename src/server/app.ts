@@ -47,10 +47,9 @@ export function createApp(options: AppOptions): Express {
     requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
   });
   const auth = options.auth;
-  app.use(async (req, res, next) => {
+  app.use((req, res, next) => {
     if (!isUnderApis(req.path)) return next();
-    if (auth) await authenticateRequest(auth, req, res);
-    await apis(req, res);
+    return auth ? authenticateRequest(auth, req, res).then(() => apis(req, res)) : apis(req, res);
   });
   app.use(createHealthRouter(options.readiness, options.version));
   app.get('/metrics', async (_req, res) => {

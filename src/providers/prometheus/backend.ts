@@ -1,5 +1,6 @@
 import { ApiError } from '../../api/errors.js';
 import { formatGroupResource, type GroupResource, kindFor } from '../../api/resources.js';
+import type { LabelSelector } from '../../api/selector.js';
 import type { CallerSignal } from '../../cache/query-cache.js';
 import { ConfigError } from '../../config/load.js';
 import type { BackendContext } from '../context.js';
@@ -21,6 +22,7 @@ import {
   customKey,
   type Discovery,
   EMPTY_DISCOVERY,
+  type ExternalEntry,
   listSeries,
   type Series,
 } from './discovery.js';
@@ -118,7 +120,7 @@ export function createPrometheusBackend(
   }
 
   /** `caller.signal` is read only if the query has to wait for Prometheus (see QueryCache). */
-  async function query(promql: string, caller: CallerSignal): Promise<PromSample[]> {
+  function query(promql: string, caller: CallerSignal): Promise<PromSample[]> {
     return context.cache.fetch(
       promql,
       async (loadSignal) => {
@@ -138,6 +140,23 @@ export function createPrometheusBackend(
       },
       caller,
     );
+  }
+
+  // The HTTP layer hands the same selector object out again for an identical URL: the PromQL
+  // rendered for it is kept beside it (weakly), until discovery replaces the entry.
+  const renderedExternal = new WeakMap<LabelSelector, { entry: ExternalEntry; namespace: string; promql: string }>();
+
+  function externalPromql(entry: ExternalEntry, request: ExternalMetricRequest): string {
+    const kept = renderedExternal.get(request.metricSelector);
+    if (kept?.entry === entry && kept.namespace === request.namespace) return kept.promql;
+    const promql = renderExternalQuery({
+      rule: entry.rule,
+      seriesName: entry.seriesName,
+      namespace: request.namespace,
+      metricSelector: request.metricSelector,
+    });
+    renderedExternal.set(request.metricSelector, { entry, namespace: request.namespace, promql });
+    return promql;
   }
 
   function customEntry(resource: GroupResource, metric: string): CustomEntry {
@@ -217,13 +236,7 @@ export function createPrometheusBackend(
       if (!entry) {
         throw ApiError.notFound(`external metric "${request.metric}" is not announced by any Prometheus externalRule`);
       }
-      const promql = renderExternalQuery({
-        rule: entry.rule,
-        seriesName: entry.seriesName,
-        namespace: request.namespace,
-        metricSelector: request.metricSelector,
-      });
-      return query(promql, request);
+      return query(externalPromql(entry, request), request);
     },
     listExternalMetrics: () => current.externalList,
   };

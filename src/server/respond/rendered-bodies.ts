@@ -1,3 +1,9 @@
+/** A serialised body and its length in bytes, as Content-Length wants it. */
+export interface RenderedJson {
+  json: string;
+  bytes: number;
+}
+
 /**
  * Response bodies kept beside the provider answer they were rendered from. A cached backend
  * answer comes back as the same (immutable) array on every hit, so its JSON is rendered once
@@ -5,17 +11,18 @@
  * anew. Held weakly: a body lives exactly as long as the cache keeps the answer.
  */
 export class RenderedBodies<Source extends object> {
-  private readonly bodies = new WeakMap<Source, { variant: string; json: Buffer }>();
+  private readonly bodies = new WeakMap<Source, RenderedJson & { variant: string }>();
 
   /**
-   * The JSON of `render()` for `source`. `variant` is whatever else the body depends on (e.g. the
+   * The JSON of `render(source)`. `variant` is whatever else the body depends on (e.g. the
    * metric's name: two metrics whose queries coincide share one cached answer).
    */
-  get(source: Source, variant: string, render: () => unknown): Buffer {
+  get(source: Source, variant: string, render: (source: Source, variant: string) => unknown): RenderedJson {
     const kept = this.bodies.get(source);
-    if (kept?.variant === variant) return kept.json;
-    const json = Buffer.from(JSON.stringify(render()));
-    this.bodies.set(source, { variant, json });
-    return json;
+    if (kept?.variant === variant) return kept;
+    const json = JSON.stringify(render(source, variant));
+    const rendered = { json, bytes: Buffer.byteLength(json), variant };
+    this.bodies.set(source, rendered);
+    return rendered;
   }
 }

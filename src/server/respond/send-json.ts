@@ -15,10 +15,13 @@ export function sendJson(res: ServerResponse, body: unknown, status = 200): void
   res.end(json);
 }
 
-/** Answers with JSON serialised earlier (kept from an identical answer): no work but the write. */
-export function sendJsonBytes(res: ServerResponse, json: Buffer, status = 200): void {
+/**
+ * Answers with JSON serialised earlier (kept from an identical answer): no work but the write.
+ * A string, not a Buffer: node sends a string body in one write with the headers.
+ */
+export function sendRenderedJson(res: ServerResponse, body: { json: string; bytes: number }, status = 200): void {
   res.statusCode = status;
   res.setHeader('Content-Type', JSON_CONTENT_TYPE);
-  res.setHeader('Content-Length', json.length);
-  res.end(json);
+  res.setHeader('Content-Length', body.bytes);
+  res.end(body.json);
 }

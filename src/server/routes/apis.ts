@@ -1,10 +1,23 @@
 import type { Request, Response } from 'express';
+import { LRUCache } from 'lru-cache';
 import { ApiError } from '../../api/errors.js';
 import { CUSTOM_GROUP, EXTERNAL_GROUP } from '../../api/groups.js';
 import type { CustomMetricsProvider, ExternalMetricsProvider } from '../../providers/provider.js';
-import { notFoundPath } from '../request/parse-metric-path.js';
+import { type CustomMetricPath, type ExternalMetricPath, notFoundPath } from '../request/parse-metric-path.js';
 import { answerDiscovery } from './discovery.js';
-import { createMetricReaders, type MetricsApiOptions } from './metrics-api.js';
+import { createMetricReaders, type MetricRoute, type MetricsApiOptions } from './metrics-api.js';
+
+type ApiRoute =
+  | { kind: 'discovery'; segments: string[] }
+  | ({ kind: 'custom' } & MetricRoute<CustomMetricPath>)
+  | ({ kind: 'external' } & MetricRoute<ExternalMetricPath>);
+
+/**
+ * Parsed URLs kept for the next identical request: an HPA asks the same URL every 15 s. Only
+ * URLs that parsed into a metric request are kept, and the size of what a URL holds grows with
+ * its length, so this stays within a few MiB whatever clients send.
+ */
+const ROUTE_MEMO = { max: 4096, maxSize: 8 * 1024 * 1024 };
 
 /**
  * Everything under /apis: discovery up to `/apis/<group>/<version>`, metric reads past it. One
@@ -15,20 +28,37 @@ export function createApisHandler(
   options: MetricsApiOptions & { provider: CustomMetricsProvider & ExternalMetricsProvider },
 ) {
   const read = createMetricReaders(options);
-  return async (req: Request, res: Response): Promise<void> => {
-    // Split the raw path: decoding first would let an encoded `%2F` smuggle in a path segment.
-    const segments = req.path.split('/').filter((s) => s.length > 0);
-    if (segments.length <= 3) {
-      answerDiscovery(options.provider, res, segments.slice(1).map(decodeSegment));
-      return;
+  const routes = new LRUCache<string, ApiRoute>({
+    ...ROUTE_MEMO,
+    sizeCalculation: (_route, url) => 4 * url.length + 1024,
+  });
+  // Not async: an HPA's request is answered in the reader's own promise, without another one around it.
+  return (req: Request, res: Response): Promise<void> | undefined => {
+    const remembered = routes.get(req.url);
+    const route = remembered ?? routeOf(req.path);
+    if (route.kind === 'discovery') {
+      answerDiscovery(options.provider, res, route.segments);
+      return undefined;
     }
-    const group = decodeSegment(segments[1] as string);
-    const version = decodeSegment(segments[2] as string);
-    const rest = segments.slice(3);
-    if (group === CUSTOM_GROUP) return read.custom(req, res, version, rest);
-    if (group === EXTERNAL_GROUP) return read.external(req, res, version, rest);
-    throw notFoundPath(req.path);
+    const reading = route.kind === 'custom' ? read.custom(req, res, route) : read.external(req, res, route);
+    if (remembered) return reading;
+    const remember = () => {
+      if (route.parsed) routes.set(req.url, route);
+    };
+    return reading.finally(remember);
   };
+}
+
+function routeOf(path: string): ApiRoute {
+  // Split the raw path: decoding first would let an encoded `%2F` smuggle in a path segment.
+  const segments = path.split('/').filter((s) => s.length > 0);
+  if (segments.length <= 3) return { kind: 'discovery', segments: segments.slice(1).map(decodeSegment) };
+  const group = decodeSegment(segments[1] as string);
+  const version = decodeSegment(segments[2] as string);
+  const rest = segments.slice(3);
+  if (group === CUSTOM_GROUP) return { kind: 'custom', version, rest };
+  if (group === EXTERNAL_GROUP) return { kind: 'external', version, rest };
+  throw notFoundPath(path);
 }
 
 function decodeSegment(segment: string): string {

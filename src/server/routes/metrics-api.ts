@@ -10,13 +10,14 @@ import { RequestDeadline } from '../request/deadline.js';
 import {
   type CustomMetricPath,
   clip,
+  type ExternalMetricPath,
   notFoundPath,
   parseCustomMetricPath,
   parseExternalMetricPath,
 } from '../request/parse-metric-path.js';
 import { type MetricQuery, parseMetricQuery } from '../request/query.js';
 import { RenderedBodies } from '../respond/rendered-bodies.js';
-import { sendJson, sendJsonBytes } from '../respond/send-json.js';
+import { sendJson, sendRenderedJson } from '../respond/send-json.js';
 
 export interface MetricsApiOptions {
   provider: CustomMetricsProvider & ExternalMetricsProvider;
@@ -26,18 +27,32 @@ export interface MetricsApiOptions {
   requestTimeoutMs: number;
 }
 
-/** A metric read: the request, with the path segments after `/apis/<group>/<version>/`. */
-export type MetricRead = (req: Request, res: Response, version: string, segments: readonly string[]) => Promise<void>;
+/**
+ * A metric URL: its version and the raw path segments after `/apis/<group>/<version>/`, and once
+ * a reader has parsed them (which depends on nothing but the URL), the parsed request, so an
+ * identical URL is not parsed again.
+ */
+export interface MetricRoute<Path> {
+  version: string;
+  rest: readonly string[];
+  parsed?: { path: Path; query: MetricQuery };
+}
+
+type MetricRead<Path> = (req: Request, res: Response, route: MetricRoute<Path>) => Promise<void>;
 
 /** Readers for every metric URL shape of both groups. */
-export function createMetricReaders(options: MetricsApiOptions): { custom: MetricRead; external: MetricRead } {
+export function createMetricReaders(options: MetricsApiOptions): {
+  custom: MetricRead<CustomMetricPath>;
+  external: MetricRead<ExternalMetricPath>;
+} {
   const externalBodies = new RenderedBodies<readonly ExternalSample[]>();
 
-  const custom: MetricRead = async (req, res, version, segments) => {
+  const custom: MetricRead<CustomMetricPath> = async (req, res, route) => {
+    const { version } = route;
     if (!isCustomVersion(version)) throw notFoundPath(req.path);
-    if (options.authorizer) await authorize(options.authorizer, res, CUSTOM_GROUP, version, segments);
-    const path = parseCustomMetricPath(segments, req.path);
-    const query = parseMetricQuery(searchOf(req));
+    if (options.authorizer) await authorize(options.authorizer, res, CUSTOM_GROUP, version, route.rest);
+    route.parsed ??= { path: parseCustomMetricPath(route.rest, req.path), query: parseMetricQuery(searchOf(req)) };
+    const { path, query } = route.parsed;
     const deadline = new RequestDeadline(req, options.requestTimeoutMs);
     try {
       const samples = await readCustomMetric(options.provider, path, query, deadline);
@@ -49,11 +64,11 @@ export function createMetricReaders(options: MetricsApiOptions): { custom: Metri
     }
   };
 
-  const external: MetricRead = async (req, res, version, segments) => {
-    if (!isExternalVersion(version)) throw notFoundPath(req.path);
-    if (options.authorizer) await authorize(options.authorizer, res, EXTERNAL_GROUP, version, segments);
-    const path = parseExternalMetricPath(segments, req.path);
-    const query = parseMetricQuery(searchOf(req));
+  const external: MetricRead<ExternalMetricPath> = async (req, res, route) => {
+    if (!isExternalVersion(route.version)) throw notFoundPath(req.path);
+    if (options.authorizer) await authorize(options.authorizer, res, EXTERNAL_GROUP, route.version, route.rest);
+    route.parsed ??= { path: parseExternalMetricPath(route.rest, req.path), query: parseMetricQuery(searchOf(req)) };
+    const { path, query } = route.parsed;
     const deadline = new RequestDeadline(req, options.requestTimeoutMs);
     try {
       const samples = await options.provider.getExternalMetric({
@@ -70,8 +85,7 @@ export function createMetricReaders(options: MetricsApiOptions): { custom: Metri
           `no series of external metric "${path.metric}" in namespace "${path.namespace}" match labelSelector "${query.labelSelector.toString()}"`,
         );
       }
-      const body = externalBodies.get(samples, path.metric, () => externalMetricValueList(path.metric, samples));
-      sendJsonBytes(res, body);
+      sendRenderedJson(res, externalBodies.get(samples, path.metric, renderExternal));
     } catch (error) {
       throw deadline.failure(error);
     } finally {
@@ -80,6 +94,10 @@ export function createMetricReaders(options: MetricsApiOptions): { custom: Metri
   };
 
   return { custom, external };
+}
+
+function renderExternal(samples: readonly ExternalSample[], metric: string): object {
+  return externalMetricValueList(metric, samples);
 }
 
 /** The provider reads `deadline.signal` only when it has to wait on a backend (see RequestDeadline). */
