@@ -5,12 +5,22 @@ export interface AdapterMetrics {
   registry: Registry;
   requests: Counter<'group' | 'version' | 'verb' | 'code'>;
   requestDuration: Histogram<'group' | 'verb' | 'code'>;
-  inflight: Gauge;
+  /** Requests being served; a plain count the in-flight gauge reads when scraped, not a gauge update per request. */
+  inflight: { count: number };
   authorizationDecisions: Counter<'decision'>;
 }
 
 export function createAdapterMetrics(registry = new Registry(), collectProcessMetrics = true): AdapterMetrics {
   if (collectProcessMetrics) collectDefaultMetrics({ register: registry, prefix: 'hpa_metrics_adapter_' });
+  const inflight = { count: 0 };
+  new Gauge({
+    name: 'hpa_metrics_adapter_requests_in_flight',
+    help: 'API requests being served right now.',
+    registers: [registry],
+    collect() {
+      this.set(inflight.count);
+    },
+  });
   return {
     registry,
     requests: new Counter({
@@ -26,11 +36,7 @@ export function createAdapterMetrics(registry = new Registry(), collectProcessMe
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
-    inflight: new Gauge({
-      name: 'hpa_metrics_adapter_requests_in_flight',
-      help: 'API requests being served right now.',
-      registers: [registry],
-    }),
+    inflight,
     authorizationDecisions: new Counter({
       name: 'hpa_metrics_adapter_authorization_decisions_total',
       help: 'Authorization outcomes for metrics requests (allowed, denied, error).',

@@ -8,10 +8,10 @@ import type { AdapterMetrics } from '../observability/metrics.js';
 export function observeRequests(metrics: AdapterMetrics, logger: Logger) {
   return (req: Request, res: Response): void => {
     const started = performance.now();
-    metrics.inflight.inc();
+    metrics.inflight.count++;
     // 'close' comes once per response: `on` spares the wrapper `once` would make per request.
     res.on('close', () => {
-      metrics.inflight.dec();
+      metrics.inflight.count--;
       const seconds = (performance.now() - started) / 1000;
       const { group, version, verb } = classify(req.path);
       const code = String(res.statusCode);
@@ -37,21 +37,34 @@ export function observeRequests(metrics: AdapterMetrics, logger: Logger) {
 const HEALTH_PATHS: ReadonlySet<string> = new Set(['healthz', 'livez', 'readyz', 'version', 'metrics']);
 
 function classify(path: string): { group: string; version: string; verb: string } {
-  const parts = path.split('/');
-  const group = SERVED_GROUPS.find((g) => g.name === parts[2]);
-  if (parts[1] === 'apis' && group) {
+  const [first, second, third, fourth] = leadingSegments(path);
+  const group = first === 'apis' ? SERVED_GROUPS.find((g) => g.name === second) : undefined;
+  if (group) {
     // Only served versions become label values: any other path segment would let each
     // made-up URL add a metrics series (memory, scrape size, Prometheus cardinality).
-    const segment = parts[3] ?? '';
+    const segment = third ?? '';
     const version = segment === '' || group.versions.includes(segment) ? segment : 'other';
     // Past /apis/<group>/<version>, a path is a metric read; up to it, discovery.
-    const verb = parts.length > 4 && parts[4] !== '' ? 'get' : 'discovery';
+    const verb = fourth !== undefined && fourth !== '' ? 'get' : 'discovery';
     return { group: group.name, version, verb };
   }
-  if (parts[1] === 'apis') return { group: '', version: '', verb: 'discovery' };
-  if (parts[1] === 'openapi') return { group: '', version: '', verb: 'openapi' };
-  if (HEALTH_PATHS.has(parts[1] ?? '')) return { group: '', version: '', verb: 'health' };
+  if (first === 'apis') return { group: '', version: '', verb: 'discovery' };
+  if (first === 'openapi') return { group: '', version: '', verb: 'openapi' };
+  if (HEALTH_PATHS.has(first ?? '')) return { group: '', version: '', verb: 'health' };
   return { group: '', version: '', verb: 'other' };
+}
+
+/** The first four segments of a path (`/a/b/c/d/…`), without splitting all of it: paths can be 8 KiB. */
+function leadingSegments(path: string): (string | undefined)[] {
+  const segments: (string | undefined)[] = [];
+  let start = 1;
+  while (segments.length < 4 && start <= path.length) {
+    const end = path.indexOf('/', start);
+    segments.push(path.slice(start, end === -1 ? path.length : end));
+    if (end === -1) break;
+    start = end + 1;
+  }
+  return segments;
 }
 
 function queryOf(req: Request): string | undefined {

@@ -114,6 +114,15 @@ describe('self metrics', () => {
     assert.match(res.text, /hpa_metrics_adapter_request_duration_seconds_bucket/);
   });
 
+  it('the in-flight gauge counts requests being served: the scrape itself, not those answered', async () => {
+    const { app: fresh } = buildTestApp();
+    await request(fresh).get('/apis/external.metrics.k8s.io/v1beta1/namespaces/default/queue-depth').expect(200);
+    await request(fresh).get('/apis/external.metrics.k8s.io/v1beta1/namespaces/default/nope').expect(404);
+    await request(fresh).get('/apis/external.metrics.k8s.io/v1beta1/namespaces/Bad/x').expect(400);
+    const res = await request(fresh).get('/metrics').expect(200);
+    assert.match(res.text, /^hpa_metrics_adapter_requests_in_flight 1$/m);
+  });
+
   it('labels made-up versions "other", so no URL can add metrics series', async () => {
     const { app: fresh } = buildTestApp();
     for (let i = 0; i < 20; i++) {
