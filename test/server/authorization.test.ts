@@ -147,3 +147,42 @@ describe('the app authenticates, then authorizes every metrics read', () => {
     assert.match(res.body.message, /secret/);
   });
 });
+
+describe('a remembered URL is still authenticated and authorized on every request', () => {
+  const users: Record<string, UserInfo> = {
+    'Bearer hpa': { name: 'hpa', groups: [], extra: {} },
+    'Bearer intruder': { name: 'intruder', groups: [], extra: {} },
+  };
+  let decisions = 0;
+  const auth: AuthSetup = {
+    authenticator: {
+      async authenticate(req) {
+        const user = users[String(req.headers.authorization)];
+        if (!user) throw ApiError.unauthorized('Unauthorized: token rejected');
+        return user;
+      },
+    },
+    authorizer: {
+      async authorize(who) {
+        decisions++;
+        if (who.name !== 'hpa') throw ApiError.forbidden(`${who.name} may not read metrics`);
+      },
+    },
+    alwaysAllowPaths: [],
+    clientCaPem: [],
+    close() {},
+  };
+  const { app } = buildTestApp({ auth });
+  const url = '/apis/external.metrics.k8s.io/v1beta1/namespaces/default/queue-depth?labelSelector=queue%3Djobs';
+
+  it('answers the allowed user, then refuses another user and an anonymous caller the same URL', async () => {
+    for (let i = 0; i < 3; i++) {
+      const res = await request(app).get(url).set('Authorization', 'Bearer hpa').expect(200);
+      assert.equal(res.body.items[0].value, '42');
+    }
+    const denied = await request(app).get(url).set('Authorization', 'Bearer intruder').expect(403);
+    assert.match(denied.body.message, /intruder may not read metrics/);
+    await request(app).get(url).expect(401);
+    assert.equal(decisions, 4, 'one authorization decision per authenticated request');
+  });
+});

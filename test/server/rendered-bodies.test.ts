@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import request from 'supertest';
+import type { ExternalSample, MetricsBackend } from '../../src/providers/provider.js';
+import { RenderedBodies } from '../../src/server/respond/rendered-bodies.js';
+import { buildTestApp } from '../support/app.js';
+
+describe('RenderedBodies keeps a body beside the answer it was rendered from', () => {
+  it('renders once per answer and variant, and anew for a new answer or another variant', () => {
+    const bodies = new RenderedBodies<readonly number[]>();
+    let renders = 0;
+    const render = (values: readonly number[], variant: string) => {
+      renders++;
+      return { variant, values };
+    };
+    const answer = [1, 2];
+    const first = bodies.get(answer, 'a', render);
+    assert.equal(bodies.get(answer, 'a', render), first);
+    assert.equal(renders, 1);
+    assert.equal(first.json, '{"variant":"a","values":[1,2]}');
+    assert.equal(bodies.get(answer, 'b', render).json, '{"variant":"b","values":[1,2]}');
+    assert.equal(bodies.get([1, 2], 'b', render).json, '{"variant":"b","values":[1,2]}');
+    assert.equal(renders, 3);
+  });
+
+  it('counts Content-Length in bytes, not characters', () => {
+    const bodies = new RenderedBodies<object>();
+    const body = bodies.get({}, 'x', () => ({ city: 'Zürich – 東京' }));
+    assert.equal(body.bytes, Buffer.byteLength(body.json));
+    assert.ok(body.bytes > body.json.length);
+  });
+});
+
+describe('external answers served from kept bodies', () => {
+  /** A backend whose answer is one array, handed out as it is until the test swaps it (a cache refresh). */
+  function swappableBackend(metrics: string[]) {
+    let answer: readonly ExternalSample[] = [];
+    const backend: MetricsBackend = {
+      name: 'swappable',
+      external: {
+        async getExternalMetric() {
+          return answer;
+        },
+        listExternalMetrics: () => metrics.map((metric) => ({ metric })),
+      },
+    };
+    return {
+      backend,
+      answer(value: number) {
+        answer = [{ labels: { queue: 'jobs' }, value, timestamp: new Date('2026-11-27T00:00:00Z') }];
+      },
+    };
+  }
+  const path = (metric: string) => `/apis/external.metrics.k8s.io/v1beta1/namespaces/default/${metric}`;
+
+  it('a refreshed answer is served at once, never the body of the one before', async () => {
+    const source = swappableBackend(['depth']);
+    const { app } = buildTestApp({ backends: [source.backend] });
+    source.answer(5);
+    for (let i = 0; i < 3; i++) {
+      const res = await request(app).get(path('depth')).expect(200);
+      assert.equal(res.body.items[0].value, '5');
+      assert.equal(res.headers['content-length'], String(Buffer.byteLength(res.text)));
+    }
+    source.answer(7);
+    const res = await request(app).get(path('depth')).expect(200);
+    assert.equal(res.body.items[0].value, '7');
+  });
+
+  it('two metrics sharing one answer each get a body naming themselves', async () => {
+    const source = swappableBackend(['depth', 'backlog']);
+    const { app } = buildTestApp({ backends: [source.backend] });
+    source.answer(3);
+    for (const metric of ['depth', 'backlog', 'depth', 'backlog']) {
+      const res = await request(app).get(path(metric)).expect(200);
+      assert.equal(res.body.items[0].metricName, metric);
+    }
+  });
+
+  it('HEAD gets the headers of the body and no body', async () => {
+    const source = swappableBackend(['depth']);
+    const { app } = buildTestApp({ backends: [source.backend] });
+    source.answer(5);
+    const get = await request(app).get(path('depth')).expect(200);
+    const head = await request(app).head(path('depth')).expect(200);
+    assert.equal(head.headers['content-length'], get.headers['content-length']);
+    assert.equal(head.text, undefined);
+  });
+});
