@@ -88,7 +88,8 @@ export interface CustomMetricsProvider {
 export interface ExternalMetricsProvider {
   /**
    * One sample per selected series. An empty list is allowed; the API layer decides what it means.
-   * The list is read-only: a cached answer may be handed out again, the same array, to later callers.
+   * The list is read-only: a backend may hand a cached answer out again, the same array, to later
+   * callers; it then freezes it, which tells the HTTP layer it may keep the rendered body beside it.
    */
   getExternalMetric(request: ExternalMetricRequest): Promise<readonly ExternalSample[]>;
   /** Same rules as listCustomMetrics. */

@@ -6,21 +6,33 @@ import { RenderedBodies } from '../../src/server/respond/rendered-bodies.js';
 import { buildTestApp } from '../support/app.js';
 
 describe('RenderedBodies keeps a body beside the answer it was rendered from', () => {
-  it('renders once per answer and variant, and anew for a new answer or another variant', () => {
+  let renders = 0;
+  const render = (values: readonly number[], variant: string) => {
+    renders++;
+    return { variant, values };
+  };
+
+  it('renders a shared (frozen) answer once per variant, and anew for a new answer or another variant', () => {
     const bodies = new RenderedBodies<readonly number[]>();
-    let renders = 0;
-    const render = (values: readonly number[], variant: string) => {
-      renders++;
-      return { variant, values };
-    };
-    const answer = [1, 2];
+    renders = 0;
+    const answer = Object.freeze([1, 2]);
     const first = bodies.get(answer, 'a', render);
     assert.equal(bodies.get(answer, 'a', render), first);
     assert.equal(renders, 1);
     assert.equal(first.json, '{"variant":"a","values":[1,2]}');
     assert.equal(bodies.get(answer, 'b', render).json, '{"variant":"b","values":[1,2]}');
-    assert.equal(bodies.get([1, 2], 'b', render).json, '{"variant":"b","values":[1,2]}');
+    assert.equal(bodies.get(Object.freeze([1, 2]), 'b', render).json, '{"variant":"b","values":[1,2]}');
     assert.equal(renders, 3);
+  });
+
+  it('keeps nothing for an answer built per request (not frozen), which could still change', () => {
+    const bodies = new RenderedBodies<number[]>();
+    renders = 0;
+    const answer = [1, 2];
+    assert.equal(bodies.get(answer, 'a', render).json, '{"variant":"a","values":[1,2]}');
+    answer.push(3);
+    assert.equal(bodies.get(answer, 'a', render).json, '{"variant":"a","values":[1,2,3]}');
+    assert.equal(renders, 2);
   });
 
   it('counts Content-Length in bytes, not characters', () => {
@@ -32,7 +44,7 @@ describe('RenderedBodies keeps a body beside the answer it was rendered from', (
 });
 
 describe('external answers served from kept bodies', () => {
-  /** A backend whose answer is one array, handed out as it is until the test swaps it (a cache refresh). */
+  /** A backend whose answer is one frozen array, handed out as it is until the test swaps it (a cache refresh). */
   function swappableBackend(metrics: string[]) {
     let answer: readonly ExternalSample[] = [];
     const backend: MetricsBackend = {
@@ -47,7 +59,7 @@ describe('external answers served from kept bodies', () => {
     return {
       backend,
       answer(value: number) {
-        answer = [{ labels: { queue: 'jobs' }, value, timestamp: new Date('2026-11-27T00:00:00Z') }];
+        answer = Object.freeze([{ labels: { queue: 'jobs' }, value, timestamp: new Date('2026-11-27T00:00:00Z') }]);
       },
     };
   }

@@ -120,12 +120,12 @@ export function createPrometheusBackend(
   }
 
   /** `caller.signal` is read only if the query has to wait for Prometheus (see QueryCache). */
-  function query(promql: string, caller: CallerSignal): Promise<PromSample[]> {
+  function query(promql: string, caller: CallerSignal): Promise<readonly PromSample[]> {
     return context.cache.fetch(
       promql,
       async (loadSignal) => {
         const result = await client.query(promql, context.now(), loadSignal);
-        // Stored as served: a cached hit hands this same array out again (see RenderedBodies).
+        // Stored as served, frozen: a cached hit hands this same array out again (see RenderedBodies).
         const finite = result.samples.filter((s) => Number.isFinite(s.value)).map(withoutMetricName);
         const dropped = result.samples.filter((s) => !Number.isFinite(s.value));
         if (dropped.length > 0) {
@@ -136,7 +136,7 @@ export function createPrometheusBackend(
           );
         }
         logger.debug({ promql, samples: finite.length }, 'prometheus query');
-        return finite;
+        return Object.freeze(finite);
       },
       caller,
     );

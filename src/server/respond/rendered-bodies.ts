@@ -5,10 +5,11 @@ export interface RenderedJson {
 }
 
 /**
- * Response bodies kept beside the provider answer they were rendered from. A cached backend
- * answer comes back as the same (immutable) array on every hit, so its JSON is rendered once
- * per cache refresh instead of once per request; a new answer is a new array and renders
- * anew. Held weakly: a body lives exactly as long as the cache keeps the answer.
+ * Response bodies kept beside the provider answer they were rendered from. A backend that hands
+ * out a cached answer again, the same array, freezes it (the Prometheus backend does): its JSON is
+ * rendered once per cache refresh instead of once per request, and a new answer is a new array
+ * that renders anew. Answers built per request (not frozen) are rendered without being kept.
+ * Held weakly: a body lives exactly as long as the cache keeps the answer.
  */
 export class RenderedBodies<Source extends object> {
   private readonly bodies = new WeakMap<Source, RenderedJson & { variant: string }>();
@@ -18,11 +19,12 @@ export class RenderedBodies<Source extends object> {
    * metric's name: two metrics whose queries coincide share one cached answer).
    */
   get(source: Source, variant: string, render: (source: Source, variant: string) => unknown): RenderedJson {
-    const kept = this.bodies.get(source);
+    const shared = Object.isFrozen(source);
+    const kept = shared ? this.bodies.get(source) : undefined;
     if (kept?.variant === variant) return kept;
     const json = JSON.stringify(render(source, variant));
     const rendered = { json, bytes: Buffer.byteLength(json), variant };
-    this.bodies.set(source, rendered);
+    if (shared) this.bodies.set(source, rendered);
     return rendered;
   }
 }
