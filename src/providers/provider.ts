@@ -74,7 +74,10 @@ export interface ExternalSample extends Sample {
 }
 
 export interface CustomMetricsProvider {
-  /** The value for exactly one object. Throws NotFound when the object has no data. */
+  /**
+   * The value for exactly one object. Throws NotFound when the object has no data. Like an
+   * external answer, the sample may be a cached one handed out again, frozen.
+   */
   getMetricByName(request: CustomMetricByNameRequest): Promise<Sample>;
   /** One sample per matching object that has data; objects without data are left out. */
   getMetricBySelector(request: CustomMetricBySelectorRequest): Promise<ObjectSample[]>;

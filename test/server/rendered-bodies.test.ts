@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import request from 'supertest';
-import type { ExternalSample, MetricsBackend } from '../../src/providers/provider.js';
+import type { ExternalSample, MetricsBackend, Sample } from '../../src/providers/provider.js';
 import { RenderedBodies } from '../../src/server/respond/rendered-bodies.js';
 import { buildTestApp } from '../support/app.js';
 
@@ -97,5 +97,49 @@ describe('external answers served from kept bodies', () => {
     const head = await request(app).head(path('depth')).expect(200);
     assert.equal(head.headers['content-length'], get.headers['content-length']);
     assert.equal(head.text, undefined);
+  });
+});
+
+describe('one object’s custom metric served from kept bodies', () => {
+  function swappableObjectBackend() {
+    let sample: Sample = Object.freeze({ value: 0, timestamp: new Date('2026-11-27T00:00:00Z') });
+    const backend: MetricsBackend = {
+      name: 'swappable',
+      custom: {
+        async getMetricByName() {
+          return sample;
+        },
+        async getMetricBySelector() {
+          return [];
+        },
+        listCustomMetrics: () => [{ resource: { group: '', resource: 'pods' }, metric: 'load', namespaced: true }],
+      },
+    };
+    return {
+      backend,
+      answer(value: number) {
+        sample = Object.freeze({ value, timestamp: new Date('2026-11-27T00:00:00Z') });
+      },
+    };
+  }
+  const url = (version: string, query = '') =>
+    `/apis/custom.metrics.k8s.io/${version}/namespaces/default/pods/web-1/load${query}`;
+
+  it('each URL gets its own body from the same sample: version and metricLabelSelector shape it', async () => {
+    const source = swappableObjectBackend();
+    const { app } = buildTestApp({ backends: [source.backend] });
+    source.answer(2.5);
+    for (let i = 0; i < 2; i++) {
+      const v2 = await request(app).get(url('v1beta2')).expect(200);
+      assert.deepEqual(v2.body.items[0].metric, { name: 'load' });
+      assert.equal(v2.body.items[0].value, '2500m');
+      const v1 = await request(app).get(url('v1beta1')).expect(200);
+      assert.equal(v1.body.items[0].metricName, 'load');
+      const selected = await request(app).get(url('v1beta2', '?metricLabelSelector=zone%3Da')).expect(200);
+      assert.deepEqual(selected.body.items[0].metric.selector, { matchLabels: { zone: 'a' } });
+    }
+    source.answer(4);
+    const res = await request(app).get(url('v1beta2')).expect(200);
+    assert.equal(res.body.items[0].value, '4');
   });
 });

@@ -1,5 +1,5 @@
 import { ApiError } from '../../api/errors.js';
-import { formatGroupResource, type GroupResource, kindFor } from '../../api/resources.js';
+import { formatGroupResource, type GroupResource, kindFor, sameGroupResource } from '../../api/resources.js';
 import type { LabelSelector } from '../../api/selector.js';
 import type { CallerSignal } from '../../cache/query-cache.js';
 import { ConfigError } from '../../config/load.js';
@@ -12,6 +12,7 @@ import type {
   ExternalMetricsProvider,
   ExternalSample,
   MetricsBackend,
+  ObjectRef,
   ObjectSample,
   Sample,
 } from '../provider.js';
@@ -27,7 +28,7 @@ import {
   type Series,
 } from './discovery.js';
 import { type PrometheusBackendMetrics, prometheusMetricsFor } from './metrics.js';
-import { renderCustomQuery, renderExternalQuery } from './query.js';
+import { type RenderedQuery, renderCustomQuery, renderExternalQuery } from './query.js';
 import { type CompiledRule, compileRule, RuleError } from './rules.js';
 import type { PrometheusSettings } from './settings.js';
 
@@ -136,6 +137,7 @@ export function createPrometheusBackend(
           );
         }
         logger.debug({ promql, samples: finite.length }, 'prometheus query');
+        for (const sample of finite) Object.freeze(sample);
         return Object.freeze(finite);
       },
       caller,
@@ -159,6 +161,28 @@ export function createPrometheusBackend(
     return promql;
   }
 
+  // Likewise for one object's metric: kept beside its metricLabelSelector, checked against the object.
+  const renderedObject = new WeakMap<
+    LabelSelector,
+    { entry: CustomEntry; object: ObjectRef; rendered: RenderedQuery }
+  >();
+
+  function objectQuery(entry: CustomEntry, request: CustomMetricByNameRequest): RenderedQuery {
+    const { object } = request;
+    const kept = renderedObject.get(request.metricSelector);
+    if (kept?.entry === entry && sameObject(kept.object, object)) return kept.rendered;
+    const rendered = renderCustomQuery({
+      rule: entry.rule,
+      seriesName: entry.seriesName,
+      resource: object.resource,
+      namespace: object.namespace,
+      names: [object.name],
+      metricSelector: request.metricSelector,
+    });
+    renderedObject.set(request.metricSelector, { entry, object, rendered });
+    return rendered;
+  }
+
   function customEntry(resource: GroupResource, metric: string): CustomEntry {
     const entry = current.custom.get(customKey(resource, metric));
     if (!entry) {
@@ -173,14 +197,7 @@ export function createPrometheusBackend(
     async getMetricByName(request: CustomMetricByNameRequest): Promise<Sample> {
       const { object, metric } = request;
       const entry = customEntry(object.resource, metric);
-      const rendered = renderCustomQuery({
-        rule: entry.rule,
-        seriesName: entry.seriesName,
-        resource: object.resource,
-        namespace: object.namespace,
-        names: [object.name],
-        metricSelector: request.metricSelector,
-      });
+      const rendered = objectQuery(entry, request);
       const samples = await query(rendered.promql, request);
       const sample = samples.find((s) => s.labels[rendered.objectLabel] === object.name);
       if (!sample) {
@@ -189,7 +206,8 @@ export function createPrometheusBackend(
           `prometheus has no data for custom metric "${metric}" of ${formatGroupResource(object.resource)} "${who}" (${entry.rule.id}, query: ${clip(rendered.promql)})`,
         );
       }
-      return { value: sample.value, timestamp: sample.timestamp };
+      // The cached (frozen) sample itself: the HTTP layer keeps the body rendered from it.
+      return sample;
     },
 
     async getMetricBySelector(request: CustomMetricBySelectorRequest): Promise<ObjectSample[]> {
@@ -284,6 +302,10 @@ function clientFor(settings: PrometheusSettings, metrics: PrometheusBackendMetri
   } catch (error) {
     throw new ConfigError((error as Error).message);
   }
+}
+
+function sameObject(a: ObjectRef, b: ObjectRef): boolean {
+  return a.name === b.name && a.namespace === b.namespace && sameGroupResource(a.resource, b.resource);
 }
 
 function withoutMetricName(sample: PromSample): PromSample {

@@ -3,7 +3,12 @@ import { ApiError } from '../../api/errors.js';
 import { CUSTOM_GROUP, EXTERNAL_GROUP, isCustomVersion, isExternalVersion } from '../../api/groups.js';
 import { customMetricValueList, type DescribedSample, externalMetricValueList } from '../../api/metric-values.js';
 import { formatGroupResource } from '../../api/resources.js';
-import type { CustomMetricsProvider, ExternalMetricsProvider, ExternalSample } from '../../providers/provider.js';
+import type {
+  CustomMetricsProvider,
+  ExternalMetricsProvider,
+  ExternalSample,
+  Sample,
+} from '../../providers/provider.js';
 import type { Authorizer, UserInfo } from '../auth/types.js';
 import { authorizationAttributes } from '../request/authorization-attributes.js';
 import { RequestDeadline } from '../request/deadline.js';
@@ -46,6 +51,7 @@ export function createMetricReaders(options: MetricsApiOptions): {
   external: MetricRead<ExternalMetricPath>;
 } {
   const externalBodies = new RenderedBodies<readonly ExternalSample[]>();
+  const objectBodies = new RenderedBodies<Sample>();
 
   const custom: MetricRead<CustomMetricPath> = async (req, res, route) => {
     const { version } = route;
@@ -55,8 +61,20 @@ export function createMetricReaders(options: MetricsApiOptions): {
     const { path, query } = route.parsed;
     const deadline = new RequestDeadline(req, options.requestTimeoutMs);
     try {
-      const samples = await readCustomMetric(options.provider, path, query, deadline);
-      sendJson(res, customMetricValueList(version, path.metric, query.metricLabelSelector, samples));
+      if (path.name === undefined) {
+        const samples = await readSelectedObjects(options.provider, path, query, deadline);
+        sendJson(res, customMetricValueList(version, path.metric, query.metricLabelSelector, samples));
+        return;
+      }
+      const { sample, described } = await readOneObject(
+        options.provider,
+        { ...path, name: path.name },
+        query,
+        deadline,
+      );
+      // Everything else the body depends on (version, object, metric, selector) is in the URL.
+      const render = () => customMetricValueList(version, path.metric, query.metricLabelSelector, [described]);
+      sendRenderedJson(res, objectBodies.get(sample, req.url, render));
     } catch (error) {
       throw deadline.failure(error);
     } finally {
@@ -101,30 +119,40 @@ function renderExternal(samples: readonly ExternalSample[], metric: string): obj
 }
 
 /** The provider reads `deadline.signal` only when it has to wait on a backend (see RequestDeadline). */
-async function readCustomMetric(
+async function readOneObject(
+  provider: CustomMetricsProvider,
+  path: CustomMetricPath & { name: string },
+  query: MetricQuery,
+  deadline: RequestDeadline,
+): Promise<{ sample: Sample; described: DescribedSample }> {
+  const { resource, namespace, metric, name } = path;
+  if (query.fieldName !== undefined && query.fieldName !== name) {
+    throw ApiError.badRequest(
+      `fieldSelector metadata.name=${clip(query.fieldName)} does not match the object "${name}" in the path`,
+    );
+  }
+  const object = { resource, name, ...(namespace === undefined ? {} : { namespace }) };
+  const sample = await provider.getMetricByName({
+    object,
+    metric,
+    metricSelector: query.metricLabelSelector,
+    get signal() {
+      return deadline.signal;
+    },
+  });
+  return {
+    sample,
+    described: { object, value: sample.value, timestamp: sample.timestamp, windowSeconds: sample.windowSeconds },
+  };
+}
+
+async function readSelectedObjects(
   provider: CustomMetricsProvider,
   path: CustomMetricPath,
   query: MetricQuery,
   deadline: RequestDeadline,
 ): Promise<DescribedSample[]> {
   const { resource, namespace, metric } = path;
-  if (path.name !== undefined) {
-    if (query.fieldName !== undefined && query.fieldName !== path.name) {
-      throw ApiError.badRequest(
-        `fieldSelector metadata.name=${clip(query.fieldName)} does not match the object "${path.name}" in the path`,
-      );
-    }
-    const object = { resource, name: path.name, ...(namespace === undefined ? {} : { namespace }) };
-    const sample = await provider.getMetricByName({
-      object,
-      metric,
-      metricSelector: query.metricLabelSelector,
-      get signal() {
-        return deadline.signal;
-      },
-    });
-    return [{ object, value: sample.value, timestamp: sample.timestamp, windowSeconds: sample.windowSeconds }];
-  }
   const samples = await provider.getMetricBySelector({
     resource,
     ...(namespace === undefined ? {} : { namespace }),
