@@ -33,6 +33,11 @@ externalRules:
 - seriesQuery: '{__name__="http_requests_total",service!=""}'
   name: {as: http_requests_per_second}
   metricsQuery: sum(rate(<<.Series>>{<<.LabelMatchers>>}[2m])) by (service)
+rules:
+- seriesQuery: '{__name__="pod_load",namespace!="",pod!=""}'
+  resources: {overrides: {namespace: {resource: namespace}, pod: {resource: pod}}}
+  name: {as: pod_load}
+  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)
 cache:
   # Long enough that every measured request is a cached hit, never a wait on Prometheus.
   prometheus: {ttl: 10m}
@@ -49,6 +54,8 @@ const PODS = 100;
  */
 const GAUGE = { metric: 'queue_depth', selector: 'queue=jobs' };
 const RATE = { metric: 'http_requests_per_second', selector: 'service=web' };
+/** One pod's custom metric by name (the HPA's Object metrics, and what `kubectl get --raw` users ask most). */
+const OBJECT_METRIC_PATH = `/apis/custom.metrics.k8s.io/v1beta2/namespaces/${NAMESPACE}/pods/web-0/pod_load`;
 
 function pathOf(request: { metric: string }): string {
   return `/apis/external.metrics.k8s.io/v1beta1/namespaces/${NAMESPACE}/${request.metric}`;
@@ -94,6 +101,8 @@ export interface HotPathResult {
     throughputVsNodeHttps: number;
     throughputVsPrometheus: number;
     rateQueryThroughputVsPrometheus: number;
+    /** One pod's custom metric by name ÷ the external gauge (both cached hits, different bodies). */
+    objectMetricThroughputVsExternal: number;
     /** With --compare-build: this build ÷ the other one. */
     vsComparedBuild?: { throughput: number; p99: number; cpuPerRequest: number };
   };
@@ -111,6 +120,7 @@ export async function runHotPathBench(options: HotPathOptions): Promise<HotPathR
   const range = { end: now + 3600, seconds: 7200 };
   const prometheus = await startPrometheus({
     series: [
+      gauge('pod_load', { namespace: NAMESPACE, pod: 'web-0' }, 7, { ...range, step: 60 }),
       ...['jobs', 'emails', 'reports'].map((queue, i) =>
         gauge('broker_queue_depth', { namespace: NAMESPACE, queue }, 1500 + i, { ...range, step: 60 }),
       ),
@@ -184,6 +194,7 @@ export async function runHotPathBench(options: HotPathOptions): Promise<HotPathR
       nodeHttps: await startBaseline('node-https.ts'),
       prometheusDirect: prometheusTarget(promql),
       adapterRateQuery: adapterTarget(adapter, RATE),
+      adapterObjectMetric: { url: `https://127.0.0.1:${adapter.port}${OBJECT_METRIC_PATH}`, pid: adapter.child.pid },
       prometheusRateQuery: prometheusTarget(ratePromql),
     };
     for (const [name, target] of Object.entries(targets)) {
@@ -204,6 +215,7 @@ export async function runHotPathBench(options: HotPathOptions): Promise<HotPathR
       throughputVsNodeHttps: paired('adapter', 'nodeHttps', throughput),
       throughputVsPrometheus: paired('adapter', 'prometheusDirect', throughput),
       rateQueryThroughputVsPrometheus: paired('adapterRateQuery', 'prometheusRateQuery', throughput),
+      objectMetricThroughputVsExternal: paired('adapterObjectMetric', 'adapter', throughput),
       ...(rounds.adapterCompared
         ? {
             vsComparedBuild: {

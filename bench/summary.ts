@@ -78,6 +78,8 @@ function hotPathRows(r: HotPathResult): Row[] {
       `throughput ${r.ratios.rateQueryThroughputVsPrometheus}×`,
       `≥ 5× ${mark(r.goals.rateQueryThroughputVsPrometheusAtLeast5)}`,
     ],
+    ['(a)', 'adapter, one pod’s custom metric by name', load(at('adapterObjectMetric')), ''],
+    ['(a)', 'custom by name ÷ external gauge', `throughput ${r.ratios.objectMetricThroughputVsExternal}×`, 'report'],
   ];
 }
 
