@@ -6,7 +6,7 @@ import type { Logger } from '../observability/logger.js';
 import { type CacheGaugeSource, type CacheMetrics, cacheMetricsFor, type RequestResult } from './cache-metrics.js';
 import { DEFAULT_CACHE_SETTINGS } from './config.js';
 import { formatDuration } from './duration.js';
-import { entryBytes, estimateValueBytes } from './entry-size.js';
+import { entryBytes, estimateErrorBytes, estimateValueBytes } from './entry-size.js';
 import { type CacheSettings, type CallerSignal, callerSignal, type QueryCache } from './query-cache.js';
 import { Flight } from './single-flight.js';
 
@@ -214,7 +214,7 @@ class LruQueryCache implements MetricCache, CacheGaugeSource {
       if (error instanceof ApiError && error.reason === 'NotFound') {
         this.metrics.loads.inc({ backend, outcome: 'not_found' });
         if (this.settings.negativeTtlMs > 0) {
-          const size = entryBytes(key, 2 * error.message.length);
+          const size = entryBytes(key, estimateErrorBytes(error));
           this.store(key, { kind: 'not_found', error, loadedAt: this.now(), size });
         }
         return { kind: 'error', error };

@@ -247,6 +247,16 @@ describe('QueryCache negative caching', () => {
     assert.equal(backend.calls, 2);
   });
 
+  it('charges a remembered NotFound for the error object and stack trace it keeps, not only its message', async () => {
+    const { cache } = makeCache({ negativeTtlMs: 5_000 });
+    const noData = ApiError.notFound('no samples for http_requests on pod web-1');
+    await assert.rejects(cache.fetch('q', new FakeBackend(() => 0).fails(noData).load, patient()));
+    const { entries, bytes } = cache.stats();
+    assert.equal(entries, 1);
+    // About 880 heap bytes per kept ApiError measured on Node 20; twice the message was 84.
+    assert.ok(bytes >= 800 + 2 * noData.message.length, `charged ${bytes} bytes`);
+  });
+
   it('does not serve a stale value over a NotFound: no data means the series is gone', async () => {
     const { cache, clock } = makeCache();
     const backend = new FakeBackend(() => 1);
