@@ -1,3 +1,4 @@
 export { type ClosableKubeClient, collectionPath, createKubeClient, type KubeClientOptions } from './client.js';
-export { type LoadedKubeConfig, type LoadKubeConfigOptions, loadKubeConfig } from './config.js';
+export { type LoadedKubeConfig, loadKubeConfig, loadKubeConfigFrom } from './config.js';
+export { findKubeConfigSource, type KubeConfigSource, type LoadKubeConfigOptions } from './config-source.js';
 export * from './types.js';

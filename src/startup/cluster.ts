@@ -1,5 +1,6 @@
 import { FlagError, type Flags } from '../cli/flags.js';
-import type { ClosableKubeClient, LoadedKubeConfig } from '../kube/index.js';
+import { findKubeConfigSource } from '../kube/config-source.js';
+import type { ClosableKubeClient } from '../kube/index.js';
 import type { Logger } from '../observability/logger.js';
 import type { AuthSetup } from '../server/auth/types.js';
 
@@ -27,7 +28,9 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
  * process would pay for @kubernetes/client-node in startup time, memory, and CPU per request.
  */
 export async function clusterAccess(flags: Flags, logger: Logger): Promise<ClusterAccess> {
-  const loaded = await findCluster(flags);
+  // Only an actual kubeconfig source is worth importing @kubernetes/client-node for.
+  const source = flags.standalone ? undefined : findKubeConfigSource(flags.kubeconfig);
+  const loaded = source && (await import('../kube/index.js')).loadKubeConfigFrom(source);
   const caFlags = flags.requestheaderClientCaFile ?? flags.clientCaFile;
   const standalone = flags.standalone || (!loaded && !caFlags && !flags.authenticationKubeconfig);
   if (standalone) {
@@ -64,17 +67,4 @@ export async function clusterAccess(flags: Flags, logger: Logger): Promise<Clust
       kube?.close?.();
     },
   };
-}
-
-/**
- * loadKubeConfig's answer; when nothing it reads is set (the --kubeconfig path, the in-cluster
- * service environment, $KUBECONFIG) it would answer undefined, so @kubernetes/client-node is not
- * imported just to hear that.
- */
-async function findCluster(flags: Flags): Promise<LoadedKubeConfig | undefined> {
-  if (flags.standalone) return undefined;
-  const env = process.env;
-  if (!flags.kubeconfig && !env.KUBERNETES_SERVICE_HOST && !env.KUBECONFIG) return undefined;
-  const { loadKubeConfig } = await import('../kube/index.js');
-  return loadKubeConfig(flags.kubeconfig);
 }
