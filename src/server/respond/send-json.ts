@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { RenderedJson } from './rendered-bodies.js';
 
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
@@ -9,17 +10,14 @@ const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
  */
 export function sendJson(res: ServerResponse, body: unknown, status = 200): void {
   const json = JSON.stringify(body);
-  res.statusCode = status;
-  res.setHeader('Content-Type', JSON_CONTENT_TYPE);
-  res.setHeader('Content-Length', Buffer.byteLength(json));
-  res.end(json);
+  sendRenderedJson(res, { json, bytes: Buffer.byteLength(json) }, status);
 }
 
 /**
  * Answers with JSON serialised earlier (kept from an identical answer): no work but the write.
  * A string, not a Buffer: node sends a string body in one write with the headers.
  */
-export function sendRenderedJson(res: ServerResponse, body: { json: string; bytes: number }, status = 200): void {
+export function sendRenderedJson(res: ServerResponse, body: RenderedJson, status = 200): void {
   res.statusCode = status;
   res.setHeader('Content-Type', JSON_CONTENT_TYPE);
   res.setHeader('Content-Length', body.bytes);
