@@ -12,11 +12,13 @@ export interface ServedGroup {
   name: string;
   /** Most preferred first; the aggregator and kubectl take the first as preferredVersion. */
   versions: readonly string[];
+  /** What every resource of the group returns; discovery's placeholder resource names it too. */
+  listKind: string;
 }
 
 export const SERVED_GROUPS: readonly ServedGroup[] = [
-  { name: CUSTOM_GROUP, versions: CUSTOM_VERSIONS },
-  { name: EXTERNAL_GROUP, versions: EXTERNAL_VERSIONS },
+  { name: CUSTOM_GROUP, versions: CUSTOM_VERSIONS, listKind: 'MetricValueList' },
+  { name: EXTERNAL_GROUP, versions: EXTERNAL_VERSIONS, listKind: 'ExternalMetricValueList' },
 ];
 
 export function isCustomVersion(v: string): v is CustomVersion {

@@ -122,7 +122,7 @@ describe('kubectl get --raw, as on-call runs it', () => {
     assert.equal(discovery?.code, 0, discovery?.stderr);
     assert.deepEqual(
       JSON.parse(discovery?.stdout ?? '{}').resources.map((r: { name: string }) => r.name),
-      ['pods/http_requests'],
+      ['pods/http_requests', 'discovery-placeholder'],
     );
   });
 

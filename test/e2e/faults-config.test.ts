@@ -77,7 +77,7 @@ describe('config file replaced by garbage', () => {
       const discovery = await adapterRequest(adapter.port, '/apis/external.metrics.k8s.io/v1beta1');
       assert.deepEqual(
         discovery.body.resources.map((r: { name: string }) => r.name),
-        ['queue-depth'],
+        ['queue-depth', 'discovery-placeholder'],
       );
     }
     const refused = adapter.logs.filter((l) => l.msg === 'config reload refused; the previous config keeps serving');

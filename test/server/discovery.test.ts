@@ -50,6 +50,13 @@ describe('discovery', () => {
         },
         { name: 'nodes/pressure', singularName: '', namespaced: false, kind: 'MetricValueList', verbs: ['get'] },
         { name: 'namespaces/budget', singularName: '', namespaced: false, kind: 'MetricValueList', verbs: ['get'] },
+        {
+          name: 'discovery-placeholder',
+          singularName: 'discovery-placeholder',
+          namespaced: true,
+          kind: 'MetricValueList',
+          verbs: ['get'],
+        },
       ]);
     });
   }
@@ -65,6 +72,7 @@ describe('discovery', () => {
       [
         ['queue-depth', 'ExternalMetricValueList', true],
         ['team-only', 'ExternalMetricValueList', true],
+        ['discovery-placeholder', 'ExternalMetricValueList', true],
       ],
     );
   });

@@ -1,11 +1,12 @@
 import type { ServerResponse } from 'node:http';
 import type { RenderedJson } from './rendered-bodies.js';
 
-const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+// Exactly what kube-apiserver sends: client-go picks its decoder from this header.
+const JSON_CONTENT_TYPE = 'application/json';
 
 /**
  * Answers with `body` as JSON, through node's own response API: express's send() would look the
- * type up, then parse and re-format it to add the charset, on every metrics request. Node leaves
+ * type up, then parse and re-format it to add a charset, on every metrics request. Node leaves
  * the body out of HEAD answers by itself.
  */
 export function sendJson(res: ServerResponse, body: unknown, status = 200): void {
@@ -17,9 +18,14 @@ export function sendJson(res: ServerResponse, body: unknown, status = 200): void
  * Answers with JSON serialised earlier (kept from an identical answer): no work but the write.
  * A string, not a Buffer: node sends a string body in one write with the headers.
  */
-export function sendRenderedJson(res: ServerResponse, body: RenderedJson, status = 200): void {
+export function sendRenderedJson(
+  res: ServerResponse,
+  body: RenderedJson,
+  status = 200,
+  contentType = JSON_CONTENT_TYPE,
+): void {
   res.statusCode = status;
-  res.setHeader('Content-Type', JSON_CONTENT_TYPE);
+  res.setHeader('Content-Type', contentType);
   res.setHeader('Content-Length', body.bytes);
   res.end(body.json);
 }

@@ -1,8 +1,11 @@
 import type { Request, Response } from 'express';
 import { LRUCache } from 'lru-cache';
 import { ApiError } from '../../api/errors.js';
-import { CUSTOM_GROUP, EXTERNAL_GROUP } from '../../api/groups.js';
+import { CUSTOM_GROUP, EXTERNAL_GROUP, SERVED_GROUPS } from '../../api/groups.js';
 import type { CustomMetricsProvider, ExternalMetricsProvider } from '../../providers/provider.js';
+import { DiscoveryCatalog } from '../discovery/catalog.js';
+import { metricsDiscoverySource } from '../discovery/metrics-source.js';
+import { JSON_ONLY, negotiate } from '../request/negotiate.js';
 import { type CustomMetricPath, type ExternalMetricPath, notFoundPath } from '../request/parse-metric-path.js';
 import { answerDiscovery } from './discovery.js';
 import { createMetricReaders, type MetricRoute, type MetricsApiOptions } from './metrics-api.js';
@@ -28,6 +31,7 @@ export function createApisHandler(
   options: MetricsApiOptions & { provider: CustomMetricsProvider & ExternalMetricsProvider },
 ) {
   const read = createMetricReaders(options);
+  const catalog = new DiscoveryCatalog(SERVED_GROUPS, [metricsDiscoverySource(options.provider)]);
   const routes = new LRUCache<string, ApiRoute>({
     ...ROUTE_MEMO,
     sizeCalculation: (_route, url) => 4 * url.length + 1024,
@@ -37,9 +41,10 @@ export function createApisHandler(
     const remembered = routes.get(req.url);
     const route = remembered ?? routeOf(req.path);
     if (route.kind === 'discovery') {
-      answerDiscovery(options.provider, res, route.segments);
+      answerDiscovery(catalog, req, res, route.segments);
       return undefined;
     }
+    negotiate(req.headers.accept, JSON_ONLY);
     const reading = route.kind === 'custom' ? read.custom(req, res, route) : read.external(req, res, route);
     if (remembered) return reading;
     const remember = () => {

@@ -1,69 +1,67 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError } from '../../api/errors.js';
-import { CUSTOM_GROUP, EXTERNAL_GROUP, SERVED_GROUPS, type ServedGroup } from '../../api/groups.js';
-import { formatGroupResource } from '../../api/resources.js';
-import type { CustomMetricsProvider, ExternalMetricsProvider } from '../../providers/provider.js';
-import { sendJson } from '../respond/send-json.js';
+import type { DiscoveryCatalog, RenderedDocument } from '../discovery/catalog.js';
+import { aggregatedContentType, DISCOVERY_ROOT, JSON_ONLY, negotiate } from '../request/negotiate.js';
+import { sendRenderedJson } from '../respond/send-json.js';
 
 /**
  * Discovery documents: `/apis`, `/apis/<group>` and `/apis/<group>/<version>`, given the path
  * segments after `/apis`. The aggregator checks `/apis/<group>/<version>` for every APIService
- * and marks it unavailable (stopping every HPA that uses it) when this is slow or failing,
- * so these only read the providers' in-memory metric lists.
+ * and marks it unavailable (stopping every HPA that uses it) when this is slow or failing, and
+ * marks a group-version stale when `/apis` answers 503; so these read only documents already in
+ * memory and never wait on a backend.
  */
 export function answerDiscovery(
-  provider: CustomMetricsProvider & ExternalMetricsProvider,
+  catalog: DiscoveryCatalog,
+  req: IncomingMessage,
   res: ServerResponse,
   segments: readonly string[],
 ): void {
   const [groupName, version] = segments;
+  const accept = req.headers.accept;
   if (groupName === undefined) {
-    sendJson(res, { kind: 'APIGroupList', apiVersion: 'v1', groups: SERVED_GROUPS.map(apiGroup) });
+    res.setHeader('Vary', 'Accept');
+    const representation = negotiate(accept, DISCOVERY_ROOT);
+    const snapshot = catalog.current();
+    if (representation === 'json') sendRenderedJson(res, snapshot.groupList());
+    else sendWithETag(req, res, snapshot.aggregated(representation), aggregatedContentType(representation));
     return;
   }
-  const group = findGroup(groupName);
-  if (version === undefined) {
-    sendJson(res, { kind: 'APIGroup', apiVersion: 'v1', ...apiGroup(group) });
+  negotiate(accept, JSON_ONLY);
+  const snapshot = catalog.current();
+  const document = version === undefined ? snapshot.group(groupName) : snapshot.resourceList(groupName, version);
+  if (!document) throw notServed(catalog, version === undefined ? groupName : `${groupName}/${version}`);
+  sendRenderedJson(res, document);
+}
+
+/** The aggregator sends back the ETag it got; an unchanged document then costs it no body. */
+function sendWithETag(
+  req: IncomingMessage,
+  res: ServerResponse,
+  document: RenderedDocument,
+  contentType: string,
+): void {
+  res.setHeader('ETag', document.etag);
+  if (etagMatches(req.headers['if-none-match'], document.etag)) {
+    res.statusCode = 304;
+    res.end();
     return;
   }
-  if (!group.versions.includes(version)) throw notServed(`${group.name}/${version}`);
-  const resources = group.name === CUSTOM_GROUP ? customResources(provider) : externalResources(provider);
-  sendJson(res, { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: `${group.name}/${version}`, resources });
+  sendRenderedJson(res, document, 200, contentType);
 }
 
-function customResources(provider: CustomMetricsProvider) {
-  return provider.listCustomMetrics().map((m) => ({
-    name: `${formatGroupResource(m.resource)}/${m.metric}`,
-    singularName: '',
-    namespaced: m.namespaced,
-    kind: 'MetricValueList',
-    verbs: ['get'],
-  }));
+function etagMatches(ifNoneMatch: string | undefined, etag: string): boolean {
+  if (ifNoneMatch === undefined) return false;
+  return ifNoneMatch.split(',').some((tag) => {
+    const t = tag.trim();
+    return t === '*' || t === etag || t === `W/${etag}`;
+  });
 }
 
-function externalResources(provider: ExternalMetricsProvider) {
-  return provider.listExternalMetrics().map((m) => ({
-    name: m.metric,
-    singularName: '',
-    namespaced: true,
-    kind: 'ExternalMetricValueList',
-    verbs: ['get'],
-  }));
-}
-
-function apiGroup(group: ServedGroup) {
-  const versions = group.versions.map((version) => ({ groupVersion: `${group.name}/${version}`, version }));
-  return { name: group.name, versions, preferredVersion: versions[0] };
-}
-
-function findGroup(name: string): ServedGroup {
-  const group = SERVED_GROUPS.find((g) => g.name === name);
-  if (!group) throw notServed(name);
-  return group;
-}
-
-function notServed(what: string): ApiError {
+function notServed(catalog: DiscoveryCatalog, what: string): ApiError {
   return ApiError.notFound(
-    `the server could not find the requested resource: ${what} is not served (this adapter serves ${CUSTOM_GROUP} and ${EXTERNAL_GROUP})`,
+    `the server could not find the requested resource: ${what} is not served (this adapter serves ${catalog.groups
+      .map((g) => g.versions.map((v) => `${g.name}/${v}`).join(', '))
+      .join(', ')})`,
   );
 }
