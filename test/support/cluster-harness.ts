@@ -29,8 +29,11 @@ export interface ClusterHarness {
   asAggregator(path: string, user?: string, groups?: string[]): Promise<Answer>;
   /** A request with any certificate and headers (or none). */
   call(path: string, options?: { cert?: IssuedCert; headers?: Record<string, string | string[]> }): Promise<Answer>;
-  /** The real kubectl with a bearer token the kube double's TokenReview knows; undefined when kubectl is missing. */
-  kubectl(args: string[], token: string): Promise<KubectlResult | undefined>;
+  /**
+   * The real kubectl with a bearer token the kube double's TokenReview knows; undefined when kubectl
+   * is missing. `binary` picks another kubectl than the default one.
+   */
+  kubectl(args: string[], token: string, binary?: string): Promise<KubectlResult | undefined>;
   close(): Promise<void>;
 }
 
@@ -109,10 +112,10 @@ export async function startClusterHarness(options: HarnessOptions): Promise<Clus
     call,
     asAggregator: (path, user = HPA_USER, groups = ['system:serviceaccounts']) =>
       call(path, { cert: proxyClient, headers: { 'X-Remote-User': user, 'X-Remote-Group': groups } }),
-    async kubectl(args, token) {
-      if (!kubectlBinary) return undefined;
+    async kubectl(args, token, binary = kubectlBinary) {
+      if (!binary) return undefined;
       const { path, home } = await writeUserKubeconfig(adapter.baseUrl, servingCa.certPath, token);
-      return runKubectl(kubectlBinary, path, args, home);
+      return runKubectl(binary, path, args, home);
     },
     async close() {
       await adapter.stop();

@@ -26,6 +26,19 @@ export function findKubectl(): string | undefined {
   }
 }
 
+/** The versioned kubectl binaries beside the dispatcher, of those asked for, e.g. `['1.32', '1.27']`. */
+export function findKubectlVersions(versions: readonly string[]): { version: string; binary: string }[] {
+  const onPath = (process.env.PATH ?? '')
+    .split(':')
+    .map((dir) => join(dir, 'kubectl'))
+    .find((p) => existsSync(p));
+  if (!onPath) return [];
+  const dir = dirname(realpathSync(onPath));
+  return versions
+    .map((version) => ({ version, binary: join(dir, `kubectl.${version}`) }))
+    .filter(({ binary }) => existsSync(binary));
+}
+
 export interface KubectlResult {
   code: number;
   stdout: string;
