@@ -5,11 +5,12 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type CertDir, createCertDir, issueServingCert } from './certs.js';
+import { createWatchServer, type WatchControls } from './kube-watch-server.js';
 
 /**
  * The parts of kube-apiserver the adapter calls — TokenReview, SubjectAccessReview, the
- * extension-apiserver-authentication ConfigMap, object lists by label selector — over HTTPS
- * with the real JSON shapes, status codes and Status bodies. Like the real one it answers
+ * extension-apiserver-authentication ConfigMap, object lists by label selector and watches
+ * (kube-watch-server.ts) — over HTTPS with the real JSON shapes, status codes and Status bodies. Like the real one it answers
  * 401 unless the caller presents a known bearer token. Everything is programmable and every
  * call is counted, so tests can assert "one review, not two".
  */
@@ -58,9 +59,11 @@ export interface StoredObject {
   namespace?: string;
   name: string;
   labels?: Record<string, string>;
+  resourceVersion?: string;
 }
 
-export type Endpoint = 'tokenreviews' | 'subjectaccessreviews' | 'configmaps' | 'objects';
+/** `objects` counts GETs and LISTs of objects, `watches` watch requests. */
+export type Endpoint = 'tokenreviews' | 'subjectaccessreviews' | 'configmaps' | 'objects' | 'watches';
 
 export interface KubeApiserverDouble {
   url: string;
@@ -77,13 +80,17 @@ export interface KubeApiserverDouble {
   allowRules: SarRule[];
   authorize: ((spec: SarSpec) => SarDecision) | undefined;
   configMaps: Map<string, Record<string, string>>;
+  /** Pushed objects are listed; change them through `watch` for watches to see it. */
   objects: StoredObject[];
+  watch: WatchControls;
   calls: Record<Endpoint | 'unauthorized', number>;
   /** TLS connections accepted, to see whether clients keep connections alive. */
   connections: number;
   subjectAccessReviews: SarSpec[];
   /** Answer this status (with a real Status body) instead of serving the endpoint. */
   failures: Map<Endpoint, number>;
+  /** The Accept header of the last object LIST, GET or watch. */
+  lastObjectAccept: string | undefined;
   /** Latency added before every answer, in ms. */
   delayMs: number;
   setAuthenticationConfigMap(data: Record<string, string>): void;
@@ -127,21 +134,25 @@ export async function startKubeApiserverDouble(options: DoubleOptions = {}): Pro
     authorize: undefined as ((spec: SarSpec) => SarDecision) | undefined,
     configMaps: new Map<string, Record<string, string>>(),
     objects: [] as StoredObject[],
-    calls: { tokenreviews: 0, subjectaccessreviews: 0, configmaps: 0, objects: 0, unauthorized: 0 },
+    calls: { tokenreviews: 0, subjectaccessreviews: 0, configmaps: 0, objects: 0, watches: 0, unauthorized: 0 },
     connections: 0,
     subjectAccessReviews: [] as SarSpec[],
     failures: new Map<Endpoint, number>(),
+    lastObjectAccept: undefined as string | undefined,
     delayMs: 0,
   };
 
+  const watchServer = createWatchServer(double.objects, failure);
+
   const server: Server = createServer({ cert: serving.cert, key: serving.key }, (req, res) => {
-    answer(req).then(
-      ([code, body]) => send(res, code, body),
+    answer(req, res).then(
+      (answered) => answered && send(res, answered[0], answered[1]),
       (error: unknown) => send(res, 500, status(500, `internal error: ${String(error)}`)),
     );
   });
 
-  async function answer(req: IncomingMessage): Promise<Answer> {
+  /** An answer to send, or undefined when a watch stream took over the response. */
+  async function answer(req: IncomingMessage, res: ServerResponse): Promise<Answer | undefined> {
     const body = await readBody(req);
     if (double.delayMs > 0) await new Promise((r) => setTimeout(r, double.delayMs));
     const token = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
@@ -152,9 +163,11 @@ export async function startKubeApiserverDouble(options: DoubleOptions = {}): Pro
     const url = new URL(req.url ?? '/', 'https://double');
     const route = routeOf(req.method ?? 'GET', url.pathname);
     if (!route) return failure(404, 'the server could not find the requested resource');
-    double.calls[route.endpoint]++;
-    const programmed = double.failures.get(route.endpoint);
-    if (programmed) return failure(programmed, failureMessage(programmed, route.endpoint));
+    const watching = route.endpoint === 'objects' && ['1', 'true'].includes(url.searchParams.get('watch') ?? '');
+    const endpoint: Endpoint = watching ? 'watches' : route.endpoint;
+    double.calls[endpoint]++;
+    const programmed = double.failures.get(endpoint);
+    if (programmed) return failure(programmed, failureMessage(programmed, endpoint));
     if (route.endpoint === 'tokenreviews' || route.endpoint === 'subjectaccessreviews') {
       if (!(req.headers['content-type'] ?? '').startsWith('application/json')) {
         return failure(
@@ -184,7 +197,8 @@ export async function startKubeApiserverDouble(options: DoubleOptions = {}): Pro
       };
       return [200, { kind: 'ConfigMap', apiVersion: 'v1', metadata, data }];
     }
-    return objects(route, url.searchParams);
+    double.lastObjectAccept = req.headers.accept;
+    return objects(route, url.searchParams, req.headers.accept, watching ? res : undefined);
   }
 
   function tokenReview(spec: { token?: unknown }): Answer {
@@ -255,45 +269,34 @@ export async function startKubeApiserverDouble(options: DoubleOptions = {}): Pro
     };
   }
 
-  function objects(route: ObjectRoute, query: URLSearchParams): Answer {
+  function objects(
+    route: ObjectRoute,
+    query: URLSearchParams,
+    accept: string | undefined,
+    watchResponse: ServerResponse | undefined,
+  ): Answer | undefined {
     let selector: (labels: Record<string, string>) => boolean;
     try {
       selector = parseLabelSelector(query.get('labelSelector') ?? '');
     } catch (error) {
       return failure(400, `unable to parse requirement: ${(error as Error).message}`);
     }
-    const inScope = double.objects.filter(
+    if (route.name === undefined) {
+      return watchResponse
+        ? watchServer.watch(route, query, accept, selector, watchResponse)
+        : watchServer.list(route, query, accept, selector);
+    }
+    const found = double.objects.find(
       (o) =>
         o.group === route.group &&
         o.version === route.version &&
         o.resource === route.resource &&
-        (route.namespace === undefined || o.namespace === route.namespace),
+        (route.namespace === undefined || o.namespace === route.namespace) &&
+        o.name === route.name,
     );
-    if (route.name !== undefined) {
-      const found = inScope.find((o) => o.name === route.name);
-      if (!found)
-        return failure(404, `${route.resource} "${route.name}" not found`, { name: route.name, kind: route.resource });
-      return [200, { kind: kindOf(route.resource), apiVersion: apiVersionOf(route), ...objectJson(found) }];
-    }
-    const matching = inScope
-      .filter((o) => selector(o.labels ?? {}))
-      .sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
-    const start = Number(query.get('continue') ? Buffer.from(query.get('continue') ?? '', 'base64url').toString() : 0);
-    const limit = Number(query.get('limit') ?? 0) || matching.length;
-    const next = start + limit < matching.length ? Buffer.from(String(start + limit)).toString('base64url') : undefined;
-    const metadata = {
-      resourceVersion: '1000',
-      ...(next ? { continue: next, remainingItemCount: matching.length - start - limit } : {}),
-    };
-    return [
-      200,
-      {
-        kind: `${kindOf(route.resource)}List`,
-        apiVersion: apiVersionOf(route),
-        metadata,
-        items: matching.slice(start, start + limit).map(objectJson),
-      },
-    ];
+    if (!found)
+      return failure(404, `${route.resource} "${route.name}" not found`, { name: route.name, kind: route.resource });
+    return [200, watchServer.objectJson(found, route, false)];
   }
 
   server.on('secureConnection', () => double.connections++);
@@ -317,6 +320,7 @@ export async function startKubeApiserverDouble(options: DoubleOptions = {}): Pro
 
   return Object.assign(double, {
     url,
+    watch: watchServer.controls,
     caPem: ca.cert,
     caPath: ca.certPath,
     kubeconfigPath,
@@ -340,6 +344,7 @@ export async function startKubeApiserverDouble(options: DoubleOptions = {}): Pro
       }
     },
     async close() {
+      watchServer.controls.cutWatches();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (ownDir) await certDir.cleanup();
@@ -389,34 +394,6 @@ function routeOf(method: string, path: string): Route | undefined {
     ...(namespace !== undefined ? { namespace } : {}),
     ...(name !== undefined ? { name } : {}),
   };
-}
-
-function objectJson(o: StoredObject): Record<string, unknown> {
-  return {
-    metadata: {
-      name: o.name,
-      ...(o.namespace ? { namespace: o.namespace } : {}),
-      uid: `uid-${o.name}`,
-      resourceVersion: '1000',
-      creationTimestamp: '2026-01-01T00:00:00Z',
-      ...(o.labels ? { labels: o.labels } : {}),
-    },
-    spec: {},
-    status: {},
-  };
-}
-
-function kindOf(resource: string): string {
-  const singular = resource.endsWith('ies')
-    ? `${resource.slice(0, -3)}y`
-    : resource.endsWith('sses')
-      ? resource.slice(0, -2)
-      : resource.replace(/s$/, '');
-  return singular.charAt(0).toUpperCase() + singular.slice(1);
-}
-
-function apiVersionOf(route: ObjectRoute): string {
-  return route.group === '' ? route.version : `${route.group}/${route.version}`;
 }
 
 function failureMessage(code: number, endpoint: Endpoint): string {
