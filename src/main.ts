@@ -25,8 +25,8 @@ async function main(argv: readonly string[]): Promise<void> {
   const config = flags.config ? await loadConfigFile(flags.config) : defaultConfig();
   if (!flags.config) logger.info('no --config given: serving the built-in demo configuration (static metrics)');
 
-  const cluster = await clusterAccess(flags, logger);
-  const backends = await startBackends(config, { flags, logger, registry: metrics.registry, kube: cluster.kube });
+  const cluster = await clusterAccess(flags, logger, metrics.registry);
+  const backends = await startBackends(config, { flags, logger, registry: metrics.registry, kube: cluster.objects });
 
   let ready = false;
   const app = createApp({

@@ -34,6 +34,11 @@ export interface Flags {
   prometheusVerb?: 'GET' | 'POST';
   metricsRelistIntervalMs: number;
   metricsMaxAgeMs?: number;
+  /**
+   * Resources whose metadata may be watched to answer selector requests (`pods`,
+   * `deployments.apps`, `*` for any); others are LISTed per request. Default `*`.
+   */
+  watchResources: string[];
 }
 
 export const DEFAULT_ALWAYS_ALLOW_PATHS = [
@@ -89,6 +94,7 @@ export function parseFlags(argv: readonly string[]): Flags {
     logLevel: v['log-level'] ?? process.env.LOG_LEVEL ?? 'info',
     ...prometheusFlagsFrom(v),
     metricsRelistIntervalMs: durationFlag('metrics-relist-interval', v['metrics-relist-interval']) ?? 60_000,
+    watchResources: watchResourcesFlag(v['watch-resources']),
   };
 }
 
@@ -168,9 +174,21 @@ function parse(argv: readonly string[]) {
       'shutdown-grace-seconds': str,
       'shutdown-delay-seconds': str,
       'log-level': str,
+      'watch-resources': str,
       ...PROMETHEUS_FLAG_OPTIONS,
     },
   });
+}
+
+function watchResourcesFlag(raw: string | undefined): string[] {
+  const resources = LIST(raw, ['*']);
+  const bad = resources.find((r) => r !== '*' && !/^[a-z0-9-]+(\.[a-z0-9.-]+)?$/.test(r));
+  if (bad !== undefined) {
+    throw new FlagError(
+      `--watch-resources: expected resources such as pods,deployments.apps (or * for any), got "${bad}"`,
+    );
+  }
+  return resources;
 }
 
 function intFlag(name: string, raw: string | undefined, fallback: number): number {

@@ -1,11 +1,11 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { ApiError } from '../api/errors.js';
-import { type KubeResponse, KubeTransport, type KubeTransportOptions, statusError } from './transport.js';
+import { listMetadata, parseBody } from './metadata.js';
+import { KubeTransport, type KubeTransportOptions, statusError } from './transport.js';
 import type {
   ConfigMap,
   KubeClient,
-  ObjectSummary,
   ResourceRef,
   SubjectAccessReviewSpec,
   SubjectAccessReviewStatus,
@@ -60,21 +60,6 @@ const configMapSchema = z.object({
   data: z.record(z.string(), z.string()).nullish(),
 });
 
-const objectListSchema = z.object({
-  metadata: z.object({ continue: z.string().nullish() }).nullish(),
-  items: z
-    .array(
-      z.object({
-        metadata: z.object({
-          name: z.string(),
-          namespace: z.string().nullish(),
-          labels: z.record(z.string(), z.string()).nullish(),
-        }),
-      }),
-    )
-    .nullish(),
-});
-
 /** A KubeClient for the cluster a KubeConfig points at. */
 export function createKubeClient(kubeConfig: KubeConfig, options: KubeClientOptions = {}): ClosableKubeClient {
   const transport = new KubeTransport(kubeConfig, options);
@@ -91,7 +76,7 @@ export function createKubeClient(kubeConfig: KubeConfig, options: KubeClientOpti
     const response = await transport.request(method, path, body, signal);
     if (allowNotFound && response.status === 404) return undefined;
     if (response.status < 200 || response.status > 299) throw statusError(method, path, response);
-    return parse(method, path, schema, response);
+    return parseBody(method, path, schema, response);
   }
 
   return {
@@ -138,22 +123,8 @@ export function createKubeClient(kubeConfig: KubeConfig, options: KubeClientOpti
     },
 
     async listObjects(resource, namespace, labelSelector, signal) {
-      const base = collectionPath(resource, namespace);
-      const objects: ObjectSummary[] = [];
-      let continueToken: string | undefined;
-      do {
-        const query = new URLSearchParams({ limit: String(pageSize) });
-        if (labelSelector !== '') query.set('labelSelector', labelSelector);
-        if (continueToken) query.set('continue', continueToken);
-        const page = await call('GET', `${base}?${query}`, objectListSchema, undefined, signal);
-        for (const item of page?.items ?? []) {
-          const summary: ObjectSummary = { name: item.metadata.name, labels: item.metadata.labels ?? {} };
-          if (item.metadata.namespace) summary.namespace = item.metadata.namespace;
-          objects.push(summary);
-        }
-        continueToken = page?.metadata?.continue ?? undefined;
-      } while (continueToken);
-      return objects;
+      const list = await listMetadata(transport, collectionPath(resource, namespace), labelSelector, pageSize, signal);
+      return list.objects;
     },
 
     close() {
@@ -177,14 +148,4 @@ function segment(value: string): string {
     throw ApiError.badRequest(`invalid path segment "${value}" for a Kubernetes API call`);
   }
   return encodeURIComponent(value);
-}
-
-function parse<S extends z.ZodType>(method: string, path: string, schema: S, response: KubeResponse): z.infer<S> {
-  const parsed = schema.safeParse(response.body ?? {});
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'unexpected shape';
-    throw ApiError.unavailable(`kubernetes API answered ${method} ${path} with an unexpected body (${where})`);
-  }
-  return parsed.data;
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import http from 'node:http';
+import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ApiError } from '../api/errors.js';
@@ -44,17 +44,73 @@ export class KubeTransport {
     this.maxResponseBytes = options.maxResponseBytes ?? 32 * 1024 * 1024;
   }
 
-  /** Answers any status; rejects only when no answer arrived (ApiError.unavailable). */
-  async request(method: 'GET' | 'POST', path: string, body?: unknown, signal?: AbortSignal): Promise<KubeResponse> {
+  /**
+   * Answers any status; rejects only when no answer arrived (ApiError.unavailable). `accept`
+   * picks the representation (e.g. the metadata-only PartialObjectMetadataList).
+   */
+  async request(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+    signal?: AbortSignal,
+    accept = 'application/json',
+  ): Promise<KubeResponse> {
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const { what, options } = await this.prepare(method, path, accept, payload);
+    const deadline = AbortSignal.timeout(this.timeoutMs);
+    const combined = signal ? AbortSignal.any([signal, deadline]) : deadline;
+    try {
+      return await this.send({ ...options, signal: combined }, payload, combined);
+    } catch (error) {
+      const reason = deadline.aborted
+        ? `timed out after ${this.timeoutMs} ms`
+        : signal?.aborted
+          ? 'request cancelled'
+          : messageOf(error);
+      throw unreachable(what, reason, error);
+    }
+  }
+
+  /**
+   * A long-lived GET (a watch): resolves with the response once its headers arrived (within
+   * the call timeout), and leaves reading the body to the caller. The stream lives until the
+   * server ends it, `signal` aborts it, or nothing arrives for `idleTimeoutMs`.
+   */
+  async stream(path: string, accept: string, signal: AbortSignal, idleTimeoutMs: number): Promise<IncomingMessage> {
+    const { what, options } = await this.prepare('GET', path, accept, undefined);
+    const send = options.protocol === 'http:' ? http.request : https.request;
+    return new Promise((resolve, reject) => {
+      const request = send({ ...options, signal }, (response) => {
+        clearTimeout(headersDeadline);
+        response.socket.setTimeout(idleTimeoutMs, () => response.destroy(new Error(`no data for ${idleTimeoutMs} ms`)));
+        resolve(response);
+      });
+      const headersDeadline = setTimeout(
+        () => request.destroy(new Error(`timed out after ${this.timeoutMs} ms`)),
+        this.timeoutMs,
+      );
+      request.on('error', (error) => {
+        clearTimeout(headersDeadline);
+        reject(unreachable(what, signal.aborted ? 'request cancelled' : messageOf(error), error));
+      });
+      request.end();
+    });
+  }
+
+  private async prepare(
+    method: 'GET' | 'POST',
+    path: string,
+    accept: string,
+    payload: Buffer | undefined,
+  ): Promise<{ what: string; options: https.RequestOptions }> {
     const cluster = this.kubeConfig.getCurrentCluster();
     if (!cluster) throw ApiError.unavailable('kubernetes API unreachable: the kubeconfig has no current cluster');
     const base = new URL(cluster.server);
     const what = `${method} ${base.origin}${path}`;
-    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const options: https.RequestOptions = {
       method,
       headers: {
-        Accept: 'application/json',
+        Accept: accept,
         'User-Agent': this.userAgent,
         ...(payload ? { 'Content-Type': 'application/json', 'Content-Length': String(payload.length) } : {}),
       },
@@ -64,29 +120,19 @@ export class KubeTransport {
     } catch (error) {
       throw unreachable(what, `cannot load credentials from the kubeconfig: ${messageOf(error)}`, error);
     }
-    const deadline = AbortSignal.timeout(this.timeoutMs);
-    const combined = signal ? AbortSignal.any([signal, deadline]) : deadline;
-    const requestOptions: https.RequestOptions = {
-      method,
-      protocol: base.protocol,
-      hostname: base.hostname.replace(/^\[(.*)\]$/, '$1'),
-      port: base.port || (base.protocol === 'http:' ? 80 : 443),
-      path: base.pathname.replace(/\/+$/, '') + path,
-      headers: options.headers,
-      auth: options.auth,
-      agent: cluster.proxyUrl ? options.agent : this.agentFor(base.protocol, options),
-      signal: combined,
+    return {
+      what,
+      options: {
+        method,
+        protocol: base.protocol,
+        hostname: base.hostname.replace(/^\[(.*)\]$/, '$1'),
+        port: base.port || (base.protocol === 'http:' ? 80 : 443),
+        path: base.pathname.replace(/\/+$/, '') + path,
+        headers: options.headers,
+        auth: options.auth,
+        agent: cluster.proxyUrl ? options.agent : this.agentFor(base.protocol, options),
+      },
     };
-    try {
-      return await this.send(requestOptions, payload, combined);
-    } catch (error) {
-      const reason = deadline.aborted
-        ? `timed out after ${this.timeoutMs} ms`
-        : signal?.aborted
-          ? 'request cancelled'
-          : messageOf(error);
-      throw unreachable(what, reason, error);
-    }
   }
 
   close(): void {

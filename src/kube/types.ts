@@ -19,8 +19,9 @@ export interface KubeClient {
 
   /**
    * List the objects of one resource matching a label selector (Kubernetes selector syntax,
-   * '' for all), following `continue` pages. namespace undefined lists a root-scoped
-   * resource (nodes, namespaces) or across all namespaces.
+   * '' for all), metadata only (PartialObjectMetadataList), following `continue` pages.
+   * namespace undefined lists a root-scoped resource (nodes, namespaces) or across all
+   * namespaces.
    */
   listObjects(
     resource: ResourceRef,
@@ -29,6 +30,12 @@ export interface KubeClient {
     signal?: AbortSignal,
   ): Promise<ObjectSummary[]>;
 }
+
+/**
+ * What selector requests need: the objects of a resource matching a selector. The KubeClient
+ * LISTs per call; the object informers (object-informers.ts) answer from a watched index.
+ */
+export type ObjectLister = Pick<KubeClient, 'listObjects'>;
 
 export interface TokenReviewUser {
   username: string;

@@ -1,6 +1,6 @@
 import type { Registry } from 'prom-client';
 import type { QueryCache } from '../cache/query-cache.js';
-import type { KubeClient } from '../kube/index.js';
+import type { ObjectLister } from '../kube/index.js';
 import type { Logger } from '../observability/logger.js';
 
 /**
@@ -15,5 +15,5 @@ export interface BackendContext {
   cache: QueryCache;
   now: () => Date;
   /** Lists Kubernetes objects for custom-metric selector requests; absent when standalone. */
-  kube?: KubeClient;
+  kube?: ObjectLister;
 }

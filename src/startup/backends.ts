@@ -4,7 +4,7 @@ import { createQueryCache, type MetricCache } from '../cache/metric-cache.js';
 import type { QueryCache } from '../cache/query-cache.js';
 import type { Flags } from '../cli/flags.js';
 import type { AdapterConfig } from '../config/schema.js';
-import type { KubeClient } from '../kube/index.js';
+import type { ObjectLister } from '../kube/index.js';
 import type { Logger } from '../observability/logger.js';
 import { createBackends } from '../providers/backends.js';
 import type { MetricsBackend } from '../providers/provider.js';
@@ -21,7 +21,7 @@ export interface BackendDeps {
   flags: Flags;
   logger: Logger;
   registry: Registry;
-  kube?: KubeClient;
+  kube?: ObjectLister;
 }
 
 /**

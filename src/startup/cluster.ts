@@ -1,14 +1,15 @@
+import type { Registry } from 'prom-client';
 import { FlagError, type Flags } from '../cli/flags.js';
 import { findKubeConfigSource } from '../kube/config-source.js';
-import type { ClosableKubeClient } from '../kube/index.js';
+import type { ObjectInformers } from '../kube/index.js';
 import type { Logger } from '../observability/logger.js';
 import type { AuthSetup } from '../server/auth/types.js';
 
 export interface ClusterAccess {
   /** Absent in standalone mode. */
   auth?: AuthSetup;
-  /** Lists objects for selector requests; absent in standalone mode. */
-  kube?: ClosableKubeClient;
+  /** Resolves selector requests (watched metadata, LIST as fallback); absent in standalone mode. */
+  objects?: ObjectInformers;
   /** The address to listen on. */
   host: string;
   /** Where to send rotated client CAs (the extension-apiserver-authentication ConfigMap changed). */
@@ -27,7 +28,7 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
  * The Kubernetes client and the auth setup are imported only on the cluster path: a standalone
  * process would pay for @kubernetes/client-node in startup time, memory, and CPU per request.
  */
-export async function clusterAccess(flags: Flags, logger: Logger): Promise<ClusterAccess> {
+export async function clusterAccess(flags: Flags, logger: Logger, registry: Registry): Promise<ClusterAccess> {
   // Only an actual kubeconfig source is worth importing @kubernetes/client-node for.
   const source = flags.standalone ? undefined : findKubeConfigSource(flags.kubeconfig);
   const loaded = source && (await import('../kube/index.js')).loadKubeConfigFrom(source);
@@ -45,9 +46,12 @@ export async function clusterAccess(flags: Flags, logger: Logger): Promise<Clust
     );
     return { host, onClientCaChange() {}, close() {} };
   }
-  const { createKubeClient } = await import('../kube/index.js');
+  const { createKubeClient, createObjectInformers } = await import('../kube/index.js');
   const { createAuthSetup } = await import('../server/auth/setup.js');
   const kube = loaded ? createKubeClient(loaded.kubeConfig) : undefined;
+  const objects = loaded
+    ? createObjectInformers(loaded.kubeConfig, { logger, registry, watchResources: flags.watchResources })
+    : undefined;
   if (loaded) logger.info({ source: loaded.source }, 'using Kubernetes API');
   let caListener: ((clientCaPem: string[]) => void) | undefined;
   const auth = await createAuthSetup(flags, {
@@ -57,14 +61,15 @@ export async function clusterAccess(flags: Flags, logger: Logger): Promise<Clust
   });
   return {
     auth,
-    kube,
+    objects,
     host: flags.bindAddress ?? '0.0.0.0',
     onClientCaChange(listener) {
       caListener = listener;
     },
     close() {
       auth.close();
-      kube?.close?.();
+      kube?.close();
+      void objects?.close();
     },
   };
 }

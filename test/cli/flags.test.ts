@@ -13,6 +13,15 @@ describe('command-line flags', () => {
     assert.deepEqual(flags.authorizationAlwaysAllowPaths, DEFAULT_ALWAYS_ALLOW_PATHS);
     assert.equal(flags.metricsRelistIntervalMs, 60_000);
     assert.equal(flags.shutdownGraceSeconds, 25);
+    assert.deepEqual(flags.watchResources, ['*'], 'any resource a selector asks for may be watched');
+  });
+
+  it('--watch-resources names the resources whose metadata may be watched; empty watches none', () => {
+    assert.deepEqual(parseFlags(['--watch-resources=pods, deployments.apps']).watchResources, [
+      'pods',
+      'deployments.apps',
+    ]);
+    assert.deepEqual(parseFlags(['--watch-resources=']).watchResources, []);
   });
 
   it('accepts --flag=value and --flag value, and comma-separated lists', () => {
@@ -42,6 +51,7 @@ describe('command-line flags', () => {
     [['--secure-port=-1'], /--secure-port/],
     [['--metrics-relist-interval=soon'], /--metrics-relist-interval: expected a duration/],
     [['--prometheus-verb=PUT'], /--prometheus-verb: expected GET or POST/],
+    [['--watch-resources=Pods/x'], /--watch-resources: expected resources such as pods,deployments.apps/],
     [['--no-such-flag'], /no-such-flag/],
     [['positional'], /positional/],
   ];

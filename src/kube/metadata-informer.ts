@@ -1,0 +1,205 @@
+import type { Logger } from '../observability/logger.js';
+import { collectionPath } from './client.js';
+import { listMetadata } from './metadata.js';
+import { ObjectIndex } from './object-index.js';
+import type { KubeTransport } from './transport.js';
+import { kubeStatusOf, type ResourceRef } from './types.js';
+import { watchMetadata } from './watch-stream.js';
+
+export interface InformerTimings {
+  /** The watch's server-side timeout is drawn from [min, 2·min), as client-go's reflector does. Default 300 s. */
+  minWatchTimeoutSeconds: number;
+  /** First retry delay after an error; doubles per failure up to backoffMaxMs, ±50 % jitter. Default 800 ms. */
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+  /** Retry delay after a 403 (RBAC may be granted later). Default 5 min. */
+  forbiddenRetryMs: number;
+  /** How long a failing watch may be trusted before selector requests fall back to LIST. Default 30 s. */
+  failureToleranceMs: number;
+}
+
+export const DEFAULT_INFORMER_TIMINGS: InformerTimings = {
+  minWatchTimeoutSeconds: 300,
+  backoffInitialMs: 800,
+  backoffMaxMs: 30_000,
+  forbiddenRetryMs: 300_000,
+  failureToleranceMs: 30_000,
+};
+
+/** What an informer reports, so the metrics module counts and logs without knowing the loop. */
+export interface InformerEvents {
+  relisted(reason: 'initial' | 'expired' | 'retry'): void;
+  watchRestarted(reason: 'closed' | 'expired' | 'error' | 'forbidden'): void;
+  forbidden(message: string): void;
+}
+
+export interface MetadataInformerOptions {
+  transport: KubeTransport;
+  resource: ResourceRef;
+  pageSize: number;
+  logger: Logger;
+  events: InformerEvents;
+  timings: InformerTimings;
+  now?: () => number;
+  random?: () => number;
+}
+
+export type InformerHealth = 'serving' | 'not_synced' | 'watch_failing' | 'watch_forbidden';
+
+/**
+ * LIST then WATCH of one resource across the cluster, metadata only, kept in an ObjectIndex:
+ * re-watches from the last resourceVersion when the server ends a watch, relists on 410
+ * Expired/Gone, backs off with jitter on errors. The index answers selectors only while
+ * `health()` is `serving`; the caller falls back to a LIST otherwise.
+ */
+export class MetadataInformer {
+  readonly index = new ObjectIndex();
+  /** When the last event (or bookmark) arrived, ms since the epoch; undefined before the first. */
+  lastEventAt: number | undefined;
+  private synced = false;
+  private forbiddenSince: number | undefined;
+  private failingSince: number | undefined;
+  private failures = 0;
+  private lastResourceVersion: string | undefined;
+  private readonly stop = new AbortController();
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private readonly collection: string;
+  private running: Promise<void> | undefined;
+
+  constructor(private readonly options: MetadataInformerOptions) {
+    this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
+    this.collection = collectionPath(options.resource, undefined);
+  }
+
+  /** The resourceVersion the index reflects; undefined before the first LIST and after a 410. */
+  get resourceVersion(): string | undefined {
+    return this.lastResourceVersion;
+  }
+
+  start(): void {
+    this.running ??= this.run();
+  }
+
+  health(): InformerHealth {
+    if (!this.synced) return 'not_synced';
+    if (this.forbiddenSince !== undefined) return 'watch_forbidden';
+    if (this.failingSince !== undefined && this.now() - this.failingSince > this.options.timings.failureToleranceMs)
+      return 'watch_failing';
+    return 'serving';
+  }
+
+  async close(): Promise<void> {
+    this.stop.abort();
+    await this.running;
+  }
+
+  private async run(): Promise<void> {
+    const { logger, events, resource } = this.options;
+    let relistReason: 'initial' | 'expired' | 'retry' = 'initial';
+    while (!this.stop.signal.aborted) {
+      try {
+        if (this.lastResourceVersion === undefined) {
+          const list = await listMetadata(
+            this.options.transport,
+            this.collection,
+            '',
+            this.options.pageSize,
+            this.stop.signal,
+          );
+          this.index.replace(list.objects);
+          this.lastResourceVersion = list.resourceVersion;
+          this.synced = true;
+          this.recovered();
+          events.relisted(relistReason);
+          logger.debug({ resource: resource.resource, objects: list.objects.length }, 'informer listed');
+        }
+        await this.watch();
+        this.recovered();
+        events.watchRestarted('closed');
+      } catch (error) {
+        if (this.stop.signal.aborted) break;
+        const status = kubeStatusOf(error);
+        if (status === 410) {
+          // The history no longer reaches our resourceVersion: rebuild from a fresh LIST at once.
+          this.lastResourceVersion = undefined;
+          relistReason = 'expired';
+          events.watchRestarted('expired');
+          continue;
+        }
+        if (status === 403) {
+          if (this.forbiddenSince === undefined) events.forbidden((error as Error).message);
+          this.forbiddenSince ??= this.now();
+          events.watchRestarted('forbidden');
+          await this.sleep(this.options.timings.forbiddenRetryMs);
+          continue;
+        }
+        this.failingSince ??= this.now();
+        this.failures++;
+        if (this.failures === 1)
+          logger.warn(
+            { resource: resource.resource, err: (error as Error).message },
+            'informer watch failed; retrying',
+          );
+        if (this.lastResourceVersion === undefined) relistReason = 'retry';
+        events.watchRestarted('error');
+        await this.sleep(this.backoff());
+      }
+    }
+  }
+
+  private watch(): Promise<void> {
+    const { minWatchTimeoutSeconds } = this.options.timings;
+    const timeoutSeconds = Math.floor(minWatchTimeoutSeconds * (1 + this.random()));
+    return watchMetadata(
+      this.options.transport,
+      this.collection,
+      {
+        resourceVersion: this.lastResourceVersion ?? '',
+        timeoutSeconds,
+        // A server that neither sends nor ends past its own timeout is gone.
+        idleTimeoutMs: (timeoutSeconds + 30) * 1000,
+        signal: this.stop.signal,
+        // An accepted watch is trusted again; the backoff resets only once it delivers.
+        onOpen: () => {
+          this.failingSince = undefined;
+          this.forbiddenSince = undefined;
+        },
+      },
+      (event) => {
+        if (this.failures > 0) this.recovered();
+        this.lastEventAt = this.now();
+        if (event.resourceVersion !== '') this.lastResourceVersion = event.resourceVersion;
+        if (event.type === 'BOOKMARK') return;
+        if (event.type === 'DELETED') this.index.remove(event.object.namespace, event.object.name);
+        else this.index.upsert(event.object);
+      },
+    );
+  }
+
+  private recovered(): void {
+    if (this.failures > 0) this.options.logger.info({ resource: this.options.resource.resource }, 'informer recovered');
+    this.failingSince = undefined;
+    this.forbiddenSince = undefined;
+    this.failures = 0;
+  }
+
+  private backoff(): number {
+    const { backoffInitialMs, backoffMaxMs } = this.options.timings;
+    const base = Math.min(backoffMaxMs, backoffInitialMs * 2 ** Math.min(this.failures - 1, 30));
+    return base * (0.5 + this.random());
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.stop.signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.stop.signal.addEventListener('abort', done, { once: true });
+    });
+  }
+}

@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import { ApiError } from '../api/errors.js';
+import { type KubeResponse, type KubeTransport, statusError } from './transport.js';
+import type { ObjectSummary } from './types.js';
+
+/**
+ * Metadata-only reads: the API server answers these Accept types with PartialObjectMetadata
+ * (kind, apiVersion meta.k8s.io/v1, metadata only), so a pod costs its name and labels on the
+ * wire instead of its whole spec and status. A plain `application/json` is named second so a
+ * server that cannot convert (some aggregated APIs) still answers with full objects.
+ */
+export const METADATA_LIST_ACCEPT =
+  'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1, application/json';
+export const METADATA_WATCH_ACCEPT = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1, application/json';
+
+export const objectMetadataSchema = z.object({
+  name: z.string(),
+  namespace: z.string().nullish(),
+  resourceVersion: z.string().nullish(),
+  labels: z.record(z.string(), z.string()).nullish(),
+});
+
+const metadataListSchema = z.object({
+  metadata: z.object({ continue: z.string().nullish(), resourceVersion: z.string().nullish() }).nullish(),
+  items: z.array(z.object({ metadata: objectMetadataSchema })).nullish(),
+});
+
+export interface MetadataList {
+  objects: ObjectSummary[];
+  /** The list's resourceVersion: where a watch starts so it misses nothing. */
+  resourceVersion: string;
+}
+
+/** LIST a collection metadata-only, following `continue` pages (one consistent snapshot). */
+export async function listMetadata(
+  transport: KubeTransport,
+  collection: string,
+  labelSelector: string,
+  pageSize: number,
+  signal?: AbortSignal,
+): Promise<MetadataList> {
+  const objects: ObjectSummary[] = [];
+  let continueToken: string | undefined;
+  let resourceVersion = '';
+  do {
+    const query = new URLSearchParams({ limit: String(pageSize) });
+    if (labelSelector !== '') query.set('labelSelector', labelSelector);
+    if (continueToken) query.set('continue', continueToken);
+    const path = `${collection}?${query}`;
+    const response = await transport.request('GET', path, undefined, signal, METADATA_LIST_ACCEPT);
+    if (response.status < 200 || response.status > 299) throw statusError('GET', path, response);
+    const page = parseBody('GET', path, metadataListSchema, response);
+    for (const item of page.items ?? []) objects.push(summaryOf(item.metadata));
+    resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
+    continueToken = page.metadata?.continue ?? undefined;
+  } while (continueToken);
+  return { objects, resourceVersion };
+}
+
+export function summaryOf(metadata: z.infer<typeof objectMetadataSchema>): ObjectSummary {
+  const summary: ObjectSummary = { name: metadata.name, labels: metadata.labels ?? {} };
+  if (metadata.namespace) summary.namespace = metadata.namespace;
+  return summary;
+}
+
+export function parseBody<S extends z.ZodType>(
+  method: string,
+  path: string,
+  schema: S,
+  response: KubeResponse,
+): z.infer<S> {
+  const parsed = schema.safeParse(response.body ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'unexpected shape';
+    throw ApiError.unavailable(`kubernetes API answered ${method} ${path} with an unexpected body (${where})`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,108 @@
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Registry } from 'prom-client';
+import { type LabelSelector, parseSelector } from '../api/selector.js';
+import type { Logger } from '../observability/logger.js';
+import { collectionPath } from './client.js';
+import { createInformerMetrics } from './informer-metrics.js';
+import { listMetadata } from './metadata.js';
+import { DEFAULT_INFORMER_TIMINGS, type InformerTimings, MetadataInformer } from './metadata-informer.js';
+import { KubeTransport, type KubeTransportOptions } from './transport.js';
+import type { ObjectLister, ObjectSummary, ResourceRef } from './types.js';
+
+export interface ObjectInformersOptions extends KubeTransportOptions {
+  logger: Logger;
+  registry: Registry;
+  /**
+   * Which resources may be watched, as `resource` or `resource.group` (`pods`,
+   * `deployments.apps`), or `*` for any. Others are listed (metadata only) per request.
+   */
+  watchResources: readonly string[];
+  /** Objects per LIST page. Default 500. */
+  listPageSize?: number;
+  timings?: Partial<InformerTimings>;
+  now?: () => number;
+  random?: () => number;
+}
+
+export interface ObjectInformers extends ObjectLister {
+  /** The informer of a resource, once a request started it (for tests and metrics). */
+  informer(resource: ResourceRef): MetadataInformer | undefined;
+  close(): Promise<void>;
+}
+
+/** Parsed selectors kept per string; the HPAs of a cluster ask the same few over and over. */
+const SELECTOR_MEMO_SIZE = 1024;
+
+/**
+ * Selector requests answered from metadata-only informers: the first request for a resource
+ * starts its informer (LIST then WATCH) and is answered by a metadata-only LIST, as is every
+ * request until the informer has synced, while its watch is forbidden, or while it has been
+ * failing for longer than `failureToleranceMs`. Each such LIST is counted as a fallback.
+ */
+export function createObjectInformers(kubeConfig: KubeConfig, options: ObjectInformersOptions): ObjectInformers {
+  const transport = new KubeTransport(kubeConfig, { userAgent: 'hpa-metrics-adapter/informer', ...options });
+  const pageSize = options.listPageSize ?? 500;
+  const timings = { ...DEFAULT_INFORMER_TIMINGS, ...options.timings };
+  const informers = new Map<string, MetadataInformer>();
+  const metrics = createInformerMetrics(options.registry, options.logger, informers, options.now ?? Date.now);
+  const watchAll = options.watchResources.includes('*');
+  const watchable = new Set(options.watchResources);
+  const selectors = new Map<string, LabelSelector>();
+
+  function parsed(text: string): LabelSelector {
+    let selector = selectors.get(text);
+    if (!selector) {
+      selector = parseSelector(text);
+      if (selectors.size >= SELECTOR_MEMO_SIZE) selectors.clear();
+      selectors.set(text, selector);
+    }
+    return selector;
+  }
+
+  function informerFor(resource: ResourceRef): MetadataInformer | undefined {
+    const key = resourceKey(resource);
+    let informer = informers.get(key);
+    if (!informer && (watchAll || watchable.has(key))) {
+      informer = new MetadataInformer({
+        transport,
+        resource,
+        pageSize,
+        logger: options.logger,
+        events: metrics.eventsFor(key),
+        timings,
+        ...(options.now ? { now: options.now } : {}),
+        ...(options.random ? { random: options.random } : {}),
+      });
+      informers.set(key, informer);
+      informer.start();
+      options.logger.info({ resource: key }, 'watching metadata for selector requests');
+    }
+    return informer;
+  }
+
+  return {
+    async listObjects(resource, namespace, labelSelector, signal): Promise<ObjectSummary[]> {
+      const key = resourceKey(resource);
+      const informer = informerFor(resource);
+      if (informer) {
+        const health = informer.health();
+        if (health === 'serving') return informer.index.select(namespace, parsed(labelSelector));
+        metrics.fallback(key, health);
+      } else {
+        metrics.fallback(key, 'not_watched');
+      }
+      const collection = collectionPath(resource, namespace);
+      return (await listMetadata(transport, collection, labelSelector, pageSize, signal)).objects;
+    },
+    informer: (resource) => informers.get(resourceKey(resource)),
+    async close() {
+      await Promise.all([...informers.values()].map((informer) => informer.close()));
+      transport.close();
+    },
+  };
+}
+
+/** `pods`, `deployments.apps`: the form kubectl and RBAC use. */
+export function resourceKey(resource: Pick<ResourceRef, 'group' | 'resource'>): string {
+  return resource.group === '' ? resource.resource : `${resource.resource}.${resource.group}`;
+}

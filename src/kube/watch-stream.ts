@@ -1,0 +1,141 @@
+import type { IncomingMessage } from 'node:http';
+import { z } from 'zod';
+import { METADATA_WATCH_ACCEPT, objectMetadataSchema, summaryOf } from './metadata.js';
+import { type KubeTransport, statusError } from './transport.js';
+import { KubeRequestError, type ObjectSummary } from './types.js';
+
+/**
+ * One metadata-only watch request, as the API concepts documentation describes it: `GET
+ * collection?watch=1&resourceVersion=RV&allowWatchBookmarks=true`, answered 200 with a chunked
+ * stream of JSON documents `{"type":…,"object":…}`. A failure arrives either as the status of
+ * the request itself or, once the stream is open, as an `ERROR` event carrying a Status (410
+ * Expired when RV has left the server's history).
+ */
+export type WatchEvent =
+  | { type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: ObjectSummary; resourceVersion: string }
+  | { type: 'BOOKMARK'; resourceVersion: string };
+
+export interface WatchRequest {
+  resourceVersion: string;
+  /** Asks the server to end the stream after this long (it then ends cleanly: re-watch). */
+  timeoutSeconds: number;
+  /** An open stream silent this long is taken as dead (bookmarks and events keep it alive). */
+  idleTimeoutMs: number;
+  signal: AbortSignal;
+  /** Called once the server accepted the watch (200), before the first event. */
+  onOpen?: () => void;
+}
+
+/** A Status carried by the stream or the response; `status` 410 means relist. */
+export class WatchStatusError extends KubeRequestError {}
+
+/** One event line larger than this is refused rather than buffered (a PartialObjectMetadata is ~1 KiB). */
+const MAX_EVENT_BYTES = 4 * 1024 * 1024;
+
+const eventSchema = z.object({
+  type: z.enum(['ADDED', 'MODIFIED', 'DELETED', 'BOOKMARK', 'ERROR']),
+  object: z.record(z.string(), z.unknown()),
+});
+const bookmarkSchema = z.object({ metadata: z.object({ resourceVersion: z.string() }) });
+const objectSchema = z.object({ metadata: objectMetadataSchema });
+const statusSchema = z.object({
+  code: z.number().nullish(),
+  reason: z.string().nullish(),
+  message: z.string().nullish(),
+});
+
+/** Streams events to `onEvent` until the server ends the watch (resolves) or it fails (rejects). */
+export async function watchMetadata(
+  transport: KubeTransport,
+  collection: string,
+  request: WatchRequest,
+  onEvent: (event: WatchEvent) => void,
+): Promise<void> {
+  const query = new URLSearchParams({
+    watch: '1',
+    resourceVersion: request.resourceVersion,
+    allowWatchBookmarks: 'true',
+    timeoutSeconds: String(request.timeoutSeconds),
+  });
+  const path = `${collection}?${query}`;
+  const response = await transport.stream(path, METADATA_WATCH_ACCEPT, request.signal, request.idleTimeoutMs);
+  if (response.statusCode !== 200) {
+    const body = await readStatus(response);
+    const error = statusError('GET', path, { status: response.statusCode ?? 0, body });
+    const cause = error.cause as KubeRequestError;
+    throw new WatchStatusError(error.message, cause.status, cause.reason);
+  }
+  request.onOpen?.();
+  await readLines(response, (line) => onEvent(decodeEvent(path, line)));
+}
+
+function decodeEvent(path: string, line: string): WatchEvent {
+  const event = eventSchema.parse(JSON.parse(line));
+  if (event.type === 'ERROR') {
+    const status = statusSchema.parse(event.object);
+    throw new WatchStatusError(
+      `kubernetes API ended the watch ${path} with ${status.code ?? '?'} ${status.reason ?? ''}: ${status.message ?? '(no message)'}`,
+      status.code ?? undefined,
+      status.reason ?? undefined,
+    );
+  }
+  if (event.type === 'BOOKMARK') {
+    return { type: 'BOOKMARK', resourceVersion: bookmarkSchema.parse(event.object).metadata.resourceVersion };
+  }
+  const { metadata } = objectSchema.parse(event.object);
+  return { type: event.type, object: summaryOf(metadata), resourceVersion: metadata.resourceVersion ?? '' };
+}
+
+function readLines(response: IncomingMessage, onLine: (line: string) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let pending = '';
+    let settled = false;
+    const fail = (error: unknown) => {
+      if (settled) return;
+      settled = true;
+      reject(error);
+      response.destroy();
+    };
+    response.setEncoding('utf8');
+    response.on('data', (chunk: string) => {
+      pending += chunk;
+      let newline = pending.indexOf('\n');
+      try {
+        while (newline !== -1 && !settled) {
+          const line = pending.slice(0, newline).trim();
+          pending = pending.slice(newline + 1);
+          if (line !== '') onLine(line);
+          newline = pending.indexOf('\n');
+        }
+        if (pending.length > MAX_EVENT_BYTES) throw new Error(`a watch event larger than ${MAX_EVENT_BYTES} bytes`);
+      } catch (error) {
+        fail(error);
+      }
+    });
+    response.on('error', fail);
+    response.on('aborted', () => fail(new Error('the watch connection was cut')));
+    response.on('end', () => {
+      try {
+        if (pending.trim() !== '' && !settled) onLine(pending.trim());
+        settled = true;
+        resolve();
+      } catch (error) {
+        fail(error);
+      }
+    });
+  });
+}
+
+async function readStatus(response: IncomingMessage): Promise<unknown> {
+  let text = '';
+  response.setEncoding('utf8');
+  for await (const chunk of response) {
+    text += chunk as string;
+    if (text.length > 64 * 1024) break;
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

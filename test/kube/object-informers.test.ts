@@ -1,0 +1,246 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { Registry } from 'prom-client';
+import { loadKubeConfig } from '../../src/kube/config.js';
+import type { InformerTimings } from '../../src/kube/metadata-informer.js';
+import { createObjectInformers, type ObjectInformers } from '../../src/kube/object-informers.js';
+import type { ResourceRef } from '../../src/kube/types.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { type KubeApiserverDouble, startKubeApiserverDouble } from '../support/kube-apiserver-double.js';
+
+const PODS: ResourceRef = { group: '', version: 'v1', resource: 'pods' };
+const DEPLOYMENTS: ResourceRef = { group: 'apps', version: 'v1', resource: 'deployments' };
+const FAST: Partial<InformerTimings> = { backoffInitialMs: 20, backoffMaxMs: 100, forbiddenRetryMs: 60_000 };
+
+const pod = (name: string, labels: Record<string, string>, namespace = 'default') => ({
+  ...PODS,
+  namespace,
+  name,
+  labels,
+});
+
+describe('object informers: selector requests from watched metadata', () => {
+  let double: KubeApiserverDouble;
+  let informers: ObjectInformers | undefined;
+  let registry: Registry;
+  let logLines: string[];
+
+  before(async () => {
+    double = await startKubeApiserverDouble();
+  });
+  after(() => double.close());
+  afterEach(async () => {
+    await informers?.close();
+    informers = undefined;
+    double.failures.clear();
+    double.objects.length = 0;
+  });
+
+  function start(options: { watchResources?: string[]; timings?: Partial<InformerTimings> } = {}): ObjectInformers {
+    const loaded = loadKubeConfig(double.kubeconfigPath);
+    assert.ok(loaded);
+    registry = new Registry();
+    logLines = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        logLines.push(String(chunk));
+        done();
+      },
+    });
+    informers = createObjectInformers(loaded.kubeConfig, {
+      logger: createLogger('info', sink),
+      registry,
+      watchResources: options.watchResources ?? ['*'],
+      timings: { ...FAST, ...options.timings },
+    });
+    return informers;
+  }
+
+  async function names(lister: ObjectInformers, selector: string) {
+    return (await lister.listObjects(PODS, 'default', selector)).map((o) => o.name);
+  }
+
+  /** Until the pods informer serves and has seen every change the double made. */
+  async function caughtUp(lister: ObjectInformers): Promise<void> {
+    await waitUntil(() => {
+      const informer = lister.informer(PODS);
+      return informer?.health() === 'serving' && informer.resourceVersion === double.watch.resourceVersion;
+    });
+  }
+
+  async function metric(name: string, labels: Record<string, string>): Promise<number | undefined> {
+    const found = (await registry.getSingleMetric(name)?.get())?.values.find((v) =>
+      Object.entries(labels).every(([k, value]) => v.labels[k] === value),
+    );
+    return found?.value;
+  }
+
+  it('answers the first request by a metadata-only LIST, then from the index with no further LIST', async () => {
+    double.watch.put(pod('web-1', { app: 'web' }));
+    double.watch.put(pod('web-2', { app: 'web', tier: 'front' }));
+    double.watch.put(pod('db-1', { app: 'db' }));
+    double.watch.put(pod('web-9', { app: 'web' }, 'other'));
+    const lister = start();
+    const lists = double.calls.objects;
+    assert.deepEqual(await names(lister, 'app=web'), ['web-1', 'web-2']);
+    assert.equal(await metric('hpa_metrics_adapter_informer_list_fallbacks_total', { reason: 'not_synced' }), 1);
+    await caughtUp(lister);
+    const afterSync = double.calls.objects;
+    assert.equal(afterSync - lists, 2, 'one fallback LIST and the informer LIST');
+    assert.match(double.lastObjectAccept ?? '', /^application\/json;as=PartialObjectMetadata;g=meta\.k8s\.io;v=v1/);
+    for (let i = 0; i < 50; i++) {
+      assert.deepEqual(await names(lister, 'app=web'), ['web-1', 'web-2']);
+      assert.deepEqual(await names(lister, 'app=web,tier!=front'), ['web-1']);
+      assert.deepEqual(await names(lister, 'app in (db,web),!tier'), ['db-1', 'web-1']);
+      assert.deepEqual(await names(lister, ''), ['db-1', 'web-1', 'web-2']);
+    }
+    const everywhere = await lister.listObjects(PODS, undefined, 'app=web');
+    assert.deepEqual(
+      everywhere.map((o) => `${o.namespace}/${o.name}`),
+      ['default/web-1', 'default/web-2', 'other/web-9'],
+    );
+    assert.equal(double.calls.objects, afterSync, 'no LIST after sync');
+    assert.equal(await metric('hpa_metrics_adapter_informer_objects', { resource: 'pods' }), 4);
+    assert.equal(await metric('hpa_metrics_adapter_informer_relists_total', { reason: 'initial' }), 1);
+  });
+
+  it('the fallback LIST asks for PartialObjectMetadataList, never full objects', async () => {
+    double.watch.put(pod('web-1', { app: 'web' }));
+    const lister = start({ watchResources: ['deployments.apps'] });
+    assert.deepEqual(await names(lister, 'app=web'), ['web-1']);
+    assert.match(double.lastObjectAccept ?? '', /^application\/json;as=PartialObjectMetadataList;g=meta\.k8s\.io;v=v1/);
+    assert.equal(lister.informer(PODS), undefined, 'pods are not watched when the option leaves them out');
+    assert.equal(await metric('hpa_metrics_adapter_informer_list_fallbacks_total', { reason: 'not_watched' }), 1);
+    await lister.listObjects(DEPLOYMENTS, 'default', '');
+    assert.ok(lister.informer(DEPLOYMENTS), 'a listed resource starts its informer on first use');
+  });
+
+  it('follows pod create, relabel and delete within one watch event each', async () => {
+    double.watch.put(pod('web-1', { app: 'web' }));
+    const lister = start();
+    await lister.listObjects(PODS, 'default', 'app=web');
+    await caughtUp(lister);
+    double.watch.put(pod('web-2', { app: 'web' }));
+    await caughtUp(lister);
+    assert.deepEqual(await names(lister, 'app=web'), ['web-1', 'web-2']);
+    double.watch.put(pod('web-1', { app: 'canary' }));
+    await caughtUp(lister);
+    assert.deepEqual(await names(lister, 'app=web'), ['web-2']);
+    assert.deepEqual(await names(lister, 'app=canary'), ['web-1']);
+    double.watch.remove(pod('web-2', {}));
+    await caughtUp(lister);
+    assert.deepEqual(await names(lister, 'app=web'), []);
+    assert.equal(await metric('hpa_metrics_adapter_informer_objects', { resource: 'pods' }), 1);
+    assert.ok(
+      (await metric('hpa_metrics_adapter_informer_last_event_age_seconds', { resource: 'pods' })) !== undefined,
+    );
+  });
+
+  it('a cut watch resumes from its last resourceVersion without losing the changes made meanwhile', async () => {
+    double.watch.put(pod('web-1', { app: 'web' }));
+    const lister = start();
+    await lister.listObjects(PODS, 'default', '');
+    await caughtUp(lister);
+    await waitUntil(() => double.watch.openWatches === 1);
+    const watches = double.calls.watches;
+    double.failures.set('watches', 503);
+    double.watch.cutWatches();
+    double.watch.put(pod('web-2', { app: 'web' }));
+    double.watch.remove(pod('web-1', {}));
+    await waitUntil(() => double.calls.watches > watches + 1, 3000);
+    double.failures.clear();
+    await caughtUp(lister);
+    assert.deepEqual(await names(lister, 'app=web'), ['web-2']);
+    assert.equal(await metric('hpa_metrics_adapter_informer_relists_total', { reason: 'initial' }), 1);
+    assert.equal(await metric('hpa_metrics_adapter_informer_relists_total', { reason: 'expired' }), undefined);
+    assert.ok(((await metric('hpa_metrics_adapter_informer_watch_restarts_total', { reason: 'error' })) ?? 0) >= 1);
+  });
+
+  it('relists on 410 Expired when the history no longer reaches its resourceVersion', async () => {
+    double.watch.put(pod('web-1', { app: 'web' }));
+    const lister = start();
+    await lister.listObjects(PODS, 'default', '');
+    await caughtUp(lister);
+    double.failures.set('watches', 503);
+    double.watch.cutWatches();
+    double.watch.put(pod('web-3', { app: 'web' }));
+    double.watch.compact();
+    double.failures.clear();
+    await caughtUp(lister);
+    assert.deepEqual(await names(lister, 'app=web'), ['web-1', 'web-3']);
+    assert.equal(await metric('hpa_metrics_adapter_informer_relists_total', { reason: 'expired' }), 1);
+    assert.equal(await metric('hpa_metrics_adapter_informer_watch_restarts_total', { reason: 'expired' }), 1);
+  });
+
+  it('re-watches without a relist when the server ends the watch at its timeout', async () => {
+    double.watch.put(pod('web-1', { app: 'web' }));
+    const lister = start({ timings: { minWatchTimeoutSeconds: 1 } });
+    await lister.listObjects(PODS, 'default', '');
+    await caughtUp(lister);
+    await waitUntil(
+      async () => ((await metric('hpa_metrics_adapter_informer_watch_restarts_total', { reason: 'closed' })) ?? 0) >= 1,
+      5000,
+    );
+    double.watch.put(pod('web-2', { app: 'web' }));
+    await caughtUp(lister);
+    assert.deepEqual(await names(lister, 'app=web'), ['web-1', 'web-2']);
+    assert.equal(await metric('hpa_metrics_adapter_informer_relists_total', { reason: 'initial' }), 1);
+  });
+
+  it('a watch forbidden by RBAC falls back to LIST per request, logs once and shows it in /metrics', async () => {
+    double.watch.put(pod('web-1', { app: 'web' }));
+    double.failures.set('watches', 403);
+    const lister = start();
+    await lister.listObjects(PODS, 'default', '');
+    await waitUntil(() => lister.informer(PODS)?.health() === 'watch_forbidden');
+    const lists = double.calls.objects;
+    double.watch.put(pod('web-2', { app: 'web' }));
+    assert.deepEqual(await names(lister, 'app=web'), ['web-1', 'web-2'], 'the LIST sees what the index cannot');
+    assert.deepEqual(await names(lister, 'app=web'), ['web-1', 'web-2']);
+    assert.equal(double.calls.objects, lists + 2, 'one LIST per request');
+    assert.equal(await metric('hpa_metrics_adapter_informer_list_fallbacks_total', { reason: 'watch_forbidden' }), 2);
+    assert.equal(
+      await metric('hpa_metrics_adapter_informer_serving', { resource: 'pods', state: 'watch_forbidden' }),
+      0,
+    );
+    assert.match(
+      await registry.metrics(),
+      /hpa_metrics_adapter_informer_serving\{resource="pods",state="watch_forbidden"\} 0/,
+    );
+    const warnings = logLines.filter((l) => l.includes('watch forbidden by RBAC'));
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0] ?? '', /"resource":"pods"/);
+  });
+
+  it('trusts a failing watch for failureToleranceMs, then falls back to LIST until it recovers', async () => {
+    double.watch.put(pod('web-1', { app: 'web' }));
+    const lister = start({ timings: { failureToleranceMs: 300 } });
+    await lister.listObjects(PODS, 'default', '');
+    await caughtUp(lister);
+    double.failures.set('watches', 500);
+    double.watch.cutWatches();
+    await waitUntil(
+      async () => ((await metric('hpa_metrics_adapter_informer_watch_restarts_total', { reason: 'error' })) ?? 0) >= 1,
+    );
+    const lists = double.calls.objects;
+    assert.deepEqual(await names(lister, 'app=web'), ['web-1'], 'within the tolerance: still the index');
+    assert.equal(double.calls.objects, lists);
+    await waitUntil(() => lister.informer(PODS)?.health() === 'watch_failing', 3000);
+    assert.deepEqual(await names(lister, 'app=web'), ['web-1']);
+    assert.equal(double.calls.objects, lists + 1, 'beyond it: a LIST');
+    assert.equal(await metric('hpa_metrics_adapter_informer_list_fallbacks_total', { reason: 'watch_failing' }), 1);
+    double.failures.clear();
+    await caughtUp(lister);
+    await names(lister, 'app=web');
+    assert.equal(double.calls.objects, lists + 1, 'recovered: the index again');
+  });
+});
+
+async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs = 2000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
