@@ -249,11 +249,12 @@ class LruQueryCache implements MetricCache, CacheGaugeSource {
       'backend load failed; no value to fall back on',
     );
     if (!(error instanceof ApiError && UNAVAILABLE_REASONS.has(error.reason))) return { kind: 'error', error };
-    const maxStale = formatDuration(this.settings.maxStaleMs);
+    // A value is served for ttl + maxStale after it was loaded: that is the window to name.
+    const window = formatDuration(this.settings.ttlMs + this.settings.maxStaleMs);
     return {
       kind: 'error',
       error: ApiError.unavailable(
-        `${this.backend} backend unavailable and no value younger than ${maxStale} is cached: ${message}`,
+        `${this.backend} backend unavailable and no value younger than ${window} is cached: ${message}`,
         error,
       ),
     };

@@ -152,7 +152,7 @@ describe('QueryCache stale-on-error', () => {
     assert.equal(await metricValue(registry, LOADS, { backend: 'prometheus', outcome: 'error' }), 1);
   });
 
-  it('answers 503 naming the backend and the last error once the value is older than that', async () => {
+  it('answers 503 naming the backend, the window it served stale values in (ttl + maxStale) and the last error once the value is older than that', async () => {
     const { cache, clock } = makeCache({ ttlMs: 15_000, maxStaleMs: 120_000 });
     const backend = new FakeBackend(() => ({ value: 'last good' }));
     await cache.fetch('q', backend.load, patient());
@@ -165,7 +165,7 @@ describe('QueryCache stale-on-error', () => {
       assert.equal(error.code, 503);
       assert.equal(
         error.message,
-        'prometheus backend unavailable and no value younger than 2m0s is cached: prometheus query failed: connect ECONNREFUSED 127.0.0.1:9090',
+        'prometheus backend unavailable and no value younger than 2m15s is cached: prometheus query failed: connect ECONNREFUSED 127.0.0.1:9090',
       );
       return true;
     });

@@ -107,7 +107,7 @@ describe('the metric cache while Prometheus is down', () => {
     assert.equal(down.status, 503, down.text);
     assert.equal(down.body.kind, 'Status');
     assert.equal(down.body.reason, 'ServiceUnavailable');
-    assert.match(down.body.message, /^prometheus backend unavailable and no value younger than 3s is cached: /);
+    assert.match(down.body.message, /^prometheus backend unavailable and no value younger than 4s is cached: /);
     assert.match(
       down.body.message,
       new RegExp(`prometheus backend at ${prometheus.url} is unreachable: .*ECONNREFUSED`),
