@@ -30,7 +30,8 @@ const duration = z
     return ms;
   });
 
-const byteSize = z
+/** A byte count: a whole number or a Kubernetes quantity such as 64Mi. */
+export const byteSize = z
   .union([z.number(), z.string()], { error: 'expected a byte count such as 67108864 or a size such as 64Mi' })
   .transform((raw, context) => {
     const bytes = typeof raw === 'number' ? raw : isValidQuantity(raw) ? parseQuantity(raw) : Number.NaN;

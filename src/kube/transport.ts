@@ -3,6 +3,7 @@ import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ApiError } from '../api/errors.js';
+import { DEFAULT_MAX_RESPONSE_BYTES, readBoundedBody } from '../io/bounded-body.js';
 import { KubeRequestError } from './types.js';
 
 export interface KubeTransportOptions {
@@ -41,7 +42,7 @@ export class KubeTransport {
   ) {
     this.timeoutMs = options.timeoutMs ?? 5000;
     this.userAgent = options.userAgent ?? 'hpa-metrics-adapter';
-    this.maxResponseBytes = options.maxResponseBytes ?? 32 * 1024 * 1024;
+    this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   }
 
   /**
@@ -144,27 +145,16 @@ export class KubeTransport {
     const send = options.protocol === 'http:' ? http.request : https.request;
     return new Promise((resolve, reject) => {
       const request = send(options, (response) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        response.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > this.maxResponseBytes) {
-            request.destroy(new Error(`response larger than ${this.maxResponseBytes} bytes`));
-            return;
-          }
-          chunks.push(chunk);
-        });
-        response.on('error', reject);
-        response.on('end', () => {
+        readBoundedBody(response, this.maxResponseBytes).then((bytes) => {
           if (signal.aborted) return reject(signal.reason);
-          const text = Buffer.concat(chunks).toString('utf8');
+          const text = bytes.toString('utf8');
           const status = response.statusCode ?? 0;
           try {
             resolve({ status, body: text.length === 0 ? undefined : JSON.parse(text) });
           } catch {
             reject(new Error(`answered ${status} with a body that is not JSON: ${text.slice(0, 200)}`));
           }
-        });
+        }, reject);
       });
       request.on('error', reject);
       request.end(payload);

@@ -43,7 +43,9 @@ export type Failure =
   | { kind: 'status'; status: number; type?: string; message?: string; queryError?: string }
   /** Answer normally, but only after `ms` (longer than the client's timeout makes it time out). */
   | { kind: 'delay'; ms: number }
-  | { kind: 'reset' };
+  | { kind: 'reset' }
+  /** A 200 whose JSON body goes on for `bytes` (a broken proxy or endpoint), streamed with backpressure. */
+  | { kind: 'huge'; bytes: number };
 
 export type OperationHandler = (body: Record<string, unknown>) => unknown;
 
@@ -114,6 +116,7 @@ export class AwsJsonServer {
       request.socket.destroy();
       return;
     }
+    if (failure?.kind === 'huge') return streamHugeJson(response, failure.bytes);
     if (failure?.kind === 'throttle') {
       return this.sendError(response, new AwsJsonError(400, 'Throttling', 'Rate exceeded', 'Throttling;Sender'));
     }
@@ -204,4 +207,27 @@ async function readBody(request: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of request) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');
+}
+
+const MEBIBYTE = Buffer.alloc(1024 * 1024, 'x');
+
+function streamHugeJson(response: ServerResponse, bytes: number): Promise<void> {
+  response.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' });
+  response.write('{"QueueUrl":"');
+  let written = 0;
+  return new Promise((resolve) => {
+    const pump = () => {
+      while (written < bytes && !response.destroyed) {
+        written += MEBIBYTE.length;
+        if (!response.write(MEBIBYTE)) {
+          response.once('drain', pump);
+          return;
+        }
+      }
+      if (!response.destroyed) response.end('"}');
+      resolve();
+    };
+    response.once('close', resolve);
+    pump();
+  });
 }

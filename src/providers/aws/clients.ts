@@ -1,7 +1,9 @@
+import { pipeline, type Readable } from 'node:stream';
 import type { CloudWatchClientConfig } from '@aws-sdk/client-cloudwatch';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { ConfiguredRetryStrategy } from '@smithy/util-retry';
 import { ApiError } from '../../api/errors.js';
+import { DEFAULT_MAX_RESPONSE_BYTES, limitStream } from '../../io/bounded-body.js';
 import type { Logger } from '../../observability/logger.js';
 import { AWS_REGION_PATTERN, type AwsConnectionSettings } from './config.js';
 
@@ -37,11 +39,14 @@ export function commonClientConfig(
     maxAttempts: settings.maxAttempts,
     // requestTimeout alone only logs a warning; throwOnRequestTimeout makes a slow attempt
     // fail with a (retried) TimeoutError, so every call has a real deadline.
-    requestHandler: new NodeHttpHandler({
-      connectionTimeout: settings.connectTimeoutMs,
-      requestTimeout: settings.timeoutMs,
-      throwOnRequestTimeout: true,
-    }),
+    requestHandler: new BoundedNodeHttpHandler(
+      {
+        connectionTimeout: settings.connectTimeoutMs,
+        requestTimeout: settings.timeoutMs,
+        throwOnRequestTimeout: true,
+      },
+      DEFAULT_MAX_RESPONSE_BYTES,
+    ),
   };
   if (region !== undefined) config.region = region;
   if (settings.endpoint !== undefined) config.endpoint = settings.endpoint;
@@ -50,6 +55,31 @@ export function commonClientConfig(
     config.retryStrategy = new ConfiguredRetryStrategy(settings.maxAttempts, overrides.retryBackoffMs);
   }
   return config;
+}
+
+/**
+ * The SDK's handler with every response body passed through a byte limit: the SDK's
+ * deserialisers read the whole body into memory, so an endpoint (or a proxy in front of one)
+ * answering hundreds of MB would otherwise cost that much heap. Past the limit the body stream
+ * fails and the call fails with it.
+ */
+class BoundedNodeHttpHandler extends NodeHttpHandler {
+  constructor(
+    options: ConstructorParameters<typeof NodeHttpHandler>[0],
+    private readonly maxResponseBytes: number,
+  ) {
+    super(options);
+  }
+
+  override async handle(...args: Parameters<NodeHttpHandler['handle']>): ReturnType<NodeHttpHandler['handle']> {
+    const result = await super.handle(...args);
+    const body = result.response.body as Readable | undefined;
+    if (body && typeof body.pipe === 'function') {
+      // pipeline destroys the socket's stream when the limit fails, so the rest is never read.
+      result.response.body = pipeline(body, limitStream(this.maxResponseBytes), () => {});
+    }
+    return result;
+  }
 }
 
 /** A bound on clients built for regions named in requests, so selectors cannot open sockets without end. */

@@ -3,6 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import { ApiError } from '../../api/errors.js';
+import { BodyTooLargeError, DEFAULT_MAX_RESPONSE_BYTES, readBoundedBody } from '../../io/bounded-body.js';
 
 /**
  * The Prometheus HTTP API client: `/api/v1/query` and `/api/v1/series` over node:http(s) with
@@ -23,6 +24,8 @@ export interface PrometheusClientOptions {
   /** POST sends every call as a form; GET sends a form POST only above `maxGetQueryBytes`. */
   verb?: 'GET' | 'POST';
   maxGetQueryBytes?: number;
+  /** Larger answers are cut off and the call fails (503 naming the limit). Default 32 MiB. */
+  maxResponseBytes?: number;
   /** Called once per HTTP call, for the backend's metrics. */
   observe?: (endpoint: 'query' | 'series', outcome: string, seconds: number) => void;
 }
@@ -67,6 +70,7 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
     : new http.Agent({ keepAlive: true });
   const token = options.tokenFile ? new TokenFile(options.tokenFile) : undefined;
   const maxGet = options.maxGetQueryBytes ?? DEFAULT_MAX_GET_QUERY_BYTES;
+  const maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   const userinfo = base.username
     ? `Basic ${Buffer.from(`${decodeURIComponent(base.username)}:${decodeURIComponent(base.password)}`).toString('base64')}`
     : undefined;
@@ -113,10 +117,15 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
         target,
         { method: post ? 'POST' : 'GET', headers, agent, signal: deadline.signal },
         post ? form : undefined,
-        secure,
+        { secure, maxResponseBytes },
       );
     } catch (error) {
       if (signal?.aborted) throw signal.reason ?? error;
+      if (error instanceof BodyTooLargeError)
+        throw ApiError.unavailable(
+          `prometheus backend at ${shownUrl} sent a ${endpoint} ${error.message} (maxResponseBytes); the answer was dropped`,
+          error,
+        );
       if (deadline.expired)
         throw ApiError.unavailable(
           `prometheus backend at ${shownUrl} did not answer within ${options.timeoutMs} ms`,
@@ -161,11 +170,11 @@ async function exchange(
   target: URL,
   requestOptions: http.RequestOptions,
   body: string | undefined,
-  secure: boolean,
+  reading: Reading,
 ): Promise<Exchanged> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await exchangeOnce(target, requestOptions, body, secure);
+      return await exchangeOnce(target, requestOptions, body, reading);
     } catch (error) {
       if (!(error instanceof StaleSocketError) || attempt >= STALE_SOCKET_RETRIES) throw error;
     }
@@ -173,6 +182,11 @@ async function exchange(
 }
 
 class StaleSocketError extends Error {}
+
+interface Reading {
+  secure: boolean;
+  maxResponseBytes: number;
+}
 
 function readPem(flag: string, path: string | undefined): Buffer | undefined {
   if (path === undefined) return undefined;
@@ -187,19 +201,18 @@ function exchangeOnce(
   target: URL,
   requestOptions: http.RequestOptions,
   body: string | undefined,
-  secure: boolean,
+  reading: Reading,
 ): Promise<Exchanged> {
   return new Promise((resolve, reject) => {
-    const request = (secure ? https : http).request(target, requestOptions, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('error', reject);
-      response.on('end', () =>
-        resolve({
-          status: response.statusCode ?? 0,
-          statusText: response.statusMessage ?? '',
-          body: Buffer.concat(chunks).toString('utf8'),
-        }),
+    const request = (reading.secure ? https : http).request(target, requestOptions, (response) => {
+      readBoundedBody(response, reading.maxResponseBytes).then(
+        (bytes) =>
+          resolve({
+            status: response.statusCode ?? 0,
+            statusText: response.statusMessage ?? '',
+            body: bytes.toString('utf8'),
+          }),
+        reject,
       );
     });
     request.on('error', (error: NodeJS.ErrnoException) => {
@@ -248,28 +261,46 @@ function interpret(response: Exchanged, query: string, url: string): unknown {
 function parseQueryData(data: unknown, url: string): QueryResult {
   const record = typeof data === 'object' && data !== null ? (data as { resultType?: unknown; result?: unknown }) : {};
   if (record.resultType === 'vector' && Array.isArray(record.result)) {
-    return { resultType: 'vector', samples: record.result.flatMap((item: unknown) => vectorSample(item)) };
+    return { resultType: 'vector', samples: record.result.map((item: unknown, i) => vectorSample(item, i, url)) };
   }
   if (record.resultType === 'scalar' && Array.isArray(record.result)) {
-    const sample = pointOf(record.result);
-    return { resultType: 'scalar', samples: sample ? [{ labels: {}, ...sample }] : [] };
+    return { resultType: 'scalar', samples: [{ labels: {}, ...pointOf(record.result, 'data.result', url) }] };
   }
   throw ApiError.badRequest(
     `prometheus backend at ${url} answered with a ${String(record.resultType)} result; metricsQuery must produce an instant vector`,
   );
 }
 
-function vectorSample(item: unknown): PromSample[] {
-  if (typeof item !== 'object' || item === null) return [];
+/**
+ * A malformed sample is the backend failing, not "no data": dropping it would turn into a 404
+ * that the cache remembers over the last good value, and a timestamp no Date can hold would
+ * become a 500 when the answer is rendered.
+ */
+function vectorSample(item: unknown, index: number, url: string): PromSample {
+  const field = `data.result[${index}]`;
+  if (typeof item !== 'object' || item === null) throw malformed(url, field, 'is not an object');
   const { metric, value } = item as { metric?: unknown; value?: unknown };
-  const point = pointOf(value);
-  return point && isStringRecord(metric) ? [{ labels: metric, ...point }] : [];
+  if (!isStringRecord(metric)) throw malformed(url, `${field}.metric`, 'is not a map of label names to strings');
+  return { labels: metric, ...pointOf(value, `${field}.value`, url) };
 }
 
-function pointOf(pair: unknown): { value: number; timestamp: Date } | undefined {
-  if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'number' || typeof pair[1] !== 'string')
-    return undefined;
-  return { value: Number(pair[1]), timestamp: new Date(Math.round(pair[0] * 1000)) };
+/** Prometheus writes sample values as Go floats: decimal or exponent notation, NaN and ±Inf. */
+const GO_FLOAT = /^[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|Inf|NaN)$/;
+/** RFC 3339 renders years 0000–9999 only. */
+const MAX_TIMESTAMP_SECONDS = Date.UTC(9999, 11, 31, 23, 59, 59) / 1000;
+
+function pointOf(pair: unknown, field: string, url: string): { value: number; timestamp: Date } {
+  if (!Array.isArray(pair) || pair.length !== 2) throw malformed(url, field, 'is not a [timestamp, "value"] pair');
+  const [time, text] = pair as [unknown, unknown];
+  if (typeof time !== 'number' || !Number.isFinite(time) || time < 0 || time > MAX_TIMESTAMP_SECONDS)
+    throw malformed(url, `${field}[0]`, `timestamp ${clip(JSON.stringify(time) ?? String(time), 40)} is not a time`);
+  if (typeof text !== 'string' || !GO_FLOAT.test(text))
+    throw malformed(url, `${field}[1]`, `value ${clip(JSON.stringify(text) ?? String(text), 40)} is not a number`);
+  return { value: Number(text.replace(/Inf$/, 'Infinity')), timestamp: new Date(Math.round(time * 1000)) };
+}
+
+function malformed(url: string, field: string, problem: string): ApiError {
+  return ApiError.unavailable(`prometheus backend at ${url} answered a malformed sample: ${field} ${problem}`);
 }
 
 function isStringRecord(value: unknown): value is Record<string, string> {

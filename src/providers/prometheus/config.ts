@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { byteSize } from '../../cache/config.js';
 import { parseDuration } from '../../cli/flags.js';
 import { compileRule, RuleError } from './rules.js';
 
@@ -83,6 +84,8 @@ export const prometheusSectionSchema = z
     /** Extra request headers; --prometheus-header entries win for the same name. */
     headers: z.record(z.string().min(1), z.string()).optional(),
     verb: z.enum(['GET', 'POST']).optional(),
+    /** Answers larger than this are cut off and the call fails (503 naming the limit). Default 32Mi. */
+    maxResponseBytes: byteSize.optional(),
     rules: z.array(discoveryRuleSchema).nullish(),
     externalRules: z.array(discoveryRuleSchema).nullish(),
     resourceRules: resourceRulesRefusal,

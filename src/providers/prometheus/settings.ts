@@ -65,6 +65,7 @@ export function resolvePrometheusSettings(
       clientKey,
       headers: mergeHeaders(section?.headers ?? {}, flags?.prometheusHeaders ?? []),
       verb: flags?.prometheusVerb ?? section?.verb ?? 'GET',
+      ...(section?.maxResponseBytes !== undefined ? { maxResponseBytes: section.maxResponseBytes } : {}),
     },
     relistIntervalMs,
     // prometheus-adapter looks back one relist interval unless told otherwise.

@@ -281,6 +281,19 @@ describe('AWS failures', () => {
     assert.equal(await counterValue(context.registry, 'hpa_metrics_adapter_aws_requests_total', labels), 1);
   });
 
+  test('an answer larger than 32 MiB is cut off while it arrives and fails as 503, never buffered whole', async () => {
+    const { backend } = await startBackend({ maxAttempts: 1 });
+    const heapBefore = process.memoryUsage().heapUsed;
+    sqs.failNext('GetQueueUrl', { kind: 'huge', bytes: 600 * 1024 * 1024 });
+    await rejectsWithStatus(
+      read(backend, 'sqs-queue-length', 'queue-name=jobs'),
+      'ServiceUnavailable',
+      /SQS GetQueueUrl for SQS queue "jobs" failed .*answer larger than the limit of 32 MiB/,
+    );
+    assert.ok(process.memoryUsage().heapUsed - heapBefore < 200 * 1024 * 1024, 'the 600 MB were not held');
+    assert.equal((await read(backend, 'sqs-queue-length', 'queue-name=jobs'))[0]?.value, 5, 'the next call works');
+  });
+
   test('5xx answers are retried, then 503', async () => {
     const { backend } = await startBackend({ maxAttempts: 2 });
     sqs.failNext('GetQueueUrl', { kind: 'status', status: 500, message: 'We encountered an internal error' }, 5);

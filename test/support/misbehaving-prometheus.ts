@@ -1,0 +1,94 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A Prometheus HTTP API on loopback that answers what a test tells it to, including what a real
+ * Prometheus never sends (or a broken proxy in front of one does): bodies of hundreds of MB,
+ * samples with impossible timestamps or unparsable values. Series discovery always finds
+ * `queue_depth{namespace="default",queue="jobs"}`.
+ */
+export type QueryAnswer =
+  | { kind: 'value'; value: string; timestamp?: number }
+  /** A raw `[timestamp, value]` pair as JSON text, for malformed samples. */
+  | { kind: 'raw-point'; point: string }
+  /** A success envelope streamed until `bytes` were written, or the client went away. */
+  | { kind: 'huge'; bytes: number };
+
+export interface MisbehavingPrometheus {
+  url: string;
+  answer: QueryAnswer;
+  /** Bytes written into huge answers so far, and queries received. */
+  readonly stats: { hugeBytesWritten: number; queries: number };
+  close(): Promise<void>;
+}
+
+const SERIES = JSON.stringify({
+  status: 'success',
+  data: [{ __name__: 'queue_depth', namespace: 'default', queue: 'jobs' }],
+});
+
+const CHUNK = Buffer.alloc(1024 * 1024, 'x');
+
+export async function startMisbehavingPrometheus(): Promise<MisbehavingPrometheus> {
+  const stats = { hugeBytesWritten: 0, queries: 0 };
+  const state: { answer: QueryAnswer } = { answer: { kind: 'value', value: '42' } };
+  const server = http.createServer((req, res) => {
+    req.resume();
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (path.endsWith('/api/v1/series')) {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(SERIES);
+      return;
+    }
+    stats.queries++;
+    const answer = state.answer;
+    if (answer.kind === 'huge') {
+      streamHuge(res, answer.bytes, stats);
+      return;
+    }
+    const point =
+      answer.kind === 'raw-point'
+        ? answer.point
+        : JSON.stringify([answer.timestamp ?? Date.now() / 1000, answer.value]);
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(
+        `{"status":"success","data":{"resultType":"vector","result":[{"metric":{"queue":"jobs"},"value":${point}}]}}`,
+      );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    get answer() {
+      return state.answer;
+    },
+    set answer(next) {
+      state.answer = next;
+    },
+    stats,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Writes a vector answer whose label value never ends, with backpressure, until `bytes` or the client leaves. */
+function streamHuge(res: http.ServerResponse, bytes: number, stats: { hugeBytesWritten: number }): void {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.write('{"status":"success","data":{"resultType":"vector","result":[{"metric":{"queue":"');
+  let written = 0;
+  const pump = () => {
+    while (written < bytes && !res.destroyed) {
+      written += CHUNK.length;
+      stats.hugeBytesWritten += CHUNK.length;
+      if (!res.write(CHUNK)) {
+        res.once('drain', pump);
+        return;
+      }
+    }
+    if (!res.destroyed) res.end('"},"value":[1,"1"]}]}}');
+  };
+  res.on('close', () => res.removeAllListeners('drain'));
+  pump();
+}
