@@ -9,15 +9,28 @@ import type { ObjectSummary } from './types.js';
  */
 export class ObjectIndex {
   private readonly namespaces = new Map<string, NamespaceEntries>();
+  /** Changes per namespace ('' for root-scoped objects), and in all; never reset, so an old reading never matches again. */
+  private readonly changes = new Map<string, number>();
+  private allChanges = 0;
+  private resets = 0;
   private count = 0;
 
   get size(): number {
     return this.count;
   }
 
+  /**
+   * A number that changes whenever an object of `namespace` (undefined: of any namespace) is
+   * added, changed or removed, so an answer computed from the index can be kept until then.
+   */
+  generation(namespace: string | undefined): number {
+    return namespace === undefined ? this.allChanges : (this.changes.get(namespace) ?? 0) + this.resets;
+  }
+
   /** Adds or replaces one object (ADDED, MODIFIED). */
   upsert(object: ObjectSummary): void {
     const namespace = object.namespace ?? '';
+    this.changed(namespace);
     let entries = this.namespaces.get(namespace);
     if (!entries) {
       entries = { namespace: object.namespace, byName: new Map(), byLabel: new Map() };
@@ -57,6 +70,7 @@ export class ObjectIndex {
     const entries = this.namespaces.get(namespace ?? '');
     const previous = entries?.byName.get(name);
     if (!entries || !previous) return;
+    this.changed(namespace ?? '');
     this.unindex(entries, previous);
     entries.byName.delete(name);
     this.count--;
@@ -67,6 +81,9 @@ export class ObjectIndex {
   replace(objects: readonly ObjectSummary[]): void {
     this.namespaces.clear();
     this.count = 0;
+    // Every namespace's generation moves, including namespaces the new list no longer has.
+    this.resets += objects.length + 1;
+    this.allChanges++;
     for (const object of objects) this.upsert(object);
   }
 
@@ -84,6 +101,11 @@ export class ObjectIndex {
       }
     }
     return matched.sort(byNamespaceAndName);
+  }
+
+  private changed(namespace: string): void {
+    this.allChanges++;
+    this.changes.set(namespace, (this.changes.get(namespace) ?? 0) + 1);
   }
 
   private unindex(entries: NamespaceEntries, object: ObjectSummary): void {

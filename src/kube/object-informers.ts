@@ -1,6 +1,6 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
-import { type LabelSelector, parseSelector } from '../api/selector.js';
+import { parseSelector } from '../api/selector.js';
 import type { Logger } from '../observability/logger.js';
 import { collectionPath } from './client.js';
 import { createInformerMetrics } from './informer-metrics.js';
@@ -30,14 +30,21 @@ export interface ObjectInformers extends ObjectLister {
   close(): Promise<void>;
 }
 
-/** Parsed selectors kept per string; the HPAs of a cluster ask the same few over and over. */
-const SELECTOR_MEMO_SIZE = 1024;
+/** Selections kept per (resource, namespace, selector); the HPAs of a cluster ask the same few over and over. */
+const SELECTION_MEMO_SIZE = 4096;
+
+interface Selection {
+  informer: MetadataInformer;
+  generation: number;
+  objects: readonly ObjectSummary[];
+}
 
 /**
  * Selector requests answered from metadata-only informers: the first request for a resource
  * starts its informer (LIST then WATCH) and is answered by a metadata-only LIST, as is every
  * request until the informer has synced, while its watch is forbidden, or while it has been
  * failing for longer than `failureToleranceMs`. Each such LIST is counted as a fallback.
+ * An answer from the index is a frozen array, handed out again while its namespace is unchanged.
  */
 export function createObjectInformers(kubeConfig: KubeConfig, options: ObjectInformersOptions): ObjectInformers {
   const transport = new KubeTransport(kubeConfig, { userAgent: 'hpa-metrics-adapter/informer', ...options });
@@ -47,16 +54,18 @@ export function createObjectInformers(kubeConfig: KubeConfig, options: ObjectInf
   const metrics = createInformerMetrics(options.registry, options.logger, informers, options.now ?? Date.now);
   const watchAll = options.watchResources.includes('*');
   const watchable = new Set(options.watchResources);
-  const selectors = new Map<string, LabelSelector>();
+  const selections = new Map<string, Selection>();
 
-  function parsed(text: string): LabelSelector {
-    let selector = selectors.get(text);
-    if (!selector) {
-      selector = parseSelector(text);
-      if (selectors.size >= SELECTOR_MEMO_SIZE) selectors.clear();
-      selectors.set(text, selector);
-    }
-    return selector;
+  /** The index's answer, handed out again (the same frozen array) until the namespace changes. */
+  function select(informer: MetadataInformer, key: string, namespace: string | undefined, text: string) {
+    const memoKey = `${key}\0${namespace ?? ''}\0${text}`;
+    const generation = informer.index.generation(namespace);
+    const kept = selections.get(memoKey);
+    if (kept?.informer === informer && kept.generation === generation) return kept.objects;
+    const objects = Object.freeze(informer.index.select(namespace, parseSelector(text)));
+    if (selections.size >= SELECTION_MEMO_SIZE) selections.clear();
+    selections.set(memoKey, { informer, generation, objects });
+    return objects;
   }
 
   function informerFor(resource: ResourceRef): MetadataInformer | undefined {
@@ -81,12 +90,12 @@ export function createObjectInformers(kubeConfig: KubeConfig, options: ObjectInf
   }
 
   return {
-    async listObjects(resource, namespace, labelSelector, signal): Promise<ObjectSummary[]> {
+    async listObjects(resource, namespace, labelSelector, signal) {
       const key = resourceKey(resource);
       const informer = informerFor(resource);
       if (informer) {
         const health = informer.health();
-        if (health === 'serving') return informer.index.select(namespace, parsed(labelSelector));
+        if (health === 'serving') return select(informer, key, namespace, labelSelector);
         metrics.fallback(key, health);
       } else {
         metrics.fallback(key, 'not_watched');

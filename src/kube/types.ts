@@ -21,14 +21,15 @@ export interface KubeClient {
    * List the objects of one resource matching a label selector (Kubernetes selector syntax,
    * '' for all), metadata only (PartialObjectMetadataList), following `continue` pages.
    * namespace undefined lists a root-scoped resource (nodes, namespaces) or across all
-   * namespaces.
+   * namespaces. The answer may be a frozen array handed out again for as long as the objects
+   * it lists are unchanged (the object informers do so): callers may key memos on it.
    */
   listObjects(
     resource: ResourceRef,
     namespace: string | undefined,
     labelSelector: string,
     signal?: AbortSignal,
-  ): Promise<ObjectSummary[]>;
+  ): Promise<readonly ObjectSummary[]>;
 }
 
 /**

@@ -79,8 +79,12 @@ export interface CustomMetricsProvider {
    * external answer, the sample may be a cached one handed out again, frozen.
    */
   getMetricByName(request: CustomMetricByNameRequest): Promise<Sample>;
-  /** One sample per matching object that has data; objects without data are left out. */
-  getMetricBySelector(request: CustomMetricBySelectorRequest): Promise<ObjectSample[]>;
+  /**
+   * One sample per matching object that has data; objects without data are left out. The
+   * answer may be a frozen array handed out again while neither the selected objects nor the
+   * backend's cached values changed (the HTTP layer then keeps its rendered body beside it).
+   */
+  getMetricBySelector(request: CustomMetricBySelectorRequest): Promise<readonly ObjectSample[]>;
   /**
    * Every metric the provider can answer now. Called on every discovery request, so it must
    * be cheap and must not fail: keep a list refreshed in the background.

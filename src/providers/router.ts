@@ -50,7 +50,7 @@ export class BackendRouter implements CustomMetricsProvider, ExternalMetricsProv
     return this.customFor(request.object.resource, request.metric).getMetricByName(request);
   }
 
-  getMetricBySelector(request: CustomMetricBySelectorRequest): Promise<ObjectSample[]> {
+  getMetricBySelector(request: CustomMetricBySelectorRequest): Promise<readonly ObjectSample[]> {
     return this.customFor(request.resource, request.metric).getMetricBySelector(request);
   }
 

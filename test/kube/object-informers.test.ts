@@ -105,6 +105,28 @@ describe('object informers: selector requests from watched metadata', () => {
     assert.equal(await metric('hpa_metrics_adapter_informer_relists_total', { reason: 'initial' }), 1);
   });
 
+  it('hands out the same frozen answer again until an object of that namespace changes', async () => {
+    double.watch.put(pod('web-1', { app: 'web' }));
+    double.watch.put(pod('web-9', { app: 'web' }, 'other'));
+    const lister = start();
+    await lister.listObjects(PODS, 'default', 'app=web');
+    await caughtUp(lister);
+    const first = await lister.listObjects(PODS, 'default', 'app=web');
+    assert.ok(Object.isFrozen(first));
+    assert.equal(await lister.listObjects(PODS, 'default', 'app=web'), first);
+    double.watch.put(pod('web-10', { app: 'web' }, 'other'));
+    await caughtUp(lister);
+    assert.equal(await lister.listObjects(PODS, 'default', 'app=web'), first, 'another namespace changed');
+    const everywhere = await lister.listObjects(PODS, undefined, 'app=web');
+    assert.equal(everywhere.length, 3);
+    double.watch.put(pod('web-1', { app: 'web', tier: 'front' }));
+    await caughtUp(lister);
+    const after = await lister.listObjects(PODS, 'default', 'app=web');
+    assert.notEqual(after, first);
+    assert.deepEqual(after[0]?.labels, { app: 'web', tier: 'front' });
+    assert.notEqual(await lister.listObjects(PODS, undefined, 'app=web'), everywhere);
+  });
+
   it('the fallback LIST asks for PartialObjectMetadataList, never full objects', async () => {
     double.watch.put(pod('web-1', { app: 'web' }));
     const lister = start({ watchResources: ['deployments.apps'] });

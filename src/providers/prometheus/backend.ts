@@ -3,6 +3,7 @@ import { formatGroupResource, type GroupResource, kindFor, sameGroupResource } f
 import type { LabelSelector } from '../../api/selector.js';
 import type { CallerSignal } from '../../cache/query-cache.js';
 import { ConfigError } from '../../config/load.js';
+import type { ObjectSummary } from '../../kube/types.js';
 import type { BackendContext } from '../context.js';
 import type {
   CustomMetricByNameRequest,
@@ -40,6 +41,14 @@ export interface PrometheusBackend extends MetricsBackend {
   discovery(): Discovery;
   /** Runs series discovery now (start() does, then every relist interval). */
   relist(): Promise<void>;
+}
+
+interface Selection {
+  entry: CustomEntry;
+  objects: readonly ObjectSummary[];
+  rendered: RenderedQuery;
+  samples?: readonly PromSample[];
+  answer?: readonly ObjectSample[];
 }
 
 /** After a failed relist, try again this soon (or at the interval, if shorter). */
@@ -193,6 +202,31 @@ export function createPrometheusBackend(
     return entry;
   }
 
+  // For a selector, the PromQL names the selected objects: it is kept beside the metricLabelSelector
+  // while the lister hands out the same (frozen) objects, and the answer while the cache hands out
+  // the same samples.
+  const renderedSelection = new WeakMap<LabelSelector, Selection>();
+
+  function selectionQuery(
+    entry: CustomEntry,
+    request: CustomMetricBySelectorRequest,
+    objects: readonly ObjectSummary[],
+  ): Selection {
+    const kept = renderedSelection.get(request.metricSelector);
+    if (kept?.entry === entry && kept.objects === objects) return kept;
+    const rendered = renderCustomQuery({
+      rule: entry.rule,
+      seriesName: entry.seriesName,
+      resource: request.resource,
+      namespace: request.namespace,
+      names: objects.map((o) => o.name),
+      metricSelector: request.metricSelector,
+    });
+    const selection: Selection = { entry, objects, rendered };
+    if (Object.isFrozen(objects)) renderedSelection.set(request.metricSelector, selection);
+    return selection;
+  }
+
   const custom: CustomMetricsProvider = {
     async getMetricByName(request: CustomMetricByNameRequest): Promise<Sample> {
       const { object, metric } = request;
@@ -210,7 +244,7 @@ export function createPrometheusBackend(
       return sample;
     },
 
-    async getMetricBySelector(request: CustomMetricBySelectorRequest): Promise<ObjectSample[]> {
+    async getMetricBySelector(request: CustomMetricBySelectorRequest): Promise<readonly ObjectSample[]> {
       const { resource, namespace, metric } = request;
       const entry = customEntry(resource, metric);
       if (!context.kube) {
@@ -226,23 +260,24 @@ export function createPrometheusBackend(
         request.signal,
       );
       if (objects.length === 0) return [];
-      const rendered = renderCustomQuery({
-        rule: entry.rule,
-        seriesName: entry.seriesName,
-        resource,
-        namespace,
-        names: objects.map((o) => o.name),
-        metricSelector: request.metricSelector,
-      });
+      const selection = selectionQuery(entry, request, objects);
+      const samples = await query(selection.rendered.promql, request);
+      if (selection.samples === samples && selection.answer) return selection.answer;
       const byName = new Map<string, PromSample>();
-      for (const sample of await query(rendered.promql, request)) {
-        const name = sample.labels[rendered.objectLabel];
+      for (const sample of samples) {
+        const name = sample.labels[selection.rendered.objectLabel];
         if (name !== undefined && !byName.has(name)) byName.set(name, sample);
       }
-      return objects.flatMap((object) => {
+      const answer = objects.flatMap((object) => {
         const sample = byName.get(object.name);
         return sample ? [{ name: object.name, value: sample.value, timestamp: sample.timestamp }] : [];
       });
+      if (!Object.isFrozen(objects) || !Object.isFrozen(samples)) return answer;
+      // Both inputs are shared and unchanged while they are handed out again: so is the answer.
+      for (const sample of answer) Object.freeze(sample);
+      selection.samples = samples;
+      selection.answer = Object.freeze(answer);
+      return selection.answer;
     },
 
     listCustomMetrics: () => current.customList,

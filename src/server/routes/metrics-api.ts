@@ -7,6 +7,7 @@ import type {
   CustomMetricsProvider,
   ExternalMetricsProvider,
   ExternalSample,
+  ObjectSample,
   Sample,
 } from '../../providers/provider.js';
 import type { Authorizer, UserInfo } from '../auth/types.js';
@@ -22,7 +23,7 @@ import {
 } from '../request/parse-metric-path.js';
 import { type MetricQuery, parseMetricQuery } from '../request/query.js';
 import { RenderedBodies } from '../respond/rendered-bodies.js';
-import { sendJson, sendRenderedJson } from '../respond/send-json.js';
+import { sendRenderedJson } from '../respond/send-json.js';
 
 export interface MetricsApiOptions {
   provider: CustomMetricsProvider & ExternalMetricsProvider;
@@ -52,6 +53,7 @@ export function createMetricReaders(options: MetricsApiOptions): {
 } {
   const externalBodies = new RenderedBodies<readonly ExternalSample[]>();
   const objectBodies = new RenderedBodies<Sample>();
+  const selectionBodies = new RenderedBodies<readonly ObjectSample[]>();
 
   const custom: MetricRead<CustomMetricPath> = async (req, res, route) => {
     const { version } = route;
@@ -63,7 +65,9 @@ export function createMetricReaders(options: MetricsApiOptions): {
     try {
       if (path.name === undefined) {
         const samples = await readSelectedObjects(options.provider, path, query, deadline);
-        sendJson(res, customMetricValueList(version, path.metric, query.metricLabelSelector, samples));
+        const render = (selected: readonly ObjectSample[]) =>
+          customMetricValueList(version, path.metric, query.metricLabelSelector, describe(path, selected));
+        sendRenderedJson(res, selectionBodies.get(samples, req.url, render));
         return;
       }
       const { sample, described } = await readOneObject(
@@ -151,7 +155,7 @@ async function readSelectedObjects(
   path: CustomMetricPath,
   query: MetricQuery,
   deadline: RequestDeadline,
-): Promise<DescribedSample[]> {
+): Promise<readonly ObjectSample[]> {
   const { resource, namespace, metric } = path;
   const samples = await provider.getMetricBySelector({
     resource,
@@ -170,7 +174,12 @@ async function readSelectedObjects(
       `no ${formatGroupResource(resource)}${where} matching labelSelector "${query.labelSelector.toString()}" have data for custom metric "${metric}"`,
     );
   }
-  return wanted.map((s) => ({
+  return wanted;
+}
+
+function describe(path: CustomMetricPath, samples: readonly ObjectSample[]): DescribedSample[] {
+  const { resource, namespace } = path;
+  return samples.map((s) => ({
     object: { resource, name: s.name, ...(namespace === undefined ? {} : { namespace }) },
     value: s.value,
     timestamp: s.timestamp,

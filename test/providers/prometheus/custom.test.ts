@@ -1,9 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { Registry } from 'prom-client';
 import request from 'supertest';
 import { ApiError } from '../../../src/api/errors.js';
 import { parseSelector } from '../../../src/api/selector.js';
-import { type ClosableKubeClient, createKubeClient, loadKubeConfig } from '../../../src/kube/index.js';
+import {
+  type ClosableKubeClient,
+  createKubeClient,
+  createObjectInformers,
+  loadKubeConfig,
+} from '../../../src/kube/index.js';
+import { silentLogger } from '../../../src/observability/logger.js';
 import type { CustomMetricInfo } from '../../../src/providers/provider.js';
 import { buildTestApp } from '../../support/app.js';
 import { type KubeApiserverDouble, startKubeApiserverDouble } from '../../support/kube-apiserver-double.js';
@@ -14,7 +21,7 @@ import {
   startPrometheus,
 } from '../../support/prometheus-server.js';
 import { CLUSTER_RULES, clusterSeries } from './fixtures.js';
-import { type BackendUnderTest, startBackend } from './helpers.js';
+import { type BackendUnderTest, keepingCache, startBackend } from './helpers.js';
 
 const T = alignedQueryTime();
 const PODS = { group: '', resource: 'pods' };
@@ -216,6 +223,58 @@ describe('Prometheus custom metrics against a real Prometheus', () => {
       ]);
     });
 
+    it('with watched pods and a cache hit, hands out the same frozen answer again until a pod is relabelled', async () => {
+      const loaded = loadKubeConfig(kubeDouble.kubeconfigPath);
+      assert.ok(loaded);
+      const informers = createObjectInformers(loaded.kubeConfig, {
+        logger: silentLogger(),
+        registry: new Registry(),
+        watchResources: ['pods'],
+      });
+      const watched = await startBackend(CLUSTER_RULES, {
+        url: prometheus.url,
+        queryTime: T,
+        kube: informers,
+        cache: keepingCache(),
+      });
+      const ask = () =>
+        watched.backend.custom.getMetricBySelector({
+          resource: PODS,
+          namespace: 'default',
+          objectSelector: parseSelector('app=web'),
+          metric: 'http_requests_per_second',
+          metricSelector: all,
+          signal,
+        });
+      const synced = () => informers.informer({ group: '', version: 'v1', resource: 'pods' });
+      try {
+        await ask();
+        await waitUntil(() => synced()?.resourceVersion === kubeDouble.watch.resourceVersion);
+        const first = await ask();
+        assert.equal(await ask(), first, 'the same answer, not a copy');
+        assert.ok(Object.isFrozen(first) && first.every((s) => Object.isFrozen(s)));
+        assert.deepEqual(
+          first.map((s) => [s.name, s.value]),
+          [
+            ['web-1', 3],
+            ['web-2', 1],
+          ],
+        );
+        kubeDouble.watch.put({ ...PODS, version: 'v1', namespace: 'default', name: 'web-2', labels: { app: 'db' } });
+        await waitUntil(() => synced()?.resourceVersion === kubeDouble.watch.resourceVersion);
+        const relabelled = await ask();
+        assert.notEqual(relabelled, first);
+        assert.deepEqual(
+          relabelled.map((s) => [s.name, s.value]),
+          [['web-1', 3]],
+        );
+      } finally {
+        kubeDouble.watch.put({ ...PODS, version: 'v1', namespace: 'default', name: 'web-2', labels: { app: 'web' } });
+        await watched.backend.close?.();
+        await informers.close();
+      }
+    });
+
     it('serves deployments and root-scoped nodes by selector', async () => {
       const deployments = await withKube.backend.custom.getMetricBySelector({
         resource: { group: 'apps', resource: 'deployments' },
@@ -291,3 +350,11 @@ describe('Prometheus custom metrics against a real Prometheus', () => {
     });
   });
 });
+
+async function waitUntil(condition: () => boolean, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}

@@ -2,7 +2,7 @@ import { Registry } from 'prom-client';
 import type { QueryCache } from '../../../src/cache/query-cache.js';
 import { callerSignal } from '../../../src/cache/query-cache.js';
 import { parseConfig } from '../../../src/config/load.js';
-import type { KubeClient } from '../../../src/kube/index.js';
+import type { ObjectLister } from '../../../src/kube/index.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import type { BackendContext } from '../../../src/providers/context.js';
 import { createPrometheusBackend, type PrometheusBackend } from '../../../src/providers/prometheus/backend.js';
@@ -20,6 +20,24 @@ export function passThroughCache(): RecordingCache {
     fetch(key, load, caller) {
       keys.push(key);
       return load(callerSignal(caller));
+    },
+  };
+}
+
+/** A cache that loads each key once and hands the same answer out again, as the real cache does on a hit. */
+export function keepingCache(): RecordingCache {
+  const keys: string[] = [];
+  const kept = new Map<string, Promise<unknown>>();
+  return {
+    keys,
+    fetch<T>(key: string, load: (signal: AbortSignal) => Promise<T>, caller: Parameters<QueryCache['fetch']>[2]) {
+      keys.push(key);
+      let answer = kept.get(key) as Promise<T> | undefined;
+      if (!answer) {
+        answer = load(callerSignal(caller));
+        kept.set(key, answer);
+      }
+      return answer;
     },
   };
 }
@@ -46,14 +64,16 @@ export async function startBackend(
   options: {
     url: string;
     queryTime: number;
-    kube?: KubeClient;
+    kube?: ObjectLister;
     flags?: Parameters<typeof resolvePrometheusSettings>[1];
+    /** Default: a pass-through cache that records every key. */
+    cache?: RecordingCache;
   },
 ): Promise<BackendUnderTest> {
   const config = parseConfig(yaml, 'test config');
   const settings = resolvePrometheusSettings(config.prometheus, { prometheusUrl: options.url, ...options.flags });
   if (!settings) throw new Error('the test config enables no Prometheus backend');
-  const cache = passThroughCache();
+  const cache = options.cache ?? passThroughCache();
   const registry = new Registry();
   const backend = createPrometheusBackend(
     settings,
