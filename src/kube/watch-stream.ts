@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
+import { readBoundedBody } from '../io/bounded-body.js';
 import { METADATA_WATCH_ACCEPT, objectMetadataSchema, summaryOf } from './metadata.js';
 import { type KubeTransport, statusError } from './transport.js';
 import { KubeRequestError, type ObjectSummary } from './types.js';
@@ -29,6 +30,8 @@ export interface WatchRequest {
 /** A Status carried by the stream or the response; `status` 410 means relist. */
 export class WatchStatusError extends KubeRequestError {}
 
+/** A Status is a few hundred bytes; more is not a Status. */
+const MAX_STATUS_BYTES = 64 * 1024;
 /** One event line larger than this is refused rather than buffered (a PartialObjectMetadata is ~1 KiB). */
 const MAX_EVENT_BYTES = 4 * 1024 * 1024;
 
@@ -126,15 +129,10 @@ function readLines(response: IncomingMessage, onLine: (line: string) => void): P
   });
 }
 
+/** The Status body of a refused watch, read through the one bounded body reader. */
 async function readStatus(response: IncomingMessage): Promise<unknown> {
-  let text = '';
-  response.setEncoding('utf8');
-  for await (const chunk of response) {
-    text += chunk as string;
-    if (text.length > 64 * 1024) break;
-  }
   try {
-    return JSON.parse(text);
+    return JSON.parse((await readBoundedBody(response, MAX_STATUS_BYTES)).toString('utf8'));
   } catch {
     return undefined;
   }
