@@ -7,6 +7,7 @@ import { runCloudWatchBatchingBench } from './cloudwatch-batching.js';
 import { runHotPathBench } from './hot-path.js';
 import { runHpaClientsBench } from './hpa-clients.js';
 import { runPrometheusBench } from './prometheus.js';
+import { runSelectorInformersBench } from './selector-informers.js';
 import { summaryRows } from './summary.js';
 import { canPin, LOAD_CPU } from './support/processes.js';
 
@@ -15,7 +16,7 @@ import { canPin, LOAD_CPU } from './support/processes.js';
  * bench/results/<timestamp>.json.
  *
  *   --quick               short runs (a smoke test of the benchmarks, not numbers to quote)
- *   --only=a,b,c,d,e      some sections only
+ *   --only=a,b,c,d,e,f    some sections only
  *   --compare-build=FILE  another build's dist/main.js measured beside this one in (a), e.g. the
  *                         previous commit built in a git worktree, for before/after numbers
  *
@@ -29,6 +30,7 @@ const SECTIONS = {
   c: 'RSS with 50,000 cached entries',
   d: 'uncached custom metric vs Prometheus (bench/prometheus.ts)',
   e: 'CloudWatch GetMetricData batching (bench/cloudwatch-batching.ts)',
+  f: 'Pods metric by selector, watched vs listed (bench/selector-informers.ts)',
 } as const;
 type Section = keyof typeof SECTIONS;
 
@@ -83,6 +85,7 @@ await section('b', () => runHpaClientsBench({ keys: 10_000, periodSeconds: 15, m
 await section('c', () => runCacheMemoryBench(50_000));
 await section('d', () => runPrometheusBench());
 await section('e', () => runCloudWatchBatchingBench());
+await section('f', () => runSelectorInformersBench({ rounds: quick ? 5 : 50 }));
 
 const finishedAt = new Date();
 const report = {

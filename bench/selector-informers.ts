@@ -161,8 +161,6 @@ export async function runSelectorInformersBench(options: { rounds: number }): Pr
     const listingSelector: number[] = [];
     const watchingSelector: number[] = [];
     const watchingByName: number[] = [];
-    let listCallsListing: number;
-    let listCallsWatching: number;
     // Apart, so the LIST-per-request adapter's garbage does not land on the other's measurements.
     let before = kube.calls.objects;
     for (let round = 0; round < options.rounds; round++) {
@@ -170,7 +168,7 @@ export async function runSelectorInformersBench(options: { rounds: number }): Pr
         listingSelector.push(await timedGet(`${listingUrl}${selectorPath(hpa)}`, agent, 10));
       }
     }
-    listCallsListing = kube.calls.objects - before;
+    const listCallsListing = kube.calls.objects - before;
     before = kube.calls.objects;
     for (let round = 0; round < options.rounds; round++) {
       for (let hpa = 0; hpa < HPAS; hpa++) {
@@ -178,7 +176,7 @@ export async function runSelectorInformersBench(options: { rounds: number }): Pr
         watchingByName.push(await timedGet(`${watchingUrl}${namePath(hpa)}`, agent, 1));
       }
     }
-    listCallsWatching = kube.calls.objects - before;
+    const listCallsWatching = kube.calls.objects - before;
     const requests = options.rounds * HPAS;
     const listingSummary = summarise(listingSelector);
     const selector = summarise(watchingSelector);
@@ -220,7 +218,13 @@ export async function runSelectorInformersBench(options: { rounds: number }): Pr
 }
 
 async function measureHeapPerPod(pods: number): Promise<SelectorInformersResult['heap']> {
-  const { stdout } = await execFileAsync(process.execPath, ['--expose-gc', '--import', 'tsx', HEAP_SCRIPT, String(pods)]);
+  const { stdout } = await execFileAsync(process.execPath, [
+    '--expose-gc',
+    '--import',
+    'tsx',
+    HEAP_SCRIPT,
+    String(pods),
+  ]);
   const report = JSON.parse(stdout) as { pods: number; heapBytes: number; rssBytes: number };
   return {
     pods: report.pods,
@@ -252,7 +256,11 @@ function timedGet(url: string, agent: Agent, items: number): Promise<number> {
 
 function summarise(samples: number[]): LatencySummary {
   const sorted = sortedCopy(samples);
-  return { requests: samples.length, p50Ms: round(percentile(sorted, 0.5), 3), p99Ms: round(percentile(sorted, 0.99), 3) };
+  return {
+    requests: samples.length,
+    p50Ms: round(percentile(sorted, 0.5), 3),
+    p99Ms: round(percentile(sorted, 0.99), 3),
+  };
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -1,6 +1,7 @@
 import type { CacheMemoryResult } from './cache-memory.js';
 import type { HotPathResult } from './hot-path.js';
 import type { HpaClientsResult, PhaseResult } from './hpa-clients.js';
+import type { SelectorInformersResult } from './selector-informers.js';
 import type { LoadResult } from './support/autocannon-run.js';
 
 /** The one table `npm run bench` prints: section, what was measured, the result, the goal. */
@@ -35,6 +36,7 @@ export function summaryRows(results: Record<string, unknown>, errors: Record<str
   add('c', cacheMemoryRows);
   add('d', prometheusRows);
   add('e', cloudWatchRows);
+  add('f', selectorInformersRows);
   return rows;
 }
 
@@ -155,4 +157,36 @@ function mark(ok: boolean): string {
 
 function firstLine(text: string): string {
   return (text.split('\n')[0] ?? '').slice(0, 100);
+}
+
+function selectorInformersRows(r: SelectorInformersResult): Row[] {
+  const latency = (l: { p50Ms: number; p99Ms: number }) => `p50 ${l.p50Ms} ms, p99 ${l.p99Ms} ms`;
+  const where = `${r.pods} pods, ${r.hpas} HPAs, HTTPS`;
+  return [
+    [
+      '(f) selector, LIST per request',
+      where,
+      `${latency(r.listing.selector)}; ${r.listing.listCallsPerMinute} LIST/min at 15 s polls`,
+      'baseline',
+    ],
+    [
+      '(f) selector, watched',
+      where,
+      `${latency(r.watching.selector)}; ${r.watching.listCallsPerMinute} LIST/min after sync`,
+      '0 LIST/min',
+    ],
+    ['(f)', 'same HPAs, one pod by name', latency(r.watching.byName), ''],
+    [
+      '(f)',
+      'selector ÷ by name',
+      `p50 ${r.watching.selectorVsByName.p50}×, p99 ${r.watching.selectorVsByName.p99}×`,
+      '≤ 1.2×',
+    ],
+    [
+      '(f)',
+      `heap per pod held (${r.heap.pods} pods)`,
+      `${r.heap.bytesPerPod} B (RSS ${r.heap.rssBytesPerPod} B)`,
+      '≤ 1 KiB',
+    ],
+  ];
 }

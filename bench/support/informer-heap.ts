@@ -49,6 +49,4 @@ gc();
 gc();
 const after = process.memoryUsage();
 if (index.size !== pods) throw new Error(`indexed ${index.size} of ${pods} pods`);
-console.log(
-  JSON.stringify({ pods, heapBytes: after.heapUsed - before.heapUsed, rssBytes: after.rss - before.rss }),
-);
+console.log(JSON.stringify({ pods, heapBytes: after.heapUsed - before.heapUsed, rssBytes: after.rss - before.rss }));
