@@ -31,6 +31,7 @@ async function main(argv: readonly string[]): Promise<void> {
   let ready = false;
   const app = createApp({
     provider: backends.router,
+    forwarding: backends.upstreams,
     auth: cluster.auth,
     metrics,
     logger,
@@ -61,6 +62,7 @@ async function main(argv: readonly string[]): Promise<void> {
       certificate: certificate.source,
       version: version.version,
       backends: backends.router.current.map((b) => b.name),
+      upstreams: backends.upstreams.current.map((u) => u.name),
       ...(metricsListener ? { metricsPort: metricsListener.port } : {}),
     },
     'serving custom.metrics.k8s.io and external.metrics.k8s.io over HTTPS',

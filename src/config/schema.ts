@@ -8,6 +8,7 @@ import {
 } from '../providers/prometheus/config.js';
 import { sqsBackendSchema } from '../providers/sqs/config.js';
 import { staticBackendSchema } from '../providers/static/config.js';
+import { upstreamsSchema } from '../upstreams/config.js';
 
 export const configSchema = z.preprocess(
   liftPrometheusAdapterKeys,
@@ -18,6 +19,7 @@ export const configSchema = z.preprocess(
       cloudwatch: cloudWatchBackendSchema.optional(),
       cache: cacheConfigSchema.optional(),
       prometheus: prometheusSectionSchema.optional(),
+      upstreams: upstreamsSchema.optional(),
       ...prometheusAdapterTopLevelKeys,
     })
     .strict(),

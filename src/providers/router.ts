@@ -54,10 +54,17 @@ export class BackendRouter implements CustomMetricsProvider, ExternalMetricsProv
     return this.customFor(request.resource, request.metric).getMetricBySelector(request);
   }
 
+  /** Whether a backend announces the external metric; upstreams take only metrics none of ours serves. */
+  servesExternal(metric: string): boolean {
+    return this.externalBackendFor(metric) !== undefined;
+  }
+
+  servesCustom(resource: GroupResource, metric: string): boolean {
+    return this.customBackendFor(resource, metric) !== undefined;
+  }
+
   getExternalMetric(request: ExternalMetricRequest): Promise<readonly ExternalSample[]> {
-    const backend = this.backends.find((b) =>
-      b.external?.listExternalMetrics().some((m) => m.metric === request.metric),
-    );
+    const backend = this.externalBackendFor(request.metric);
     if (!backend?.external) {
       throw ApiError.notFound(
         `external metric "${request.metric}" is not served by any configured backend (see /apis/external.metrics.k8s.io/v1beta1 for the served metrics)`,
@@ -66,10 +73,18 @@ export class BackendRouter implements CustomMetricsProvider, ExternalMetricsProv
     return backend.external.getExternalMetric(request);
   }
 
-  private customFor(resource: GroupResource, metric: string): CustomMetricsProvider {
-    const backend = this.backends.find((b) =>
+  private externalBackendFor(metric: string): MetricsBackend | undefined {
+    return this.backends.find((b) => b.external?.listExternalMetrics().some((m) => m.metric === metric));
+  }
+
+  private customBackendFor(resource: GroupResource, metric: string): MetricsBackend | undefined {
+    return this.backends.find((b) =>
       b.custom?.listCustomMetrics().some((m) => m.metric === metric && sameGroupResource(m.resource, resource)),
     );
+  }
+
+  private customFor(resource: GroupResource, metric: string): CustomMetricsProvider {
+    const backend = this.customBackendFor(resource, metric);
     if (!backend?.custom) {
       throw ApiError.notFound(
         `custom metric "${metric}" for resource "${formatGroupResource(resource)}" is not served by any configured backend (see /apis/custom.metrics.k8s.io/v1beta2 for the served metrics)`,

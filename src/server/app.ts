@@ -3,6 +3,7 @@ import { ApiError, asApiError, toStatus } from '../api/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { AdapterMetrics } from '../observability/metrics.js';
 import type { CustomMetricsProvider, ExternalMetricsProvider } from '../providers/provider.js';
+import type { Forwarding } from '../upstreams/forwarding.js';
 import { pathMatchesAny } from './always-allow-paths.js';
 import type { AuthSetup } from './auth/types.js';
 import { observeRequests } from './observe-requests.js';
@@ -20,6 +21,8 @@ export interface AppOptions {
   readiness: Readiness;
   version: VersionInfo;
   requestTimeoutMs?: number;
+  /** Other metrics servers answering the metrics ours do not serve. */
+  forwarding?: Forwarding;
 }
 
 const MAX_URL_LENGTH = 8192;
@@ -45,6 +48,7 @@ export function createApp(options: AppOptions): Express {
     provider: options.provider,
     authorizer: options.auth?.authorizer,
     requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
+    forwarding: options.forwarding,
   });
   const auth = options.auth;
   app.use((req, res, next) => {

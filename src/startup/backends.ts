@@ -1,4 +1,6 @@
 import type { Registry } from 'prom-client';
+import { EXTERNAL_GROUP } from '../api/groups.js';
+import { formatGroupResource } from '../api/resources.js';
 import { resolveCacheSettings } from '../cache/config.js';
 import { createQueryCache, type MetricCache } from '../cache/metric-cache.js';
 import type { QueryCache } from '../cache/query-cache.js';
@@ -9,9 +11,14 @@ import type { Logger } from '../observability/logger.js';
 import { createBackends } from '../providers/backends.js';
 import type { MetricsBackend } from '../providers/provider.js';
 import { BackendRouter } from '../providers/router.js';
+import { createUpstreamMetrics } from '../upstreams/metrics.js';
+import type { Upstream } from '../upstreams/upstream.js';
+import { closeUpstreams, type OwnMetrics, UpstreamSet } from '../upstreams/upstream-set.js';
 
 export interface RunningBackends {
   router: BackendRouter;
+  /** The other metrics servers behind ours (`upstreams:`), swapped on reload like the backends. */
+  upstreams: UpstreamSet;
   /** Builds and starts the backends of a new config, swaps them in, then closes the old ones. */
   apply(config: AdapterConfig): Promise<void>;
   close(): Promise<void>;
@@ -30,6 +37,13 @@ export interface BackendDeps {
  */
 export async function startBackends(initial: AdapterConfig, deps: BackendDeps): Promise<RunningBackends> {
   const caches = new Map<string, { cache: MetricCache; settings: string }>();
+  const upstreamMetrics = createUpstreamMetrics(deps.registry);
+  // Read only once serving: `router` exists by then.
+  const ours: OwnMetrics = {
+    servesExternal: (metric) => router.servesExternal(metric),
+    servesCustom: (resource, metric) => router.servesCustom(resource, metric),
+    ownsName: (group, name) => ownsDiscoveryName(router, group, name),
+  };
 
   // A cache survives a reload unless its settings changed; then the new backends get a new
   // cache and the old one is closed with the old backends.
@@ -53,11 +67,17 @@ export async function startBackends(initial: AdapterConfig, deps: BackendDeps): 
       cacheFor,
     });
     const started: MetricsBackend[] = [];
+    let upstreams: Upstream[];
     try {
       for (const backend of backends) {
         await backend.start?.();
         started.push(backend);
       }
+      upstreams = await UpstreamSet.build(config.upstreams ?? [], ours, {
+        logger: deps.logger,
+        metrics: upstreamMetrics,
+        cacheFor: (name) => cacheFor(`upstream:${name}`),
+      });
     } catch (error) {
       await closeAll(started);
       for (const { cache } of created.values()) cache.close();
@@ -72,25 +92,34 @@ export async function startBackends(initial: AdapterConfig, deps: BackendDeps): 
       }
       return retired;
     };
-    return { backends, commit };
+    return { backends, upstreams, commit };
   };
 
   const first = await build(initial);
   first.commit();
   const router = new BackendRouter(first.backends);
+  const upstreams = new UpstreamSet(first.upstreams, ours);
   return {
     router,
+    upstreams,
     async apply(config) {
       const next = await build(config);
       const retired = next.commit();
       await closeAll(router.replaceBackends(next.backends));
+      await closeUpstreams(upstreams.replace(next.upstreams));
       for (const cache of retired) cache.close();
     },
     async close() {
       await closeAll(router.current);
+      await closeUpstreams(upstreams.current);
       for (const { cache } of caches.values()) cache.close();
     },
   };
+}
+
+function ownsDiscoveryName(router: BackendRouter, group: string, name: string): boolean {
+  if (group === EXTERNAL_GROUP) return router.servesExternal(name);
+  return router.listCustomMetrics().some((m) => `${formatGroupResource(m.resource)}/${m.metric}` === name);
 }
 
 async function closeAll(backends: readonly MetricsBackend[]): Promise<void> {

@@ -31,7 +31,9 @@ export function createApisHandler(
   options: MetricsApiOptions & { provider: CustomMetricsProvider & ExternalMetricsProvider },
 ) {
   const read = createMetricReaders(options);
-  const catalog = new DiscoveryCatalog(SERVED_GROUPS, [metricsDiscoverySource(options.provider)]);
+  // Our backends first: a name an upstream announces too is ours (mergeResources keeps the first).
+  const sources = [metricsDiscoverySource(options.provider), ...(options.forwarding ? [options.forwarding] : [])];
+  const catalog = new DiscoveryCatalog(SERVED_GROUPS, sources);
   const routes = new LRUCache<string, ApiRoute>({
     ...ROUTE_MEMO,
     sizeCalculation: (_route, url) => 4 * url.length + 1024,

@@ -10,6 +10,7 @@ import type {
   ObjectSample,
   Sample,
 } from '../../providers/provider.js';
+import type { Forwarding, ForwardingUpstream } from '../../upstreams/forwarding.js';
 import type { Authorizer, UserInfo } from '../auth/types.js';
 import { authorizationAttributes } from '../request/authorization-attributes.js';
 import { RequestDeadline } from '../request/deadline.js';
@@ -23,6 +24,7 @@ import {
 } from '../request/parse-metric-path.js';
 import { type MetricQuery, parseMetricQuery } from '../request/query.js';
 import { RenderedBodies } from '../respond/rendered-bodies.js';
+import { sendForwarded } from '../respond/send-forwarded.js';
 import { sendRenderedJson } from '../respond/send-json.js';
 
 export interface MetricsApiOptions {
@@ -31,6 +33,8 @@ export interface MetricsApiOptions {
   authorizer?: Authorizer;
   /** Deadline for one metrics request, backend calls included. */
   requestTimeoutMs: number;
+  /** Other metrics servers behind ours; absent when none is configured. */
+  forwarding?: Forwarding;
 }
 
 /**
@@ -61,6 +65,14 @@ export function createMetricReaders(options: MetricsApiOptions): {
     if (options.authorizer) await authorize(options.authorizer, res, CUSTOM_GROUP, version, route.rest);
     route.parsed ??= { path: parseCustomMetricPath(route.rest, req.path), query: parseMetricQuery(searchOf(req)) };
     const { path, query } = route.parsed;
+    const upstream = options.forwarding?.upstreamFor({
+      group: CUSTOM_GROUP,
+      version,
+      discoveryName: `${formatGroupResource(path.resource)}/${path.metric}`,
+      metric: path.metric,
+      resource: path.resource,
+    });
+    if (upstream) return forward(upstream, req, res, path.metric, options.requestTimeoutMs);
     const deadline = new RequestDeadline(req, options.requestTimeoutMs);
     try {
       if (path.name === undefined) {
@@ -91,6 +103,13 @@ export function createMetricReaders(options: MetricsApiOptions): {
     if (options.authorizer) await authorize(options.authorizer, res, EXTERNAL_GROUP, route.version, route.rest);
     route.parsed ??= { path: parseExternalMetricPath(route.rest, req.path), query: parseMetricQuery(searchOf(req)) };
     const { path, query } = route.parsed;
+    const upstream = options.forwarding?.upstreamFor({
+      group: EXTERNAL_GROUP,
+      version: route.version,
+      discoveryName: path.metric,
+      metric: path.metric,
+    });
+    if (upstream) return forward(upstream, req, res, path.metric, options.requestTimeoutMs);
     const deadline = new RequestDeadline(req, options.requestTimeoutMs);
     try {
       const samples = await options.provider.getExternalMetric({
@@ -116,6 +135,24 @@ export function createMetricReaders(options: MetricsApiOptions): {
   };
 
   return { custom, external };
+}
+
+/** The caller is authenticated and authorized by now; the upstream sees the same path and query, asked by us. */
+async function forward(
+  upstream: ForwardingUpstream,
+  req: Request,
+  res: Response,
+  metric: string,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = new RequestDeadline(req, timeoutMs);
+  try {
+    sendForwarded(res, await upstream.forward(req.originalUrl, metric, deadline));
+  } catch (error) {
+    throw deadline.failure(error);
+  } finally {
+    deadline.dispose();
+  }
 }
 
 function renderExternal(samples: readonly ExternalSample[], metric: string): object {

@@ -1,0 +1,44 @@
+import type { DiscoverySource } from '../api/discovery.js';
+import type { GroupResource } from '../api/resources.js';
+import type { CallerSignal } from '../cache/query-cache.js';
+
+/**
+ * What the HTTP layer sees of upstreams: after it has authenticated and authorized a metric
+ * request (as for our own metrics), it asks whether an upstream answers it, and if so hands the
+ * request's path and query over and sends back whatever comes back. As a discovery source it
+ * announces what the upstreams announce (their placeholders left out), after our backends.
+ */
+export interface Forwarding extends DiscoverySource {
+  /**
+   * The upstream that answers this metric, or undefined when a backend of ours serves it or no
+   * upstream takes it. Answers from memory: it is asked on every metric request.
+   */
+  upstreamFor(target: ForwardTarget): ForwardingUpstream | undefined;
+}
+
+export interface ForwardTarget {
+  group: string;
+  version: string;
+  /** The metric as discovery names it: `<metric>` (external) or `<resource>/<metric>` (custom). */
+  discoveryName: string;
+  metric: string;
+  /** The object resource of a custom metric; absent for external metrics. */
+  resource?: GroupResource;
+}
+
+export interface ForwardingUpstream {
+  readonly name: string;
+  /**
+   * GETs `pathAndQuery` from the upstream. Resolves with its answer, 2xx or a Kubernetes Status,
+   * to be sent back unchanged; throws a ServiceUnavailable ApiError naming the upstream and why
+   * when it gives no usable answer (down, slow past its timeout or `caller`'s deadline, garbage).
+   */
+  forward(pathAndQuery: string, metric: string, caller: CallerSignal): Promise<UpstreamAnswer>;
+}
+
+/** What an upstream answered: its status code, content type and body bytes, untouched. */
+export interface UpstreamAnswer {
+  status: number;
+  contentType: string;
+  body: Buffer;
+}
