@@ -83,7 +83,7 @@ export function createInformerMetrics(
           reportedForbidden.add(resource);
           logger.warn(
             { resource, err: message },
-            'watch forbidden by RBAC: selector requests fall back to a LIST per request (grant "watch" to the adapter, see deploy/base/rbac-resource-reader.yaml)',
+            'watch forbidden by RBAC (watch, or list across all namespaces): selector requests fall back to a LIST per request (grant cluster-wide "list" and "watch" to the adapter, see deploy/base/rbac-resource-reader.yaml)',
           );
         },
       };

@@ -12,7 +12,7 @@ export interface InformerTimings {
   /** First retry delay after an error; doubles per failure up to backoffMaxMs, ±50 % jitter. Default 800 ms. */
   backoffInitialMs: number;
   backoffMaxMs: number;
-  /** Retry delay after a 403 (RBAC may be granted later). Default 5 min. */
+  /** Retry delay after a 403 on the LIST or WATCH of all namespaces (RBAC may be granted later). Default 5 min. */
   forbiddenRetryMs: number;
   /** How long a failing watch may be trusted before selector requests fall back to LIST. Default 30 s. */
   failureToleranceMs: number;
@@ -83,8 +83,8 @@ export class MetadataInformer {
   }
 
   health(): InformerHealth {
-    if (!this.synced) return 'not_synced';
     if (this.forbiddenSince !== undefined) return 'watch_forbidden';
+    if (!this.synced) return 'not_synced';
     if (this.failingSince !== undefined && this.now() - this.failingSince > this.options.timings.failureToleranceMs)
       return 'watch_failing';
     return 'serving';

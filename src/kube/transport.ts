@@ -83,7 +83,14 @@ export class KubeTransport {
     return new Promise((resolve, reject) => {
       const request = send({ ...options, signal }, (response) => {
         clearTimeout(headersDeadline);
-        response.socket.setTimeout(idleTimeoutMs, () => response.destroy(new Error(`no data for ${idleTimeoutMs} ms`)));
+        // The socket goes back to the keep-alive pool afterwards: leave it as it was found.
+        const socket = response.socket;
+        const onIdle = () => response.destroy(new Error(`no data for ${idleTimeoutMs} ms`));
+        socket.setTimeout(idleTimeoutMs, onIdle);
+        response.once('close', () => {
+          socket.setTimeout(0);
+          socket.removeListener('timeout', onIdle);
+        });
         resolve(response);
       });
       const headersDeadline = setTimeout(

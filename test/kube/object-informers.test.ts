@@ -210,6 +210,37 @@ describe('object informers: selector requests from watched metadata', () => {
     assert.equal(await metric('hpa_metrics_adapter_informer_relists_total', { reason: 'initial' }), 1);
   });
 
+  it('re-watches on the same kept-alive connection every time the server ends the watch, leaking nothing', async () => {
+    double.watch.put(pod('web-1', { app: 'web' }));
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const lister = start();
+      await lister.listObjects(PODS, 'default', '');
+      await caughtUp(lister);
+      const connections = double.connections;
+      for (let i = 0; i < 15; i++) {
+        await waitUntil(() => double.watch.openWatches === 1);
+        double.watch.endWatches();
+        double.watch.put(pod(`web-${i + 2}`, { app: 'web' }));
+        await caughtUp(lister);
+      }
+      assert.equal((await names(lister, 'app=web')).length, 16);
+      assert.equal(await metric('hpa_metrics_adapter_informer_watch_restarts_total', { reason: 'closed' }), 15);
+      assert.equal(await metric('hpa_metrics_adapter_informer_relists_total', { reason: 'initial' }), 1);
+      assert.ok(double.connections - connections <= 1, 'the watches reuse a kept-alive connection');
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(
+        warnings.map((w) => w.message),
+        [],
+        'no MaxListenersExceededWarning from listeners left on a reused socket',
+      );
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('a watch forbidden by RBAC falls back to LIST per request, logs once and shows it in /metrics', async () => {
     double.watch.put(pod('web-1', { app: 'web' }));
     double.failures.set('watches', 403);

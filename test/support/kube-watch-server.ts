@@ -49,6 +49,8 @@ export interface WatchControls {
   bookmark(): void;
   /** Cuts every open watch connection mid-stream (no clean end), as a network failure would. */
   cutWatches(): void;
+  /** Ends every open watch cleanly, as the server does when a watch's timeout is up. */
+  endWatches(): void;
   /** Watch streams open right now. */
   readonly openWatches: number;
 }
@@ -153,6 +155,10 @@ export function createWatchServer(objects: WatchedObject[], failure: Failure) {
     },
     cutWatches() {
       for (const watch of watches) watch.res.socket?.destroy();
+      watches.clear();
+    },
+    endWatches() {
+      for (const watch of watches) watch.res.end();
       watches.clear();
     },
   };
