@@ -1,25 +1,14 @@
 import { CloudWatchClient, GetMetricDataCommand, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import { ApiError } from '../../api/errors.js';
 import { checkNamespace } from '../aws/access.js';
-import { type AwsClientOverrides, commonClientConfig, RegionalClients } from '../aws/clients.js';
-import { awsMetrics, callAws } from '../aws/metrics.js';
+import { type AwsBackendOptions, awsBackendBase } from '../aws/backend-base.js';
+import { callAws } from '../aws/metrics.js';
 import { pinnedLabels } from '../aws/selector-labels.js';
 import type { BackendContext } from '../context.js';
-import type {
-  ExternalMetricInfo,
-  ExternalMetricRequest,
-  ExternalMetricsProvider,
-  ExternalSample,
-  MetricsBackend,
-} from '../provider.js';
+import type { ExternalMetricsProvider, MetricsBackend } from '../provider.js';
 import { GetMetricDataBatcher, type QueryResults } from './batcher.js';
 import type { CloudWatchBackendConfig, CloudWatchMetricConfig } from './config.js';
 import { describeQueries, needsOwnCall, resolveQueries, type TimeRange, timeRangeAt } from './queries.js';
-
-export interface CloudWatchBackendOptions {
-  /** Test-only changes to the SDK client (explicit credentials, fast retries). */
-  aws?: AwsClientOverrides;
-}
 
 /** What is cached per resolved query set and time range: the newest datapoint, if any. */
 interface NewestDatapoint {
@@ -34,14 +23,16 @@ interface NewestDatapoint {
 export function createCloudWatchBackend(
   config: CloudWatchBackendConfig,
   context: BackendContext,
-  options: CloudWatchBackendOptions = {},
+  options: AwsBackendOptions = {},
 ): MetricsBackend {
-  const metrics = awsMetrics(context.registry);
-  const clients = new RegionalClients(
+  const aws = awsBackendBase(
     'cloudwatch',
-    config.region,
-    (region) => new CloudWatchClient(commonClientConfig(config, region, options.aws)),
+    config,
+    context,
+    options,
+    (clientConfig) => new CloudWatchClient(clientConfig),
   );
+  const { clients, metrics } = aws;
   const batcher = new GetMetricDataBatcher({
     windowMs: config.batchWindowMs,
     maxQueriesPerCall: config.maxQueriesPerCall,
@@ -61,7 +52,7 @@ export function createCloudWatchBackend(
     },
   });
   const byName = new Map(config.metrics.map((m, index) => [m.name, { metric: m, index }]));
-  const infos: ExternalMetricInfo[] = config.metrics.map((m) => ({ metric: m.name }));
+  const infos = config.metrics.map((m) => ({ metric: m.name }));
 
   const loadNewest = async (
     metric: CloudWatchMetricConfig,
@@ -81,7 +72,7 @@ export function createCloudWatchBackend(
   };
 
   const external: ExternalMetricsProvider = {
-    async getExternalMetric(request: ExternalMetricRequest): Promise<ExternalSample[]> {
+    async getExternalMetric(request) {
       const found = byName.get(request.metric);
       if (!found) throw ApiError.notFound(`the cloudwatch backend has no external metric "${request.metric}"`);
       const { metric, index } = found;
@@ -106,17 +97,7 @@ export function createCloudWatchBackend(
     listExternalMetrics: () => infos,
   };
 
-  return {
-    name: 'cloudwatch',
-    external,
-    async start() {
-      await clients.start(context.logger);
-    },
-    async close() {
-      batcher.close();
-      clients.destroyAll();
-    },
-  };
+  return aws.backend(external, { close: () => batcher.close() });
 }
 
 /** The newest datapoint of the returnData series; a failed query fails only this metric. */

@@ -1,25 +1,14 @@
 import { GetQueueAttributesCommand, GetQueueUrlCommand, type QueueAttributeName, SQSClient } from '@aws-sdk/client-sqs';
 import { ApiError } from '../../api/errors.js';
 import { checkNamespace } from '../aws/access.js';
-import { type AwsClientOverrides, commonClientConfig, RegionalClients } from '../aws/clients.js';
-import { awsMetrics, callAws } from '../aws/metrics.js';
+import { type AwsBackendOptions, awsBackendBase } from '../aws/backend-base.js';
+import { callAws } from '../aws/metrics.js';
 import { pinnedLabels } from '../aws/selector-labels.js';
 import type { BackendContext } from '../context.js';
-import type {
-  ExternalMetricInfo,
-  ExternalMetricRequest,
-  ExternalMetricsProvider,
-  ExternalSample,
-  MetricsBackend,
-} from '../provider.js';
+import type { ExternalMetricsProvider, MetricsBackend } from '../provider.js';
 import { ATTRIBUTE_FOR, type QueueCount, type SqsBackendConfig } from './config.js';
 import { QUEUE_NAME_LABEL, QueueAllowList, queueFromSelector } from './queue-selection.js';
 import { describeQueue, type QueueRef, QueueUrlResolver } from './queue-urls.js';
-
-export interface SqsBackendOptions {
-  /** Test-only changes to the SDK clients (explicit credentials, fast retries). */
-  aws?: AwsClientOverrides;
-}
 
 /** What is cached per queue and attribute set: the counts and when SQS reported them. */
 interface QueueReading {
@@ -45,18 +34,14 @@ interface MetricPlan {
 export function createSqsBackend(
   config: SqsBackendConfig,
   context: BackendContext,
-  options: SqsBackendOptions = {},
+  options: AwsBackendOptions = {},
 ): MetricsBackend {
-  const metrics = awsMetrics(context.registry);
-  const clients = new RegionalClients(
-    'sqs',
-    config.region,
-    (region) => new SQSClient(commonClientConfig(config, region, options.aws)),
-  );
+  const aws = awsBackendBase('sqs', config, context, options, (clientConfig) => new SQSClient(clientConfig));
+  const { clients, metrics } = aws;
   const allowList = new QueueAllowList(config.allowQueues);
   const plans = planMetrics(config);
   const generic = config.queueLengthMetric;
-  const infos: ExternalMetricInfo[] = [...plans.keys()].map((metric) => ({ metric }));
+  const infos = [...plans.keys()].map((metric) => ({ metric }));
 
   const urls = new QueueUrlResolver(async (ref) => {
     const output = await callAws(
@@ -106,7 +91,7 @@ export function createSqsBackend(
   };
 
   const external: ExternalMetricsProvider = {
-    async getExternalMetric(request: ExternalMetricRequest): Promise<ExternalSample[]> {
+    async getExternalMetric(request) {
       const plan = plans.get(request.metric);
       if (!plan) throw ApiError.notFound(`the sqs backend has no external metric "${request.metric}"`);
       checkNamespace(plan.name, request.namespace, plan.namespaces, plan.namespaceRule);
@@ -125,11 +110,8 @@ export function createSqsBackend(
     listExternalMetrics: () => infos,
   };
 
-  return {
-    name: 'sqs',
-    external,
-    async start() {
-      await clients.start(context.logger);
+  return aws.backend(external, {
+    start() {
       if (generic.enabled && config.allowQueues.length === 0) {
         context.logger.warn(
           { metric: generic.name },
@@ -137,10 +119,7 @@ export function createSqsBackend(
         );
       }
     },
-    async close() {
-      clients.destroyAll();
-    },
-  };
+  });
 }
 
 /** Every metric the section serves, by name: named metrics first, then the generic one. */
