@@ -30,13 +30,16 @@ export class ObjectIndex {
   /** Adds or replaces one object (ADDED, MODIFIED). */
   upsert(object: ObjectSummary): void {
     const namespace = object.namespace ?? '';
-    this.changed(namespace);
     let entries = this.namespaces.get(namespace);
     if (!entries) {
       entries = { namespace: object.namespace, byName: new Map(), byLabel: new Map() };
       this.namespaces.set(namespace, entries);
     }
     const previous = entries.byName.get(object.name);
+    // Most MODIFIED events change a pod's status, which the index does not hold: nothing to do,
+    // and answers kept for the namespace stay valid.
+    if (previous && sameLabels(previous.labels, object.labels)) return;
+    this.changed(namespace);
     if (previous) this.unindex(entries, previous);
     else this.count++;
     const labels: Record<string, string> = {};
@@ -143,6 +146,12 @@ function candidates(entries: NamespaceEntries, selector: LabelSelector): Iterabl
   }
   if (best === undefined) return entries.byName.values();
   return best.map((name) => entries.byName.get(name)).filter(isDefined);
+}
+
+function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  return keys.every((key) => Object.hasOwn(b, key) && a[key] === b[key]);
 }
 
 function byNamespaceAndName(a: ObjectSummary, b: ObjectSummary): number {

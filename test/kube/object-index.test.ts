@@ -71,6 +71,29 @@ describe('ObjectIndex', () => {
     assert.deepEqual(index.select('a', parseSelector('')), []);
   });
 
+  it("moves a namespace's generation only when an object there is added, removed or relabelled", () => {
+    const index = new ObjectIndex();
+    index.upsert({ namespace: 'a', name: 'x', labels: { app: 'web' } });
+    const a = index.generation('a');
+    const b = index.generation('b');
+    const all = index.generation(undefined);
+    index.upsert({ namespace: 'a', name: 'x', labels: { app: 'web' } });
+    assert.equal(index.generation('a'), a, 'a status-only MODIFIED changes nothing the index holds');
+    assert.equal(index.generation(undefined), all);
+    index.upsert({ namespace: 'b', name: 'y', labels: { app: 'web' } });
+    assert.equal(index.generation('a'), a);
+    assert.notEqual(index.generation('b'), b);
+    index.upsert({ namespace: 'a', name: 'x', labels: { app: 'web', tier: 'front' } });
+    assert.notEqual(index.generation('a'), a);
+    const relabelled = index.generation('a');
+    index.remove('a', 'x');
+    assert.notEqual(index.generation('a'), relabelled);
+    const removed = index.generation('a');
+    index.replace([]);
+    assert.notEqual(index.generation('a'), removed, 'a relist moves every namespace');
+    assert.notEqual(index.generation(undefined), all);
+  });
+
   it('hands out frozen summaries, so no caller can change what the index holds', () => {
     const index = new ObjectIndex();
     index.upsert({ namespace: 'a', name: 'x', labels: { app: 'web' } });
