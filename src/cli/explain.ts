@@ -8,11 +8,13 @@ import { createPrometheusClient } from '../providers/prometheus/client.js';
 import { buildDiscovery, listSeries } from '../providers/prometheus/discovery.js';
 import { explainMetric, type MetricQuestion, printDiscovery } from '../providers/prometheus/explain.js';
 import { resolvePrometheusSettings } from '../providers/prometheus/settings.js';
+import { explainUpstreams } from '../upstreams/explain.js';
 import { PROMETHEUS_FLAG_OPTIONS, type PrometheusFlagValues, prometheusFlagsFrom } from './flags.js';
 
 const USAGE = `usage: hpa-metrics-adapter explain --config FILE [--prometheus-url URL] [METRIC]
   Prints, per Prometheus rule, the series its seriesQuery finds and the metrics and resources
   derived from them; for METRIC, the exact PromQL a request runs and the value it returns.
+  With upstreams in the config, for METRIC first which upstream it is forwarded to, and why.
 
   --config FILE                  the adapter's (or prometheus-adapter's) config file
   --prometheus-url URL           and --prometheus-token-file, --prometheus-ca-file,
@@ -47,6 +49,17 @@ export async function runExplain(argv: string[], out: NodeJS.WritableStream): Pr
     if (args.config === undefined) throw new ConfigError('--config FILE is required');
     const config = await loadConfigFile(args.config);
     const settings = resolvePrometheusSettings(config.prometheus, args.prometheus);
+    const upstreams = config.upstreams ?? [];
+    if (args.metric !== undefined && upstreams.length > 0) {
+      const resource = args.resource === undefined ? undefined : parseGroupResource(args.resource);
+      if (!args.external && !resource) throw new UsageError('a custom METRIC needs --resource (or pass --external)');
+      const taker = await explainUpstreams(
+        upstreams,
+        { metric: args.metric, ...(resource ? { resource } : {}) },
+        print,
+      );
+      if (!settings) return taker ? 0 : 1;
+    }
     if (!settings) throw new ConfigError('no Prometheus is configured: pass --prometheus-url or set prometheus.url');
     const time = args.time === undefined ? new Date() : parseTime(args.time);
     const client = createPrometheusClient(settings.client);
