@@ -22,7 +22,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const logger = createLogger(flags.logLevel);
   const version = readVersionInfo();
   const metrics = createAdapterMetrics();
-  const config = flags.config ? await loadConfigFile(flags.config) : defaultConfig();
+  const config = flags.config ? await loadConfigFile(flags.config, flags.configMaxBytes) : defaultConfig();
   if (!flags.config) logger.info('no --config given: serving the built-in demo configuration (static metrics)');
 
   const cluster = await clusterAccess(flags, logger, metrics.registry);
@@ -51,8 +51,15 @@ async function main(argv: readonly string[]): Promise<void> {
     flags.metricsPort > 0 ? await serveMetrics(metrics.registry, cluster.host, flags.metricsPort) : undefined;
   const certificateWatcher = watchServingCertificate(flags, running.updateCertificate, logger);
   cluster.onClientCaChange((pem) => {
-    running.updateClientCa(pem);
-    logger.info({ authorities: pem.length }, 'client CA bundle changed; new connections use it');
+    try {
+      running.updateClientCa(pem);
+      logger.info({ authorities: pem.length }, 'client CA bundle changed; new connections use it');
+    } catch (error) {
+      logger.error(
+        { err: (error as Error).message },
+        'client CA bundle changed but TLS cannot use it; new connections keep the previous one',
+      );
+    }
   });
   ready = true;
   logger.info(
@@ -69,7 +76,7 @@ async function main(argv: readonly string[]): Promise<void> {
   );
 
   const reloader = flags.config
-    ? new ConfigReloader({ path: flags.config, registry: metrics.registry, logger, apply: backends.apply })
+    ? new ConfigReloader({ path: flags.config, maxBytes: flags.configMaxBytes, registry: metrics.registry, logger, apply: backends.apply })
     : undefined;
   reloader?.start();
   process.on('SIGHUP', () => {

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import type { Express } from 'express';
 import { ApiError, toStatus } from '../api/errors.js';
 import type { Logger } from '../observability/logger.js';
@@ -24,9 +25,15 @@ export interface RunningServer {
    * cuts what is left. Resolves with the number of requests that were still running at the end.
    */
   drain(graceMs: number): Promise<number>;
-  /** New client CAs (the cluster rotated its front-proxy CA): applies to new connections. */
+  /**
+   * New client CAs (the cluster rotated its front-proxy CA): applies to new connections. Throws
+   * when they cannot be used, and then nothing changed.
+   */
   updateClientCa(clientCaPem: readonly string[]): void;
-  /** A renewed serving certificate (cert-manager rotated it): applies to new connections. */
+  /**
+   * A renewed serving certificate (cert-manager rotated it): applies to new connections. Throws
+   * when it cannot be used (a key that does not match, say), and then nothing changed.
+   */
   updateCertificate(certificate: ServingCertificate): void;
 }
 
@@ -60,20 +67,39 @@ const UNPARSEABLE_LINGER_MS = 1000;
 // Large enough for the aggregator's X-Remote-* and a long selector; small enough to bound memory.
 const MAX_HEADER_BYTES = 32 * 1024;
 
-export async function serveHttps(options: ServeOptions): Promise<RunningServer> {
-  let certificate = options.certificate;
-  let clientCa = options.clientCaPem;
-  const tlsOptions = (clientCaPem: readonly string[]) => ({
+interface TlsMaterial {
+  certificate: ServingCertificate;
+  clientCaPem: readonly string[];
+}
+
+function tlsOptions({ certificate, clientCaPem }: TlsMaterial): SecureContextOptions & {
+  requestCert: boolean;
+  rejectUnauthorized: boolean;
+} {
+  return {
     cert: certificate.cert,
     key: certificate.key,
-    minVersion: 'TLSv1.2' as const,
+    minVersion: 'TLSv1.2',
     // The authenticator verifies the chain itself so that one server can tell the
     // front-proxy CA from the client CA; the handshake only asks for a certificate.
     requestCert: clientCaPem.length > 0,
     rejectUnauthorized: false,
     ...(clientCaPem.length > 0 ? { ca: [...clientCaPem] } : {}),
-  });
-  const server = createServer({ ...tlsOptions(options.clientCaPem), maxHeaderSize: MAX_HEADER_BYTES }, options.app);
+  };
+}
+
+export async function serveHttps(options: ServeOptions): Promise<RunningServer> {
+  /** What new connections are served with; replaced whole, only once a context was built from it. */
+  let current: TlsMaterial = { certificate: options.certificate, clientCaPem: options.clientCaPem };
+  const swap = (next: TlsMaterial): void => {
+    const tls = tlsOptions(next);
+    // Built first because it throws on a bad certificate, key or CA, while setSecureContext
+    // would first keep the parts it was given: nothing changes unless all of it is usable.
+    createSecureContext(tls);
+    server.setSecureContext(tls);
+    current = next;
+  };
+  const server = createServer({ ...tlsOptions(current), maxHeaderSize: MAX_HEADER_BYTES }, options.app);
   server.headersTimeout = 20_000;
   server.requestTimeout = 60_000;
   server.keepAliveTimeout = 65_000;
@@ -107,12 +133,10 @@ export async function serveHttps(options: ServeOptions): Promise<RunningServer> 
     server,
     address: server.address() as AddressInfo,
     updateClientCa(clientCaPem) {
-      clientCa = clientCaPem;
-      server.setSecureContext(tlsOptions(clientCa));
+      swap({ ...current, clientCaPem });
     },
-    updateCertificate(next) {
-      certificate = next;
-      server.setSecureContext(tlsOptions(clientCa));
+    updateCertificate(certificate) {
+      swap({ ...current, certificate });
     },
     async drain(graceMs: number): Promise<number> {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
