@@ -76,7 +76,13 @@ async function main(argv: readonly string[]): Promise<void> {
   );
 
   const reloader = flags.config
-    ? new ConfigReloader({ path: flags.config, maxBytes: flags.configMaxBytes, registry: metrics.registry, logger, apply: backends.apply })
+    ? new ConfigReloader({
+        path: flags.config,
+        maxBytes: flags.configMaxBytes,
+        registry: metrics.registry,
+        logger,
+        apply: backends.apply,
+      })
     : undefined;
   reloader?.start();
   process.on('SIGHUP', () => {

@@ -1,8 +1,11 @@
 import { parseArgs } from 'node:util';
+import { isValidQuantity, parseQuantity } from '../api/quantity.js';
 
 /** Command-line flags, named as prometheus-adapter and generic apiservers name them. */
 export interface Flags {
   config?: string;
+  /** Config files larger than this are refused unread, at start and on reload. */
+  configMaxBytes: number;
   securePort: number;
   bindAddress?: string;
   tlsCertFile?: string;
@@ -72,6 +75,7 @@ export function parseFlags(argv: readonly string[]): Flags {
   const v = parsed.values;
   return {
     config: v.config,
+    configMaxBytes: byteFlag('config-max-bytes', v['config-max-bytes'], 1024 * 1024),
     securePort: intFlag('secure-port', v['secure-port'], 6443),
     bindAddress: v['bind-address'],
     tlsCertFile: v['tls-cert-file'],
@@ -153,6 +157,7 @@ function parse(argv: readonly string[]) {
     strict: true,
     options: {
       config: str,
+      'config-max-bytes': str,
       'secure-port': str,
       'bind-address': str,
       'tls-cert-file': str,
@@ -198,6 +203,15 @@ function intFlag(name: string, raw: string | undefined, fallback: number): numbe
     throw new FlagError(`--${name}: expected a non-negative integer, got "${raw}"`);
   }
   return n;
+}
+
+/** A byte count: a whole number or a Kubernetes quantity such as 2Mi. */
+function byteFlag(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const bytes = isValidQuantity(raw) ? parseQuantity(raw) : Number.NaN;
+  if (!Number.isSafeInteger(bytes) || bytes <= 0)
+    throw new FlagError(`--${name}: expected a positive number of bytes or a size such as 512Ki or 2Mi, got "${raw}"`);
+  return bytes;
 }
 
 /** Go-style durations as prometheus-adapter takes them: `30s`, `1m`, `1h30m`, `500ms`. */

@@ -1,18 +1,40 @@
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { formatBytes } from '../io/bounded-body.js';
 import { DEFAULT_CONFIG_YAML } from './default-config.js';
 import { type AdapterConfig, configSchema } from './schema.js';
 
 /** A config file that cannot be used; the message names the file, the field and the problem. */
 export class ConfigError extends Error {}
 
-export async function loadConfigFile(path: string): Promise<AdapterConfig> {
-  let text: string;
+/**
+ * The largest config file read: a ConfigMap holds at most 1 MiB, and parsing YAML costs about a
+ * hundred times its size in heap, so a file much larger would risk the process on every reload.
+ */
+export const DEFAULT_MAX_CONFIG_BYTES = 1024 * 1024;
+
+export async function loadConfigFile(path: string, maxBytes = DEFAULT_MAX_CONFIG_BYTES): Promise<AdapterConfig> {
+  let bytes: Buffer;
   try {
-    text = await readFile(path, 'utf8');
+    // At most maxBytes + 1 bytes are read, however large the file is (or grows while read).
+    const file = await open(path, 'r');
+    try {
+      const buffer = Buffer.alloc(maxBytes + 1);
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, 0);
+      bytes = buffer.subarray(0, bytesRead);
+    } finally {
+      await file.close();
+    }
   } catch (error) {
     throw new ConfigError(`config file ${path}: cannot read: ${(error as Error).message}`);
+  }
+  if (bytes.length > maxBytes) {
+    throw new ConfigError(`config file ${path}: larger than ${formatBytes(maxBytes)} (--config-max-bytes); not read`);
+  }
+  const text = bytes.toString('utf8');
+  if (text.replace(/#.*$/gm, '').trim() === '') {
+    throw new ConfigError(`config file ${path}: empty; it must configure at least one backend`);
   }
   return parseConfig(text, path);
 }

@@ -7,6 +7,8 @@ import type { AdapterConfig } from './schema.js';
 
 export interface ConfigReloaderOptions {
   path: string;
+  /** Larger files are refused unread (--config-max-bytes). */
+  maxBytes?: number;
   registry: Registry;
   logger: Logger;
   /** Builds and starts everything the new config needs, then swaps it in. Throws to refuse it. */
@@ -72,7 +74,7 @@ export class ConfigReloader {
   private async reloadOnce(): Promise<boolean> {
     const { path, logger } = this.options;
     try {
-      const config = await loadConfigFile(path);
+      const config = await loadConfigFile(path, this.options.maxBytes);
       await this.options.apply(config);
       this.reloads.inc({ outcome: 'success' });
       this.lastSuccess.set(1);

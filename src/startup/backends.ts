@@ -5,6 +5,7 @@ import { resolveCacheSettings } from '../cache/config.js';
 import { createQueryCache, type MetricCache } from '../cache/metric-cache.js';
 import type { QueryCache } from '../cache/query-cache.js';
 import type { Flags } from '../cli/flags.js';
+import { ConfigError } from '../config/load.js';
 import type { AdapterConfig } from '../config/schema.js';
 import type { ObjectLister } from '../kube/index.js';
 import type { Logger } from '../observability/logger.js';
@@ -66,6 +67,12 @@ export async function startBackends(initial: AdapterConfig, deps: BackendDeps): 
       flags: deps.flags,
       cacheFor,
     });
+    if (backends.length === 0) {
+      // Accepting it would turn every metric into a 404 while reporting a successful reload.
+      throw new ConfigError(
+        'the config turns on no backend: add a static, prometheus (url and rules), sqs or cloudwatch section',
+      );
+    }
     const started: MetricsBackend[] = [];
     let upstreams: Upstream[];
     try {

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError, defaultConfig, parseConfig } from '../../src/config/load.js';
+import { Registry } from 'prom-client';
+import { parseFlags } from '../../src/cli/flags.js';
+import { ConfigError, defaultConfig, loadConfigFile, parseConfig } from '../../src/config/load.js';
+import { silentLogger } from '../../src/observability/logger.js';
+import { startBackends } from '../../src/startup/backends.js';
 
 function refusal(yaml: string): string {
   try {
@@ -47,7 +54,67 @@ describe('config file validation', () => {
     );
   });
 
-  it('accepts an empty file as an empty config', () => {
+  it('parses an empty text as an empty config (the file loader and the backends refuse it)', () => {
     assert.deepEqual(parseConfig('', 'empty.yaml'), {});
+  });
+});
+
+describe('config files that cannot be served', () => {
+  async function withFile<T>(text: string, use: (path: string) => Promise<T>): Promise<T> {
+    const dir = await mkdtemp(join(tmpdir(), 'config-load-'));
+    try {
+      const path = join(dir, 'config.yaml');
+      await writeFile(path, text);
+      return await use(path);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  for (const [what, text] of [
+    ['empty', ''],
+    ['blank', '\n  \n'],
+    ['only comments', '# nothing here\n# at all\n'],
+  ]) {
+    it(`refuses a file that is ${what}`, async () => {
+      await withFile(text as string, (path) =>
+        assert.rejects(loadConfigFile(path), (error) => {
+          assert.ok(error instanceof ConfigError);
+          assert.equal(error.message, `config file ${path}: empty; it must configure at least one backend`);
+          return true;
+        }),
+      );
+    });
+  }
+
+  it('refuses a file larger than --config-max-bytes unread, naming the flag; a larger bound admits it', async () => {
+    const text = `static:\n  external:\n    - metric: m\n      series: [{ value: 1 }]\n# ${'x'.repeat(2048)}\n`;
+    await withFile(text, async (path) => {
+      await assert.rejects(loadConfigFile(path, 1024), (error) => {
+        assert.ok(error instanceof ConfigError);
+        assert.equal(error.message, `config file ${path}: larger than 1 KiB (--config-max-bytes); not read`);
+        return true;
+      });
+      const flags = parseFlags(['--config-max-bytes=4Ki']);
+      assert.equal(flags.configMaxBytes, 4096);
+      assert.equal((await loadConfigFile(path, flags.configMaxBytes)).static?.external[0]?.metric, 'm');
+    });
+    assert.equal(parseFlags([]).configMaxBytes, 1024 * 1024, 'the default is a ConfigMap`s own limit');
+    assert.throws(() => parseFlags(['--config-max-bytes=lots']), /--config-max-bytes: expected a positive number/);
+  });
+
+  it('refuses a config that turns on no backend, at start and on reload', async () => {
+    const deps = () => ({ flags: parseFlags([]), logger: silentLogger(), registry: new Registry() });
+    await assert.rejects(startBackends(parseConfig('cache:\n  default: { ttl: 20s }\n', 'c.yaml'), deps()), {
+      name: 'Error',
+      message: 'the config turns on no backend: add a static, prometheus (url and rules), sqs or cloudwatch section',
+    });
+    const running = await startBackends(defaultConfig(), deps());
+    try {
+      await assert.rejects(running.apply(parseConfig('', 'empty.yaml')), ConfigError);
+      assert.equal(running.router.current.length, 1, 'the running backends stay');
+    } finally {
+      await running.close();
+    }
   });
 });

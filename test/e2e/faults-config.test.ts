@@ -25,7 +25,26 @@ const GARBAGE: { name: string; text: string | Buffer }[] = [
   { name: 'truncated YAML', text: configWith(43).slice(0, -12) },
   { name: 'random bytes', text: randomBytes(4096) },
   { name: 'valid YAML that is not a config', text: 'static:\n  external:\n    - metric: "Not a metric name!"\n' },
+  { name: 'an empty file', text: '' },
+  { name: 'only comments', text: '# emptied by a bad ConfigMap edit\n' },
+  { name: 'no backend section', text: 'cache:\n  default: { ttl: 20s }\n' },
+  { name: 'a valid 2.5 MB config', text: hugeConfig(2.5 * 1024 * 1024) },
 ];
+
+/** A config the schema accepts, of `bytes` bytes: one static metric with very many series. */
+function hugeConfig(bytes: number): string {
+  const lines = [configWith(44).trimEnd()];
+  let size = lines[0]?.length ?? 0;
+  for (let i = 0; size < bytes; i++) {
+    const line = `        - { labels: { queue: jobs-${i} }, value: ${i} }`;
+    lines.push(line);
+    size += line.length + 1;
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The Deployment runs node with --max-old-space-size=320. */
+const HEAP_LIMIT_MB = 320;
 
 const QUEUE_DEPTH = '/apis/external.metrics.k8s.io/v1beta1/namespaces/default/queue-depth?labelSelector=queue%3Djobs';
 
@@ -53,7 +72,10 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'faults-config-'));
   configPath = join(dir, 'config.yaml');
   await writeFile(configPath, configWith(42));
-  adapter = await startAdapter({ args: ['--secure-port=0', `--config=${configPath}`] });
+  adapter = await startAdapter({
+    args: ['--secure-port=0', `--config=${configPath}`],
+    env: { NODE_OPTIONS: `--max-old-space-size=${HEAP_LIMIT_MB}` },
+  });
 });
 
 after(async () => {
