@@ -26,6 +26,19 @@ export const DEFAULT_INFORMER_TIMINGS: InformerTimings = {
   failureToleranceMs: 30_000,
 };
 
+/**
+ * The wait before retry `failures` (1, 2, …): backoffInitialMs doubling up to backoffMaxMs,
+ * spread ±50 % by `random` in [0, 1), so informers that failed together do not retry together.
+ */
+export function backoffDelay(
+  failures: number,
+  timings: Pick<InformerTimings, 'backoffInitialMs' | 'backoffMaxMs'>,
+  random: number,
+): number {
+  const base = Math.min(timings.backoffMaxMs, timings.backoffInitialMs * 2 ** Math.min(failures - 1, 30));
+  return base * (0.5 + random);
+}
+
 /** What an informer reports, so the metrics module counts and logs without knowing the loop. */
 export interface InformerEvents {
   relisted(reason: 'initial' | 'expired' | 'retry'): void;
@@ -186,9 +199,7 @@ export class MetadataInformer {
   }
 
   private backoff(): number {
-    const { backoffInitialMs, backoffMaxMs } = this.options.timings;
-    const base = Math.min(backoffMaxMs, backoffInitialMs * 2 ** Math.min(this.failures - 1, 30));
-    return base * (0.5 + this.random());
+    return backoffDelay(this.failures, this.options.timings, this.random());
   }
 
   private sleep(ms: number): Promise<void> {
