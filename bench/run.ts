@@ -10,13 +10,14 @@ import { runPrometheusBench } from './prometheus.js';
 import { runSelectorInformersBench } from './selector-informers.js';
 import { summaryRows } from './summary.js';
 import { canPin, LOAD_CPU } from './support/processes.js';
+import { runUpstreamsBench } from './upstreams.js';
 
 /**
  * `npm run bench`: every benchmark section, one summary table, and the full results as JSON in
  * bench/results/<timestamp>.json.
  *
  *   --quick               short runs (a smoke test of the benchmarks, not numbers to quote)
- *   --only=a,b,c,d,e,f    some sections only
+ *   --only=a,b,c,d,e,f,g  some sections only
  *   --compare-build=FILE  another build's dist/main.js measured beside this one in (a), e.g. the
  *                         previous commit built in a git worktree, for before/after numbers
  *
@@ -31,6 +32,7 @@ const SECTIONS = {
   d: 'uncached custom metric vs Prometheus (bench/prometheus.ts)',
   e: 'CloudWatch GetMetricData batching (bench/cloudwatch-batching.ts)',
   f: 'Pods metric by selector, watched vs listed (bench/selector-informers.ts)',
+  g: 'a metric forwarded to an upstream vs asked directly (bench/upstreams.ts)',
 } as const;
 type Section = keyof typeof SECTIONS;
 
@@ -86,6 +88,14 @@ await section('c', () => runCacheMemoryBench(50_000));
 await section('d', () => runPrometheusBench());
 await section('e', () => runCloudWatchBatchingBench());
 await section('f', () => runSelectorInformersBench({ rounds: quick ? 5 : 50 }));
+await section('g', () =>
+  runUpstreamsBench({
+    requests: quick ? 500 : 3000,
+    durationSeconds: quick ? 2 : 5,
+    warmupSeconds: quick ? 1 : 2,
+    connections: 16,
+  }),
+);
 
 const finishedAt = new Date();
 const report = {

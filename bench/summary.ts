@@ -3,6 +3,7 @@ import type { HotPathResult } from './hot-path.js';
 import type { HpaClientsResult, PhaseResult } from './hpa-clients.js';
 import type { SelectorInformersResult } from './selector-informers.js';
 import type { LoadResult } from './support/autocannon-run.js';
+import type { UpstreamsBenchResult } from './upstreams.js';
 
 /** The one table `npm run bench` prints: section, what was measured, the result, the goal. */
 
@@ -37,6 +38,7 @@ export function summaryRows(results: Record<string, unknown>, errors: Record<str
   add('d', prometheusRows);
   add('e', cloudWatchRows);
   add('f', selectorInformersRows);
+  add('g', upstreamsRows);
   return rows;
 }
 
@@ -188,5 +190,21 @@ function selectorInformersRows(r: SelectorInformersResult): Row[] {
       `${r.heap.bytesPerPod} B (RSS ${r.heap.rssBytesPerPod} B)`,
       '≤ 1 KiB',
     ],
+  ];
+}
+
+function upstreamsRows(r: UpstreamsBenchResult): Row[] {
+  const s = r.sequential;
+  return [
+    [
+      '(g) upstream',
+      `one at a time, kept-alive, ${s.requests} each`,
+      `direct p50 ${s.direct.p50Ms} / p99 ${s.direct.p99Ms} ms, forwarded p50 ${s.forwarded.p50Ms} / p99 ${s.forwarded.p99Ms} ms`,
+      '',
+    ],
+    ['(g)', 'added by forwarding', `p50 +${s.addedMs.p50} ms, p99 +${s.addedMs.p99} ms`, '≤ 1 ms p50'],
+    ['(g)', `direct, ${r.load.connections} connections`, load(r.load.direct), ''],
+    ['(g)', `forwarded, ${r.load.connections} connections`, load(r.load.forwarded), ''],
+    ['(g)', 'forwarded ÷ direct throughput', `${r.load.throughputRatio}×`, 'report'],
   ];
 }
