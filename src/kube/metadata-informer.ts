@@ -39,6 +39,9 @@ export function backoffDelay(
   return base * (0.5 + random);
 }
 
+/** A watch that ends sooner than this without an event counts as ending at once (see pace()). */
+const QUICK_END_MS = 1000;
+
 /** What an informer reports, so the metrics module counts and logs without knowing the loop. */
 export interface InformerEvents {
   relisted(reason: 'initial' | 'expired' | 'retry'): void;
@@ -73,6 +76,9 @@ export class MetadataInformer {
   private forbiddenSince: number | undefined;
   private failingSince: number | undefined;
   private failures = 0;
+  /** Watches in a row that ended within QUICK_END_MS without an event. */
+  private quickEnds = 0;
+  private delivered = false;
   private lastResourceVersion: string | undefined;
   private readonly stop = new AbortController();
   private readonly now: () => number;
@@ -112,6 +118,8 @@ export class MetadataInformer {
     const { logger, events, resource } = this.options;
     let relistReason: 'initial' | 'expired' | 'retry' = 'initial';
     while (!this.stop.signal.aborted) {
+      const started = this.now();
+      this.delivered = false;
       try {
         if (this.lastResourceVersion === undefined) {
           const list = await listMetadata(
@@ -131,6 +139,7 @@ export class MetadataInformer {
         await this.watch();
         this.recovered();
         events.watchRestarted('closed');
+        await this.pace(started);
       } catch (error) {
         if (this.stop.signal.aborted) break;
         const status = kubeStatusOf(error);
@@ -139,6 +148,7 @@ export class MetadataInformer {
           this.lastResourceVersion = undefined;
           relistReason = 'expired';
           events.watchRestarted('expired');
+          await this.pace(started);
           continue;
         }
         if (status === 403) {
@@ -181,6 +191,7 @@ export class MetadataInformer {
         },
       },
       (event) => {
+        this.delivered = true;
         if (this.failures > 0) this.recovered();
         this.lastEventAt = this.now();
         if (event.resourceVersion !== '') this.lastResourceVersion = event.resourceVersion;
@@ -189,6 +200,20 @@ export class MetadataInformer {
         else this.index.upsert(event.object);
       },
     );
+  }
+
+  /**
+   * A watch that ends (cleanly or with 410) at once, having delivered nothing, is retried after
+   * a backoff rather than at once: a server or proxy that closes every watch must not be met
+   * with a LIST or WATCH in a tight loop.
+   */
+  private async pace(started: number): Promise<void> {
+    if (this.delivered || this.now() - started >= QUICK_END_MS) {
+      this.quickEnds = 0;
+      return;
+    }
+    this.quickEnds++;
+    await this.sleep(backoffDelay(this.quickEnds, this.options.timings, this.random()));
   }
 
   private recovered(): void {

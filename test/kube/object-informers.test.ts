@@ -35,6 +35,7 @@ describe('object informers: selector requests from watched metadata', () => {
     informers = undefined;
     double.failures.clear();
     double.objects.length = 0;
+    double.watch.endAtOnce = false;
   });
 
   function start(options: { watchResources?: string[]; timings?: Partial<InformerTimings> } = {}): ObjectInformers {
@@ -238,6 +239,25 @@ describe('object informers: selector requests from watched metadata', () => {
       );
     } finally {
       process.off('warning', onWarning);
+    }
+  });
+
+  it('meets a server that ends every watch at once with a backoff, not a tight loop', async () => {
+    double.watch.put(pod('web-1', { app: 'web' }));
+    const lister = start({ timings: { backoffInitialMs: 100, backoffMaxMs: 400 } });
+    await lister.listObjects(PODS, 'default', '');
+    await caughtUp(lister);
+    double.watch.endAtOnce = true;
+    try {
+      double.watch.endWatches();
+      const watches = double.calls.watches;
+      await new Promise((r) => setTimeout(r, 1500));
+      const rewatches = double.calls.watches - watches;
+      // 100, 200, 400, 400 … ms (±50 %): at most about eight in 1.5 s; without pacing, hundreds.
+      assert.ok(rewatches >= 2 && rewatches <= 12, `${rewatches} watches in 1.5 s`);
+      assert.equal(lister.informer(PODS)?.health(), 'serving', 'a clean end is not a failure');
+    } finally {
+      double.watch.endAtOnce = false;
     }
   });
 

@@ -53,6 +53,8 @@ export interface WatchControls {
   endWatches(): void;
   /** Watch streams open right now. */
   readonly openWatches: number;
+  /** When set, every new watch is accepted and ended at once with no event (a misbehaving proxy). */
+  endAtOnce: boolean;
 }
 
 type Answer = [code: number, body: unknown];
@@ -116,6 +118,7 @@ export function createWatchServer(objects: WatchedObject[], failure: Failure) {
   }
 
   const controls: WatchControls = {
+    endAtOnce: false,
     get resourceVersion() {
       return String(current);
     },
@@ -217,6 +220,10 @@ export function createWatchServer(objects: WatchedObject[], failure: Failure) {
       bookmarks: query.get('allowWatchBookmarks') === 'true',
       res,
     };
+    if (controls.endAtOnce) {
+      res.end();
+      return undefined;
+    }
     const from = Number(requested || 0);
     if (from !== 0 && from < oldestRetained) {
       const message = `too old resource version: ${from} (${oldestRetained})`;
