@@ -42,6 +42,11 @@ export const INSTALLS: readonly Install[] = [
     components: ['deploy/components/monitoring'],
   },
   {
+    name: 'base + components/upstream-keda + components/upstream-prometheus-adapter',
+    resources: ['deploy/base'],
+    components: ['deploy/components/upstream-keda', 'deploy/components/upstream-prometheus-adapter'],
+  },
+  {
     name: 'base + components/serving-cert-secret + components/monitoring',
     resources: ['deploy/base'],
     components: ['deploy/components/serving-cert-secret', 'deploy/components/monitoring'],
