@@ -67,10 +67,11 @@ export async function startBackends(initial: AdapterConfig, deps: BackendDeps): 
       flags: deps.flags,
       cacheFor,
     });
-    if (backends.length === 0) {
+    if (backends.length === 0 && (config.upstreams ?? []).length === 0) {
       // Accepting it would turn every metric into a 404 while reporting a successful reload.
+      // Upstreams alone are a config: a migration starts by forwarding everything.
       throw new ConfigError(
-        'the config turns on no backend: add a static, prometheus (url and rules), sqs or cloudwatch section',
+        'the config turns on no backend: add a static, prometheus (url and rules), sqs or cloudwatch section, or upstreams',
       );
     }
     const started: MetricsBackend[] = [];

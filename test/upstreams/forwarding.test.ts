@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
 import { sampleOf } from '../support/adapter-client.js';
@@ -154,6 +154,20 @@ describe('an upstream that fails', () => {
       assert.match(res.body.message, /external metrics are forbidden to this user/);
     } finally {
       h.keda.mode = 'ok';
+    }
+  });
+
+  it('token file gone: 503 saying the token cannot be read', async () => {
+    await rm(h.tokenPath);
+    h.keda.tokens.clear();
+    h.keda.tokens.add('a-new-token');
+    try {
+      const res = await request(h.app).get(metric);
+      assert.equal(res.status, 503);
+      assert.match(res.body.message, /upstream "keda" .*cannot read the token for it from .*token: ENOENT/);
+    } finally {
+      await writeFile(h.tokenPath, 'our-token\n');
+      h.keda.tokens.add('our-token');
     }
   });
 
