@@ -107,7 +107,8 @@ describe('config files that cannot be served', () => {
     const deps = () => ({ flags: parseFlags([]), logger: silentLogger(), registry: new Registry() });
     await assert.rejects(startBackends(parseConfig('cache:\n  default: { ttl: 20s }\n', 'c.yaml'), deps()), {
       name: 'Error',
-      message: 'the config turns on no backend: add a static, prometheus (url and rules), sqs or cloudwatch section, or upstreams',
+      message:
+        'the config turns on no backend: add a static, prometheus (url and rules), sqs or cloudwatch section, or upstreams',
     });
     const running = await startBackends(defaultConfig(), deps());
     try {
