@@ -196,6 +196,22 @@ describe('object informers: selector requests from watched metadata', () => {
     assert.equal(await metric('hpa_metrics_adapter_informer_watch_restarts_total', { reason: 'expired' }), 1);
   });
 
+  it('relists when the watch request itself is answered 410 Gone', async () => {
+    double.watch.put(pod('web-1', { app: 'web' }));
+    const lister = start();
+    await lister.listObjects(PODS, 'default', '');
+    await caughtUp(lister);
+    double.failures.set('watches', 410);
+    double.watch.cutWatches();
+    double.watch.put(pod('web-2', { app: 'web' }));
+    await waitUntil(
+      async () => ((await metric('hpa_metrics_adapter_informer_relists_total', { reason: 'expired' })) ?? 0) >= 1,
+    );
+    double.failures.clear();
+    await caughtUp(lister);
+    assert.deepEqual(await names(lister, 'app=web'), ['web-1', 'web-2']);
+  });
+
   it('re-watches without a relist when the server ends the watch at its timeout', async () => {
     double.watch.put(pod('web-1', { app: 'web' }));
     const lister = start({ timings: { minWatchTimeoutSeconds: 1 } });

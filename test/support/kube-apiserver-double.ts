@@ -112,6 +112,7 @@ const REASONS: Record<number, string> = {
   403: 'Forbidden',
   404: 'NotFound',
   405: 'MethodNotAllowed',
+  410: 'Expired',
   415: 'UnsupportedMediaType',
   422: 'Invalid',
   429: 'TooManyRequests',
