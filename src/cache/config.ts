@@ -16,7 +16,7 @@ export const DEFAULT_CACHE_SETTINGS: Readonly<Required<CacheSettings>> = Object.
 export const CACHE_BACKENDS = ['prometheus', 'sqs', 'cloudwatch', 'static'] as const;
 export type CacheBackendName = (typeof CACHE_BACKENDS)[number];
 
-const duration = z
+export const duration = z
   .string({ error: 'expected a duration string such as 500ms, 15s, 2m or 1h30m' })
   .transform((text, context) => {
     const ms = parseDuration(text);

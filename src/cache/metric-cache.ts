@@ -8,6 +8,12 @@ import { DEFAULT_CACHE_SETTINGS } from './config.js';
 import { formatDuration } from './duration.js';
 import { entryBytes, estimateErrorBytes, estimateValueBytes } from './entry-size.js';
 import { type CacheSettings, type CallerSignal, callerSignal, type QueryCache } from './query-cache.js';
+
+/** The stale bound a caller brings with it (a metric's failure policy), if any. */
+function maxStaleOf(caller: CallerSignal): number | undefined {
+  return caller instanceof AbortSignal ? undefined : caller.maxStaleMs;
+}
+
 import { Flight } from './single-flight.js';
 
 export interface QueryCacheDeps {
@@ -41,13 +47,19 @@ type Entry =
       value: unknown;
       loadedAt: number;
       size: number;
-      /** When the last refresh of this value failed; unset while the backend answers. */
+      /** When the last refresh of this value failed, and how; unset while the backend answers. */
       failedAt?: number;
+      failure?: unknown;
     }
   | { kind: 'not_found'; error: ApiError; loadedAt: number; size: number };
 
-/** What every caller of one flight receives. */
-type Answer = { kind: 'value'; value: unknown; loadedAt: number; stale: boolean } | { kind: 'error'; error: unknown };
+/**
+ * What every caller of one flight receives. A failed load carries the last value, if one is
+ * kept, and each caller decides by its own stale bound whether it takes it.
+ */
+type Answer =
+  | { kind: 'value'; value: unknown; loadedAt: number }
+  | { kind: 'error'; error: unknown; last?: { value: unknown; loadedAt: number } };
 
 // Reasons that mean "the backend cannot answer right now": without a stale value they become a
 // 503 naming the backend. Others (BadRequest, Forbidden, InternalError …) reach the caller as thrown.
@@ -78,6 +90,8 @@ class LruQueryCache implements MetricCache, CacheGaugeSource {
   private readonly refreshAheadAfterMs: number;
   /** After a failed refresh, how long stale answers go out before the backend is tried again. */
   private readonly staleRetryMs: number;
+  /** How long past the TTL values are kept for stale answers: the largest bound any caller asked for. */
+  private keepStaleMs: number;
   private closed = false;
 
   constructor(
@@ -90,6 +104,7 @@ class LruQueryCache implements MetricCache, CacheGaugeSource {
     const ratio = settings.refreshAheadRatio ?? DEFAULT_CACHE_SETTINGS.refreshAheadRatio;
     this.refreshAheadAfterMs = ratio > 0 ? settings.ttlMs * (1 - ratio) : Number.POSITIVE_INFINITY;
     this.staleRetryMs = Math.min(settings.ttlMs, STALE_RETRY_MS);
+    this.keepStaleMs = settings.maxStaleMs;
     this.metrics = cacheMetricsFor(deps.registry);
     this.metrics.sources.add(this);
     this.metrics.initialise(backend);
@@ -119,13 +134,21 @@ class LruQueryCache implements MetricCache, CacheGaugeSource {
       }
       return entry.value as T;
     }
+    const maxStaleMs = maxStaleOf(caller) ?? this.settings.maxStaleMs;
+    if (maxStaleMs > this.keepStaleMs) this.keepStaleMs = maxStaleMs;
     if (entry?.failedAt !== undefined) {
-      // The backend failed on this key moments ago: answer with the last value at once rather
-      // than make every HPA request wait out another timeout, and retry in the background.
-      this.count('stale');
-      this.observeAge(now - entry.loadedAt);
-      if (now - entry.failedAt >= this.staleRetryMs && !this.inflight.has(key)) this.startFlight(key, load, true);
-      return entry.value as T;
+      // The backend failed on this key moments ago: answer at once rather than make every HPA
+      // request wait out another timeout (the last value, or the failure to a caller that takes
+      // no stale value), and retry in the background.
+      const retry = now - entry.failedAt >= this.staleRetryMs;
+      if (now - entry.loadedAt < this.settings.ttlMs + maxStaleMs) {
+        if (retry && !this.inflight.has(key)) this.startFlight(key, load, true);
+        return this.serveStale(entry, entry.failure, caller, now);
+      }
+      if (!retry) {
+        this.count('miss');
+        throw this.unavailable(entry.failure, maxStaleMs);
+      }
     }
     // Only now, with a wait ahead, is the caller's signal needed.
     const signal = callerSignal(caller);
@@ -142,12 +165,29 @@ class LruQueryCache implements MetricCache, CacheGaugeSource {
       throw reason;
     }
     if (answer.kind === 'error') {
+      const { last } = answer;
+      const at = this.now();
+      if (last && at - last.loadedAt < this.settings.ttlMs + maxStaleMs) {
+        return this.serveStale(last, answer.error, caller, at);
+      }
       this.count(waited);
-      throw answer.error;
+      throw this.unavailable(answer.error, maxStaleMs);
     }
-    this.count(answer.stale ? 'stale' : waited);
+    this.count(waited);
     this.observeAge(this.now() - answer.loadedAt);
     return answer.value as T;
+  }
+
+  private serveStale<T>(
+    last: { value: unknown; loadedAt: number },
+    error: unknown,
+    caller: CallerSignal,
+    now: number,
+  ): T {
+    this.count('stale');
+    this.observeAge(now - last.loadedAt);
+    if (!(caller instanceof AbortSignal)) caller.onStale?.(now - last.loadedAt, error);
+    return last.value as T;
   }
 
   stats(): CacheStats {
@@ -171,8 +211,7 @@ class LruQueryCache implements MetricCache, CacheGaugeSource {
   private liveEntry(key: string, now: number): Entry | undefined {
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
-    const usableFor =
-      entry.kind === 'value' ? this.settings.ttlMs + this.settings.maxStaleMs : this.settings.negativeTtlMs;
+    const usableFor = entry.kind === 'value' ? this.settings.ttlMs + this.keepStaleMs : this.settings.negativeTtlMs;
     if (now - entry.loadedAt < usableFor) return entry;
     this.entries.delete(key);
     this.metrics.evictions.inc({ backend: this.backend, reason: 'expired' });
@@ -207,7 +246,7 @@ class LruQueryCache implements MetricCache, CacheGaugeSource {
       this.metrics.loads.inc({ backend, outcome: 'success' });
       const loadedAt = this.now();
       this.store(key, { kind: 'value', value, loadedAt, size: entryBytes(key, this.sizeOf(value)) });
-      return { kind: 'value', value, loadedAt, stale: false };
+      return { kind: 'value', value, loadedAt };
     } catch (error) {
       this.metrics.loadDuration.observe({ backend }, (performance.now() - started) / 1000);
       if (signal.aborted) return this.aborted(signal);
@@ -229,35 +268,35 @@ class LruQueryCache implements MetricCache, CacheGaugeSource {
     return { kind: 'error', error: signal.reason };
   }
 
-  /** After a failed load: the last value while it is young enough, else the error, as a 503 when the backend is down. */
+  /** After a failed load: the error, with the last value while it is kept; each caller decides whether it takes it. */
   private fallBack(key: string, error: unknown): Answer {
     const message = error instanceof Error ? error.message : String(error);
     const previous = this.entries.peek(key);
-    if (previous?.kind === 'value') {
-      const ageMs = this.now() - previous.loadedAt;
-      if (ageMs < this.settings.ttlMs + this.settings.maxStaleMs) {
-        previous.failedAt = this.now();
-        this.deps.logger?.warn(
-          { backend: this.backend, key, ageMs, error: message },
-          'backend load failed; serving the last value',
-        );
-        return { kind: 'value', value: previous.value, loadedAt: previous.loadedAt, stale: true };
-      }
+    if (previous?.kind === 'value' && this.now() - previous.loadedAt < this.settings.ttlMs + this.keepStaleMs) {
+      previous.failedAt = this.now();
+      previous.failure = error;
+      this.deps.logger?.warn(
+        { backend: this.backend, key, ageMs: this.now() - previous.loadedAt, error: message },
+        'backend load failed; the last value is kept for callers that accept it',
+      );
+      return { kind: 'error', error, last: { value: previous.value, loadedAt: previous.loadedAt } };
     }
     this.deps.logger?.warn(
       { backend: this.backend, key, error: message },
       'backend load failed; no value to fall back on',
     );
-    if (!(error instanceof ApiError && UNAVAILABLE_REASONS.has(error.reason))) return { kind: 'error', error };
+    return { kind: 'error', error };
+  }
+
+  /** Unavailability (ServiceUnavailable, Timeout, TooManyRequests) becomes a 503 naming the backend and the window; other errors stay. */
+  private unavailable(error: unknown, maxStaleMs: number): unknown {
+    if (!(error instanceof ApiError && UNAVAILABLE_REASONS.has(error.reason))) return error;
     // A value is served for ttl + maxStale after it was loaded: that is the window to name.
-    const window = formatDuration(this.settings.ttlMs + this.settings.maxStaleMs);
-    return {
-      kind: 'error',
-      error: ApiError.unavailable(
-        `${this.backend} backend unavailable and no value younger than ${window} is cached: ${message}`,
-        error,
-      ),
-    };
+    const window = formatDuration(this.settings.ttlMs + maxStaleMs);
+    return ApiError.unavailable(
+      `${this.backend} backend unavailable and no value younger than ${window} is cached: ${error.message}`,
+      error,
+    );
   }
 
   private store(key: string, entry: Entry): void {

@@ -18,7 +18,9 @@ export interface QueryCache {
    *   shared load goes on while any caller still waits, and its signal aborts once every caller
    *   has gone.
    * - When `load` fails with anything but a NotFound ApiError and a value younger than
-   *   TTL + maxStale is cached, that value is returned instead. Without one, unavailability
+   *   TTL + maxStale is cached, that value is returned instead. A caller's own `maxStaleMs`
+   *   (a metric's failure policy) replaces the backend's maxStale for that caller; 0 refuses
+   *   stale values. `onStale` is told whenever this caller is served one. Without one, unavailability
    *   (ServiceUnavailable, Timeout, TooManyRequests) becomes a 503 naming the backend and the
    *   error; other errors are rethrown as they are.
    * - A NotFound from `load` is remembered for `negativeTtl` and rethrown to every caller.
@@ -29,7 +31,16 @@ export interface QueryCache {
 }
 
 /** A caller's AbortSignal, or something whose `signal` is the caller's AbortSignal, read only when needed. */
-export type CallerSignal = AbortSignal | { readonly signal: AbortSignal };
+export type CallerSignal = AbortSignal | StalePolicyCaller;
+
+/** A caller (a provider request) that may also bound how stale a value it accepts on a backend failure. */
+export interface StalePolicyCaller {
+  readonly signal: AbortSignal;
+  /** How long past its TTL a value may be served to this caller while the backend fails. */
+  readonly maxStaleMs?: number;
+  /** Called when this caller is served a stale value because the backend failed; `ageMs` is the value's age. */
+  readonly onStale?: (ageMs: number, error: unknown) => void;
+}
 
 /** The AbortSignal itself; reading it is what makes a lazily built one (RequestDeadline) exist. */
 export function callerSignal(caller: CallerSignal): AbortSignal {

@@ -2,6 +2,13 @@ import type { QueryCache } from '../cache/query-cache.js';
 import type { Flags } from '../cli/flags.js';
 import type { AdapterConfig } from '../config/schema.js';
 import type { BackendContext } from './context.js';
+import {
+  cloudWatchFailurePolicies,
+  type PolicyLookup,
+  prometheusFailurePolicies,
+  sqsFailurePolicies,
+} from './failure-policy/policies.js';
+import { withFailurePolicy } from './failure-policy/policy-backend.js';
 import { createPrometheusBackend } from './prometheus/backend.js';
 import { resolvePrometheusSettings } from './prometheus/settings.js';
 import type { MetricsBackend } from './provider.js';
@@ -22,16 +29,30 @@ export interface BackendEnvironment extends Omit<BackendContext, 'cache'> {
 export async function createBackends(config: AdapterConfig, env: BackendEnvironment): Promise<MetricsBackend[]> {
   const contextFor = (backend: string): BackendContext => ({ ...env, cache: env.cacheFor(backend) });
   const backends: MetricsBackend[] = [];
+  // Every backend that can fail answers failures and missing data as each metric's policy says.
+  const guarded = (backend: MetricsBackend, policies: PolicyLookup): MetricsBackend =>
+    withFailurePolicy(backend, policies, env);
   if (config.static) backends.push(createStaticBackend(config.static, contextFor('static')));
   const prometheus = resolvePrometheusSettings(config.prometheus, env.flags);
-  if (prometheus) backends.push(createPrometheusBackend(prometheus, contextFor('prometheus')));
+  if (prometheus)
+    backends.push(
+      guarded(
+        createPrometheusBackend(prometheus, contextFor('prometheus')),
+        prometheusFailurePolicies(config.prometheus),
+      ),
+    );
   if (config.sqs) {
     const { createSqsBackend } = await import('./sqs/sqs-backend.js');
-    backends.push(createSqsBackend(config.sqs, contextFor('sqs')));
+    backends.push(guarded(createSqsBackend(config.sqs, contextFor('sqs')), sqsFailurePolicies(config.sqs)));
   }
   if (config.cloudwatch) {
     const { createCloudWatchBackend } = await import('./cloudwatch/cloudwatch-backend.js');
-    backends.push(createCloudWatchBackend(config.cloudwatch, contextFor('cloudwatch')));
+    backends.push(
+      guarded(
+        createCloudWatchBackend(config.cloudwatch, contextFor('cloudwatch')),
+        cloudWatchFailurePolicies(config.cloudwatch),
+      ),
+    );
   }
   return backends;
 }

@@ -12,7 +12,9 @@ export type QueryAnswer =
   /** A raw `[timestamp, value]` pair as JSON text, for malformed samples. */
   | { kind: 'raw-point'; point: string }
   /** A success envelope streamed until `bytes` were written, or the client went away. */
-  | { kind: 'huge'; bytes: number };
+  | { kind: 'huge'; bytes: number }
+  /** A success with no series: the query has no data. */
+  | { kind: 'empty' };
 
 export interface MisbehavingPrometheus {
   url: string;
@@ -43,6 +45,12 @@ export async function startMisbehavingPrometheus(): Promise<MisbehavingPrometheu
     const answer = state.answer;
     if (answer.kind === 'huge') {
       streamHuge(res, answer.bytes, stats);
+      return;
+    }
+    if (answer.kind === 'empty') {
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end('{"status":"success","data":{"resultType":"vector","result":[]}}');
       return;
     }
     const point =

@@ -83,7 +83,7 @@ export function createCloudWatchBackend(
       const key = JSON.stringify({ queries, ...range });
       let newest: NewestDatapoint;
       try {
-        newest = await context.cache.fetch(key, (signal) => loadNewest(metric, queries, range, signal), request.signal);
+        newest = await context.cache.fetch(key, (signal) => loadNewest(metric, queries, range, signal), request);
       } catch (error) {
         // A batched call's error is shared by every request in it; name this request's metric.
         if (error instanceof ApiError) {
@@ -91,7 +91,7 @@ export function createCloudWatchBackend(
         }
         throw error;
       }
-      const sample = newest.datapoint ?? noDataSample(metric, queries, range);
+      const sample = newest.datapoint ?? noData(metric, queries, range);
       return [{ labels, value: sample.value, timestamp: new Date(sample.timestampMs), windowSeconds: metric.period }];
     },
     listExternalMetrics: () => infos,
@@ -123,18 +123,12 @@ function newestOf(queries: MetricDataQuery[], results: QueryResults): NewestData
   return newest ? { datapoint: newest } : {};
 }
 
-function noDataSample(
-  metric: CloudWatchMetricConfig,
-  queries: MetricDataQuery[],
-  range: TimeRange,
-): { value: number; timestampMs: number } {
-  if (metric.noData === 'error') {
-    throw ApiError.notFound(
-      `CloudWatch has no datapoint for external metric "${metric.name}" between ${iso(range.startTime)} and ${iso(range.endTime)} ` +
-        `(window ${metric.window}s, period ${metric.period}s, lag ${metric.lag}s; ${describeQueries(queries)})`,
-    );
-  }
-  return { value: metric.noData === 'zero' ? 0 : metric.noData, timestampMs: range.endTime * 1000 };
+/** No datapoint in the window: a NotFound, which the metric's failure policy (noData) may answer for. */
+function noData(metric: CloudWatchMetricConfig, queries: MetricDataQuery[], range: TimeRange): never {
+  throw ApiError.notFound(
+    `CloudWatch has no datapoint for external metric "${metric.name}" between ${iso(range.startTime)} and ${iso(range.endTime)} ` +
+      `(window ${metric.window}s, period ${metric.period}s, lag ${metric.lag}s; ${describeQueries(queries)})`,
+  );
 }
 
 function iso(epochSeconds: number): string {

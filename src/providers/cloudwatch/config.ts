@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { allowedNamespaces, awsConnectionFields, externalMetricName } from '../aws/config.js';
+import { failurePolicySchema } from '../failure-policy/config.js';
 
 /** CloudWatch accepts these periods: high-resolution 1, 5, 10, 20, 30 s, else whole minutes. */
 const period = z
@@ -57,12 +58,6 @@ const query = z
     'set exactly one of metricStat and expression',
   );
 
-/** What to answer when the window holds no datapoint: an error (404), 0, or a fixed value. */
-const noData = z.union([
-  z.enum(['error', 'zero']),
-  z.number().refine(Number.isFinite, 'must be "error", "zero" or a finite number'),
-]);
-
 const metric = z
   .object({
     name: externalMetricName,
@@ -73,7 +68,9 @@ const metric = z
     lag: z.number().int().min(0).max(86_400).default(60),
     /** Seconds of datapoints asked for, ending at the aligned end time; default 5 periods. */
     window: z.number().int().positive().max(1_296_000).optional(),
-    noData: noData.default('error'),
+    /** Kept from before failure policies: the same as failurePolicy.noData, which wins. */
+    noData: failurePolicySchema.shape.noData,
+    failurePolicy: failurePolicySchema.optional(),
     queries: z.array(query).min(1).max(500),
   })
   .strict()
@@ -104,6 +101,8 @@ const metric = z
 export const cloudWatchBackendSchema = z
   .object({
     ...awsConnectionFields,
+    /** Every metric's failure policy unless the metric sets its own. */
+    failurePolicy: failurePolicySchema.optional(),
     /** Milliseconds queries wait for others to share their GetMetricData call; 0 batches only what arrives at once. */
     batchWindowMs: z.number().int().min(0).max(1000).default(5),
     /** Queries per GetMetricData call; CloudWatch's limit is 500. */

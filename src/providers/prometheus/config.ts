@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { byteSize } from '../../cache/config.js';
 import { parseDuration } from '../../cli/flags.js';
+import { prometheusFailurePolicyFields } from '../failure-policy/config.js';
 import { compileRule, RuleError } from './rules.js';
 
 /**
@@ -89,6 +90,7 @@ export const prometheusSectionSchema = z
     rules: z.array(discoveryRuleSchema).nullish(),
     externalRules: z.array(discoveryRuleSchema).nullish(),
     resourceRules: resourceRulesRefusal,
+    ...prometheusFailurePolicyFields,
   })
   .strict()
   .refine((s) => !(s.clientCert === undefined) === !(s.clientKey === undefined), {

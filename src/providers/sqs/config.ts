@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { allowedNamespaces, awsConnectionFields, awsRegion, externalMetricName } from '../aws/config.js';
+import { failurePolicySchema } from '../failure-policy/config.js';
 
 /** SQS queue names: up to 80 of [A-Za-z0-9_-], FIFO queues ending in `.fifo`. */
 export const QUEUE_NAME_PATTERN = /^(?:[A-Za-z0-9_-]{1,80}|[A-Za-z0-9_-]{1,75}\.fifo)$/;
@@ -34,6 +35,7 @@ const namedMetric = z
     accountId: z.string().regex(ACCOUNT_ID_PATTERN, 'must be a 12-digit AWS account id').optional(),
     include,
     namespaces: allowedNamespaces,
+    failurePolicy: failurePolicySchema.optional(),
   })
   .strict()
   .refine(
@@ -48,12 +50,15 @@ const queueLengthMetric = z
     name: externalMetricName.default('sqs-queue-length'),
     include,
     namespaces: allowedNamespaces,
+    failurePolicy: failurePolicySchema.optional(),
   })
   .strict();
 
 export const sqsBackendSchema = z
   .object({
     ...awsConnectionFields,
+    /** Every metric's failure policy unless the metric sets its own. */
+    failurePolicy: failurePolicySchema.optional(),
     /**
      * Glob patterns (`*` any run of characters, `?` one) of queue names the generic metric may
      * read. Empty (the default) serves no queue through it; named metrics are not subject to it.

@@ -1,5 +1,6 @@
 import { GetQueueAttributesCommand, GetQueueUrlCommand, type QueueAttributeName, SQSClient } from '@aws-sdk/client-sqs';
 import { ApiError } from '../../api/errors.js';
+import type { CallerSignal } from '../../cache/query-cache.js';
 import { checkNamespace } from '../aws/access.js';
 import { type AwsBackendOptions, awsBackendBase } from '../aws/backend-base.js';
 import { callAws } from '../aws/metrics.js';
@@ -59,9 +60,9 @@ export function createSqsBackend(
   const readQueue = async (
     ref: QueueRef,
     include: readonly QueueCount[],
-    signal: AbortSignal,
+    caller: CallerSignal,
   ): Promise<QueueReading> => {
-    const url = await urls.resolve(ref, signal);
+    const url = await urls.resolve(ref, caller);
     const attributeNames = include.map((count) => ATTRIBUTE_FOR[count]) as QueueAttributeName[];
     const key = `${url} ${attributeNames.join(',')}`;
     return context.cache.fetch(
@@ -86,7 +87,7 @@ export function createSqsBackend(
           throw error;
         }
       },
-      signal,
+      caller,
     );
   };
 
@@ -103,7 +104,7 @@ export function createSqsBackend(
       const labels = { ...pinnedLabels(request.metricSelector), [QUEUE_NAME_LABEL]: queue.name };
       // A named metric's selector can only narrow: one naming another queue selects nothing.
       if (!request.metricSelector.matches(labels)) return [];
-      const reading = await readQueue(queue, plan.include, request.signal);
+      const reading = await readQueue(queue, plan.include, request);
       const value = plan.include.reduce((sum, count) => sum + (reading.counts[count] ?? 0), 0);
       return [{ labels, value, timestamp: new Date(reading.observedAtMs) }];
     },

@@ -4,6 +4,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiError } from '../../../src/api/errors.js';
 import { createCloudWatchBackend } from '../../../src/providers/cloudwatch/cloudwatch-backend.js';
 import { cloudWatchBackendSchema } from '../../../src/providers/cloudwatch/config.js';
+import { cloudWatchFailurePolicies } from '../../../src/providers/failure-policy/policies.js';
+import { withFailurePolicy } from '../../../src/providers/failure-policy/policy-backend.js';
 import type { MetricsBackend } from '../../../src/providers/provider.js';
 import {
   externalRequest,
@@ -46,7 +48,11 @@ async function startBackend(
   context: TestBackendContext = testBackendContext({ now: () => NOW }),
 ): Promise<MetricsBackend> {
   const config = cloudWatchBackendSchema.parse({ region: 'us-east-1', endpoint: cloudwatch.url, ...section });
-  const backend = createCloudWatchBackend(config, context, { aws: FAST_AWS });
+  const backend = withFailurePolicy(
+    createCloudWatchBackend(config, context, { aws: FAST_AWS }),
+    cloudWatchFailurePolicies(config),
+    context,
+  );
   await backend.start?.();
   opened.push(backend);
   return backend;

@@ -3,6 +3,8 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import { ApiError } from '../../../src/api/errors.js';
 import { createCloudWatchBackend } from '../../../src/providers/cloudwatch/cloudwatch-backend.js';
 import { cloudWatchBackendSchema } from '../../../src/providers/cloudwatch/config.js';
+import { cloudWatchFailurePolicies } from '../../../src/providers/failure-policy/policies.js';
+import { withFailurePolicy } from '../../../src/providers/failure-policy/policy-backend.js';
 import type { MetricsBackend } from '../../../src/providers/provider.js';
 import {
   counterValue,
@@ -56,7 +58,11 @@ async function startBackend(
     timeoutMs: 1000,
     ...section,
   });
-  const backend = createCloudWatchBackend(config, context, { aws: FAST_AWS });
+  const backend = withFailurePolicy(
+    createCloudWatchBackend(config, context, { aws: FAST_AWS }),
+    cloudWatchFailurePolicies(config),
+    context,
+  );
   await backend.start?.();
   opened.push(backend);
   return { backend, context };
@@ -184,7 +190,7 @@ describe('no data', () => {
     );
   });
 
-  test('noData: zero and a number answer that value at the window end', async () => {
+  test('noData: zero and a number answer that value, stamped when it is served (through the failure policy)', async () => {
     const { backend } = await startBackend({
       metrics: [
         queueDepthMetric('zero', 'jobs', { noData: 'zero' }),
@@ -192,7 +198,7 @@ describe('no data', () => {
       ],
     });
     const [zero] = await read(backend, 'zero');
-    assert.deepEqual([zero?.value, zero?.timestamp], [0, new Date(END * 1000)]);
+    assert.deepEqual([zero?.value, zero?.timestamp], [0, NOW]);
     assert.equal((await read(backend, 'floor'))[0]?.value, 2.5);
     assert.equal(cloudwatch.calls.at(-1)?.body.StartTime, END - 120);
   });

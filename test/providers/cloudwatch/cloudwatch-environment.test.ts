@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { createCloudWatchBackend } from '../../../src/providers/cloudwatch/cloudwatch-backend.js';
 import { cloudWatchBackendSchema } from '../../../src/providers/cloudwatch/config.js';
+import { cloudWatchFailurePolicies } from '../../../src/providers/failure-policy/policies.js';
+import { withFailurePolicy } from '../../../src/providers/failure-policy/policy-backend.js';
 import { externalRequest, FAST_AWS, testBackendContext } from '../../support/aws-backend-context.js';
 import { CloudWatchDouble } from '../../support/aws-cloudwatch-double.js';
 
@@ -28,7 +30,11 @@ test('without region or endpoint in the config, AWS_REGION and AWS_ENDPOINT_URL_
       },
     ],
   });
-  const backend = createCloudWatchBackend(config, testBackendContext(), { aws: FAST_AWS });
+  const backend = withFailurePolicy(
+    createCloudWatchBackend(config, testBackendContext(), { aws: FAST_AWS }),
+    cloudWatchFailurePolicies(config),
+    testBackendContext(),
+  );
   await backend.start?.();
   try {
     const samples = await backend.external?.getExternalMetric(externalRequest('cpu'));

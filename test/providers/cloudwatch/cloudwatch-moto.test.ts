@@ -5,6 +5,8 @@ import { ApiError } from '../../../src/api/errors.js';
 import { createCloudWatchBackend } from '../../../src/providers/cloudwatch/cloudwatch-backend.js';
 import { cloudWatchBackendSchema } from '../../../src/providers/cloudwatch/config.js';
 import { timeRangeAt } from '../../../src/providers/cloudwatch/queries.js';
+import { cloudWatchFailurePolicies } from '../../../src/providers/failure-policy/policies.js';
+import { withFailurePolicy } from '../../../src/providers/failure-policy/policy-backend.js';
 import type { MetricsBackend } from '../../../src/providers/provider.js';
 import {
   counterValue,
@@ -75,7 +77,11 @@ async function startBackend(metrics: unknown[]) {
   assert.ok(moto);
   const context = testBackendContext({ now: () => NOW });
   const config = cloudWatchBackendSchema.parse({ region: 'us-east-1', endpoint: moto.url, metrics });
-  const backend = createCloudWatchBackend(config, context, { aws: FAST_AWS });
+  const backend = withFailurePolicy(
+    createCloudWatchBackend(config, context, { aws: FAST_AWS }),
+    cloudWatchFailurePolicies(config),
+    context,
+  );
   await backend.start?.();
   opened.push(backend);
   const read = async (metric: string, selector = '') => {

@@ -8,6 +8,7 @@ import {
   resolveQueries,
   timeRangeAt,
 } from '../../../src/providers/cloudwatch/queries.js';
+import { cloudWatchFailurePolicies } from '../../../src/providers/failure-policy/policies.js';
 
 const stat = { namespace: 'AWS/ApplicationELB', metricName: 'RequestCount', stat: 'Sum' };
 
@@ -86,7 +87,8 @@ describe('config', () => {
     assert.equal(parsed.data.maxQueriesPerCall, 500);
     assert.equal(parsed.data.maxAttempts, 3);
     const metric = parsed.data.metrics[0];
-    assert.deepEqual([metric?.period, metric?.lag, metric?.window, metric?.noData], [60, 60, 300, 'error']);
+    assert.deepEqual([metric?.period, metric?.lag, metric?.window], [60, 60, 300]);
+    assert.equal(cloudWatchFailurePolicies(parsed.data)('alb').noData, 'error');
     assert.equal(metric?.queries[0]?.returnData, true);
   });
 
