@@ -19,6 +19,8 @@ export class UpstreamCallFailure extends Error {
   }
 }
 
+const TLS_RETRY_MS = 10_000;
+
 /** Value lists are a few KiB; discovery of a big Prometheus setup a few MiB. */
 export const MAX_ANSWER_BYTES = 8 * 1024 * 1024;
 
@@ -28,33 +30,55 @@ export const MAX_ANSWER_BYTES = 8 * 1024 * 1024;
  * request carries only the headers set here.
  */
 export class UpstreamClient {
-  private readonly agent: Agent;
+  private agent: Agent | undefined;
   private readonly base: URL;
+  private readonly token: TokenFile | undefined;
+  private lastTlsFailure: { failure: UpstreamCallFailure; at: number } | undefined;
 
-  private constructor(
+  constructor(
     private readonly config: UpstreamConfig,
-    tls: { ca?: Buffer; cert?: Buffer; key?: Buffer },
-    private readonly token: TokenFile | undefined,
+    private readonly now: () => number = Date.now,
   ) {
     this.base = new URL(config.url);
-    this.agent = new Agent({
-      keepAlive: true,
-      maxSockets: 64,
-      maxFreeSockets: 16,
-      rejectUnauthorized: !config.insecureSkipTLSVerify,
-      ...tls,
-    });
+    this.token = config.clientCertFile === undefined ? new TokenFile(config.tokenFile) : undefined;
   }
 
-  static async create(config: UpstreamConfig): Promise<UpstreamClient> {
-    const read = (path: string | undefined) => (path === undefined ? undefined : readFile(path));
-    const [ca, cert, key] = await Promise.all([
-      read(config.caFile),
-      read(config.clientCertFile),
-      read(config.clientKeyFile),
-    ]);
-    const token = cert === undefined ? new TokenFile(config.tokenFile) : undefined;
-    return new UpstreamClient(config, { ca, cert, key }, token);
+  /**
+   * Reads the CA and client certificate files and builds the connection pool; every call does it
+   * first if it has not succeeded yet. A missing file (a Secret not created yet, mounted optional)
+   * fails this upstream's calls only, and is tried again at most every 10 s.
+   */
+  async connect(): Promise<Agent> {
+    if (this.agent) return this.agent;
+    const last = this.lastTlsFailure;
+    if (last && this.now() - last.at < TLS_RETRY_MS) throw last.failure;
+    const read = async (field: 'caFile' | 'clientCertFile' | 'clientKeyFile') => {
+      const path = this.config[field];
+      if (path === undefined) return undefined;
+      try {
+        return await readFile(path);
+      } catch (error) {
+        throw new UpstreamCallFailure('credentials', `cannot use its ${field} ${path}: ${(error as Error).message}`, {
+          cause: error,
+        });
+      }
+    };
+    try {
+      const [ca, cert, key] = await Promise.all([read('caFile'), read('clientCertFile'), read('clientKeyFile')]);
+      this.agent ??= new Agent({
+        keepAlive: true,
+        maxSockets: 64,
+        maxFreeSockets: 16,
+        rejectUnauthorized: !this.config.insecureSkipTLSVerify,
+        ...(ca ? { ca } : {}),
+        ...(cert && key ? { cert, key } : {}),
+      });
+      this.lastTlsFailure = undefined;
+      return this.agent;
+    } catch (error) {
+      this.lastTlsFailure = { failure: error as UpstreamCallFailure, at: this.now() };
+      throw error;
+    }
   }
 
   get url(): string {
@@ -85,10 +109,11 @@ export class UpstreamClient {
   }
 
   close(): void {
-    this.agent.destroy();
+    this.agent?.destroy();
   }
 
   private async send(pathAndQuery: string, signal: AbortSignal): Promise<UpstreamAnswer> {
+    const agent = this.agent ?? (await this.connect());
     const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': 'hpa-metrics-adapter' };
     if (this.token) {
       const token = this.token.current();
@@ -104,7 +129,7 @@ export class UpstreamClient {
           path: pathAndQuery,
           method: 'GET',
           headers,
-          agent: this.agent,
+          agent,
           signal,
         },
         (res: IncomingMessage) => {

@@ -37,7 +37,7 @@ export async function explainUpstreams(
   print(`Upstreams (a backend of ours serving ${group} "${discoveryName}" answers it instead):`);
   try {
     for (const config of configs) {
-      const client = await UpstreamClient.create(config);
+      const client = new UpstreamClient(config);
       const discovery = new UpstreamDiscovery(config, client, {
         logger: silentLogger(),
         metrics,

@@ -89,7 +89,13 @@ export class UpstreamSet implements Forwarding {
           `upstream "${config.name}": insecureSkipTLSVerify is set, its certificate is not verified and anyone who can intercept ${config.url} can answer for it; set caFile instead`,
         );
       }
-      const client = await UpstreamClient.create(config);
+      const client = new UpstreamClient(config);
+      await client.connect().catch((error: unknown) => {
+        deps.logger.error(
+          { upstream: config.name },
+          `upstream "${config.name}": ${(error as Error).message}; its metrics answer 503 until the file can be read`,
+        );
+      });
       const discovery = new UpstreamDiscovery(config, client, {
         logger: deps.logger,
         metrics: deps.metrics,
