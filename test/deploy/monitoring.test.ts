@@ -14,6 +14,7 @@ import { Registry } from 'prom-client';
 import { stringify } from 'yaml';
 import { cacheMetricsFor } from '../../src/cache/cache-metrics.js';
 import { ConfigReloader } from '../../src/config/reloader.js';
+import { createInformerMetrics } from '../../src/kube/informer-metrics.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createAdapterMetrics } from '../../src/observability/metrics.js';
 import { ADAPTER, adapterContainer, adapterDeployment, containerPort, type Service } from './kinds.js';
@@ -47,6 +48,7 @@ function adapterRegistry(): Registry {
   const registry = new Registry();
   createAdapterMetrics(registry, false);
   cacheMetricsFor(registry).initialise('sqs');
+  createInformerMetrics(registry, createLogger('silent'), new Map(), Date.now);
   new ConfigReloader({
     path: '/nonexistent/config.yaml',
     registry,
@@ -100,6 +102,7 @@ describe('components/monitoring', () => {
     assert.ok(alertOn(/hpa_metrics_adapter_cache_backend_loads_total\{outcome="error"\}/), 'backend errors');
     assert.ok(alertOn(/hpa_metrics_adapter_config_last_reload_successful == 0/), 'config reload failures');
     assert.ok(alertOn(/hpa_metrics_adapter_requests_total\{[^}]*code=~"5\.\."/), '5xx rate');
+    assert.ok(alertOn(/hpa_metrics_adapter_informer_serving == 0/), 'selector requests LISTing per poll');
   });
 
   it('every adapter metric and label value the rules read is exported by the adapter', needsKubectl, async () => {
