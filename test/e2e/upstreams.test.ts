@@ -237,6 +237,22 @@ describe('faults and rotation', () => {
     assert.equal(answer.body.message, 'unable to get metric s3-unknown: no ScaledObject in namespace shop uses it');
   });
 
+  it('KEDA refusing us (403) comes back as its own Forbidden; garbage from it becomes a 503 naming it', async () => {
+    const path = `${EXTERNAL}/namespaces/shop/s0-rabbitmq-orders`;
+    keda.mode = 'forbidden';
+    try {
+      const refused = await front.asAggregator(path);
+      assert.equal(refused.status, 403);
+      assert.match(refused.body.message, /external metrics are forbidden to this user/);
+      keda.mode = 'garbage';
+      const garbage = await front.asAggregator(path);
+      assert.equal(garbage.status, 503);
+      assert.match(garbage.body.message, /upstream "keda" .*answered 502 with Content-Type "text\/html"/);
+    } finally {
+      keda.mode = 'ok';
+    }
+  });
+
   it('slow KEDA: 503 naming it within its timeout, while our own and the other upstream answer', async () => {
     keda.delayMs = 3000;
     try {
