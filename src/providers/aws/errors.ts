@@ -18,6 +18,8 @@ export interface AwsCall {
   service: 'SQS' | 'CloudWatch';
   operation: string;
   target: string;
+  /** The external metrics whose requests the call answers, for the cost counters. */
+  metrics?: readonly string[];
 }
 
 interface SdkErrorShape {

@@ -8,6 +8,10 @@ import { type AwsCall, type AwsOutcome, attemptsOf, classifyAwsError, toApiError
  */
 export interface AwsMetrics {
   requests: Counter<'service' | 'operation' | 'outcome'>;
+  /** Calls by the metric whose request made them; a batched GetMetricData counts once for each metric in it. */
+  metricRequests: Counter<'service' | 'operation' | 'metric'>;
+  /** What CloudWatch bills GetMetricData by: metrics requested (each MetricStat query of each call). */
+  cloudWatchMetricsRequested: Counter<'metric'>;
   retries: Counter<'service' | 'operation'>;
   cloudWatchQueriesPerCall: Histogram;
 }
@@ -20,6 +24,26 @@ export function awsMetrics(registry: Registry): AwsMetrics {
         name: 'hpa_metrics_adapter_aws_requests_total',
         help: 'AWS API calls made by the adapter (retries inside one call counted once), by service, operation and outcome.',
         labelNames: ['service', 'operation', 'outcome'],
+        registers: [registry],
+      }),
+    metricRequests:
+      existing(
+        registry,
+        'hpa_metrics_adapter_aws_metric_requests_total',
+        Counter<'service' | 'operation' | 'metric'>,
+      ) ??
+      new Counter({
+        name: 'hpa_metrics_adapter_aws_metric_requests_total',
+        help: 'AWS API calls by the external metric whose request made them; a GetMetricData call shared by several metrics counts once for each.',
+        labelNames: ['service', 'operation', 'metric'],
+        registers: [registry],
+      }),
+    cloudWatchMetricsRequested:
+      existing(registry, 'hpa_metrics_adapter_cloudwatch_metrics_requested_total', Counter<'metric'>) ??
+      new Counter({
+        name: 'hpa_metrics_adapter_cloudwatch_metrics_requested_total',
+        help: 'Metrics requested from CloudWatch GetMetricData (MetricStat queries of every call and page), the unit CloudWatch bills, by external metric.',
+        labelNames: ['metric'],
         registers: [registry],
       }),
     retries:
@@ -58,6 +82,7 @@ export async function callAws<Output>(
   const labels = { service: call.service.toLowerCase(), operation: call.operation };
   const record = (outcome: AwsOutcome, resultOrError: unknown): void => {
     metrics.requests.inc({ ...labels, outcome });
+    for (const metric of call.metrics ?? []) metrics.metricRequests.inc({ ...labels, metric });
     const attempts = attemptsOf(resultOrError);
     if (attempts !== undefined && attempts > 1) metrics.retries.inc(labels, attempts - 1);
   };

@@ -23,6 +23,8 @@ export type QueryResults = Map<string, SeriesResult>;
 /** One request's queries: they reference each other, so they always travel in the same call. */
 export interface QueryGroup extends TimeRange {
   queries: MetricDataQuery[];
+  /** The external metric the queries answer, for the cost counters. */
+  metric: string;
   /** Set for groups whose expressions read the whole request (METRICS()): they get a call of their own. */
   ownCall?: boolean;
 }
@@ -30,8 +32,12 @@ export interface QueryGroup extends TimeRange {
 export interface BatcherOptions {
   windowMs: number;
   maxQueriesPerCall: number;
-  /** Sends one GetMetricData request (one page); failures arrive as ApiError. */
-  send: (input: GetMetricDataCommandInput, signal: AbortSignal) => Promise<GetMetricDataCommandOutput>;
+  /** Sends one GetMetricData request (one page) for `groups`; failures arrive as ApiError. */
+  send: (
+    input: GetMetricDataCommandInput,
+    signal: AbortSignal,
+    groups: readonly QueryGroup[],
+  ) => Promise<GetMetricDataCommandOutput>;
   logger: Logger;
 }
 
@@ -115,7 +121,11 @@ export class GetMetricDataBatcher {
     const queries = waiters.flatMap((waiter, index) => prefixQueryIds(waiter.group.queries, prefixes[index] ?? ''));
     let merged: Map<string, SeriesResult>;
     try {
-      merged = await this.fetchAllPages(queries, range);
+      merged = await this.fetchAllPages(
+        queries,
+        range,
+        waiters.map((w) => w.group),
+      );
     } catch (error) {
       if (waiters.length > 1 && error instanceof ApiError && error.reason === 'BadRequest') {
         // CloudWatch refuses the whole call for one bad query: halve the batch until the
@@ -141,7 +151,11 @@ export class GetMetricDataBatcher {
     });
   }
 
-  private async fetchAllPages(queries: MetricDataQuery[], range: TimeRange): Promise<Map<string, SeriesResult>> {
+  private async fetchAllPages(
+    queries: MetricDataQuery[],
+    range: TimeRange,
+    groups: readonly QueryGroup[],
+  ): Promise<Map<string, SeriesResult>> {
     const merged = new Map<string, SeriesResult>();
     let nextToken: string | undefined;
     for (let page = 0; page < MAX_PAGES; page++) {
@@ -152,7 +166,7 @@ export class GetMetricDataBatcher {
         ScanBy: 'TimestampDescending',
       };
       if (nextToken !== undefined) input.NextToken = nextToken;
-      const output = await this.options.send(input, this.closing.signal);
+      const output = await this.options.send(input, this.closing.signal, groups);
       for (const message of output.Messages ?? []) {
         this.options.logger.debug({ code: message.Code, message: message.Value }, 'cloudwatch: GetMetricData message');
       }

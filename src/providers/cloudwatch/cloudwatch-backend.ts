@@ -37,15 +37,20 @@ export function createCloudWatchBackend(
     windowMs: config.batchWindowMs,
     maxQueriesPerCall: config.maxQueriesPerCall,
     logger: context.logger,
-    send: (input, signal) => {
+    send: (input, signal, groups) => {
       const count = input.MetricDataQueries?.length ?? 0;
       metrics.cloudWatchQueriesPerCall.observe(count);
+      for (const group of groups) {
+        const billed = group.queries.filter((q) => q.MetricStat !== undefined).length;
+        if (billed > 0) metrics.cloudWatchMetricsRequested.inc({ metric: group.metric }, billed);
+      }
       return callAws(
         metrics,
         {
           service: 'CloudWatch',
           operation: 'GetMetricData',
           target: `a batch of ${count} ${count === 1 ? 'query' : 'queries'}`,
+          metrics: [...new Set(groups.map((g) => g.metric))],
         },
         () => clients.get(undefined).send(new GetMetricDataCommand(input), { abortSignal: signal }),
       );
@@ -61,7 +66,10 @@ export function createCloudWatchBackend(
     signal: AbortSignal,
   ): Promise<NewestDatapoint> => {
     context.logger.debug({ metric: metric.name, queries, ...range }, 'cloudwatch: GetMetricData queries');
-    const results = await batcher.submit({ queries, ...range, ownCall: needsOwnCall(queries) }, signal);
+    const results = await batcher.submit(
+      { queries, metric: metric.name, ...range, ownCall: needsOwnCall(queries) },
+      signal,
+    );
     for (const [id, result] of results) {
       if (result.statusCode === 'PartialData') {
         // CloudWatch stopped early (datapoint limit or its own timeout); the newest points came first.

@@ -61,6 +61,7 @@ export function createSqsBackend(
     ref: QueueRef,
     include: readonly QueueCount[],
     caller: CallerSignal,
+    metric: string,
   ): Promise<QueueReading> => {
     const url = await urls.resolve(ref, caller);
     const attributeNames = include.map((count) => ATTRIBUTE_FOR[count]) as QueueAttributeName[];
@@ -72,7 +73,7 @@ export function createSqsBackend(
         try {
           const output = await callAws(
             metrics,
-            { service: 'SQS', operation: 'GetQueueAttributes', target: describeQueue(ref) },
+            { service: 'SQS', operation: 'GetQueueAttributes', target: describeQueue(ref), metrics: [metric] },
             () =>
               clients
                 .get(ref.region)
@@ -104,7 +105,7 @@ export function createSqsBackend(
       const labels = { ...pinnedLabels(request.metricSelector), [QUEUE_NAME_LABEL]: queue.name };
       // A named metric's selector can only narrow: one naming another queue selects nothing.
       if (!request.metricSelector.matches(labels)) return [];
-      const reading = await readQueue(queue, plan.include, request);
+      const reading = await readQueue(queue, plan.include, request, plan.name);
       const value = plan.include.reduce((sum, count) => sum + (reading.counts[count] ?? 0), 0);
       return [{ labels, value, timestamp: new Date(reading.observedAtMs) }];
     },
