@@ -134,7 +134,12 @@ export class UpstreamClient {
         },
         (res: IncomingMessage) => {
           readBoundedBody(res, MAX_ANSWER_BYTES).then(
-            (body) => resolve({ status: res.statusCode ?? 0, contentType: res.headers['content-type'] ?? '', body }),
+            (body) =>
+              resolve({
+                status: res.statusCode ?? 0,
+                contentType: res.headers['content-type'] ?? '',
+                body: body.toString('utf8'),
+              }),
             fail,
           );
         },

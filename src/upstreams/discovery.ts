@@ -118,10 +118,10 @@ export class UpstreamDiscovery {
  * The resources of an APIResourceList, rebuilt field by field (an upstream adds nothing else to our
  * discovery). An entry unchanged since the last fetch is the same object, so discovery sees no change.
  */
-function parseResourceList(body: Buffer, groupVersion: string, previous: readonly ApiResource[]): ApiResource[] {
+function parseResourceList(body: string, groupVersion: string, previous: readonly ApiResource[]): ApiResource[] {
   let document: unknown;
   try {
-    document = JSON.parse(body.toString('utf8'));
+    document = JSON.parse(body);
   } catch {
     throw new Error('answered a body that is not JSON');
   }

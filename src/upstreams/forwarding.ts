@@ -36,9 +36,13 @@ export interface ForwardingUpstream {
   forward(pathAndQuery: string, metric: string, caller: CallerSignal): Promise<UpstreamAnswer>;
 }
 
-/** What an upstream answered: its status code, content type and body bytes, untouched. */
+/**
+ * What an upstream answered: its status code, content type and body. The body is kept as the text
+ * it is (JSON is UTF-8): node sends a string in one write with the headers, and the cache sizes a
+ * string by its length, where a Buffer would be walked byte by byte.
+ */
 export interface UpstreamAnswer {
   status: number;
   contentType: string;
-  body: Buffer;
+  body: string;
 }

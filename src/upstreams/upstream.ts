@@ -98,7 +98,7 @@ function checkAnswer(answer: UpstreamAnswer): void {
     throw garbage(`Content-Type "${answer.contentType.slice(0, 80)}"`);
   let object: { kind?: unknown; apiVersion?: unknown } | null;
   try {
-    object = JSON.parse(answer.body.toString('utf8')) as typeof object;
+    object = JSON.parse(answer.body) as typeof object;
   } catch {
     throw garbage('a body that does not parse as JSON');
   }

@@ -239,6 +239,14 @@ describe('upstream options', () => {
       assert.equal(second.status, 200);
       assert.equal(second.text, first.text);
       assert.equal(h.keda.requests.length, asked);
+      // Kept as text: sized by its length (a Buffer would be walked and counted byte by byte).
+      const bytes = sampleOf(await h.registry.metrics(), 'hpa_metrics_adapter_cache_bytes', {
+        backend: 'upstream:keda',
+      });
+      assert.ok(
+        bytes !== undefined && bytes > first.text.length && bytes < 4 * first.text.length + 1024,
+        `${bytes} bytes`,
+      );
       // A Status is never kept: the next one is asked again.
       await request(h.app).get(`${EXTERNAL}/namespaces/ns/s0-missing`);
       await request(h.app).get(`${EXTERNAL}/namespaces/ns/s0-missing`);
