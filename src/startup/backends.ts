@@ -48,7 +48,7 @@ export async function startBackends(initial: AdapterConfig, deps: BackendDeps): 
 
   // A cache survives a reload unless its settings changed; then the new backends get a new
   // cache and the old one is closed with the old backends.
-  const build = async (config: AdapterConfig) => {
+  const build = async (config: AdapterConfig, stage: 'start' | 'reload') => {
     const created = new Map<string, { cache: MetricCache; settings: string }>();
     const cacheFor = (backend: string): QueryCache => {
       const settings = resolveCacheSettings(config.cache, backend);
@@ -68,11 +68,13 @@ export async function startBackends(initial: AdapterConfig, deps: BackendDeps): 
       cacheFor,
     });
     if (backends.length === 0 && (config.upstreams ?? []).length === 0) {
-      // Accepting it would turn every metric into a 404 while reporting a successful reload.
-      // Upstreams alone are a config: a migration starts by forwarding everything.
-      throw new ConfigError(
-        'the config turns on no backend: add a static, prometheus (url and rules), sqs or cloudwatch section, or upstreams',
-      );
+      const problem =
+        'the config turns on no backend: add a static, prometheus (url and rules), sqs or cloudwatch section, or upstreams';
+      // On reload, accepting it would turn every working metric into a 404 while reporting a
+      // successful reload. At start there is nothing to lose: serve discovery (placeholders only)
+      // so the APIService stays Available while the config is being written.
+      if (stage === 'reload') throw new ConfigError(problem);
+      deps.logger.warn(`${problem}; serving discovery only until a reload brings one`);
     }
     const started: MetricsBackend[] = [];
     let upstreams: Upstream[];
@@ -103,7 +105,7 @@ export async function startBackends(initial: AdapterConfig, deps: BackendDeps): 
     return { backends, upstreams, commit };
   };
 
-  const first = await build(initial);
+  const first = await build(initial, 'start');
   first.commit();
   const router = new BackendRouter(first.backends);
   const upstreams = new UpstreamSet(first.upstreams, ours);
@@ -111,7 +113,7 @@ export async function startBackends(initial: AdapterConfig, deps: BackendDeps): 
     router,
     upstreams,
     async apply(config) {
-      const next = await build(config);
+      const next = await build(config, 'reload');
       const retired = next.commit();
       await closeAll(router.replaceBackends(next.backends));
       await closeUpstreams(upstreams.replace(next.upstreams));

@@ -103,13 +103,19 @@ describe('config files that cannot be served', () => {
     assert.throws(() => parseFlags(['--config-max-bytes=lots']), /--config-max-bytes: expected a positive number/);
   });
 
-  it('refuses a config that turns on no backend, at start and on reload', async () => {
+  it('refuses a config that turns on no backend on reload; at start it serves discovery only', async () => {
     const deps = () => ({ flags: parseFlags([]), logger: silentLogger(), registry: new Registry() });
-    await assert.rejects(startBackends(parseConfig('cache:\n  default: { ttl: 20s }\n', 'c.yaml'), deps()), {
-      name: 'Error',
-      message:
-        'the config turns on no backend: add a static, prometheus (url and rules), sqs or cloudwatch section, or upstreams',
-    });
+    const empty = await startBackends(parseConfig('cache:\n  default: { ttl: 20s }\n', 'c.yaml'), deps());
+    try {
+      assert.equal(empty.router.current.length, 0);
+      await assert.rejects(empty.apply(parseConfig('', 'empty.yaml')), {
+        name: 'Error',
+        message:
+          'the config turns on no backend: add a static, prometheus (url and rules), sqs or cloudwatch section, or upstreams',
+      });
+    } finally {
+      await empty.close();
+    }
     const running = await startBackends(defaultConfig(), deps());
     try {
       await assert.rejects(running.apply(parseConfig('', 'empty.yaml')), ConfigError);
