@@ -1,4 +1,5 @@
 import type { KubeConfig } from '@kubernetes/client-node';
+import { LRUCache } from 'lru-cache';
 import type { Registry } from 'prom-client';
 import { parseSelector } from '../api/selector.js';
 import type { Logger } from '../observability/logger.js';
@@ -30,8 +31,12 @@ export interface ObjectInformers extends ObjectLister {
   close(): Promise<void>;
 }
 
-/** Selections kept per (resource, namespace, selector); the HPAs of a cluster ask the same few over and over. */
-const SELECTION_MEMO_SIZE = 4096;
+/**
+ * Selections kept per (resource, namespace, selector), as the HPAs of a cluster ask the same few
+ * over and over: at most this many, referring to at most this many objects in all.
+ */
+const KEPT_SELECTIONS = 4096;
+const KEPT_SELECTION_OBJECTS = 200_000;
 
 interface Selection {
   informer: MetadataInformer;
@@ -54,7 +59,11 @@ export function createObjectInformers(kubeConfig: KubeConfig, options: ObjectInf
   const metrics = createInformerMetrics(options.registry, options.logger, informers, options.now ?? Date.now);
   const watchAll = options.watchResources.includes('*');
   const watchable = new Set(options.watchResources);
-  const selections = new Map<string, Selection>();
+  const selections = new LRUCache<string, Selection>({
+    max: KEPT_SELECTIONS,
+    maxSize: KEPT_SELECTION_OBJECTS,
+    sizeCalculation: (selection) => selection.objects.length + 1,
+  });
 
   /** The index's answer, handed out again (the same frozen array) until the namespace changes. */
   function select(informer: MetadataInformer, key: string, namespace: string | undefined, text: string) {
@@ -63,8 +72,7 @@ export function createObjectInformers(kubeConfig: KubeConfig, options: ObjectInf
     const kept = selections.get(memoKey);
     if (kept?.informer === informer && kept.generation === generation) return kept.objects;
     const objects = Object.freeze(informer.index.select(namespace, parseSelector(text)));
-    if (selections.size >= SELECTION_MEMO_SIZE) selections.clear();
-    selections.set(memoKey, { informer, generation, objects });
+    if (objects.length < KEPT_SELECTION_OBJECTS) selections.set(memoKey, { informer, generation, objects });
     return objects;
   }
 

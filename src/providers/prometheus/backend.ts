@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { ApiError } from '../../api/errors.js';
 import { formatGroupResource, type GroupResource, kindFor, sameGroupResource } from '../../api/resources.js';
 import type { LabelSelector } from '../../api/selector.js';
@@ -42,6 +43,10 @@ export interface PrometheusBackend extends MetricsBackend {
   /** Runs series discovery now (start() does, then every relist interval). */
   relist(): Promise<void>;
 }
+
+/** Selector answers kept: at most this many, naming at most this many objects in all (~20 MiB with their bodies). */
+const KEPT_SELECTIONS = 4096;
+const KEPT_SELECTION_OBJECTS = 50_000;
 
 interface Selection {
   entry: CustomEntry;
@@ -204,8 +209,13 @@ export function createPrometheusBackend(
 
   // For a selector, the PromQL names the selected objects: it is kept beside the metricLabelSelector
   // while the lister hands out the same (frozen) objects, and the answer while the cache hands out
-  // the same samples.
-  const renderedSelection = new WeakMap<LabelSelector, Selection>();
+  // the same samples. Bounded by the objects kept, since PromQL, answer and the body the HTTP layer
+  // keeps beside it all grow with them (a few hundred bytes per object).
+  const renderedSelection = new LRUCache<LabelSelector, Selection>({
+    max: KEPT_SELECTIONS,
+    maxSize: KEPT_SELECTION_OBJECTS,
+    sizeCalculation: (selection) => selection.objects.length + 1,
+  });
 
   function selectionQuery(
     entry: CustomEntry,
@@ -223,7 +233,9 @@ export function createPrometheusBackend(
       metricSelector: request.metricSelector,
     });
     const selection: Selection = { entry, objects, rendered };
-    if (Object.isFrozen(objects)) renderedSelection.set(request.metricSelector, selection);
+    if (Object.isFrozen(objects) && objects.length < KEPT_SELECTION_OBJECTS) {
+      renderedSelection.set(request.metricSelector, selection);
+    }
     return selection;
   }
 
