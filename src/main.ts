@@ -46,6 +46,8 @@ async function main(argv: readonly string[]): Promise<void> {
     host: cluster.host,
     port: flags.securePort,
     logger,
+    tlsPolicy: flags.tlsPolicy,
+    maxConnections: flags.maxConnections,
   });
   const metricsListener =
     flags.metricsPort > 0 ? await serveMetrics(metrics.registry, cluster.host, flags.metricsPort) : undefined;
@@ -97,8 +99,8 @@ async function main(argv: readonly string[]): Promise<void> {
     ready = false;
     // Clients keep reusing pooled keep-alive connections whatever the endpoints say: from now on
     // every response closes its connection, so the client's next request opens a new one through
-    // the Service to a ready replica instead of racing the drain as it closes idle connections.
-    running.server.prependListener('request', (_req, res) => res.setHeader('Connection', 'close'));
+    // the Service to a ready replica instead of racing the drain.
+    running.closeConnectionsAfterResponses();
     logger.info(
       { signal, delaySeconds: flags.shutdownDelaySeconds, graceSeconds: flags.shutdownGraceSeconds },
       'shutting down: readiness is now false',

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { isValidQuantity, parseQuantity } from '../api/quantity.js';
+import { type TlsPolicy, TlsPolicyError, tlsPolicy } from '../server/tls-policy.js';
 
 /** Command-line flags, named as prometheus-adapter and generic apiservers name them. */
 export interface Flags {
@@ -11,6 +12,10 @@ export interface Flags {
   tlsCertFile?: string;
   tlsPrivateKeyFile?: string;
   certDir?: string;
+  /** --tls-min-version and --tls-cipher-suites, validated. */
+  tlsPolicy: TlsPolicy;
+  /** Open connections beyond this are closed as they arrive. */
+  maxConnections: number;
   requestheaderClientCaFile?: string;
   requestheaderAllowedNames: string[];
   requestheaderUsernameHeaders: string[];
@@ -81,6 +86,8 @@ export function parseFlags(argv: readonly string[]): Flags {
     tlsCertFile: v['tls-cert-file'],
     tlsPrivateKeyFile: v['tls-private-key-file'],
     certDir: v['cert-dir'],
+    tlsPolicy: tlsPolicyFlag(v['tls-min-version'], v['tls-cipher-suites']),
+    maxConnections: intFlag('max-connections', v['max-connections'], 1000),
     requestheaderClientCaFile: v['requestheader-client-ca-file'],
     requestheaderAllowedNames: LIST(v['requestheader-allowed-names'], []),
     requestheaderUsernameHeaders: LIST(v['requestheader-username-headers'], ['X-Remote-User']),
@@ -163,6 +170,9 @@ function parse(argv: readonly string[]) {
       'tls-cert-file': str,
       'tls-private-key-file': str,
       'cert-dir': str,
+      'tls-min-version': str,
+      'tls-cipher-suites': str,
+      'max-connections': str,
       'requestheader-client-ca-file': str,
       'requestheader-allowed-names': str,
       'requestheader-username-headers': str,
@@ -203,6 +213,15 @@ function intFlag(name: string, raw: string | undefined, fallback: number): numbe
     throw new FlagError(`--${name}: expected a non-negative integer, got "${raw}"`);
   }
   return n;
+}
+
+function tlsPolicyFlag(minVersion: string | undefined, cipherSuites: string | undefined): TlsPolicy {
+  try {
+    return tlsPolicy(minVersion, cipherSuites === undefined ? undefined : LIST(cipherSuites, []));
+  } catch (error) {
+    if (error instanceof TlsPolicyError) throw new FlagError(error.message);
+    throw error;
+  }
 }
 
 /** A byte count: a whole number or a Kubernetes quantity such as 2Mi. */

@@ -1,11 +1,12 @@
 import { createServer, type Server } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import { type AddressInfo, Server as NetServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { createSecureContext, type SecureContextOptions } from 'node:tls';
+import { createSecureContext, type SecureContextOptions, type TLSSocket } from 'node:tls';
 import type { Express } from 'express';
 import { ApiError, toStatus } from '../api/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { ServingCertificate } from './tls.js';
+import { DEFAULT_TLS_POLICY, type TlsPolicy } from './tls-policy.js';
 
 export interface ServeOptions {
   app: Express;
@@ -15,14 +16,22 @@ export interface ServeOptions {
   host: string;
   port: number;
   logger: Logger;
+  /** TLS versions and suites (--tls-min-version, --tls-cipher-suites). Default: TLS 1.2+, AEAD suites only. */
+  tlsPolicy?: TlsPolicy;
+  /** Connections beyond this are closed as they arrive (--max-connections). Default 1000. */
+  maxConnections?: number;
 }
 
 export interface RunningServer {
   server: Server;
   address: AddressInfo;
+  /** From now on every response closes its connection, so clients move to another replica. */
+  closeConnectionsAfterResponses(): void;
   /**
-   * Stops accepting connections, lets in-flight requests finish for up to graceMs, then
+   * Stops accepting connections and lets in-flight requests finish for up to graceMs, then
    * cuts what is left. Resolves with the number of requests that were still running at the end.
+   * A kept-alive connection is closed only once it has been idle for a while (a client about
+   * to reuse it would get a reset); every other one closes after its next response.
    */
   drain(graceMs: number): Promise<number>;
   /**
@@ -67,19 +76,36 @@ const UNPARSEABLE_LINGER_MS = 1000;
 // Large enough for the aggregator's X-Remote-* and a long selector; small enough to bound memory.
 const MAX_HEADER_BYTES = 32 * 1024;
 
+/**
+ * Connection bounds, deliberate rather than Node's defaults: a client that connects and never
+ * completes the handshake holds memory in OpenSSL (floods of those grew RSS past a GiB), so it
+ * is cut after a few seconds; headers must arrive within 20 s, a whole request within 60 s; an
+ * idle kept-alive connection lives 65 s, longer than the aggregator's own idle timeout would
+ * reuse it, so the client closes it first and never races our close.
+ */
+const HANDSHAKE_TIMEOUT_MS = 5_000;
+const HEADERS_TIMEOUT_MS = 20_000;
+const REQUEST_TIMEOUT_MS = 60_000;
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+export const DEFAULT_MAX_CONNECTIONS = 1000;
+/** While draining, a kept-alive connection idle this long is closed; a busier client gets Connection: close. */
+const DRAIN_IDLE_MS = 2_000;
+
 interface TlsMaterial {
   certificate: ServingCertificate;
   clientCaPem: readonly string[];
+  policy: TlsPolicy;
 }
 
-function tlsOptions({ certificate, clientCaPem }: TlsMaterial): SecureContextOptions & {
+function tlsOptions({ certificate, clientCaPem, policy }: TlsMaterial): SecureContextOptions & {
   requestCert: boolean;
   rejectUnauthorized: boolean;
 } {
   return {
     cert: certificate.cert,
     key: certificate.key,
-    minVersion: 'TLSv1.2',
+    minVersion: policy.minVersion,
+    ciphers: policy.ciphers,
     // The authenticator verifies the chain itself so that one server can tell the
     // front-proxy CA from the client CA; the handshake only asks for a certificate.
     requestCert: clientCaPem.length > 0,
@@ -90,7 +116,11 @@ function tlsOptions({ certificate, clientCaPem }: TlsMaterial): SecureContextOpt
 
 export async function serveHttps(options: ServeOptions): Promise<RunningServer> {
   /** What new connections are served with; replaced whole, only once a context was built from it. */
-  let current: TlsMaterial = { certificate: options.certificate, clientCaPem: options.clientCaPem };
+  let current: TlsMaterial = {
+    certificate: options.certificate,
+    clientCaPem: options.clientCaPem,
+    policy: options.tlsPolicy ?? DEFAULT_TLS_POLICY,
+  };
   const swap = (next: TlsMaterial): void => {
     const tls = tlsOptions(next);
     // Built first because it throws on a bad certificate, key or CA, while setSecureContext
@@ -99,24 +129,41 @@ export async function serveHttps(options: ServeOptions): Promise<RunningServer> 
     server.setSecureContext(tls);
     current = next;
   };
-  const server = createServer({ ...tlsOptions(current), maxHeaderSize: MAX_HEADER_BYTES }, options.app);
-  server.headersTimeout = 20_000;
-  server.requestTimeout = 60_000;
-  server.keepAliveTimeout = 65_000;
+  const server = createServer(
+    { ...tlsOptions(current), maxHeaderSize: MAX_HEADER_BYTES, handshakeTimeout: HANDSHAKE_TIMEOUT_MS },
+    options.app,
+  );
+  server.headersTimeout = HEADERS_TIMEOUT_MS;
+  server.requestTimeout = REQUEST_TIMEOUT_MS;
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
 
   let inflight = 0;
+  let closeAfterResponse = false;
   const sockets = new Set<Socket>();
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
-  // One function for every response ('close' comes once each), not a closure per request.
-  const answered = () => {
-    inflight--;
-  };
-  server.on('request', (_req, res) => {
+  /** Per TLS connection: requests running on it, and when it last finished one (or was opened). */
+  const connections = new Map<TLSSocket, { busy: number; lastActive: number; ending: boolean }>();
+  server.on('secureConnection', (socket: TLSSocket) => {
+    connections.set(socket, { busy: 0, lastActive: Date.now(), ending: false });
+    socket.once('close', () => connections.delete(socket));
+  });
+  // Before the app's listener, which may answer at once: headers can only be set before that.
+  server.prependListener('request', (req, res) => {
     inflight++;
-    res.on('close', answered);
+    if (closeAfterResponse) res.setHeader('Connection', 'close');
+    const state = connections.get(req.socket as TLSSocket);
+    if (state) state.busy++;
+    res.once('close', () => {
+      inflight--;
+      if (state) {
+        state.busy--;
+        state.lastActive = Date.now();
+      }
+    });
   });
   server.on('tlsClientError', (error) => options.logger.debug({ err: error.message }, 'TLS handshake failed'));
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => answerUnparseableRequest(error, socket));
@@ -138,14 +185,26 @@ export async function serveHttps(options: ServeOptions): Promise<RunningServer> 
     updateCertificate(certificate) {
       swap({ ...current, certificate });
     },
+    closeConnectionsAfterResponses() {
+      closeAfterResponse = true;
+    },
     async drain(graceMs: number): Promise<number> {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      // Keep-alive connections would hold close() open; idle ones go now, busy ones after their response.
-      server.closeIdleConnections();
+      closeAfterResponse = true;
+      // net.Server's close stops accepting and nothing more: the https server's own close()
+      // also cuts every idle kept-alive connection at once, resetting requests clients are
+      // sending on them at that moment.
+      const closed = new Promise<void>((resolve) => NetServer.prototype.close.call(server, () => resolve()));
       const deadline = Date.now() + graceMs;
-      while (inflight > 0 && Date.now() < deadline) {
+      for (;;) {
+        const now = Date.now();
+        for (const [socket, state] of connections) {
+          if (state.busy === 0 && !state.ending && now - state.lastActive >= DRAIN_IDLE_MS) {
+            state.ending = true;
+            socket.end();
+          }
+        }
+        if (sockets.size === 0 || now >= deadline) break;
         await new Promise((r) => setTimeout(r, 25));
-        server.closeIdleConnections();
       }
       const left = inflight;
       server.closeAllConnections();
