@@ -3,7 +3,6 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { Registry } from 'prom-client';
-import { callerSignal } from '../src/cache/query-cache.js';
 import { parseConfig } from '../src/config/load.js';
 import { silentLogger } from '../src/observability/logger.js';
 import { createAdapterMetrics } from '../src/observability/metrics.js';
@@ -59,7 +58,7 @@ export async function runPrometheusBench(): Promise<object> {
   const backend = createPrometheusBackend(settings, {
     logger: silentLogger(),
     registry: new Registry(),
-    cache: { fetch: (_key, load, caller) => load(callerSignal(caller)) },
+    cache: { fetch: (_key, load, caller) => load(caller.deadline.signal) },
     now: () => new Date(T * 1000),
   });
   await backend.start?.();

@@ -120,12 +120,15 @@ export function toMatchLabelsSelector(selector: LabelSelector): MetaLabelSelecto
 
 class ParsedSelector implements LabelSelector {
   readonly requirements: readonly Requirement[];
+  /** Made once: backends key their memos by it on every request (see providers/provider.ts). */
+  private readonly text: string;
 
   constructor(requirements: Requirement[]) {
-    this.requirements = requirements
+    const sorted = requirements
       .map((requirement) => ({ requirement, text: requirementToString(requirement) }))
-      .sort((a, b) => compareStrings(a.requirement.key, b.requirement.key) || compareStrings(a.text, b.text))
-      .map(({ requirement }) => requirement);
+      .sort((a, b) => compareStrings(a.requirement.key, b.requirement.key) || compareStrings(a.text, b.text));
+    this.requirements = sorted.map(({ requirement }) => requirement);
+    this.text = sorted.map(({ text }) => text).join(',');
   }
 
   matches(labels: Readonly<Record<string, string>>): boolean {
@@ -137,7 +140,7 @@ class ParsedSelector implements LabelSelector {
   }
 
   toString(): string {
-    return this.requirements.map(requirementToString).join(',');
+    return this.text;
   }
 }
 

@@ -7,13 +7,7 @@ import { type CacheGaugeSource, type CacheMetrics, cacheMetricsFor, type Request
 import { DEFAULT_CACHE_SETTINGS } from './config.js';
 import { formatDuration } from './duration.js';
 import { entryBytes, estimateErrorBytes, estimateValueBytes } from './entry-size.js';
-import { type CacheSettings, type CallerSignal, callerSignal, type QueryCache } from './query-cache.js';
-
-/** The stale bound a caller brings with it (a metric's failure policy), if any. */
-function maxStaleOf(caller: CallerSignal): number | undefined {
-  return caller instanceof AbortSignal ? undefined : caller.maxStaleMs;
-}
-
+import { type CacheCaller, type CacheSettings, markCachedEntry, type QueryCache } from './query-cache.js';
 import { Flight } from './single-flight.js';
 
 export interface QueryCacheDeps {
@@ -74,7 +68,7 @@ const UNAVAILABLE_REASONS: ReadonlySet<StatusReason> = new Set(['ServiceUnavaila
  *
  * ```ts
  * const cache = createQueryCache('prometheus', resolveCacheSettings(config.cache, 'prometheus'), { registry, logger });
- * const samples = await cache.fetch(promql, (signal) => client.query(promql, { signal }), request.signal);
+ * const samples = await cache.fetch(promql, (signal) => client.query(promql, { signal }), request);
  * ```
  */
 export function createQueryCache(backend: string, settings: CacheSettings, deps: QueryCacheDeps): MetricCache {
@@ -118,7 +112,7 @@ class LruQueryCache implements MetricCache, CacheGaugeSource {
     });
   }
 
-  async fetch<T>(key: string, load: (signal: AbortSignal) => Promise<T>, caller: CallerSignal): Promise<T> {
+  async fetch<T>(key: string, load: (signal: AbortSignal) => Promise<T>, caller: CacheCaller): Promise<T> {
     if (this.closed) throw ApiError.unavailable(`${this.backend} backend is shutting down`);
     const now = this.now();
     const entry = this.liveEntry(key, now);
@@ -134,7 +128,7 @@ class LruQueryCache implements MetricCache, CacheGaugeSource {
       }
       return entry.value as T;
     }
-    const maxStaleMs = maxStaleOf(caller) ?? this.settings.maxStaleMs;
+    const maxStaleMs = caller.stalePolicy?.maxStaleMs ?? this.settings.maxStaleMs;
     if (maxStaleMs > this.keepStaleMs) this.keepStaleMs = maxStaleMs;
     if (entry?.failedAt !== undefined) {
       // The backend failed on this key moments ago: answer at once rather than make every HPA
@@ -151,7 +145,7 @@ class LruQueryCache implements MetricCache, CacheGaugeSource {
       }
     }
     // Only now, with a wait ahead, is the caller's signal needed.
-    const signal = callerSignal(caller);
+    const signal = caller.deadline.signal;
     if (signal.aborted) throw signal.reason;
 
     const joined = this.inflight.get(key);
@@ -181,12 +175,12 @@ class LruQueryCache implements MetricCache, CacheGaugeSource {
   private serveStale<T>(
     last: { value: unknown; loadedAt: number },
     error: unknown,
-    caller: CallerSignal,
+    caller: CacheCaller,
     now: number,
   ): T {
     this.count('stale');
     this.observeAge(now - last.loadedAt);
-    if (!(caller instanceof AbortSignal)) caller.onStale?.(now - last.loadedAt, error);
+    caller.stalePolicy?.onStale?.(now - last.loadedAt, error);
     return last.value as T;
   }
 
@@ -245,6 +239,7 @@ class LruQueryCache implements MetricCache, CacheGaugeSource {
       if (signal.aborted) return this.aborted(signal);
       this.metrics.loads.inc({ backend, outcome: 'success' });
       const loadedAt = this.now();
+      markCachedEntry(value);
       this.store(key, { kind: 'value', value, loadedAt, size: entryBytes(key, this.sizeOf(value)) });
       return { kind: 'value', value, loadedAt };
     } catch (error) {

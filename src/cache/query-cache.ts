@@ -1,3 +1,5 @@
+import type { Deadline } from '../lib/deadline.js';
+
 /**
  * What a backend sees of the cache: "give me the value for this resolved backend query,
  * loading it at most once however many requests ask at the same time". Keys are the
@@ -12,39 +14,64 @@ export interface QueryCache {
    * The value for `key`: from the cache while it is younger than the TTL, else from `load`.
    *
    * - Concurrent calls for one key share one `load`; all of them get its value or its error.
-   * - `caller` is the caller's own signal, or an object holding it (a provider request) whose
-   *   `signal` is read only when the call has to wait for a load, so that a hit never makes the
-   *   caller build one. When it aborts, only this call rejects (with the signal's reason). The
-   *   shared load goes on while any caller still waits, and its signal aborts once every caller
-   *   has gone.
+   * - `caller.deadline` is the caller's (see Deadline): its `signal` is read only when the call
+   *   has to wait for a load, so a hit never makes the caller build one. When it aborts, only this
+   *   call rejects (with the signal's reason). The shared load goes on while any caller still
+   *   waits, and its signal aborts once every caller has gone.
    * - When `load` fails with anything but a NotFound ApiError and a value younger than
-   *   TTL + maxStale is cached, that value is returned instead. A caller's own `maxStaleMs`
-   *   (a metric's failure policy) replaces the backend's maxStale for that caller; 0 refuses
-   *   stale values. `onStale` is told whenever this caller is served one. Without one, unavailability
+   *   TTL + maxStale is cached, that value is returned instead. A caller's own
+   *   `stalePolicy.maxStaleMs` (a metric's failure policy) replaces the backend's maxStale for that
+   *   caller; 0 refuses stale values. `stalePolicy.onStale` is told whenever this caller is served
+   *   one. Without one, unavailability
    *   (ServiceUnavailable, Timeout, TooManyRequests) becomes a 503 naming the backend and the
    *   error; other errors are rethrown as they are.
    * - A NotFound from `load` is remembered for `negativeTtl` and rethrown to every caller.
    *
    * The returned value is the cached object itself, shared by every caller: never mutate it.
+   * The cache marks it as a cached entry (see isCachedEntry) when it stores it.
    */
-  fetch<T>(key: string, load: (signal: AbortSignal) => Promise<T>, caller: CallerSignal): Promise<T>;
+  fetch<T>(key: string, load: (signal: AbortSignal) => Promise<T>, caller: CacheCaller): Promise<T>;
 }
 
-/** A caller's AbortSignal, or something whose `signal` is the caller's AbortSignal, read only when needed. */
-export type CallerSignal = AbortSignal | StalePolicyCaller;
+/** Who asks the cache: every provider request is one, so a backend passes its request as it is. */
+export interface CacheCaller {
+  /** When the caller gives up; read only when the call has to wait (see Deadline). */
+  readonly deadline: Deadline;
+  /** How stale a value this caller takes while the backend fails (a metric's failure policy). */
+  readonly stalePolicy?: StalePolicy;
+}
 
-/** A caller (a provider request) that may also bound how stale a value it accepts on a backend failure. */
-export interface StalePolicyCaller {
-  readonly signal: AbortSignal;
-  /** How long past its TTL a value may be served to this caller while the backend fails. */
+export interface StalePolicy {
+  /** How long past its TTL a value may be served to this caller while the backend fails; 0 refuses stale values. */
   readonly maxStaleMs?: number;
   /** Called when this caller is served a stale value because the backend failed; `ageMs` is the value's age. */
   readonly onStale?: (ageMs: number, error: unknown) => void;
 }
 
-/** The AbortSignal itself; reading it is what makes a lazily built one (RequestDeadline) exist. */
-export function callerSignal(caller: CallerSignal): AbortSignal {
-  return 'signal' in caller ? caller.signal : caller;
+/**
+ * Entry identity: the objects the cache has stored as an entry's value, and for an array value,
+ * its object elements. Such an object is handed out again, unchanged, to every caller until the
+ * entry is replaced by a new load (a new object); an object not marked was built for one caller.
+ * A layer above may therefore keep what it derives from a marked object beside it, weakly
+ * (the HTTP layer keeps rendered response bodies so: server/respond/rendered-bodies.ts).
+ * Marked at load, so a hit pays nothing; held weakly, so a mark lives as long as its object.
+ */
+const cachedEntries = new WeakSet<object>();
+
+/** Whether `value` is (part of) a value the cache stored and hands out again; see cachedEntries. */
+export function isCachedEntry(value: object): boolean {
+  return cachedEntries.has(value);
+}
+
+/**
+ * Called by a QueryCache on every value it stores, and by a backend on an answer it derives from
+ * cached entries and keeps, handing it out again unchanged while they stay the same.
+ */
+export function markCachedEntry(value: unknown): void {
+  if (typeof value !== 'object' || value === null) return;
+  cachedEntries.add(value);
+  if (!Array.isArray(value)) return;
+  for (const element of value) if (typeof element === 'object' && element !== null) cachedEntries.add(element);
 }
 
 export interface CacheSettings {

@@ -1,5 +1,6 @@
 import type { GroupResource } from '../api/resources.js';
 import type { LabelSelector } from '../api/selector.js';
+import type { CacheCaller } from '../cache/query-cache.js';
 
 /**
  * The whole contract between the Kubernetes API layer and a metrics backend.
@@ -10,6 +11,20 @@ import type { LabelSelector } from '../api/selector.js';
  * and quantities is the API layer's job. Failures are thrown as `ApiError` with the reason
  * the caller should see (NotFound when there is no data, ServiceUnavailable when the backend
  * cannot be reached, BadRequest when the backend refuses the query).
+ *
+ * Three rules keep a cached hit cheap; a backend keeps them by using the cache as it is meant:
+ * - Each request carries a `deadline` (src/lib/deadline.ts) whose `signal` may be made on first
+ *   read. Read it only right before waiting on I/O, or hand the request itself to
+ *   `QueryCache.fetch`, which reads it only on a miss.
+ * - Anything a backend remembers per request shape (a rendered query, say) is keyed by strings
+ *   built from the request's values (a selector's canonical `toString()`), never by the identity
+ *   of the request's objects: the HTTP layer promises nothing about handing the same object out.
+ * - An answer the backend hands out again unchanged is the very value `QueryCache.fetch` returned
+ *   (or one of its elements). The cache marks those (`isCachedEntry`, src/cache/query-cache.ts)
+ *   and the HTTP layer keeps the body it rendered beside them; answers built per request are
+ *   rendered per request. An answer a backend derives from cached entries and keeps, handing
+ *   it out again while they stay the same, it marks with `markCachedEntry` when it keeps it.
+ *   Never mutate an answer after returning it.
  */
 
 /** A metric a custom-metrics provider can answer, as discovery announces it. */
@@ -43,30 +58,32 @@ export interface ObjectSample extends Sample {
   name: string;
 }
 
-export interface CustomMetricByNameRequest {
+/**
+ * Every request is a CacheCaller: `deadline` says when to give up (read `deadline.signal` only right
+ * before waiting, see above); `stalePolicy`, set by a metric's failure policy, travels with it to
+ * the cache. A backend hands the request itself to `QueryCache.fetch`.
+ */
+export interface CustomMetricByNameRequest extends CacheCaller {
   object: ObjectRef;
   metric: string;
   /** metricLabelSelector: narrows which series of the metric count. Empty selects all. */
   metricSelector: LabelSelector;
-  signal: AbortSignal;
 }
 
-export interface CustomMetricBySelectorRequest {
+export interface CustomMetricBySelectorRequest extends CacheCaller {
   resource: GroupResource;
   namespace?: string;
   /** labelSelector: which objects. Empty selects every object of the resource. */
   objectSelector: LabelSelector;
   metric: string;
   metricSelector: LabelSelector;
-  signal: AbortSignal;
 }
 
-export interface ExternalMetricRequest {
+export interface ExternalMetricRequest extends CacheCaller {
   namespace: string;
   metric: string;
   /** labelSelector of the external API: selects the metric's series, not objects. */
   metricSelector: LabelSelector;
-  signal: AbortSignal;
 }
 
 export interface ExternalSample extends Sample {
@@ -76,13 +93,14 @@ export interface ExternalSample extends Sample {
 export interface CustomMetricsProvider {
   /**
    * The value for exactly one object. Throws NotFound when the object has no data. Like an
-   * external answer, the sample may be a cached one handed out again, frozen.
+   * external answer, the sample may be a cached one handed out again (see above).
    */
   getMetricByName(request: CustomMetricByNameRequest): Promise<Sample>;
   /**
    * One sample per matching object that has data; objects without data are left out. The
-   * answer may be a frozen array handed out again while neither the selected objects nor the
-   * backend's cached values changed (the HTTP layer then keeps its rendered body beside it).
+   * answer may be one handed out again while neither the selected objects nor the backend's
+   * cached values changed; the backend then marks it as a cached entry (see above), and the HTTP
+   * layer keeps its rendered body beside it.
    */
   getMetricBySelector(request: CustomMetricBySelectorRequest): Promise<readonly ObjectSample[]>;
   /**
@@ -96,7 +114,7 @@ export interface ExternalMetricsProvider {
   /**
    * One sample per selected series. An empty list is allowed; the API layer decides what it means.
    * The list is read-only: a backend may hand a cached answer out again, the same array, to later
-   * callers; it then freezes it, which tells the HTTP layer it may keep the rendered body beside it.
+   * callers (see above: the cache marks it, and the HTTP layer keeps the rendered body beside it).
    */
   getExternalMetric(request: ExternalMetricRequest): Promise<readonly ExternalSample[]>;
   /** Same rules as listCustomMetrics. */

@@ -1,6 +1,6 @@
 import type { DiscoverySource } from '../api/discovery.js';
 import type { GroupResource } from '../api/resources.js';
-import type { CallerSignal } from '../cache/query-cache.js';
+import type { Deadline } from '../lib/deadline.js';
 
 /**
  * What the HTTP layer sees of upstreams: after it has authenticated and authorized a metric
@@ -33,7 +33,7 @@ export interface ForwardingUpstream {
    * to be sent back unchanged; throws a ServiceUnavailable ApiError naming the upstream and why
    * when it gives no usable answer (down, slow past its timeout or `caller`'s deadline, garbage).
    */
-  forward(pathAndQuery: string, metric: string, caller: CallerSignal): Promise<UpstreamAnswer>;
+  forward(pathAndQuery: string, metric: string, deadline: Deadline): Promise<UpstreamAnswer>;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { ApiError } from '../api/errors.js';
-import { type CallerSignal, callerSignal, type QueryCache } from '../cache/query-cache.js';
+import type { QueryCache } from '../cache/query-cache.js';
+import type { Deadline } from '../lib/deadline.js';
 import { UpstreamCallFailure, type UpstreamClient } from './client.js';
 import type { UpstreamConfig } from './config.js';
 import type { UpstreamDiscovery } from './discovery.js';
@@ -33,12 +34,12 @@ export class Upstream implements ForwardingUpstream {
     return undefined;
   }
 
-  forward(pathAndQuery: string, metric: string, caller: CallerSignal): Promise<UpstreamAnswer> {
-    if (!this.cache) return this.call(pathAndQuery, metric, callerSignal(caller));
+  forward(pathAndQuery: string, metric: string, deadline: Deadline): Promise<UpstreamAnswer> {
+    if (!this.cache) return this.call(pathAndQuery, metric, deadline.signal);
     // Only 2xx answers are kept; a Status goes out uncached (thrown past the cache, which may
     // serve a stale value instead while the upstream fails).
     return this.cache
-      .fetch(pathAndQuery, (signal) => this.call(pathAndQuery, metric, signal).then(passSuccess), caller)
+      .fetch(pathAndQuery, (signal) => this.call(pathAndQuery, metric, signal).then(passSuccess), { deadline })
       .catch((error: unknown) => {
         if (error instanceof NotCached) return error.answer;
         throw error;

@@ -1,6 +1,7 @@
 import { Histogram, Registry } from 'prom-client';
 import { createQueryCache, type MetricCache } from '../../src/cache/metric-cache.js';
-import type { CacheSettings } from '../../src/cache/query-cache.js';
+import type { CacheCaller, CacheSettings } from '../../src/cache/query-cache.js';
+import { deadlineOf } from '../../src/lib/deadline.js';
 
 export const START = Date.parse('2026-01-01T00:00:00Z');
 
@@ -85,9 +86,14 @@ export function makeCache(
   return { cache, clock, registry };
 }
 
-/** A signal that never aborts, for callers that never give up. */
-export function patient(): AbortSignal {
-  return new AbortController().signal;
+/** A caller that never gives up. */
+export function patient(): CacheCaller {
+  return callerOf(new AbortController().signal);
+}
+
+/** A caller whose deadline is `signal`. */
+export function callerOf(signal: AbortSignal): CacheCaller {
+  return { deadline: deadlineOf(signal) };
 }
 
 /** The value of one labelled series of a counter or gauge; 0 when the series does not exist yet. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
 import { describe, it } from 'node:test';
 import { ApiError } from '../../src/api/errors.js';
-import { FakeBackend, makeCache, metricValue, patient, settle } from './fakes.js';
+import { callerOf, FakeBackend, makeCache, metricValue, patient, settle } from './fakes.js';
 
 const REQUESTS = 'hpa_metrics_adapter_cache_requests_total';
 const LOADS = 'hpa_metrics_adapter_cache_backend_loads_total';
@@ -79,7 +79,7 @@ describe('QueryCache single-flight', () => {
     const backend = new FakeBackend(() => 0).holds();
     const impatient = new AbortController();
 
-    const leaving = cache.fetch('q', backend.load, impatient.signal);
+    const leaving = cache.fetch('q', backend.load, callerOf(impatient.signal));
     const staying = cache.fetch('q', backend.load, patient());
     await settle();
     impatient.abort(new Error('client went away'));
@@ -97,7 +97,10 @@ describe('QueryCache single-flight', () => {
     const first = new AbortController();
     const second = new AbortController();
 
-    const callers = [cache.fetch('q', backend.load, first.signal), cache.fetch('q', backend.load, second.signal)];
+    const callers = [
+      cache.fetch('q', backend.load, callerOf(first.signal)),
+      cache.fetch('q', backend.load, callerOf(second.signal)),
+    ];
     await settle();
     first.abort();
     assert.equal(backend.signals[0]?.aborted, false);
@@ -118,8 +121,8 @@ describe('QueryCache single-flight', () => {
   it('removes its abort listener from the caller signal once answered', async () => {
     const { cache } = makeCache();
     const backend = new FakeBackend(() => 0).holds();
-    const signal = patient();
-    const answer = cache.fetch('q', backend.load, signal);
+    const signal = new AbortController().signal;
+    const answer = cache.fetch('q', backend.load, callerOf(signal));
     await settle();
     assert.equal(getEventListeners(signal, 'abort').length, 1);
     backend.release(1);
@@ -131,7 +134,7 @@ describe('QueryCache single-flight', () => {
     const { cache } = makeCache();
     const backend = new FakeBackend(() => 0);
     const gone = AbortSignal.abort(new Error('already gone'));
-    await assert.rejects(cache.fetch('q', backend.load, gone), { message: 'already gone' });
+    await assert.rejects(cache.fetch('q', backend.load, callerOf(gone)), { message: 'already gone' });
     assert.equal(backend.calls, 0);
   });
 });

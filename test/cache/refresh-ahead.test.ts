@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ApiError } from '../../src/api/errors.js';
-import { FakeBackend, makeCache, metricValue, patient, settle, stateOf } from './fakes.js';
+import { callerOf, FakeBackend, makeCache, metricValue, patient, settle, stateOf } from './fakes.js';
 
 const REFRESH_AHEAD = { ttlMs: 15_000, refreshAheadRatio: 0.2 };
 
@@ -105,7 +105,7 @@ describe('QueryCache refresh-ahead', () => {
 
     clock.advance(3_000);
     const impatient = new AbortController();
-    const joining = cache.fetch('q', backend.load, impatient.signal);
+    const joining = cache.fetch('q', backend.load, callerOf(impatient.signal));
     await settle();
     impatient.abort(new Error('HPA request timed out'));
     await assert.rejects(joining, { message: 'HPA request timed out' });

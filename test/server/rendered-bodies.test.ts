@@ -1,9 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import request from 'supertest';
+import { markCachedEntry } from '../../src/cache/query-cache.js';
 import type { ExternalSample, MetricsBackend, Sample } from '../../src/providers/provider.js';
 import { RenderedBodies } from '../../src/server/respond/rendered-bodies.js';
 import { buildTestApp } from '../support/app.js';
+
+/** An answer as the cache hands it out: stored, and marked with the cache's entry identity. */
+function cached<T extends object>(answer: T): T {
+  markCachedEntry(answer);
+  return answer;
+}
 
 describe('RenderedBodies keeps a body beside the answer it was rendered from', () => {
   let renders = 0;
@@ -12,26 +19,35 @@ describe('RenderedBodies keeps a body beside the answer it was rendered from', (
     return { variant, values };
   };
 
-  it('renders a shared (frozen) answer once per variant, and anew for a new answer or another variant', () => {
+  it('renders a cached answer once per variant, and anew for a new answer or another variant', () => {
     const bodies = new RenderedBodies<readonly number[]>();
     renders = 0;
-    const answer = Object.freeze([1, 2]);
+    const answer = cached([1, 2]);
     const first = bodies.get(answer, 'a', render);
     assert.equal(bodies.get(answer, 'a', render), first);
     assert.equal(renders, 1);
     assert.equal(first.json, '{"variant":"a","values":[1,2]}');
     assert.equal(bodies.get(answer, 'b', render).json, '{"variant":"b","values":[1,2]}');
-    assert.equal(bodies.get(Object.freeze([1, 2]), 'b', render).json, '{"variant":"b","values":[1,2]}');
+    assert.equal(bodies.get(cached([1, 2]), 'b', render).json, '{"variant":"b","values":[1,2]}');
     assert.equal(renders, 3);
   });
 
-  it('keeps nothing for an answer built per request (not frozen), which could still change', () => {
+  it('keeps nothing for an answer built per request (not from the cache), which could still change', () => {
     const bodies = new RenderedBodies<number[]>();
     renders = 0;
     const answer = [1, 2];
     assert.equal(bodies.get(answer, 'a', render).json, '{"variant":"a","values":[1,2]}');
     answer.push(3);
     assert.equal(bodies.get(answer, 'a', render).json, '{"variant":"a","values":[1,2,3]}');
+    assert.equal(renders, 2);
+  });
+
+  it('keeps nothing for a frozen answer the cache did not store: freezing is not the contract', () => {
+    const bodies = new RenderedBodies<readonly number[]>();
+    renders = 0;
+    const answer = Object.freeze([1, 2]);
+    bodies.get(answer, 'a', render);
+    bodies.get(answer, 'a', render);
     assert.equal(renders, 2);
   });
 
@@ -44,7 +60,7 @@ describe('RenderedBodies keeps a body beside the answer it was rendered from', (
 });
 
 describe('external answers served from kept bodies', () => {
-  /** A backend whose answer is one frozen array, handed out as it is until the test swaps it (a cache refresh). */
+  /** A backend whose answer is one cached array, handed out as it is until the test swaps it (a cache refresh). */
   function swappableBackend(metrics: string[]) {
     let answer: readonly ExternalSample[] = [];
     const backend: MetricsBackend = {
@@ -59,7 +75,7 @@ describe('external answers served from kept bodies', () => {
     return {
       backend,
       answer(value: number) {
-        answer = Object.freeze([{ labels: { queue: 'jobs' }, value, timestamp: new Date('2026-11-27T00:00:00Z') }]);
+        answer = cached([{ labels: { queue: 'jobs' }, value, timestamp: new Date('2026-11-27T00:00:00Z') }]);
       },
     };
   }
@@ -102,7 +118,7 @@ describe('external answers served from kept bodies', () => {
 
 describe('one object’s custom metric served from kept bodies', () => {
   function swappableObjectBackend() {
-    let sample: Sample = Object.freeze({ value: 0, timestamp: new Date('2026-11-27T00:00:00Z') });
+    let sample: Sample = cached({ value: 0, timestamp: new Date('2026-11-27T00:00:00Z') });
     const backend: MetricsBackend = {
       name: 'swappable',
       custom: {
@@ -118,7 +134,7 @@ describe('one object’s custom metric served from kept bodies', () => {
     return {
       backend,
       answer(value: number) {
-        sample = Object.freeze({ value, timestamp: new Date('2026-11-27T00:00:00Z') });
+        sample = cached({ value, timestamp: new Date('2026-11-27T00:00:00Z') });
       },
     };
   }

@@ -71,8 +71,11 @@ describe('the metrics API deadline', () => {
     name: 'slow',
     external: {
       listExternalMetrics: () => [{ metric: 'slow' }],
-      getExternalMetric: (req) =>
-        new Promise((_resolve, reject) => req.signal.addEventListener('abort', () => reject(req.signal.reason))),
+      getExternalMetric: ({ deadline }) =>
+        new Promise((_resolve, reject) => {
+          const { signal } = deadline;
+          signal.addEventListener('abort', () => reject(signal.reason));
+        }),
     },
   };
 

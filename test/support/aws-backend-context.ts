@@ -3,7 +3,7 @@ import { Registry } from 'prom-client';
 import { ApiError } from '../../src/api/errors.js';
 import { parseSelector } from '../../src/api/selector.js';
 import type { QueryCache } from '../../src/cache/query-cache.js';
-import { callerSignal } from '../../src/cache/query-cache.js';
+import { deadlineOf } from '../../src/lib/deadline.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import type { AwsClientOverrides } from '../../src/providers/aws/clients.js';
 import type { BackendContext } from '../../src/providers/context.js';
@@ -17,7 +17,7 @@ export const FAST_AWS: AwsClientOverrides = { credentials: TEST_CREDENTIALS, ret
 
 /** Loads every time: tests count backend calls without a cache in between. */
 export const passThroughCache: QueryCache = {
-  fetch: (_key, load, caller) => load(callerSignal(caller)),
+  fetch: (_key, load, caller) => load(caller.deadline.signal),
 };
 
 export interface TestBackendContext extends BackendContext {
@@ -35,7 +35,7 @@ export function externalRequest(
   namespace = 'default',
   signal: AbortSignal = new AbortController().signal,
 ): ExternalMetricRequest {
-  return { metric, namespace, metricSelector: parseSelector(selector), signal };
+  return { metric, namespace, metricSelector: parseSelector(selector), deadline: deadlineOf(signal) };
 }
 
 /** The value of one labelled series of a prom-client counter in the registry, 0 when absent. */

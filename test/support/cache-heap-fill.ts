@@ -1,6 +1,8 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Registry } from 'prom-client';
 import { createQueryCache } from '../../src/cache/metric-cache.js';
+import type { CacheCaller } from '../../src/cache/query-cache.js';
+import { deadlineOf } from '../../src/lib/deadline.js';
 import { ANSWER_SHAPES, type AnswerShape, prometheusAnswer } from './prometheus-answers.js';
 
 /**
@@ -46,7 +48,7 @@ async function settled(): Promise<NodeJS.MemoryUsage> {
   return process.memoryUsage();
 }
 
-async function fill(shapeNames: string[], registry: Registry, signal: AbortSignal): Promise<CacheHeapReport> {
+async function fill(shapeNames: string[], registry: Registry, caller: CacheCaller): Promise<CacheHeapReport> {
   const shapes = shapeNames.map(shapeNamed);
   const before = await settled();
   const cache = createQueryCache(
@@ -56,7 +58,7 @@ async function fill(shapeNames: string[], registry: Registry, signal: AbortSigna
   );
   for (let i = 0; i < entries; i++) {
     const { key, value } = prometheusAnswer(i, shapes[i % shapes.length] as AnswerShape);
-    await cache.fetch(key, async () => value, signal);
+    await cache.fetch(key, async () => value, caller);
   }
   const after = await settled();
   const stats = cache.stats();
@@ -66,5 +68,5 @@ async function fill(shapeNames: string[], registry: Registry, signal: AbortSigna
 }
 
 const registry = new Registry();
-const signal = new AbortController().signal;
-for (const mix of mixes) console.log(JSON.stringify(await fill(mix, registry, signal)));
+const caller = { deadline: deadlineOf(new AbortController().signal) };
+for (const mix of mixes) console.log(JSON.stringify(await fill(mix, registry, caller)));

@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { Counter, type Registry } from 'prom-client';
 import { ApiError, type StatusReason } from '../../api/errors.js';
-import type { StalePolicyCaller } from '../../cache/query-cache.js';
+import type { CacheCaller, StalePolicy } from '../../cache/query-cache.js';
 import type { Logger } from '../../observability/logger.js';
 import { pinnedLabels } from '../aws/selector-labels.js';
 import type {
@@ -68,16 +68,11 @@ export function withFailurePolicy(
     deps.logger.info({ backend: backend.name, metric, series }, 'the metric is answered by its backend again');
   };
 
-  /**
-   * The request as the backend sees it: the same object underneath (a prototype, so the lazily
-   * built deadline signal is not read on a hit), plus the policy's stale bound for the cache.
-   */
-  const bounded = <R extends object>(request: R, metric: string, series: string, policy: FailurePolicy): R => {
-    const caller = Object.create(request) as R & { maxStaleMs?: number; onStale: StalePolicyCaller['onStale'] };
-    caller.onStale = (_ageMs, error) => served(metric, series, 'last_good', error);
+  /** The request as the backend sees it, with the policy's stale bound for the cache (see CacheCaller). */
+  const bounded = <R extends CacheCaller>(request: R, metric: string, series: string, policy: FailurePolicy): R => {
+    const onStale: StalePolicy['onStale'] = (_ageMs, error) => served(metric, series, 'last_good', error);
     const maxStaleMs = policy.onError === 'lastGood' ? policy.maxStaleMs : 0;
-    if (maxStaleMs !== undefined) caller.maxStaleMs = maxStaleMs;
-    return caller;
+    return { ...request, stalePolicy: maxStaleMs === undefined ? { onStale } : { maxStaleMs, onStale } };
   };
 
   /** The value the policy puts in for `error`, or undefined when the error stands. */
@@ -103,7 +98,7 @@ export function withFailurePolicy(
       try {
         samples = await inner.external.getExternalMetric(bounded(request, request.metric, series, policy));
       } catch (error) {
-        const value = substitute(policy, error, () => request.signal);
+        const value = substitute(policy, error, () => request.deadline.signal);
         if (value === undefined) throw error;
         served(request.metric, series, reasonOf(error), error);
         return fallback(value);
@@ -129,7 +124,7 @@ export function withFailurePolicy(
         answered(request.metric, series);
         return sample;
       } catch (error) {
-        const value = substitute(policy, error, () => request.signal);
+        const value = substitute(policy, error, () => request.deadline.signal);
         if (value === undefined) throw error;
         served(request.metric, series, reasonOf(error), error);
         return { value, timestamp: deps.now() };

@@ -1,8 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { ApiError } from '../../api/errors.js';
-import { formatGroupResource, type GroupResource, kindFor, sameGroupResource } from '../../api/resources.js';
-import type { LabelSelector } from '../../api/selector.js';
-import type { CallerSignal } from '../../cache/query-cache.js';
+import { formatGroupResource, type GroupResource, kindFor } from '../../api/resources.js';
+import { type CacheCaller, isCachedEntry, markCachedEntry } from '../../cache/query-cache.js';
 import { ConfigError } from '../../config/load.js';
 import type { ObjectSummary } from '../../kube/types.js';
 import type { BackendContext } from '../context.js';
@@ -14,7 +13,6 @@ import type {
   ExternalMetricsProvider,
   ExternalSample,
   MetricsBackend,
-  ObjectRef,
   ObjectSample,
   Sample,
 } from '../provider.js';
@@ -31,6 +29,7 @@ import {
 } from './discovery.js';
 import { type PrometheusBackendMetrics, prometheusMetricsFor } from './metrics.js';
 import { type RenderedQuery, renderCustomQuery, renderExternalQuery } from './query.js';
+import { memoKey, RenderedQueries } from './rendered-queries.js';
 import { type CompiledRule, compileRule, RuleError } from './rules.js';
 import type { PrometheusSettings } from './settings.js';
 
@@ -49,7 +48,6 @@ const KEPT_SELECTIONS = 4096;
 const KEPT_SELECTION_OBJECTS = 50_000;
 
 interface Selection {
-  entry: CustomEntry;
   objects: readonly ObjectSummary[];
   rendered: RenderedQuery;
   samples?: readonly PromSample[];
@@ -112,6 +110,9 @@ export function createPrometheusBackend(
       if (kept) found.set(query, kept);
     }
     current = buildDiscovery(rules, found);
+    renderedExternal.clear();
+    renderedObject.clear();
+    renderedSelection.clear();
     metrics.relists.inc({ outcome: failures === 0 ? 'success' : 'failure' });
     if (failures === 0) metrics.lastRelistSuccess.set(end.getTime() / 1000);
     metrics.announced.set({ api: 'custom' }, current.customList.length);
@@ -134,13 +135,12 @@ export function createPrometheusBackend(
     timer.unref();
   }
 
-  /** `caller.signal` is read only if the query has to wait for Prometheus (see QueryCache). */
-  function query(promql: string, caller: CallerSignal): Promise<readonly PromSample[]> {
+  function query(promql: string, caller: CacheCaller): Promise<readonly PromSample[]> {
     return context.cache.fetch(
       promql,
       async (loadSignal) => {
         const result = await client.query(promql, context.now(), loadSignal);
-        // Stored as served, frozen: a cached hit hands this same array out again (see RenderedBodies).
+        // Stored as served: a cached hit hands this same array out again, so it must never change.
         const finite = result.samples.filter((s) => Number.isFinite(s.value)).map(withoutMetricName);
         const dropped = result.samples.filter((s) => !Number.isFinite(s.value));
         if (dropped.length > 0) {
@@ -158,43 +158,31 @@ export function createPrometheusBackend(
     );
   }
 
-  // The HTTP layer hands the same selector object out again for an identical URL: the PromQL
-  // rendered for it is kept beside it (weakly), until discovery replaces the entry.
-  const renderedExternal = new WeakMap<LabelSelector, { entry: ExternalEntry; namespace: string; promql: string }>();
+  // Rendered PromQL per request shape; both are cleared by a relist (see RenderedQueries).
+  const renderedExternal = new RenderedQueries<string>();
+  const renderedObject = new RenderedQueries<RenderedQuery>();
 
   function externalPromql(entry: ExternalEntry, request: ExternalMetricRequest): string {
-    const kept = renderedExternal.get(request.metricSelector);
-    if (kept?.entry === entry && kept.namespace === request.namespace) return kept.promql;
-    const promql = renderExternalQuery({
-      rule: entry.rule,
-      seriesName: entry.seriesName,
-      namespace: request.namespace,
-      metricSelector: request.metricSelector,
-    });
-    renderedExternal.set(request.metricSelector, { entry, namespace: request.namespace, promql });
-    return promql;
+    const { metric, namespace, metricSelector } = request;
+    return renderedExternal.get(memoKey(metric, namespace, metricSelector.toString()), () =>
+      renderExternalQuery({ rule: entry.rule, seriesName: entry.seriesName, namespace, metricSelector }),
+    );
   }
 
-  // Likewise for one object's metric: kept beside its metricLabelSelector, checked against the object.
-  const renderedObject = new WeakMap<
-    LabelSelector,
-    { entry: CustomEntry; object: ObjectRef; rendered: RenderedQuery }
-  >();
-
   function objectQuery(entry: CustomEntry, request: CustomMetricByNameRequest): RenderedQuery {
-    const { object } = request;
-    const kept = renderedObject.get(request.metricSelector);
-    if (kept?.entry === entry && sameObject(kept.object, object)) return kept.rendered;
-    const rendered = renderCustomQuery({
-      rule: entry.rule,
-      seriesName: entry.seriesName,
-      resource: object.resource,
-      namespace: object.namespace,
-      names: [object.name],
-      metricSelector: request.metricSelector,
-    });
-    renderedObject.set(request.metricSelector, { entry, object, rendered });
-    return rendered;
+    const { object, metric, metricSelector } = request;
+    const { resource, namespace, name } = object;
+    const key = memoKey(metric, resource.group, resource.resource, namespace, name, metricSelector.toString());
+    return renderedObject.get(key, () =>
+      renderCustomQuery({
+        rule: entry.rule,
+        seriesName: entry.seriesName,
+        resource,
+        namespace,
+        names: [name],
+        metricSelector,
+      }),
+    );
   }
 
   function customEntry(resource: GroupResource, metric: string): CustomEntry {
@@ -207,11 +195,11 @@ export function createPrometheusBackend(
     return entry;
   }
 
-  // For a selector, the PromQL names the selected objects: it is kept beside the metricLabelSelector
-  // while the lister hands out the same (frozen) objects, and the answer while the cache hands out
-  // the same samples. Bounded by the objects kept, since PromQL, answer and the body the HTTP layer
-  // keeps beside it all grow with them (a few hundred bytes per object).
-  const renderedSelection = new LRUCache<LabelSelector, Selection>({
+  // For a selector, the PromQL names the selected objects: it is kept while the lister hands out
+  // the same (frozen) objects (see KubeClient.listObjects), and the answer while the cache hands
+  // out the same samples. Bounded by the objects kept, since PromQL, answer and the body the HTTP
+  // layer keeps beside it all grow with them (a few hundred bytes per object). Cleared by a relist.
+  const renderedSelection = new LRUCache<string, Selection>({
     max: KEPT_SELECTIONS,
     maxSize: KEPT_SELECTION_OBJECTS,
     sizeCalculation: (selection) => selection.objects.length + 1,
@@ -222,20 +210,27 @@ export function createPrometheusBackend(
     request: CustomMetricBySelectorRequest,
     objects: readonly ObjectSummary[],
   ): Selection {
-    const kept = renderedSelection.get(request.metricSelector);
-    if (kept?.entry === entry && kept.objects === objects) return kept;
+    const { metric, resource, namespace, objectSelector, metricSelector } = request;
+    const key = memoKey(
+      metric,
+      resource.group,
+      resource.resource,
+      namespace,
+      objectSelector.toString(),
+      metricSelector.toString(),
+    );
+    const kept = renderedSelection.get(key);
+    if (kept?.objects === objects) return kept;
     const rendered = renderCustomQuery({
       rule: entry.rule,
       seriesName: entry.seriesName,
-      resource: request.resource,
-      namespace: request.namespace,
+      resource,
+      namespace,
       names: objects.map((o) => o.name),
-      metricSelector: request.metricSelector,
+      metricSelector,
     });
-    const selection: Selection = { entry, objects, rendered };
-    if (Object.isFrozen(objects) && objects.length < KEPT_SELECTION_OBJECTS) {
-      renderedSelection.set(request.metricSelector, selection);
-    }
+    const selection: Selection = { objects, rendered };
+    if (Object.isFrozen(objects) && objects.length < KEPT_SELECTION_OBJECTS) renderedSelection.set(key, selection);
     return selection;
   }
 
@@ -252,7 +247,7 @@ export function createPrometheusBackend(
           `prometheus has no data for custom metric "${metric}" of ${formatGroupResource(object.resource)} "${who}" (${entry.rule.id}, query: ${clip(rendered.promql)})`,
         );
       }
-      // The cached (frozen) sample itself: the HTTP layer keeps the body rendered from it.
+      // The cached sample itself: the HTTP layer keeps the body rendered from it.
       return sample;
     },
 
@@ -269,7 +264,7 @@ export function createPrometheusBackend(
         { group: resource.group, version, resource: resource.resource },
         namespace,
         request.objectSelector.toString(),
-        request.signal,
+        request.deadline.signal,
       );
       if (objects.length === 0) return [];
       const selection = selectionQuery(entry, request, objects);
@@ -284,11 +279,13 @@ export function createPrometheusBackend(
         const sample = byName.get(object.name);
         return sample ? [{ name: object.name, value: sample.value, timestamp: sample.timestamp }] : [];
       });
-      if (!Object.isFrozen(objects) || !Object.isFrozen(samples)) return answer;
-      // Both inputs are shared and unchanged while they are handed out again: so is the answer.
+      if (!Object.isFrozen(objects) || !isCachedEntry(samples)) return answer;
+      // Both inputs are shared and unchanged while they are handed out again: so is the answer,
+      // which therefore carries the cache's entry identity too (see providers/provider.ts).
       for (const sample of answer) Object.freeze(sample);
       selection.samples = samples;
       selection.answer = Object.freeze(answer);
+      markCachedEntry(selection.answer);
       return selection.answer;
     },
 
@@ -349,10 +346,6 @@ function clientFor(settings: PrometheusSettings, metrics: PrometheusBackendMetri
   } catch (error) {
     throw new ConfigError((error as Error).message);
   }
-}
-
-function sameObject(a: ObjectRef, b: ObjectRef): boolean {
-  return a.name === b.name && a.namespace === b.namespace && sameGroupResource(a.resource, b.resource);
 }
 
 function withoutMetricName(sample: PromSample): PromSample {

@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { type CallerSignal, callerSignal } from '../../cache/query-cache.js';
+import type { Deadline } from '../../lib/deadline.js';
 import { abandonOnAbort } from '../aws/abort.js';
 
 /** A queue as a request or the config names it. A configured `url` needs no lookup. */
@@ -30,7 +30,7 @@ export class QueueUrlResolver {
   constructor(private readonly lookup: (ref: QueueRef) => Promise<string>) {}
 
   /** `caller.signal` is read only when the caller has to wait for a lookup. */
-  resolve(ref: QueueRef, caller: CallerSignal): Promise<string> {
+  resolve(ref: QueueRef, deadline: Deadline): Promise<string> {
     if (ref.url !== undefined) return Promise.resolve(ref.url);
     const key = keyOf(ref);
     const known = this.resolved.get(key);
@@ -47,7 +47,7 @@ export class QueueUrlResolver {
       lookup.catch(() => undefined);
       this.pending.set(key, lookup);
     }
-    return abandonOnAbort(lookup, callerSignal(caller), `looking up the URL of ${describeQueue(ref)}`);
+    return abandonOnAbort(lookup, deadline.signal, `looking up the URL of ${describeQueue(ref)}`);
   }
 
   forget(ref: QueueRef): void {

@@ -1,6 +1,6 @@
 import { GetQueueAttributesCommand, GetQueueUrlCommand, type QueueAttributeName, SQSClient } from '@aws-sdk/client-sqs';
 import { ApiError } from '../../api/errors.js';
-import type { CallerSignal } from '../../cache/query-cache.js';
+import type { CacheCaller } from '../../cache/query-cache.js';
 import { checkNamespace } from '../aws/access.js';
 import { type AwsBackendOptions, awsBackendBase } from '../aws/backend-base.js';
 import { callAws } from '../aws/metrics.js';
@@ -60,10 +60,10 @@ export function createSqsBackend(
   const readQueue = async (
     ref: QueueRef,
     include: readonly QueueCount[],
-    caller: CallerSignal,
+    caller: CacheCaller,
     metric: string,
   ): Promise<QueueReading> => {
-    const url = await urls.resolve(ref, caller);
+    const url = await urls.resolve(ref, caller.deadline);
     const attributeNames = include.map((count) => ATTRIBUTE_FOR[count]) as QueueAttributeName[];
     const key = `${url} ${attributeNames.join(',')}`;
     return context.cache.fetch(

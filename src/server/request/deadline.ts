@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { ApiError } from '../../api/errors.js';
+import type { Deadline } from '../../lib/deadline.js';
 
 /**
  * The deadline of one metrics request, and its cancellation when the client goes away, as an
@@ -8,7 +9,7 @@ import { ApiError } from '../../api/errors.js';
  * it never reads `signal` and never pays for an AbortController, a timer and a 'close' listener;
  * a request that does wait gets all three, its deadline counted from the request's start.
  */
-export class RequestDeadline {
+export class RequestDeadline implements Deadline {
   private controller: AbortController | undefined;
   private timer: NodeJS.Timeout | undefined;
   private onClose: (() => void) | undefined;

@@ -1,3 +1,5 @@
+import { isCachedEntry } from '../../cache/query-cache.js';
+
 /** A serialised body and its length in bytes, as Content-Length wants it. */
 export interface RenderedJson {
   json: string;
@@ -5,10 +7,10 @@ export interface RenderedJson {
 }
 
 /**
- * Response bodies kept beside the provider answer they were rendered from. A backend that hands
- * out a cached answer again, the same array, freezes it (the Prometheus backend does): its JSON is
- * rendered once per cache refresh instead of once per request, and a new answer is a new array
- * that renders anew. Answers built per request (not frozen) are rendered without being kept.
+ * Response bodies kept beside the provider answer they were rendered from. An answer the cache
+ * stored and hands out again unchanged carries the cache's entry identity (`isCachedEntry`): its
+ * JSON is rendered once per cache refresh instead of once per request, and a refresh is a new
+ * object that renders anew. Answers built per request are rendered without being kept.
  * Held weakly: a body lives exactly as long as the cache keeps the answer.
  */
 export class RenderedBodies<Source extends object> {
@@ -19,7 +21,7 @@ export class RenderedBodies<Source extends object> {
    * metric's name: two metrics whose queries coincide share one cached answer).
    */
   get(source: Source, variant: string, render: (source: Source, variant: string) => unknown): RenderedJson {
-    const shared = Object.isFrozen(source);
+    const shared = isCachedEntry(source);
     const kept = shared ? this.bodies.get(source) : undefined;
     if (kept?.variant === variant) return kept;
     const json = JSON.stringify(render(source, variant));

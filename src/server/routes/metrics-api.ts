@@ -116,9 +116,7 @@ export function createMetricReaders(options: MetricsApiOptions): {
         namespace: path.namespace,
         metric: path.metric,
         metricSelector: query.labelSelector,
-        get signal() {
-          return deadline.signal;
-        },
+        deadline,
       });
       if (samples.length === 0) {
         // The HPA treats an empty external list as an error anyway; say which metric and selector.
@@ -159,7 +157,6 @@ function renderExternal(samples: readonly ExternalSample[], metric: string): obj
   return externalMetricValueList(metric, samples);
 }
 
-/** The provider reads `deadline.signal` only when it has to wait on a backend (see RequestDeadline). */
 async function readOneObject(
   provider: CustomMetricsProvider,
   path: CustomMetricPath & { name: string },
@@ -177,9 +174,7 @@ async function readOneObject(
     object,
     metric,
     metricSelector: query.metricLabelSelector,
-    get signal() {
-      return deadline.signal;
-    },
+    deadline,
   });
   return {
     sample,
@@ -200,9 +195,7 @@ async function readSelectedObjects(
     objectSelector: query.labelSelector,
     metric,
     metricSelector: query.metricLabelSelector,
-    get signal() {
-      return deadline.signal;
-    },
+    deadline,
   });
   const wanted = query.fieldName === undefined ? samples : samples.filter((s) => s.name === query.fieldName);
   if (wanted.length === 0) {

@@ -10,6 +10,7 @@ import {
   createObjectInformers,
   loadKubeConfig,
 } from '../../../src/kube/index.js';
+import { deadlineOf } from '../../../src/lib/deadline.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import type { CustomMetricInfo } from '../../../src/providers/provider.js';
 import { buildTestApp } from '../../support/app.js';
@@ -27,7 +28,7 @@ const T = alignedQueryTime();
 const PODS = { group: '', resource: 'pods' };
 const CUSTOM = '/apis/custom.metrics.k8s.io/v1beta2';
 const all = parseSelector('');
-const signal = new AbortController().signal;
+const deadline = deadlineOf(new AbortController().signal);
 
 function announced(list: readonly CustomMetricInfo[]): string[] {
   return list
@@ -84,7 +85,7 @@ describe('Prometheus custom metrics against a real Prometheus', () => {
       object: { resource, name, ...(namespace ? { namespace } : {}) },
       metric,
       metricSelector,
-      signal,
+      deadline,
     });
 
   it('announces every metric the rules derive, with resources from overrides and templates', () => {
@@ -209,7 +210,7 @@ describe('Prometheus custom metrics against a real Prometheus', () => {
         objectSelector: parseSelector('app=web'),
         metric: 'http_requests_per_second',
         metricSelector: all,
-        signal,
+        deadline,
       });
       assert.deepEqual(
         samples?.map((s) => [s.name, s.value]),
@@ -244,7 +245,7 @@ describe('Prometheus custom metrics against a real Prometheus', () => {
           objectSelector: parseSelector('app=web'),
           metric: 'http_requests_per_second',
           metricSelector: all,
-          signal,
+          deadline,
         });
       const synced = () => informers.informer({ group: '', version: 'v1', resource: 'pods' });
       try {
@@ -282,7 +283,7 @@ describe('Prometheus custom metrics against a real Prometheus', () => {
         objectSelector: parseSelector('tier=jobs'),
         metric: 'queue_messages_ready',
         metricSelector: all,
-        signal,
+        deadline,
       });
       assert.deepEqual(
         deployments?.map((s) => [s.name, s.value]),
@@ -293,7 +294,7 @@ describe('Prometheus custom metrics against a real Prometheus', () => {
         objectSelector: all,
         metric: 'node_load1',
         metricSelector: all,
-        signal,
+        deadline,
       });
       assert.deepEqual(
         nodes?.map((s) => [s.name, s.value]),
@@ -309,7 +310,7 @@ describe('Prometheus custom metrics against a real Prometheus', () => {
           objectSelector: parseSelector('app=web'),
           metric: 'http_requests_per_second',
           metricSelector: all,
-          signal,
+          deadline,
         }),
         (error: unknown) =>
           error instanceof ApiError &&

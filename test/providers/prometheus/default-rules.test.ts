@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { GroupResource } from '../../../src/api/resources.js';
 import { parseSelector } from '../../../src/api/selector.js';
+import { deadlineOf } from '../../../src/lib/deadline.js';
 import {
   alignedQueryTime,
   counter,
@@ -171,7 +172,7 @@ function series(): SeriesSpec[] {
 }
 
 const PODS: GroupResource = { group: '', resource: 'pods' };
-const signal = new AbortController().signal;
+const deadline = deadlineOf(new AbortController().signal);
 
 describe('prometheus-adapter`s default rule set over cAdvisor-shaped data', () => {
   let prometheus: PrometheusServer;
@@ -195,7 +196,7 @@ describe('prometheus-adapter`s default rule set over cAdvisor-shaped data', () =
         object: { resource, name, ...(namespace ? { namespace } : {}) },
         metric,
         metricSelector: parseSelector(''),
-        signal,
+        deadline,
       })
     )?.value;
 

@@ -8,6 +8,7 @@ import { ApiError } from '../../../src/api/errors.js';
 import { parseSelector } from '../../../src/api/selector.js';
 import { createQueryCache } from '../../../src/cache/metric-cache.js';
 import { parseConfig } from '../../../src/config/load.js';
+import { deadlineOf } from '../../../src/lib/deadline.js';
 import { createLogger } from '../../../src/observability/logger.js';
 import { createPrometheusBackend, type PrometheusBackend } from '../../../src/providers/prometheus/backend.js';
 import { resolvePrometheusSettings } from '../../../src/providers/prometheus/settings.js';
@@ -18,7 +19,7 @@ import { CLUSTER_RULES, clusterSeries } from './fixtures.js';
 import { type BackendUnderTest, startBackend, testContext } from './helpers.js';
 
 const T = alignedQueryTime();
-const signal = new AbortController().signal;
+const deadline = deadlineOf(new AbortController().signal);
 
 function values(samples: readonly ExternalSample[] | undefined): string[] {
   return (samples ?? []).map((s) => `${JSON.stringify(s.labels)}=${s.value}`).sort();
@@ -62,7 +63,12 @@ describe('Prometheus external metrics and failures against a real Prometheus', (
   });
 
   const external = (metric: string, namespace: string, selector = '') =>
-    subject.backend.external.getExternalMetric({ namespace, metric, metricSelector: parseSelector(selector), signal });
+    subject.backend.external.getExternalMetric({
+      namespace,
+      metric,
+      metricSelector: parseSelector(selector),
+      deadline,
+    });
 
   it('announces the external metrics the externalRules name', () => {
     assert.deepEqual(
@@ -81,6 +87,20 @@ describe('Prometheus external metrics and failures against a real Prometheus', (
     ]);
     assert.equal(subject.cache.keys.at(-1), 'sum(queue_depth{env="prod",namespace="team-a"}) by (queue)');
     assert.deepEqual(values(await external('queue_depth', 'team-b', 'env=prod')), ['{"queue":"jobs"}=1000']);
+  });
+
+  it('renders by the request values, not by which selector object the request carries', async () => {
+    const selector = parseSelector('env=prod');
+    const ask = (namespace: string, metricSelector = selector) =>
+      subject.backend.external.getExternalMetric({ namespace, metric: 'queue_depth', metricSelector, deadline });
+    await ask('team-a');
+    await ask('team-b');
+    await ask('team-a', parseSelector('env = prod'));
+    assert.deepEqual(subject.cache.keys.slice(-3), [
+      'sum(queue_depth{env="prod",namespace="team-a"}) by (queue)',
+      'sum(queue_depth{env="prod",namespace="team-b"}) by (queue)',
+      'sum(queue_depth{env="prod",namespace="team-a"}) by (queue)',
+    ]);
   });
 
   it('handles in, notin, != and (does not) exist as prometheus-adapter does', async () => {
@@ -146,7 +166,7 @@ describe('Prometheus external metrics and failures against a real Prometheus', (
         namespace: 'team-a',
         metric: 'queue_depth',
         metricSelector: parseSelector('env=prod'),
-        signal,
+        deadline,
       });
     await Promise.all([ask(), ask(), ask()]);
     await ask();
@@ -185,7 +205,7 @@ describe('Prometheus external metrics and failures against a real Prometheus', (
             namespace: 'team-b',
             metric: 'queue_depth',
             metricSelector: parseSelector(''),
-            signal,
+            deadline,
           })
         )?.length,
         1,
@@ -196,7 +216,7 @@ describe('Prometheus external metrics and failures against a real Prometheus', (
           object: flaky,
           metric: 'flaky_gauge',
           metricSelector: parseSelector(''),
-          signal,
+          deadline,
         }),
       );
       await proxy.cut();
@@ -213,7 +233,7 @@ describe('Prometheus external metrics and failures against a real Prometheus', (
           object: { resource: { group: '', resource: 'nodes' }, name: 'node-a' },
           metric: 'node_load1',
           metricSelector: parseSelector(''),
-          signal,
+          deadline,
         }),
         (error: unknown) => {
           assert.ok(error instanceof ApiError);

@@ -1,6 +1,5 @@
 import { Registry } from 'prom-client';
-import type { QueryCache } from '../../../src/cache/query-cache.js';
-import { callerSignal } from '../../../src/cache/query-cache.js';
+import { markCachedEntry, type QueryCache } from '../../../src/cache/query-cache.js';
 import { parseConfig } from '../../../src/config/load.js';
 import type { ObjectLister } from '../../../src/kube/index.js';
 import { silentLogger } from '../../../src/observability/logger.js';
@@ -19,12 +18,12 @@ export function passThroughCache(): RecordingCache {
     keys,
     fetch(key, load, caller) {
       keys.push(key);
-      return load(callerSignal(caller));
+      return load(caller.deadline.signal);
     },
   };
 }
 
-/** A cache that loads each key once and hands the same answer out again, as the real cache does on a hit. */
+/** A cache that loads each key once and hands the same answer out again, marked, as the real cache does on a hit. */
 export function keepingCache(): RecordingCache {
   const keys: string[] = [];
   const kept = new Map<string, Promise<unknown>>();
@@ -34,7 +33,10 @@ export function keepingCache(): RecordingCache {
       keys.push(key);
       let answer = kept.get(key) as Promise<T> | undefined;
       if (!answer) {
-        answer = load(callerSignal(caller));
+        answer = load(caller.deadline.signal).then((value) => {
+          markCachedEntry(value);
+          return value;
+        });
         kept.set(key, answer);
       }
       return answer;
