@@ -1,5 +1,6 @@
 import type { BackendContext } from '../context.js';
 import type { ExternalMetricsProvider, MetricsBackend } from '../provider.js';
+import { AccountRoles } from './account-roles.js';
 import {
   type AwsClient,
   type AwsClientOverrides,
@@ -17,7 +18,12 @@ export interface AwsBackendOptions {
 
 /** What every AWS backend is built on: its per-region SDK clients and the shared AWS metrics. */
 export interface AwsBackendBase<Client extends AwsClient> {
-  clients: RegionalClients<Client>;
+  /**
+   * The client for a call on `accountId`'s resources in `region` (undefined: the defaults):
+   * signed with the account's assumed role when one is configured. Throws 403 for an account
+   * the section does not list, when it lists any.
+   */
+  clientFor(region: string | undefined, accountId?: string): Client;
   metrics: AwsMetrics;
   /**
    * The backend: `start` builds the default region's client (logging whether the SDK found a
@@ -38,12 +44,21 @@ export function awsBackendBase<Client extends AwsClient>(
   options: AwsBackendOptions,
   newClient: (config: CommonClientConfig) => Client,
 ): AwsBackendBase<Client> {
-  const clients = new RegionalClients(service, settings.region, (region) =>
-    newClient(commonClientConfig(settings, region, options.aws)),
+  const clients = new RegionalClients(service, settings.region, (region, credentials) =>
+    newClient(commonClientConfig(settings, region, options.aws, credentials)),
   );
+  const metrics = awsMetrics(context.registry);
+  const roles = new AccountRoles(settings, {
+    section: service,
+    metrics,
+    ...(options.aws?.credentials === undefined ? {} : { baseCredentials: options.aws.credentials }),
+  });
   return {
-    clients,
-    metrics: awsMetrics(context.registry),
+    clientFor(region, accountId) {
+      const credentials = roles.credentialsFor(accountId);
+      return clients.get(region, credentials && accountId !== undefined ? { accountId, credentials } : undefined);
+    },
+    metrics,
     backend: (external, own = {}) => ({
       name: service,
       external,

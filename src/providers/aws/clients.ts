@@ -34,6 +34,8 @@ export function commonClientConfig(
   settings: AwsConnectionSettings,
   region: string | undefined,
   overrides: AwsClientOverrides = {},
+  /** An assumed role's credentials, for a client of another account. */
+  credentials?: AwsCredentials,
 ): CommonClientConfig {
   const config: CommonClientConfig = {
     maxAttempts: settings.maxAttempts,
@@ -50,7 +52,8 @@ export function commonClientConfig(
   };
   if (region !== undefined) config.region = region;
   if (settings.endpoint !== undefined) config.endpoint = settings.endpoint;
-  if (overrides.credentials !== undefined) config.credentials = overrides.credentials;
+  const signWith = credentials ?? overrides.credentials;
+  if (signWith !== undefined) config.credentials = signWith;
   if (overrides.retryBackoffMs !== undefined) {
     config.retryStrategy = new ConfiguredRetryStrategy(settings.maxAttempts, overrides.retryBackoffMs);
   }
@@ -102,7 +105,7 @@ export class RegionalClients<Client extends AwsClient> {
   constructor(
     private readonly serviceName: string,
     private readonly defaultRegion: string | undefined,
-    private readonly build: (region: string | undefined) => Client,
+    private readonly build: (region: string | undefined, credentials: AwsCredentials | undefined) => Client,
   ) {}
 
   /** Builds the default region's client, and warns at start when the SDK cannot tell its region. */
@@ -119,10 +122,13 @@ export class RegionalClients<Client extends AwsClient> {
     }
   }
 
-  /** The client of `region`, or of the default region when `region` is undefined. */
-  get(region: string | undefined): Client {
+  /**
+   * The client of `region` (the default region when undefined), signing with the adapter's own
+   * credentials, or with `role`'s when it is given (one client per region and account).
+   */
+  get(region: string | undefined, role?: { accountId: string; credentials: AwsCredentials }): Client {
     const effective = region ?? this.defaultRegion;
-    const key = effective ?? '';
+    const key = `${effective ?? ''}|${role?.accountId ?? ''}`;
     const existing = this.clients.get(key);
     if (existing) return existing;
     if (effective !== undefined && !AWS_REGION_PATTERN.test(effective)) {
@@ -133,7 +139,7 @@ export class RegionalClients<Client extends AwsClient> {
         `the ${this.serviceName} backend already talks to ${MAX_REGIONAL_CLIENTS} regions; refusing region "${key}"`,
       );
     }
-    const client = this.build(effective);
+    const client = this.build(effective, role?.credentials);
     this.clients.set(key, client);
     return client;
   }

@@ -15,7 +15,7 @@ export type AwsOutcome =
 
 /** One AWS call, described for error messages: `SQS GetQueueAttributes for queue "jobs" in us-east-1`. */
 export interface AwsCall {
-  service: 'SQS' | 'CloudWatch';
+  service: 'SQS' | 'CloudWatch' | 'STS';
   operation: string;
   target: string;
   /** The external metrics whose requests the call answers, for the cost counters. */

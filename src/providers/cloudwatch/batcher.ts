@@ -25,6 +25,8 @@ export interface QueryGroup extends TimeRange {
   queries: MetricDataQuery[];
   /** The external metric the queries answer, for the cost counters. */
   metric: string;
+  /** The account whose role signs the call (another account's metrics); only groups of one account share a call. */
+  accountId?: string;
   /** Set for groups whose expressions read the whole request (METRICS()): they get a call of their own. */
   ownCall?: boolean;
 }
@@ -78,7 +80,7 @@ export class GetMetricDataBatcher {
         void this.dispatch([waiter], group);
         return;
       }
-      const key = `${group.startTime}-${group.endTime}`;
+      const key = `${group.accountId ?? ''}|${group.startTime}-${group.endTime}`;
       let batch = this.pending.get(key);
       if (batch && batch.queryCount + group.queries.length > this.options.maxQueriesPerCall) {
         this.flush(key);

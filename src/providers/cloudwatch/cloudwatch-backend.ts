@@ -32,7 +32,7 @@ export function createCloudWatchBackend(
     options,
     (clientConfig) => new CloudWatchClient(clientConfig),
   );
-  const { clients, metrics } = aws;
+  const { metrics } = aws;
   const batcher = new GetMetricDataBatcher({
     windowMs: config.batchWindowMs,
     maxQueriesPerCall: config.maxQueriesPerCall,
@@ -52,7 +52,8 @@ export function createCloudWatchBackend(
           target: `a batch of ${count} ${count === 1 ? 'query' : 'queries'}`,
           metrics: [...new Set(groups.map((g) => g.metric))],
         },
-        () => clients.get(undefined).send(new GetMetricDataCommand(input), { abortSignal: signal }),
+        () =>
+          aws.clientFor(undefined, groups[0]?.accountId).send(new GetMetricDataCommand(input), { abortSignal: signal }),
       );
     },
   });
@@ -67,7 +68,7 @@ export function createCloudWatchBackend(
   ): Promise<NewestDatapoint> => {
     context.logger.debug({ metric: metric.name, queries, ...range }, 'cloudwatch: GetMetricData queries');
     const results = await batcher.submit(
-      { queries, metric: metric.name, ...range, ownCall: needsOwnCall(queries) },
+      { queries, metric: metric.name, ...range, ownCall: needsOwnCall(queries), ...accountOf(metric) },
       signal,
     );
     for (const [id, result] of results) {
@@ -85,6 +86,8 @@ export function createCloudWatchBackend(
       if (!found) throw ApiError.notFound(`the cloudwatch backend has no external metric "${request.metric}"`);
       const { metric, index } = found;
       checkNamespace(metric.name, request.namespace, metric.namespaces, `cloudwatch.metrics[${index}].namespaces`);
+      // An account without a role is refused before anything is sent.
+      aws.clientFor(undefined, metric.accountId);
       const labels = pinnedLabels(request.metricSelector);
       const queries = resolveQueries(metric, labels);
       const range = timeRangeAt(context.now().getTime(), metric);
@@ -106,6 +109,10 @@ export function createCloudWatchBackend(
   };
 
   return aws.backend(external, { close: () => batcher.close() });
+}
+
+function accountOf(metric: CloudWatchMetricConfig): { accountId?: string } {
+  return metric.accountId === undefined ? {} : { accountId: metric.accountId };
 }
 
 /** The newest datapoint of the returnData series; a failed query fails only this metric. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { allowedNamespaces, awsConnectionFields, externalMetricName } from '../aws/config.js';
+import { ACCOUNT_ID_PATTERN, allowedNamespaces, awsConnectionFields, externalMetricName } from '../aws/config.js';
 import { failurePolicySchema } from '../failure-policy/config.js';
 
 /** CloudWatch accepts these periods: high-resolution 1, 5, 10, 20, 30 s, else whole minutes. */
@@ -62,6 +62,8 @@ const metric = z
   .object({
     name: externalMetricName,
     namespaces: allowedNamespaces,
+    /** The account the metric lives in, read with that account's role (`accounts`); default the adapter's own. */
+    accountId: z.string().regex(ACCOUNT_ID_PATTERN, 'must be a 12-digit AWS account id').optional(),
     /** Seconds; the end of the window is aligned to it. */
     period: period.default(60),
     /** Seconds left out at the end, for CloudWatch's late datapoints. */

@@ -1,10 +1,16 @@
 import { z } from 'zod';
-import { allowedNamespaces, awsConnectionFields, awsRegion, externalMetricName } from '../aws/config.js';
+import {
+  ACCOUNT_ID_PATTERN,
+  allowedNamespaces,
+  awsConnectionFields,
+  awsRegion,
+  externalMetricName,
+} from '../aws/config.js';
+
 import { failurePolicySchema } from '../failure-policy/config.js';
 
 /** SQS queue names: up to 80 of [A-Za-z0-9_-], FIFO queues ending in `.fifo`. */
 export const QUEUE_NAME_PATTERN = /^(?:[A-Za-z0-9_-]{1,80}|[A-Za-z0-9_-]{1,75}\.fifo)$/;
-export const ACCOUNT_ID_PATTERN = /^[0-9]{12}$/;
 
 export const QUEUE_COUNTS = ['visible', 'inFlight', 'delayed'] as const;
 export type QueueCount = (typeof QUEUE_COUNTS)[number];

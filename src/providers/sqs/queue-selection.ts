@@ -1,7 +1,8 @@
 import { ApiError } from '../../api/errors.js';
 import type { LabelSelector } from '../../api/selector.js';
+import { ACCOUNT_ID_PATTERN } from '../aws/config.js';
 import { pinnedLabels } from '../aws/selector-labels.js';
-import { ACCOUNT_ID_PATTERN, QUEUE_NAME_PATTERN } from './config.js';
+import { QUEUE_NAME_PATTERN } from './config.js';
 import type { QueueRef } from './queue-urls.js';
 
 export const QUEUE_NAME_LABEL = 'queue-name';

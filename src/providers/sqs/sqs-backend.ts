@@ -38,7 +38,7 @@ export function createSqsBackend(
   options: AwsBackendOptions = {},
 ): MetricsBackend {
   const aws = awsBackendBase('sqs', config, context, options, (clientConfig) => new SQSClient(clientConfig));
-  const { clients, metrics } = aws;
+  const { metrics } = aws;
   const allowList = new QueueAllowList(config.allowQueues);
   const plans = planMetrics(config);
   const generic = config.queueLengthMetric;
@@ -49,8 +49,8 @@ export function createSqsBackend(
       metrics,
       { service: 'SQS', operation: 'GetQueueUrl', target: describeQueue(ref) },
       () =>
-        clients
-          .get(ref.region)
+        aws
+          .clientFor(ref.region, ref.accountId)
           .send(new GetQueueUrlCommand({ QueueName: ref.name, QueueOwnerAWSAccountId: ref.accountId })),
     );
     if (!output.QueueUrl) throw ApiError.unavailable(`SQS GetQueueUrl returned no URL for ${describeQueue(ref)}`);
@@ -75,8 +75,8 @@ export function createSqsBackend(
             metrics,
             { service: 'SQS', operation: 'GetQueueAttributes', target: describeQueue(ref), metrics: [metric] },
             () =>
-              clients
-                .get(ref.region)
+              aws
+                .clientFor(ref.region, ref.accountId)
                 .send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: attributeNames }), {
                   abortSignal: loadSignal,
                 }),
@@ -132,7 +132,8 @@ function planMetrics(config: SqsBackendConfig): Map<string, MetricPlan> {
     if (m.queueUrl !== undefined) queue.url = m.queueUrl;
     const region = m.region ?? regionOfQueueUrl(m.queueUrl);
     if (region !== undefined) queue.region = region;
-    if (m.accountId !== undefined) queue.accountId = m.accountId;
+    const accountId = m.accountId ?? accountOfQueueUrl(m.queueUrl);
+    if (accountId !== undefined) queue.accountId = accountId;
     plans.set(m.name, {
       name: m.name,
       include: m.include,
@@ -176,6 +177,13 @@ function parseCounts(
 function regionOfQueueUrl(url: string | undefined): string | undefined {
   if (url === undefined) return undefined;
   return /^sqs\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$/.exec(new URL(url).hostname)?.[1];
+}
+
+/** `https://sqs.…/123456789012/jobs` belongs to account 123456789012, whose role (if any) signs its calls. */
+function accountOfQueueUrl(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  const owner = new URL(url).pathname.split('/').filter(Boolean).at(-2);
+  return owner !== undefined && /^[0-9]{12}$/.test(owner) ? owner : undefined;
 }
 
 function queueNameOfUrl(url: string): string {
