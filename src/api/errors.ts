@@ -35,12 +35,15 @@ const CODES: Record<StatusReason, number> = {
 export class ApiError extends Error {
   readonly reason: StatusReason;
   readonly code: number;
+  /** For 429 and 503: when the client may try again (the `Retry-After` header and `details.retryAfterSeconds`). */
+  readonly retryAfterSeconds?: number;
 
-  constructor(reason: StatusReason, message: string, options?: { cause?: unknown }) {
+  constructor(reason: StatusReason, message: string, options?: { cause?: unknown; retryAfterSeconds?: number }) {
     super(message, options);
     this.name = 'ApiError';
     this.reason = reason;
     this.code = CODES[reason];
+    if (options?.retryAfterSeconds !== undefined) this.retryAfterSeconds = options.retryAfterSeconds;
   }
 
   static badRequest(message: string): ApiError {
@@ -71,6 +74,7 @@ export interface Status {
   message: string;
   reason: StatusReason;
   code: number;
+  details?: { retryAfterSeconds: number };
 }
 
 export function toStatus(error: ApiError): Status {
@@ -82,6 +86,7 @@ export function toStatus(error: ApiError): Status {
     message: error.message,
     reason: error.reason,
     code: error.code,
+    ...(error.retryAfterSeconds !== undefined ? { details: { retryAfterSeconds: error.retryAfterSeconds } } : {}),
   };
 }
 

@@ -11,6 +11,8 @@ export const DEFAULT_CACHE_SETTINGS: Readonly<Required<CacheSettings>> = Object.
   maxEntries: 10_000,
   maxBytes: 64 * 1024 * 1024,
   refreshAheadRatio: 0.2,
+  maxConcurrentLoads: 16,
+  maxQueuedLoads: 256,
 });
 
 export const CACHE_BACKENDS = ['prometheus', 'sqs', 'cloudwatch', 'static'] as const;
@@ -58,6 +60,10 @@ const cacheLevelSchema = z
     maxBytes: byteSize.optional(),
     /** Fraction of the TTL at its end in which a hit also refreshes in the background; 0 turns it off. */
     refreshAheadRatio: z.number().min(0).max(0.9).optional(),
+    /** Backend loads running at once (cache hits never wait); more wait in a queue. */
+    maxConcurrentLoads: z.number().int().positive().optional(),
+    /** Loads waiting for a slot; beyond it requests are answered 429 with Retry-After. */
+    maxQueuedLoads: z.number().int().nonnegative().optional(),
   })
   .strict();
 
@@ -91,5 +97,7 @@ export function resolveCacheSettings(section: CacheConfig | undefined, backendNa
     maxEntries: pick('maxEntries') ?? DEFAULT_CACHE_SETTINGS.maxEntries,
     maxBytes: pick('maxBytes') ?? DEFAULT_CACHE_SETTINGS.maxBytes,
     refreshAheadRatio: pick('refreshAheadRatio') ?? DEFAULT_CACHE_SETTINGS.refreshAheadRatio,
+    maxConcurrentLoads: pick('maxConcurrentLoads') ?? DEFAULT_CACHE_SETTINGS.maxConcurrentLoads,
+    maxQueuedLoads: pick('maxQueuedLoads') ?? DEFAULT_CACHE_SETTINGS.maxQueuedLoads,
   };
 }

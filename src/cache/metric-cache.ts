@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { LRUCache } from 'lru-cache';
 import type { Registry } from 'prom-client';
 import { ApiError, type StatusReason } from '../api/errors.js';
+import { createLimiter, type Limiter, Overloaded } from '../concurrency/limiter.js';
 import type { Logger } from '../observability/logger.js';
 import { type CacheGaugeSource, type CacheMetrics, cacheMetricsFor, type RequestResult } from './cache-metrics.js';
 import { DEFAULT_CACHE_SETTINGS } from './config.js';
@@ -84,6 +85,8 @@ class LruQueryCache implements MetricCache, CacheGaugeSource {
   private readonly refreshAheadAfterMs: number;
   /** After a failed refresh, how long stale answers go out before the backend is tried again. */
   private readonly staleRetryMs: number;
+  /** Bounds concurrent loads of this backend; hits never reach it. */
+  private readonly limiter: Limiter;
   /** How long past the TTL values are kept for stale answers: the largest bound any caller asked for. */
   private keepStaleMs: number;
   private closed = false;
@@ -100,6 +103,13 @@ class LruQueryCache implements MetricCache, CacheGaugeSource {
     this.staleRetryMs = Math.min(settings.ttlMs, STALE_RETRY_MS);
     this.keepStaleMs = settings.maxStaleMs;
     this.metrics = cacheMetricsFor(deps.registry);
+    this.limiter = createLimiter({
+      name: `${backend} backend`,
+      label: backend,
+      maxConcurrent: settings.maxConcurrentLoads ?? DEFAULT_CACHE_SETTINGS.maxConcurrentLoads,
+      maxQueued: settings.maxQueuedLoads ?? DEFAULT_CACHE_SETTINGS.maxQueuedLoads,
+      registry: deps.registry,
+    });
     this.metrics.sources.add(this);
     this.metrics.initialise(backend);
     this.entries = new LRUCache<string, Entry>({
@@ -234,7 +244,7 @@ class LruQueryCache implements MetricCache, CacheGaugeSource {
     const started = performance.now();
     const backend = this.backend;
     try {
-      const value = await load(signal);
+      const value = await this.limiter.run(() => load(signal), signal);
       this.metrics.loadDuration.observe({ backend }, (performance.now() - started) / 1000);
       if (signal.aborted) return this.aborted(signal);
       this.metrics.loads.inc({ backend, outcome: 'success' });
@@ -283,9 +293,13 @@ class LruQueryCache implements MetricCache, CacheGaugeSource {
     return { kind: 'error', error };
   }
 
-  /** Unavailability (ServiceUnavailable, Timeout, TooManyRequests) becomes a 503 naming the backend and the window; other errors stay. */
+  /**
+   * Unavailability (ServiceUnavailable, Timeout, TooManyRequests) becomes a 503 naming the backend
+   * and the window; other errors stay, and so does our own limiter's 429 (the client should back off).
+   */
   private unavailable(error: unknown, maxStaleMs: number): unknown {
-    if (!(error instanceof ApiError && UNAVAILABLE_REASONS.has(error.reason))) return error;
+    if (!(error instanceof ApiError && UNAVAILABLE_REASONS.has(error.reason)) || error instanceof Overloaded)
+      return error;
     // A value is served for ttl + maxStale after it was loaded: that is the window to name.
     const window = formatDuration(this.settings.ttlMs + maxStaleMs);
     return ApiError.unavailable(

@@ -92,4 +92,8 @@ export interface CacheSettings {
    * refresh so the next callers find a fresh value; 0 turns refresh-ahead off. Default 0.2.
    */
   refreshAheadRatio?: number;
+  /** Backend loads running at once; more wait in a queue. Default 16. */
+  maxConcurrentLoads?: number;
+  /** Loads waiting for a slot; beyond it a load is refused with 429 and Retry-After. Default 256. */
+  maxQueuedLoads?: number;
 }

@@ -114,6 +114,7 @@ function errorToStatus(logger: Logger) {
       res.destroy();
       return;
     }
+    if (apiError.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(apiError.retryAfterSeconds));
     sendJson(res, toStatus(apiError), apiError.code);
   };
 }

@@ -56,6 +56,7 @@ export async function clusterAccess(flags: Flags, logger: Logger, registry: Regi
   let caListener: ((clientCaPem: string[]) => void) | undefined;
   const auth = await createAuthSetup(flags, {
     logger,
+    registry,
     ...(kube ? { kube } : {}),
     onClientCaChange: (pem) => caListener?.(pem),
   });

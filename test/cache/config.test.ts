@@ -12,6 +12,8 @@ describe('cache config section', () => {
       maxEntries: 10_000,
       maxBytes: 64 * 1024 * 1024,
       refreshAheadRatio: 0.2,
+      maxConcurrentLoads: 16,
+      maxQueuedLoads: 256,
     });
   });
 

@@ -19,8 +19,10 @@ export type QueryAnswer =
 export interface MisbehavingPrometheus {
   url: string;
   answer: QueryAnswer;
-  /** Bytes written into huge answers so far, and queries received. */
-  readonly stats: { hugeBytesWritten: number; queries: number };
+  /** How long each query waits before it is answered. */
+  delayMs: number;
+  /** Bytes written into huge answers so far, queries received, and the most answered at once. */
+  readonly stats: { hugeBytesWritten: number; queries: number; peakConcurrentQueries: number };
   close(): Promise<void>;
 }
 
@@ -32,9 +34,20 @@ const SERIES = JSON.stringify({
 const CHUNK = Buffer.alloc(1024 * 1024, 'x');
 
 export async function startMisbehavingPrometheus(): Promise<MisbehavingPrometheus> {
-  const stats = { hugeBytesWritten: 0, queries: 0 };
-  const state: { answer: QueryAnswer } = { answer: { kind: 'value', value: '42' } };
+  const stats = { hugeBytesWritten: 0, queries: 0, peakConcurrentQueries: 0 };
+  const state: { answer: QueryAnswer; delayMs: number } = { answer: { kind: 'value', value: '42' }, delayMs: 0 };
+  let concurrent = 0;
   const server = http.createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (path.endsWith('/api/v1/series') || state.delayMs === 0) return answer(req, res);
+    concurrent++;
+    stats.peakConcurrentQueries = Math.max(stats.peakConcurrentQueries, concurrent);
+    setTimeout(() => {
+      concurrent--;
+      if (!res.destroyed) answer(req, res);
+    }, state.delayMs);
+  });
+  const answer = (req: http.IncomingMessage, res: http.ServerResponse) => {
     req.resume();
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     if (path.endsWith('/api/v1/series')) {
@@ -42,27 +55,27 @@ export async function startMisbehavingPrometheus(): Promise<MisbehavingPrometheu
       return;
     }
     stats.queries++;
-    const answer = state.answer;
-    if (answer.kind === 'huge') {
-      streamHuge(res, answer.bytes, stats);
+    const wanted = state.answer;
+    if (wanted.kind === 'huge') {
+      streamHuge(res, wanted.bytes, stats);
       return;
     }
-    if (answer.kind === 'empty') {
+    if (wanted.kind === 'empty') {
       res
         .writeHead(200, { 'content-type': 'application/json' })
         .end('{"status":"success","data":{"resultType":"vector","result":[]}}');
       return;
     }
     const point =
-      answer.kind === 'raw-point'
-        ? answer.point
-        : JSON.stringify([answer.timestamp ?? Date.now() / 1000, answer.value]);
+      wanted.kind === 'raw-point'
+        ? wanted.point
+        : JSON.stringify([wanted.timestamp ?? Date.now() / 1000, wanted.value]);
     res
       .writeHead(200, { 'content-type': 'application/json' })
       .end(
         `{"status":"success","data":{"resultType":"vector","result":[{"metric":{"queue":"jobs"},"value":${point}}]}}`,
       );
-  });
+  };
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
@@ -72,6 +85,12 @@ export async function startMisbehavingPrometheus(): Promise<MisbehavingPrometheu
     },
     set answer(next) {
       state.answer = next;
+    },
+    get delayMs() {
+      return state.delayMs;
+    },
+    set delayMs(ms) {
+      state.delayMs = ms;
     },
     stats,
     async close() {

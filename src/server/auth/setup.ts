@@ -1,5 +1,7 @@
 import { readFile } from 'node:fs/promises';
+import type { Registry } from 'prom-client';
 import type { Flags } from '../../cli/flags.js';
+import { createLimiter } from '../../concurrency/limiter.js';
 import { type ClosableKubeClient, createKubeClient } from '../../kube/client.js';
 import { loadKubeConfig } from '../../kube/config.js';
 import type { KubeClient } from '../../kube/types.js';
@@ -48,7 +50,16 @@ export interface AuthSetupOptions {
   authorizationAllowedTtlMs?: number;
   authorizationDeniedTtlMs?: number;
   now?: () => Date;
+  /** Where the SubjectAccessReview limiter counts its refusals. */
+  registry?: Registry;
 }
+
+/**
+ * Reviews sent to kube-apiserver at once, and waiting: a flood of distinct users or metrics
+ * (each a cache miss) is answered 429 beyond them instead of becoming a flood of reviews.
+ */
+const SUBJECT_ACCESS_REVIEWS_AT_ONCE = 16;
+const SUBJECT_ACCESS_REVIEWS_QUEUED = 256;
 
 /**
  * Delegated authentication and authorization, as kube's generic apiservers do it:
@@ -134,6 +145,13 @@ export async function createAuthSetup(flags: AuthFlags, options: AuthSetupOption
   ]);
   const authorizer = createSubjectAccessReviewAuthorizer({
     kube: authorizationKube,
+    limiter: createLimiter({
+      name: 'SubjectAccessReview',
+      label: 'subjectaccessreview',
+      maxConcurrent: SUBJECT_ACCESS_REVIEWS_AT_ONCE,
+      maxQueued: SUBJECT_ACCESS_REVIEWS_QUEUED,
+      ...(options.registry ? { registry: options.registry } : {}),
+    }),
     ...(options.authorizationAllowedTtlMs !== undefined ? { allowedTtlMs: options.authorizationAllowedTtlMs } : {}),
     ...(options.authorizationDeniedTtlMs !== undefined ? { deniedTtlMs: options.authorizationDeniedTtlMs } : {}),
   });

@@ -1,4 +1,5 @@
 import { ApiError } from '../../api/errors.js';
+import type { Limiter } from '../../concurrency/limiter.js';
 import type { KubeClient, SubjectAccessReviewSpec } from '../../kube/types.js';
 import { CoalescingCache } from './coalescing-cache.js';
 import type { Authorizer, ResourceAttributes, UserInfo } from './types.js';
@@ -11,6 +12,8 @@ export interface SubjectAccessReviewAuthorizerOptions {
   deniedTtlMs?: number;
   /** Default 10 000 decisions. */
   maxEntries?: number;
+  /** Bounds reviews in flight; cached decisions never wait on it. */
+  limiter?: Limiter;
 }
 
 interface Decision {
@@ -30,6 +33,7 @@ interface Decision {
 export function createSubjectAccessReviewAuthorizer(options: SubjectAccessReviewAuthorizerOptions): Authorizer {
   const allowedTtlMs = options.allowedTtlMs ?? 10_000;
   const deniedTtlMs = options.deniedTtlMs ?? 5_000;
+  const limiter = options.limiter;
   const cache = new CoalescingCache<Decision>({
     maxEntries: options.maxEntries ?? 10_000,
     ttlMs: (decision) => (decision.allowed ? allowedTtlMs : deniedTtlMs),
@@ -48,7 +52,9 @@ export function createSubjectAccessReviewAuthorizer(options: SubjectAccessReview
   return {
     async authorize(user: UserInfo, attributes: ResourceAttributes): Promise<void> {
       const spec = reviewSpec(user, attributes);
-      const decision = await cache.getOrLoad(cacheKey(spec), () => review(spec));
+      const decision = await cache.getOrLoad(cacheKey(spec), () =>
+        limiter ? limiter.run(() => review(spec)) : review(spec),
+      );
       if (!decision.allowed) throw ApiError.forbidden(forbiddenMessage(user, attributes, decision.reason));
     },
   };

@@ -1,0 +1,135 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { ApiError } from '../api/errors.js';
+
+/**
+ * A bound on concurrent work against one dependency (a backend, the SubjectAccessReview API):
+ * at most `maxConcurrent` tasks run, at most `maxQueued` wait in order; beyond that a task is
+ * refused at once with 429 TooManyRequests and a Retry-After, and counted. Without it a flood
+ * of distinct keys became as many concurrent backend queries (121,399 Prometheus queries and
+ * 122,946 SubjectAccessReviews in 60 s), pushing the overload onto the dependency.
+ *
+ * Callers put only real loads through it: cached answers never wait here.
+ */
+export interface LimiterOptions {
+  /** Names the dependency in messages: `prometheus backend`. */
+  name: string;
+  /** The `limiter` label of its metrics: `prometheus`. Default: the name. */
+  label?: string;
+  maxConcurrent: number;
+  maxQueued: number;
+  /** What the refusal tells clients to wait. Default 1 s. */
+  retryAfterSeconds?: number;
+  registry?: Registry;
+}
+
+export interface Limiter {
+  /** Runs `task` when a slot is free; rejects with 429 when the queue is full, or with the signal's reason when aborted while queued. */
+  run<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T>;
+  stats(): { running: number; queued: number };
+}
+
+/** The refusal: 429 with Retry-After, never to be turned into a 503 by a cache in between. */
+export class Overloaded extends ApiError {
+  constructor(message: string, retryAfterSeconds: number) {
+    super('TooManyRequests', message, { retryAfterSeconds });
+  }
+}
+
+interface Waiter {
+  start(): void;
+}
+
+export function createLimiter(options: LimiterOptions): Limiter {
+  const metrics = options.registry ? limiterMetrics(options.registry) : undefined;
+  const label = { limiter: options.label ?? options.name };
+  const retryAfterSeconds = options.retryAfterSeconds ?? 1;
+  let running = 0;
+  const queue: Waiter[] = [];
+
+  const release = () => {
+    running--;
+    const next = queue.shift();
+    if (next) {
+      running++;
+      next.start();
+    }
+    metrics?.running.set(label, running);
+    metrics?.queued.set(label, queue.length);
+  };
+
+  return {
+    async run<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+      if (signal?.aborted) throw signal.reason;
+      if (running < options.maxConcurrent) {
+        running++;
+        metrics?.running.set(label, running);
+      } else {
+        if (queue.length >= options.maxQueued) {
+          metrics?.rejected.inc(label);
+          throw new Overloaded(
+            `${options.name}: too many requests at once (${options.maxConcurrent} running, ${options.maxQueued} waiting); retry after ${retryAfterSeconds}s`,
+            retryAfterSeconds,
+          );
+        }
+        await new Promise<void>((resolve, reject) => {
+          const waiter: Waiter = {
+            start: () => {
+              signal?.removeEventListener('abort', onAbort);
+              resolve();
+            },
+          };
+          const onAbort = () => {
+            const at = queue.indexOf(waiter);
+            if (at >= 0) queue.splice(at, 1);
+            metrics?.queued.set(label, queue.length);
+            reject(signal?.reason);
+          };
+          signal?.addEventListener('abort', onAbort, { once: true });
+          queue.push(waiter);
+          metrics?.queued.set(label, queue.length);
+        });
+      }
+      try {
+        return await task();
+      } finally {
+        release();
+      }
+    },
+    stats: () => ({ running, queued: queue.length }),
+  };
+}
+
+interface LimiterMetrics {
+  running: Gauge<'limiter'>;
+  queued: Gauge<'limiter'>;
+  rejected: Counter<'limiter'>;
+}
+
+const metricsByRegistry = new WeakMap<Registry, LimiterMetrics>();
+
+function limiterMetrics(registry: Registry): LimiterMetrics {
+  const existing = metricsByRegistry.get(registry);
+  if (existing) return existing;
+  const created: LimiterMetrics = {
+    running: new Gauge({
+      name: 'hpa_metrics_adapter_limiter_running',
+      help: 'Backend loads (or SubjectAccessReviews) running now, by limiter.',
+      labelNames: ['limiter'],
+      registers: [registry],
+    }),
+    queued: new Gauge({
+      name: 'hpa_metrics_adapter_limiter_queued',
+      help: 'Backend loads (or SubjectAccessReviews) waiting for a slot, by limiter.',
+      labelNames: ['limiter'],
+      registers: [registry],
+    }),
+    rejected: new Counter({
+      name: 'hpa_metrics_adapter_limiter_rejected_total',
+      help: 'Requests refused with 429 because the limiter was running and queueing all it may, by limiter.',
+      labelNames: ['limiter'],
+      registers: [registry],
+    }),
+  };
+  metricsByRegistry.set(registry, created);
+  return created;
+}

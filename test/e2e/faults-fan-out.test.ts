@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { adapterMetric, adapterRequest } from '../support/adapter-client.js';
+import { type AdapterProcess, startAdapter } from '../support/adapter-process.js';
+import { type MisbehavingPrometheus, startMisbehavingPrometheus } from '../support/misbehaving-prometheus.js';
+
+/**
+ * A flood of distinct keys (every one a cache miss) against a slow Prometheus: the adapter runs
+ * at most maxConcurrentLoads queries, queues maxQueuedLoads, and answers the rest 429 with
+ * Retry-After at once (a Status, counted); a cached metric is answered throughout.
+ */
+
+const MAX_CONCURRENT = 4;
+const MAX_QUEUED = 8;
+const FLOOD = 100;
+const SLOW_MS = 1500;
+
+const CONFIG = `
+prometheus:
+  externalRules:
+  - seriesQuery: '{__name__="queue_depth",queue!=""}'
+    name: {as: queue_depth}
+    metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (queue)
+cache:
+  prometheus: { ttl: 5m, maxConcurrentLoads: ${MAX_CONCURRENT}, maxQueuedLoads: ${MAX_QUEUED} }
+`;
+const path = (queue: string) =>
+  `/apis/external.metrics.k8s.io/v1beta1/namespaces/default/queue_depth?labelSelector=queue%3D${queue}`;
+
+let prometheus: MisbehavingPrometheus;
+let adapter: AdapterProcess;
+let dir: string;
+
+before(async () => {
+  prometheus = await startMisbehavingPrometheus();
+  dir = await mkdtemp(join(tmpdir(), 'faults-fan-out-'));
+  await writeFile(join(dir, 'config.yaml'), CONFIG);
+  adapter = await startAdapter({
+    args: [
+      '--secure-port=0',
+      `--config=${join(dir, 'config.yaml')}`,
+      `--prometheus-url=${prometheus.url}`,
+      '--metrics-relist-interval=10m',
+    ],
+  });
+});
+
+after(async () => {
+  await adapter?.stop();
+  await prometheus?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('a flood of distinct metric keys against a slow Prometheus', () => {
+  it('runs at most maxConcurrentLoads queries, answers the overflow 429 with Retry-After, and serves cached keys', async (t) => {
+    assert.equal((await adapterRequest(adapter.port, path('cached'))).status, 200);
+    prometheus.delayMs = SLOW_MS;
+    const queriesBefore = prometheus.stats.queries;
+
+    const flood = Array.from({ length: FLOOD }, (_, i) => adapterRequest(adapter.port, path(`unique-${i}`)));
+    await new Promise((r) => setTimeout(r, 300));
+    const cached = await adapterRequest(adapter.port, path('cached'));
+    const answers = await Promise.all(flood);
+
+    const byStatus = new Map<number, number>();
+    for (const a of answers) byStatus.set(a.status, (byStatus.get(a.status) ?? 0) + 1);
+    const refused = answers.filter((a) => a.status === 429);
+    const queries = prometheus.stats.queries - queriesBefore;
+    t.diagnostic(
+      `${FLOOD} distinct keys: ${JSON.stringify([...byStatus])}; ${queries} queries reached Prometheus, ` +
+        `at most ${prometheus.stats.peakConcurrentQueries} at once; the cached key answered in ${cached.ms.toFixed(0)} ms`,
+    );
+
+    assert.equal(cached.status, 200, 'a cached metric is answered while the limiter is full');
+    assert.ok(cached.ms < SLOW_MS, `and without waiting for a slot (${cached.ms} ms)`);
+    assert.ok(prometheus.stats.peakConcurrentQueries <= MAX_CONCURRENT);
+    assert.equal(byStatus.get(200), MAX_CONCURRENT + MAX_QUEUED);
+    assert.equal(refused.length, FLOOD - MAX_CONCURRENT - MAX_QUEUED);
+    assert.equal(queries, MAX_CONCURRENT + MAX_QUEUED, 'refused keys never reached Prometheus');
+    for (const answer of refused) {
+      assert.equal(answer.headers['retry-after'], '1');
+      assert.equal(answer.body.kind, 'Status');
+      assert.equal(answer.body.reason, 'TooManyRequests');
+      assert.deepEqual(answer.body.details, { retryAfterSeconds: 1 });
+      assert.match(answer.body.message, /prometheus backend: too many requests at once/);
+    }
+    assert.equal(
+      await adapterMetric(adapter.port, 'hpa_metrics_adapter_limiter_rejected_total', { limiter: 'prometheus' }),
+      refused.length,
+    );
+  });
+});
