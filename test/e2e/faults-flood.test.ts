@@ -299,6 +299,7 @@ describe('a flood of distinct bad requests', () => {
         `RSS ${mib(rssBefore)} before, ${mib(rssPeak)} at most, ${mib(rssAfter)} after`,
     );
 
+    // A hang-only bound: 1,000 answers within FLOOD_HARD_LIMIT_MS (45 s), not a throughput target.
     assert.ok(answered >= MIN_ANSWERED, `only ${answered} answered in ${seconds} s`);
     assert.deepEqual(wrong, [], 'every bad request gets the status its kind calls for');
     const statuses = new Set([...byKind.values()].flatMap((counts) => [...counts.keys()]));

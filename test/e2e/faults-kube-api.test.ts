@@ -56,14 +56,13 @@ describe('Kubernetes API down', () => {
     assert.equal(cached.status, 200, 'a decision cached before the outage still serves');
     assert.equal(cached.body.items[0].value, '42');
 
-    const started = Date.now();
     const uncached = await cluster.asAggregator(POD_REQUESTS);
-    const uncachedMs = Date.now() - started;
     assert.equal(uncached.status, 503, JSON.stringify(uncached.body));
     assert.equal(uncached.body.kind, 'Status');
     assert.equal(uncached.body.reason, 'ServiceUnavailable');
     assert.match(uncached.body.message, /cannot authorize the request: SubjectAccessReview failed/);
-    assert.ok(uncachedMs < 3000, `a refused connection fails fast (${uncachedMs} ms)`);
+    // What happened, not how long it took: the refused connection failed it, not a wait for the deadline.
+    assert.doesNotMatch(uncached.body.message, /timed out/);
 
     for (const path of ['/healthz', '/livez', '/readyz']) {
       assert.equal((await cluster.call(path)).status, 200, `${path} does not depend on the API server`);
@@ -85,6 +84,6 @@ describe('Kubernetes API down', () => {
     assert.equal(back.status, 200, `once the API server is back: ${JSON.stringify(back.body)}`);
     assert.equal((await cluster.asAggregator(POD_REQUESTS)).status, 200);
     assert.ok(cluster.kube.calls.subjectaccessreviews > reviews);
-    t.diagnostic(`uncached request during the outage: 503 in ${uncachedMs} ms; health 200 throughout`);
+    t.diagnostic('uncached request during the outage: 503; health 200 throughout');
   });
 });

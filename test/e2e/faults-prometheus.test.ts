@@ -14,9 +14,7 @@ import { type RoundRobinProxy, startRoundRobinProxy } from '../support/round-rob
  */
 
 const TIMEOUT_MS = 1000;
-/** What scheduling on a busy 2-core machine may add to the backend timeout. */
-const MARGIN_MS = 2500;
-/** How late the slow Prometheus answers: far past the timeout and the margin, within the request's own 10 s deadline. */
+/** How late the slow Prometheus answers: far past the timeout, within the request's own 10 s deadline. */
 const SLOW_BY_MS = 8000;
 const TTL_MS = 1000;
 
@@ -96,8 +94,8 @@ describe('Prometheus slower than the backend timeout', () => {
           answer.body.message,
           new RegExp(`prometheus backend at .* did not answer within ${TIMEOUT_MS} ms`),
         );
-        assert.ok(answer.ms >= TIMEOUT_MS * 0.9, `answered after ${answer.ms} ms: before the timeout fired?`);
-        assert.ok(answer.ms < TIMEOUT_MS + MARGIN_MS, `answered after ${Math.round(answer.ms)} ms`);
+        // The message above says the timeout fired; a hang-only bound says the answer did not wait for Prometheus.
+        assert.ok(answer.ms < SLOW_BY_MS, `answered after ${Math.round(answer.ms)} ms`);
       }
       const opened = (proxy.backends[0]?.routed ?? 0) - routedBefore;
       const peak = proxy.peakOpenConnections();

@@ -1,11 +1,11 @@
-import type { PromSample } from '../../src/providers/prometheus/client.js';
+import { type PromSample, parseQueryData } from '../../src/providers/prometheus/client.js';
+import { servedSamples } from '../../src/providers/prometheus/served-samples.js';
 
 /**
  * Cache keys and values shaped as the Prometheus backend caches them, for measuring what cached
- * entries cost: the value is parsed from an API response body the way `parseQueryData` in
- * src/providers/prometheus/client.ts parses it (JSON.parse, one `{ labels, ...point }` and one
- * Date per sample) and stored the way `query()` in src/providers/prometheus/backend.ts stores
- * it (filtered, mapped without `__name__`); the key is a flat string, as rendered PromQL is.
+ * entries cost: the value is an API response body parsed by the backend's own `parseQueryData`
+ * (src/providers/prometheus/client.ts) and made into what the backend stores by its own
+ * `servedSamples`; the key is a flat string, as rendered PromQL is.
  */
 export interface AnswerShape {
   samples: number;
@@ -39,14 +39,15 @@ export const ANSWER_SHAPES = {
 } as const satisfies Record<string, AnswerShape>;
 
 /** A key and a value of `shape`, distinct for every `i` (as 50,000 HPAs' queries are). */
-export function prometheusAnswer(i: number, shape: AnswerShape): { key: string; value: PromSample[] } {
+export function prometheusAnswer(i: number, shape: AnswerShape): { key: string; value: readonly PromSample[] } {
   const result = Array.from({ length: shape.samples }, (_, n) => ({
     metric: metric(i, n, shape),
     value: [1_767_225_600 + i + 0.123, n === 0 ? String(i % 50) : String(0.25 * (i + n))],
   }));
   const body = JSON.stringify({ status: 'success', data: { resultType: 'vector', result } });
   const key = shape.concatenatedKey ? concatenatedKey(i, shape.keyLength) : flatKey(i, shape.keyLength);
-  return { key, value: parseLikeTheBackend(body) };
+  const { data } = JSON.parse(body) as { data: unknown };
+  return { key, value: servedSamples(parseQueryData(data, 'http://prometheus.test').samples).served };
 }
 
 function metric(i: number, n: number, shape: AnswerShape): Record<string, string> {
@@ -74,20 +75,4 @@ function concatenatedKey(i: number, length: number): string {
 function padded(prefix: string, length: number): string {
   if (length < prefix.length) throw new Error(`cannot fit ${prefix} into ${length} characters`);
   return prefix.padEnd(length, 'abcdefghij');
-}
-
-function parseLikeTheBackend(body: string): PromSample[] {
-  const data = (JSON.parse(body) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } })
-    .data;
-  const samples: PromSample[] = data.result.flatMap((item) => {
-    const point = { value: Number(item.value[1]), timestamp: new Date(Math.round(item.value[0] * 1000)) };
-    return [{ labels: item.metric, ...point }];
-  });
-  return samples.filter((s) => Number.isFinite(s.value)).map(withoutMetricName);
-}
-
-function withoutMetricName(sample: PromSample): PromSample {
-  if (!('__name__' in sample.labels)) return sample;
-  const { __name__: _name, ...labels } = sample.labels;
-  return { labels, value: sample.value, timestamp: sample.timestamp };
 }

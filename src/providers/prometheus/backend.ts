@@ -31,6 +31,7 @@ import { type PrometheusBackendMetrics, prometheusMetricsFor } from './metrics.j
 import { type RenderedQuery, renderCustomQuery, renderExternalQuery } from './query.js';
 import { memoKey, RenderedQueries } from './rendered-queries.js';
 import { type CompiledRule, compileRule, RuleError } from './rules.js';
+import { servedSamples } from './served-samples.js';
 import type { PrometheusSettings } from './settings.js';
 
 export interface PrometheusBackend extends MetricsBackend {
@@ -140,9 +141,7 @@ export function createPrometheusBackend(
       promql,
       async (loadSignal) => {
         const result = await client.query(promql, context.now(), loadSignal);
-        // Stored as served: a cached hit hands this same array out again, so it must never change.
-        const finite = result.samples.filter((s) => Number.isFinite(s.value)).map(withoutMetricName);
-        const dropped = result.samples.filter((s) => !Number.isFinite(s.value));
+        const { served, dropped } = servedSamples(result.samples);
         if (dropped.length > 0) {
           metrics.droppedSamples.inc(dropped.length);
           logger.debug(
@@ -150,9 +149,8 @@ export function createPrometheusBackend(
             'prometheus returned NaN or infinite values: dropped, never served',
           );
         }
-        logger.debug({ promql, samples: finite.length }, 'prometheus query');
-        for (const sample of finite) Object.freeze(sample);
-        return Object.freeze(finite);
+        logger.debug({ promql, samples: served.length }, 'prometheus query');
+        return served;
       },
       caller,
     );
@@ -346,12 +344,6 @@ function clientFor(settings: PrometheusSettings, metrics: PrometheusBackendMetri
   } catch (error) {
     throw new ConfigError((error as Error).message);
   }
-}
-
-function withoutMetricName(sample: PromSample): PromSample {
-  if (!('__name__' in sample.labels)) return sample;
-  const { __name__: _name, ...labels } = sample.labels;
-  return { labels, value: sample.value, timestamp: sample.timestamp };
 }
 
 function clip(promql: string): string {

@@ -258,7 +258,8 @@ function interpret(response: Exchanged, query: string, url: string): unknown {
   );
 }
 
-function parseQueryData(data: unknown, url: string): QueryResult {
+/** The `data` of a /api/v1/query answer; `url` names the server in errors. */
+export function parseQueryData(data: unknown, url: string): QueryResult {
   const record = typeof data === 'object' && data !== null ? (data as { resultType?: unknown; result?: unknown }) : {};
   if (record.resultType === 'vector' && Array.isArray(record.result)) {
     return { resultType: 'vector', samples: record.result.map((item: unknown, i) => vectorSample(item, i, url)) };

@@ -112,6 +112,11 @@ describe('Prometheus external metrics and failures against a real Prometheus', (
       '{"queue":"jobs"}=42',
       '{"queue":"legacy"}=3',
     ]);
+    assert.deepEqual(
+      values(await external('queue_depth', 'team-a', 'queue notin (jobs,emails)')),
+      ['{"queue":"legacy"}=3'],
+      'notin with several values leaves out every one of them',
+    );
     assert.deepEqual(values(await external('queue_depth', 'team-a', '!env')), ['{"queue":"legacy"}=3']);
     assert.deepEqual(values(await external('queue_depth', 'team-a', 'env')), [
       '{"queue":"emails"}=7',

@@ -134,6 +134,15 @@ describe('external metric queries', () => {
     );
   });
 
+  it('joins several in and notin values with | into one regular expression', () => {
+    const promql = renderExternalQuery({
+      ...base,
+      rule: external('<<.LabelMatchers>>'),
+      metricSelector: parseSelector('tier in (a,b,c),zone notin (x,y)'),
+    });
+    assert.equal(promql, 'tier=~"a|b|c",zone!~"x|y",namespace="team-a"');
+  });
+
   it('leaves the namespace out with resources.namespaced: false', () => {
     const promql = renderExternalQuery({
       ...base,
