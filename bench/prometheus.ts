@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { Registry } from 'prom-client';
+import { BUILTIN_RESOURCES } from '../src/api/builtin-resources.js';
 import { parseConfig } from '../src/config/load.js';
 import { silentLogger } from '../src/observability/logger.js';
 import { createAdapterMetrics } from '../src/observability/metrics.js';
@@ -64,6 +65,7 @@ export async function runPrometheusBench(): Promise<object> {
   await backend.start?.();
   const app = createApp({
     provider: new BackendRouter([backend]),
+    resources: BUILTIN_RESOURCES,
     metrics: createAdapterMetrics(new Registry(), false),
     logger: silentLogger(),
     readiness: { isReady: () => true },

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { Registry } from 'prom-client';
+import { BUILTIN_RESOURCES } from '../src/api/builtin-resources.js';
 import { resolveCacheSettings } from '../src/cache/config.js';
 import { createQueryCache } from '../src/cache/metric-cache.js';
 import { parseConfig } from '../src/config/load.js';
@@ -129,6 +130,7 @@ export async function runSelectorInformersBench(options: { rounds: number }): Pr
       closers.push(() => backend.close?.());
       const app = createApp({
         provider: new BackendRouter([backend]),
+        resources: BUILTIN_RESOURCES,
         metrics: createAdapterMetrics(registry, false),
         logger: silentLogger(),
         readiness: { isReady: () => true },

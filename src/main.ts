@@ -26,12 +26,19 @@ async function main(argv: readonly string[]): Promise<void> {
   if (!flags.config) logger.info('no --config given: serving the built-in demo configuration (static metrics)');
 
   const cluster = await clusterAccess(flags, logger, metrics.registry);
-  const backends = await startBackends(config, { flags, logger, registry: metrics.registry, kube: cluster.objects });
+  const backends = await startBackends(config, {
+    flags,
+    logger,
+    registry: metrics.registry,
+    kube: cluster.objects,
+    resources: cluster.resources,
+  });
 
   let ready = false;
   const app = createApp({
     provider: backends.router,
     forwarding: backends.upstreams,
+    resources: cluster.resources,
     auth: cluster.auth,
     metrics,
     logger,

@@ -1,7 +1,7 @@
 import { ApiError } from './errors.js';
 import { CUSTOM_GROUP, type CustomVersion, EXTERNAL_GROUP } from './groups.js';
 import { formatQuantity } from './quantity.js';
-import { type GroupResource, kindFor } from './resources.js';
+import type { ResourceInfo } from './resource-table.js';
 import { type LabelSelector, toMatchLabelsSelector } from './selector.js';
 
 /** The JSON bodies the HPA controller's Go clients decode, built from plain samples. */
@@ -14,14 +14,16 @@ export interface ObjectReference {
 }
 
 export interface DescribedSample {
-  object: { resource: GroupResource; namespace?: string; name: string };
+  object: { resource: ResourceInfo; namespace?: string; name: string };
   value: number;
   timestamp: Date;
   windowSeconds?: number;
 }
 
-export function describedObject(resource: GroupResource, name: string, namespace?: string): ObjectReference {
-  const { kind, apiVersion } = kindFor(resource);
+export function describedObject(resource: ResourceInfo, name: string, namespace?: string): ObjectReference {
+  const { kind } = resource;
+  // `/v1` for the core group: what the HPA's Go client writes, and compares with.
+  const apiVersion = `${resource.group}/${resource.version}`;
   return namespace === undefined ? { kind, name, apiVersion } : { kind, namespace, name, apiVersion };
 }
 

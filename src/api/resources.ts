@@ -1,4 +1,5 @@
 import { ApiError } from './errors.js';
+import type { ResourceInfo, ResourceResolver } from './resource-table.js';
 
 /**
  * A Kubernetes resource as the custom metrics API names it in URLs: `pods`,
@@ -19,78 +20,53 @@ export interface ResourceKind {
   namespaced: boolean;
 }
 
-interface KnownResource extends ResourceKind {
-  group: string;
-  resource: string;
-  singular: string;
-}
-
-function known(
-  group: string,
-  resource: string,
-  singular: string,
-  kind: string,
-  version: string,
-  namespaced = true,
-): KnownResource {
-  return { group, resource, singular, kind, apiVersion: `${group}/${version}`, namespaced };
-}
-
-// The resources HPAs and kubectl users ask about most; anything else is derived by rule.
-const KNOWN: readonly KnownResource[] = [
-  known('', 'pods', 'pod', 'Pod', 'v1'),
-  known('', 'services', 'service', 'Service', 'v1'),
-  known('', 'namespaces', 'namespace', 'Namespace', 'v1', false),
-  known('', 'nodes', 'node', 'Node', 'v1', false),
-  known('', 'persistentvolumeclaims', 'persistentvolumeclaim', 'PersistentVolumeClaim', 'v1'),
-  known('', 'persistentvolumes', 'persistentvolume', 'PersistentVolume', 'v1', false),
-  known('', 'replicationcontrollers', 'replicationcontroller', 'ReplicationController', 'v1'),
-  known('', 'endpoints', 'endpoints', 'Endpoints', 'v1'),
-  known('', 'configmaps', 'configmap', 'ConfigMap', 'v1'),
-  known('apps', 'deployments', 'deployment', 'Deployment', 'v1'),
-  known('apps', 'statefulsets', 'statefulset', 'StatefulSet', 'v1'),
-  known('apps', 'replicasets', 'replicaset', 'ReplicaSet', 'v1'),
-  known('apps', 'daemonsets', 'daemonset', 'DaemonSet', 'v1'),
-  known('batch', 'jobs', 'job', 'Job', 'v1'),
-  known('batch', 'cronjobs', 'cronjob', 'CronJob', 'v1'),
-  known('networking.k8s.io', 'ingresses', 'ingress', 'Ingress', 'v1'),
-  known('autoscaling', 'horizontalpodautoscalers', 'horizontalpodautoscaler', 'HorizontalPodAutoscaler', 'v2'),
-  known('policy', 'poddisruptionbudgets', 'poddisruptionbudget', 'PodDisruptionBudget', 'v1'),
-];
-
-/** The built-in resources this adapter knows kinds for, as GroupResources. */
-export const KNOWN_RESOURCES: readonly GroupResource[] = KNOWN.map(({ group, resource }) => ({ group, resource }));
-
-// Old group names kubectl users still type; the API answers for the current group.
-const GROUP_ALIASES: Record<string, string> = { extensions: 'apps' };
-
 const RESOURCE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const GROUP_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 const MAX_RESOURCE_TEXT = 253;
 
-/** Parse `pods`, `Pod`, `deployments.apps`, `deployment.apps` into a plural group/resource. */
-export function parseGroupResource(text: string): GroupResource {
+/**
+ * A resource named in a request (`pods`, `Pod`, `deployments.apps`, `rollouts.argoproj.io`), as
+ * the cluster serves it. Throws NotFound naming it when the cluster serves no such resource.
+ */
+export function resolveResource(text: string, resolver: ResourceResolver): ResourceInfo {
+  checkSyntax(text);
+  const found = resolver.resolve(text);
+  if (!found) {
+    throw ApiError.notFound(
+      `resource "${text}" is not served: no resource, singular, kind or short name "${text}" in ${resolver.source}`,
+    );
+  }
+  return found;
+}
+
+/**
+ * A resource named in config: resolved like a request when the resolver knows it, else taken as
+ * written (plural, lower case), since a CRD may be installed after the config is loaded.
+ */
+export function parseGroupResource(text: string, resolver: ResourceResolver): GroupResource {
+  checkSyntax(text);
+  const found = resolver.resolve(text);
+  if (found) return { group: found.group, resource: found.resource };
+  const lower = text.toLowerCase();
+  const dot = lower.indexOf('.');
+  return dot === -1
+    ? { group: '', resource: pluralize(lower) }
+    : { group: lower.slice(dot + 1), resource: pluralize(lower.slice(0, dot)) };
+}
+
+function checkSyntax(text: string): void {
   if (text.length === 0 || text.length > MAX_RESOURCE_TEXT) {
     throw ApiError.badRequest(`invalid resource "${truncate(text)}": must be 1-${MAX_RESOURCE_TEXT} characters`);
   }
   const lower = text.toLowerCase();
   const dot = lower.indexOf('.');
   const name = dot === -1 ? lower : lower.slice(0, dot);
-  let group = dot === -1 ? '' : lower.slice(dot + 1);
+  const group = dot === -1 ? '' : lower.slice(dot + 1);
   if (!RESOURCE_NAME.test(name) || (group !== '' && !GROUP_NAME.test(group))) {
     throw ApiError.badRequest(
       `invalid resource "${truncate(text)}": expected <resource>[.<group>], e.g. pods or deployments.apps`,
     );
   }
-  group = GROUP_ALIASES[group] ?? group;
-  const match = KNOWN.find(
-    (k) => (k.resource === name || k.singular === name) && (group === '' ? true : k.group === group),
-  );
-  if (match && (group === '' || match.group === group)) {
-    // A bare `deployments` is accepted as kubectl does, resolving to its only group.
-    return { group: match.group, resource: match.resource };
-  }
-  return { group, resource: pluralize(name) };
 }
 
 export function formatGroupResource(gr: GroupResource): string {
@@ -101,10 +77,10 @@ export function sameGroupResource(a: GroupResource, b: GroupResource): boolean {
   return a.group === b.group && a.resource === b.resource;
 }
 
-/** Kind and apiVersion for describedObject; unknown resources get a derived kind. */
-export function kindFor(gr: GroupResource): ResourceKind {
-  const match = KNOWN.find((k) => k.group === gr.group && k.resource === gr.resource);
-  if (match) return { kind: match.kind, apiVersion: match.apiVersion, namespaced: match.namespaced };
+/** Kind, apiVersion and scope of a resource; one the resolver does not know gets a derived kind at v1. */
+export function kindFor(gr: GroupResource, resolver: ResourceResolver): ResourceKind {
+  const found = resolver.find(gr);
+  if (found) return { kind: found.kind, apiVersion: `${found.group}/${found.version}`, namespaced: found.namespaced };
   return { kind: deriveKind(gr.resource), apiVersion: `${gr.group}/v1`, namespaced: true };
 }
 

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { BUILTIN_RESOURCES } from '../api/builtin-resources.js';
 import { parseGroupResource } from '../api/resources.js';
 import { parseSelector } from '../api/selector.js';
 import { ConfigError, loadConfigFile } from '../config/load.js';
@@ -51,7 +52,7 @@ export async function runExplain(argv: string[], out: NodeJS.WritableStream): Pr
     const settings = resolvePrometheusSettings(config.prometheus, args.prometheus);
     const upstreams = config.upstreams ?? [];
     if (args.metric !== undefined && upstreams.length > 0) {
-      const resource = args.resource === undefined ? undefined : parseGroupResource(args.resource);
+      const resource = args.resource === undefined ? undefined : parseGroupResource(args.resource, BUILTIN_RESOURCES);
       if (!args.external && !resource) throw new UsageError('a custom METRIC needs --resource (or pass --external)');
       const taker = await explainUpstreams(
         upstreams,
@@ -64,7 +65,7 @@ export async function runExplain(argv: string[], out: NodeJS.WritableStream): Pr
     const time = args.time === undefined ? new Date() : parseTime(args.time);
     const client = createPrometheusClient(settings.client);
     try {
-      const rules = compileRules(settings);
+      const rules = compileRules(settings, BUILTIN_RESOURCES);
       const start = new Date(time.getTime() - settings.maxAgeMs);
       print(`Prometheus ${client.url}: series seen between ${start.toISOString()} and ${time.toISOString()}`);
       print();
@@ -84,7 +85,7 @@ export async function runExplain(argv: string[], out: NodeJS.WritableStream): Pr
         external: args.external,
         metricSelector: parseSelector(args.metricSelector ?? ''),
         time,
-        ...(args.resource === undefined ? {} : { resource: parseGroupResource(args.resource) }),
+        ...(args.resource === undefined ? {} : { resource: parseGroupResource(args.resource, BUILTIN_RESOURCES) }),
         ...(args.namespace === undefined ? {} : { namespace: args.namespace }),
         ...(args.name === undefined ? {} : { names: args.name.split(',').filter((n) => n !== '') }),
         ...(args.selector === undefined ? {} : { objectSelector: parseSelector(args.selector) }),

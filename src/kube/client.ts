@@ -109,6 +109,12 @@ export function createKubeClient(kubeConfig: KubeConfig, options: KubeClientOpti
       return result;
     },
 
+    async readDiscovery(path, signal) {
+      const response = await transport.request('GET', path, undefined, signal);
+      if (response.status < 200 || response.status > 299) throw statusError('GET', path, response);
+      return response.body;
+    },
+
     async readConfigMap(namespace, name, signal) {
       const path = `/api/v1/namespaces/${segment(namespace)}/configmaps/${segment(name)}`;
       const configMap = await call('GET', path, configMapSchema, undefined, signal, true);

@@ -14,6 +14,12 @@ export interface KubeClient {
   /** POST authorization.k8s.io/v1 SubjectAccessReview. */
   createSubjectAccessReview(spec: SubjectAccessReviewSpec, signal?: AbortSignal): Promise<SubjectAccessReviewStatus>;
 
+  /**
+   * GET a discovery document of the API server (`/api`, `/apis`, `/api/v1`, `/apis/<group>/<version>`)
+   * as parsed JSON, for the caller to validate.
+   */
+  readDiscovery(path: string, signal?: AbortSignal): Promise<unknown>;
+
   /** GET a ConfigMap; undefined when it does not exist (404). */
   readConfigMap(namespace: string, name: string, signal?: AbortSignal): Promise<ConfigMap | undefined>;
 

@@ -1,4 +1,5 @@
 import type { Registry } from 'prom-client';
+import type { ResourceResolver } from '../api/resource-table.js';
 import type { QueryCache } from '../cache/query-cache.js';
 import type { ObjectLister } from '../kube/index.js';
 import type { Logger } from '../observability/logger.js';
@@ -16,4 +17,6 @@ export interface BackendContext {
   now: () => Date;
   /** Lists Kubernetes objects for custom-metric selector requests; absent when standalone. */
   kube?: ObjectLister;
+  /** Resource names and kinds as the cluster serves them; absent: the built-in table (standalone). */
+  resources?: ResourceResolver;
 }

@@ -1,5 +1,6 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { ApiError, asApiError, toStatus } from '../api/errors.js';
+import type { ResourceResolver } from '../api/resource-table.js';
 import type { Logger } from '../observability/logger.js';
 import type { AdapterMetrics } from '../observability/metrics.js';
 import type { CustomMetricsProvider, ExternalMetricsProvider } from '../providers/provider.js';
@@ -14,6 +15,8 @@ import { createHealthRouter, type Readiness, type VersionInfo } from './routes/h
 
 export interface AppOptions {
   provider: CustomMetricsProvider & ExternalMetricsProvider;
+  /** Resource names in URLs, resolved as the cluster serves them (the built-in table when standalone). */
+  resources: ResourceResolver;
   /** Absent: standalone mode, no authentication or authorization. */
   auth?: AuthSetup;
   metrics: AdapterMetrics;
@@ -49,6 +52,7 @@ export function createApp(options: AppOptions): Express {
     authorizer: options.auth?.authorizer,
     requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
     forwarding: options.forwarding,
+    resources: options.resources,
   });
   const auth = options.auth;
   app.use((req, res, next) => {

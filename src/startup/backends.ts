@@ -1,5 +1,6 @@
 import type { Registry } from 'prom-client';
 import { EXTERNAL_GROUP } from '../api/groups.js';
+import type { ResourceResolver } from '../api/resource-table.js';
 import { formatGroupResource } from '../api/resources.js';
 import { resolveCacheSettings } from '../cache/config.js';
 import { createQueryCache, type MetricCache } from '../cache/metric-cache.js';
@@ -30,6 +31,7 @@ export interface BackendDeps {
   logger: Logger;
   registry: Registry;
   kube?: ObjectLister;
+  resources?: ResourceResolver;
 }
 
 /**
@@ -64,6 +66,7 @@ export async function startBackends(initial: AdapterConfig, deps: BackendDeps): 
       registry: deps.registry,
       now: () => new Date(),
       kube: deps.kube,
+      resources: deps.resources,
       flags: deps.flags,
       cacheFor,
     });

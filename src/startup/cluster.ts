@@ -1,4 +1,7 @@
 import type { Registry } from 'prom-client';
+import { BUILTIN_RESOURCES } from '../api/builtin-resources.js';
+import { SERVED_GROUPS } from '../api/groups.js';
+import type { ResourceResolver } from '../api/resource-table.js';
 import { FlagError, type Flags } from '../cli/flags.js';
 import { findKubeConfigSource } from '../kube/config-source.js';
 import type { ObjectInformers } from '../kube/index.js';
@@ -10,6 +13,8 @@ export interface ClusterAccess {
   auth?: AuthSetup;
   /** Resolves selector requests (watched metadata, LIST as fallback); absent in standalone mode. */
   objects?: ObjectInformers;
+  /** Resource names as the cluster serves them; the built-in table without a Kubernetes API connection. */
+  resources: ResourceResolver;
   /** The address to listen on. */
   host: string;
   /** Where to send rotated client CAs (the extension-apiserver-authentication ConfigMap changed). */
@@ -18,6 +23,9 @@ export interface ClusterAccess {
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/** A new CRD's name resolves within this long; each read is a few small GETs to the API server. */
+const RESOURCE_DISCOVERY_INTERVAL_MS = 60_000;
 
 /**
  * In a cluster (a kubeconfig, in-cluster service account, or CA flags): authentication and
@@ -44,7 +52,7 @@ export async function clusterAccess(flags: Flags, logger: Logger, registry: Regi
     logger.warn(
       'STANDALONE MODE: no Kubernetes cluster configured (no in-cluster service account, no --kubeconfig, no $KUBECONFIG); authentication and authorization are OFF and the server listens on loopback only',
     );
-    return { host, onClientCaChange() {}, close() {} };
+    return { host, resources: BUILTIN_RESOURCES, onClientCaChange() {}, close() {} };
   }
   const { createKubeClient, createObjectInformers } = await import('../kube/index.js');
   const { createAuthSetup } = await import('../server/auth/setup.js');
@@ -53,6 +61,15 @@ export async function clusterAccess(flags: Flags, logger: Logger, registry: Regi
     ? createObjectInformers(loaded.kubeConfig, { logger, registry, watchResources: flags.watchResources })
     : undefined;
   if (loaded) logger.info({ source: loaded.source }, 'using Kubernetes API');
+  const clusterResources = kube
+    ? new (await import('../kube/cluster-resources.js')).ClusterResources({
+        kube,
+        logger,
+        skipGroups: SERVED_GROUPS.map((g) => g.name),
+        intervalMs: RESOURCE_DISCOVERY_INTERVAL_MS,
+      })
+    : undefined;
+  await clusterResources?.start();
   let caListener: ((clientCaPem: string[]) => void) | undefined;
   const auth = await createAuthSetup(flags, {
     logger,
@@ -63,12 +80,14 @@ export async function clusterAccess(flags: Flags, logger: Logger, registry: Regi
   return {
     auth,
     objects,
+    resources: clusterResources ?? BUILTIN_RESOURCES,
     host: flags.bindAddress ?? '0.0.0.0',
     onClientCaChange(listener) {
       caListener = listener;
     },
     close() {
       auth.close();
+      clusterResources?.close();
       kube?.close();
       void objects?.close();
     },

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { BUILTIN_RESOURCES } from '../../src/api/builtin-resources.js';
 import { customMetricValueList, externalMetricValueList, rfc3339 } from '../../src/api/metric-values.js';
+import type { ResourceInfo } from '../../src/api/resource-table.js';
 import { parseSelector } from '../../src/api/selector.js';
+
+const POD = BUILTIN_RESOURCES.resolve('pods') as ResourceInfo;
 
 const at = new Date('2026-03-04T05:06:07.890Z');
 
@@ -31,7 +35,7 @@ describe('MetricValueList bodies', () => {
       () =>
         customMetricValueList('v1beta2', 'm', parseSelector(''), [
           {
-            object: { resource: { group: '', resource: 'pods' }, namespace: 'a', name: 'b' },
+            object: { resource: POD, namespace: 'a', name: 'b' },
             value: Number.NaN,
             timestamp: at,
           },

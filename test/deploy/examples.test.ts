@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
+import { BUILTIN_RESOURCES } from '../../src/api/builtin-resources.js';
 import { selectorFromMatchLabels } from '../../src/api/selector.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { AdapterConfig } from '../../src/config/schema.js';
@@ -79,7 +80,7 @@ function assertServesExternal(config: AdapterConfig, namespace: string, source: 
 function assertServesPodsMetric(config: AdapterConfig, namespace: string, name: string, series: Labels): void {
   const settings = resolvePrometheusSettings(config.prometheus, undefined);
   assert.ok(settings, 'the config has Prometheus rules');
-  const rules = compileRules(settings);
+  const rules = compileRules(settings, BUILTIN_RESOURCES);
   const discovery = buildDiscovery(rules, new Map(rules.map((r) => [r.seriesQuery, [{ ...series, namespace }]])));
   assert.ok(
     discovery.customList.some((m) => m.metric === name && m.resource.resource === 'pods' && m.resource.group === ''),

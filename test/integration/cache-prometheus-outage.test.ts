@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Express } from 'express';
 import request from 'supertest';
+import { BUILTIN_RESOURCES } from '../../src/api/builtin-resources.js';
 import { parseFlags } from '../../src/cli/flags.js';
 import { parseConfig } from '../../src/config/load.js';
 import { silentLogger } from '../../src/observability/logger.js';
@@ -53,6 +54,7 @@ describe('the metric cache while Prometheus is down', () => {
     });
     app = createApp({
       provider: backends.router,
+      resources: BUILTIN_RESOURCES,
       metrics,
       logger: silentLogger(),
       readiness: { isReady: () => true },

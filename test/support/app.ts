@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Express } from 'express';
+import { BUILTIN_RESOURCES } from '../../src/api/builtin-resources.js';
 import { parseConfig } from '../../src/config/load.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { type AdapterMetrics, createAdapterMetrics } from '../../src/observability/metrics.js';
@@ -56,6 +57,7 @@ export function buildTestApp(options: { auth?: AuthSetup; backends?: MetricsBack
   let ready = true;
   const app = createApp({
     provider: new BackendRouter(backends),
+    resources: BUILTIN_RESOURCES,
     auth: options.auth,
     metrics,
     logger: silentLogger(),
@@ -75,5 +77,8 @@ export function buildTestApp(options: { auth?: AuthSetup; backends?: MetricsBack
 function testConfigBackend(): MetricsBackend {
   const config = parseConfig(TEST_CONFIG_YAML, 'test config');
   assert(config.static);
-  return createStaticBackend(config.static, { now: () => new Date('2026-01-01T00:00:00Z') });
+  return createStaticBackend(config.static, {
+    now: () => new Date('2026-01-01T00:00:00Z'),
+    resources: BUILTIN_RESOURCES,
+  });
 }

@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type CertDir, createCertDir, issueServingCert } from './certs.js';
+import { createKubeDiscoveryDouble, type KubeDiscoveryDouble } from './kube-discovery-double.js';
 import { createWatchServer, type WatchControls } from './kube-watch-server.js';
 
 /**
@@ -83,6 +84,8 @@ export interface KubeApiserverDouble {
   /** Pushed objects are listed; change them through `watch` for watches to see it. */
   objects: StoredObject[];
   watch: WatchControls;
+  /** `/api`, `/apis` and group-version documents, as a 1.30 API server with a CRD answers them. */
+  discovery: KubeDiscoveryDouble;
   calls: Record<Endpoint | 'unauthorized', number>;
   /** TLS connections accepted, to see whether clients keep connections alive. */
   connections: number;
@@ -135,6 +138,7 @@ export async function startKubeApiserverDouble(options: DoubleOptions = {}): Pro
     authorize: undefined as ((spec: SarSpec) => SarDecision) | undefined,
     configMaps: new Map<string, Record<string, string>>(),
     objects: [] as StoredObject[],
+    discovery: createKubeDiscoveryDouble(),
     calls: { tokenreviews: 0, subjectaccessreviews: 0, configmaps: 0, objects: 0, watches: 0, unauthorized: 0 },
     connections: 0,
     subjectAccessReviews: [] as SarSpec[],
@@ -162,6 +166,8 @@ export async function startKubeApiserverDouble(options: DoubleOptions = {}): Pro
       return failure(401, 'Unauthorized');
     }
     const url = new URL(req.url ?? '/', 'https://double');
+    const discovery = req.method === 'GET' ? double.discovery.answer(url.pathname) : undefined;
+    if (discovery) return discovery;
     const route = routeOf(req.method ?? 'GET', url.pathname);
     if (!route) return failure(404, 'the server could not find the requested resource');
     const watching = route.endpoint === 'objects' && ['1', 'true'].includes(url.searchParams.get('watch') ?? '');

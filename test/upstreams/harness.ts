@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Express } from 'express';
 import { Registry } from 'prom-client';
+import { BUILTIN_RESOURCES } from '../../src/api/builtin-resources.js';
 import { DEFAULT_CACHE_SETTINGS } from '../../src/cache/config.js';
 import { createQueryCache } from '../../src/cache/metric-cache.js';
 import { parseConfig } from '../../src/config/load.js';
@@ -77,6 +78,7 @@ ${upstream}`,
   await Promise.all(built.map((u) => u.discovery.refresh()));
   const app = createApp({
     provider: router,
+    resources: BUILTIN_RESOURCES,
     forwarding: upstreams,
     metrics: createAdapterMetrics(new Registry(), false),
     logger: silentLogger(),

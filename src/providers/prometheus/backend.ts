@@ -1,6 +1,8 @@
 import { LRUCache } from 'lru-cache';
+import { BUILTIN_RESOURCES } from '../../api/builtin-resources.js';
 import { ApiError } from '../../api/errors.js';
-import { formatGroupResource, type GroupResource, kindFor } from '../../api/resources.js';
+import type { ResourceResolver } from '../../api/resource-table.js';
+import { formatGroupResource, type GroupResource } from '../../api/resources.js';
 import { type CacheCaller, isCachedEntry, markCachedEntry } from '../../cache/query-cache.js';
 import { ConfigError } from '../../config/load.js';
 import type { ObjectSummary } from '../../kube/types.js';
@@ -59,11 +61,14 @@ interface Selection {
 const RETRY_AFTER_FAILURE_MS = 5_000;
 
 /** Compiles the rules of a config; a rule that cannot compile is a ConfigError naming its field. */
-export function compileRules(settings: Pick<PrometheusSettings, 'rules' | 'externalRules'>): CompiledRule[] {
+export function compileRules(
+  settings: Pick<PrometheusSettings, 'rules' | 'externalRules'>,
+  resources: ResourceResolver,
+): CompiledRule[] {
   try {
     return [
-      ...settings.rules.map((rule, i) => compileRule(rule, 'custom', i)),
-      ...settings.externalRules.map((rule, i) => compileRule(rule, 'external', i)),
+      ...settings.rules.map((rule, i) => compileRule(rule, 'custom', i, resources)),
+      ...settings.externalRules.map((rule, i) => compileRule(rule, 'external', i, resources)),
     ];
   } catch (error) {
     if (error instanceof RuleError) throw new ConfigError(`field ${error.message}`);
@@ -81,7 +86,7 @@ export function createPrometheusBackend(
   context: BackendContext,
   options: { client?: PrometheusClient } = {},
 ): PrometheusBackend {
-  const rules = compileRules(settings);
+  const rules = compileRules(settings, context.resources ?? BUILTIN_RESOURCES);
   const metrics = prometheusMetricsFor(context.registry);
   const client = options.client ?? clientFor(settings, metrics);
   const logger = context.logger.child({ backend: 'prometheus' });
@@ -257,7 +262,7 @@ export function createPrometheusBackend(
           `object listing unavailable (standalone mode): cannot resolve labelSelector "${request.objectSelector.toString()}" for ${formatGroupResource(resource)} without a Kubernetes API connection; ask for one object by name`,
         );
       }
-      const version = kindFor(resource).apiVersion.split('/')[1] ?? 'v1';
+      const version = entry.rule.resources.kindOf(resource).apiVersion.split('/')[1] ?? 'v1';
       const objects = await context.kube.listObjects(
         { group: resource.group, version, resource: resource.resource },
         namespace,

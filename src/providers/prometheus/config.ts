@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BUILTIN_RESOURCES } from '../../api/builtin-resources.js';
 import { byteSize } from '../../cache/config.js';
 import { parseDuration } from '../../cli/flags.js';
 import { prometheusFailurePolicyFields } from '../failure-policy/config.js';
@@ -101,7 +102,7 @@ export const prometheusSectionSchema = z
     const check = (rules: readonly DiscoveryRuleConfig[] | null | undefined, kind: 'custom' | 'external') => {
       rules?.forEach((rule, i) => {
         try {
-          compileRule(rule, kind, i);
+          compileRule(rule, kind, i, BUILTIN_RESOURCES);
         } catch (error) {
           if (!(error instanceof RuleError)) throw error;
           const key = kind === 'custom' ? 'rules' : 'externalRules';

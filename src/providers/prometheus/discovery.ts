@@ -1,4 +1,4 @@
-import { formatGroupResource, type GroupResource, kindFor } from '../../api/resources.js';
+import { formatGroupResource, type GroupResource } from '../../api/resources.js';
 import type { CustomMetricInfo, ExternalMetricInfo } from '../provider.js';
 import type { CompiledRule } from './rules.js';
 
@@ -123,7 +123,7 @@ export function buildDiscovery(
         const info = {
           resource,
           metric,
-          namespaced: namespaced && kindFor(resource).namespaced && resource.resource !== 'namespaces',
+          namespaced: namespaced && rule.resources.kindOf(resource).namespaced && resource.resource !== 'namespaces',
         };
         custom.set(key, { info, rule, seriesName: name });
       }

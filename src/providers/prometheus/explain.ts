@@ -1,4 +1,4 @@
-import { formatGroupResource, type GroupResource, kindFor, sameGroupResource } from '../../api/resources.js';
+import { formatGroupResource, type GroupResource, sameGroupResource } from '../../api/resources.js';
 import type { LabelSelector } from '../../api/selector.js';
 import type { KubeClient } from '../../kube/types.js';
 import type { PrometheusClient, PromSample } from './client.js';
@@ -105,11 +105,11 @@ export async function explainMetric(
   const objectLabel = entry.rule.resources.labelFor(entry.info.resource) ?? '';
   const sample = discovery.reports.flatMap((r) => r.series).find((s) => s.name === entry.seriesName)?.sample ?? {};
   const isNamespace = entry.info.resource.resource === 'namespaces' && entry.info.resource.group === '';
-  const namespaced = kindFor(entry.info.resource).namespaced && !isNamespace;
+  const namespaced = entry.rule.resources.kindOf(entry.info.resource).namespaced && !isNamespace;
   const namespace = namespaced ? (question.namespace ?? sample[namespaceLabel(entry.rule)] ?? 'default') : undefined;
   let names = question.names ?? [];
   if (question.objectSelector && kube) {
-    const version = kindFor(entry.info.resource).apiVersion.split('/')[1] ?? 'v1';
+    const version = entry.rule.resources.kindOf(entry.info.resource).apiVersion.split('/')[1] ?? 'v1';
     const objects = await kube.listObjects(
       { ...entry.info.resource, version },
       namespace,

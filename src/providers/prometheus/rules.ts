@@ -1,8 +1,9 @@
+import type { ResourceInfo, ResourceResolver } from '../../api/resource-table.js';
 import {
   type GroupResource,
-  KNOWN_RESOURCES,
   kindFor,
   parseGroupResource,
+  type ResourceKind,
   sameGroupResource,
 } from '../../api/resources.js';
 import type { DiscoveryRuleConfig } from './config.js';
@@ -49,7 +50,13 @@ interface SeriesFilter {
   positive: boolean;
 }
 
-export function compileRule(config: DiscoveryRuleConfig, kind: 'custom' | 'external', index: number): CompiledRule {
+/** `resolver` names resources as the cluster serves them, for `resources.overrides` and `resources.template`. */
+export function compileRule(
+  config: DiscoveryRuleConfig,
+  kind: 'custom' | 'external',
+  index: number,
+  resolver: ResourceResolver,
+): CompiledRule {
   const id = `${kind === 'custom' ? 'rules' : 'externalRules'}[${index}]`;
   const attempt = <T>(path: (string | number)[], build: () => T): T => {
     try {
@@ -79,7 +86,7 @@ export function compileRule(config: DiscoveryRuleConfig, kind: 'custom' | 'exter
   attempt(['metricsQuery'], () => metricsQuery.execute(sampleQueryData()));
   const resources = attempt(
     ['resources'],
-    () => new ResourceLabels(config.resources?.template, config.resources?.overrides ?? {}),
+    () => new ResourceLabels(config.resources?.template, config.resources?.overrides ?? {}, resolver),
   );
 
   return {
@@ -124,13 +131,6 @@ function sampleQueryData() {
   };
 }
 
-/**
- * Resources the label template can name. prometheus-adapter asks the cluster's RESTMapper; this
- * adapter knows the built-in kinds (a CRD is named with an override), so a `<<.Resource>>`
- * template maps `pod`, `service`, `job` … and leaves `instance`, `verb`, `code` alone.
- */
-const TEMPLATE_RESOURCES = KNOWN_RESOURCES;
-
 export const NAMESPACES: GroupResource = { group: '', resource: 'namespaces' };
 
 export interface LabelResource {
@@ -138,31 +138,46 @@ export interface LabelResource {
   resource: GroupResource;
 }
 
-/** The two-way map between Prometheus label names and Kubernetes resources of one rule. */
-export class ResourceLabels {
-  private readonly overrides = new Map<string, GroupResource>();
-  private readonly templated = new Map<string, GroupResource>();
-  private readonly template: Template | undefined;
+interface ResolvedLabels {
+  /** The resolver's list these maps were built from: a new list means the cluster's resources changed. */
+  table: readonly ResourceInfo[];
+  overrides: Map<string, GroupResource>;
+  templated: Map<string, GroupResource>;
+}
 
-  constructor(template: string | undefined, overrides: Readonly<Record<string, { group?: string; resource: string }>>) {
-    for (const [label, target] of Object.entries(overrides)) {
+/**
+ * The two-way map between Prometheus label names and Kubernetes resources of one rule, resolved
+ * as prometheus-adapter resolves them through the cluster's RESTMapper: an override names a
+ * resource by plural, singular or kind (`pod`, `rollouts` in group `argoproj.io`), and a
+ * `<<.Resource>>` template names every resource the cluster serves by its singular name, with
+ * `<<.Group>>` its group with `.` and `-` as `_`. So `pod`, `secret`, `lease`, `job` and, in a
+ * cluster with Argo Rollouts, `rollout` name resources, and `instance` or `code` do not. The maps
+ * are rebuilt when the cluster's resources change (a CRD installed after start resolves then).
+ */
+export class ResourceLabels {
+  private readonly overrideNames: readonly (readonly [label: string, name: string])[];
+  private readonly template: Template | undefined;
+  private resolved: ResolvedLabels | undefined;
+
+  constructor(
+    template: string | undefined,
+    overrides: Readonly<Record<string, { group?: string; resource: string }>>,
+    private readonly resolver: ResourceResolver,
+  ) {
+    this.overrideNames = Object.entries(overrides).map(([label, target]) => {
       const group = target.group ?? '';
-      this.overrides.set(label, parseGroupResource(group === '' ? target.resource : `${target.resource}.${group}`));
-    }
-    if (template !== undefined && template !== '') {
-      this.template = compileTemplate(template);
-      for (const resource of TEMPLATE_RESOURCES) {
-        const label = this.render(resource);
-        if (label !== '' && !this.templated.has(label)) this.templated.set(label, resource);
-      }
-    }
+      return [label, group === '' ? target.resource : `${target.resource}.${group}`] as const;
+    });
+    if (template !== undefined && template !== '') this.template = compileTemplate(template);
+    this.current();
   }
 
   /** The resources a series' labels name, and whether one of them is the namespace. */
   resourcesFor(labelNames: Iterable<string>): { resources: LabelResource[]; namespaced: boolean } {
+    const { overrides, templated } = this.current();
     const resources: LabelResource[] = [];
     for (const label of labelNames) {
-      const resource = this.overrides.get(label) ?? this.templated.get(label);
+      const resource = overrides.get(label) ?? templated.get(label);
       if (resource) resources.push({ label, resource });
     }
     return { resources, namespaced: resources.some((r) => sameGroupResource(r.resource, NAMESPACES)) };
@@ -170,7 +185,7 @@ export class ResourceLabels {
 
   /** The label naming objects of this resource (overrides first), or undefined when the rule cannot name it. */
   labelFor(resource: GroupResource): string | undefined {
-    for (const [label, known] of this.overrides) {
+    for (const [label, known] of this.current().overrides) {
       if (sameGroupResource(known, resource)) return label;
     }
     if (!this.template) return undefined;
@@ -178,10 +193,29 @@ export class ResourceLabels {
     return label === '' ? undefined : label;
   }
 
+  /** Kind, apiVersion and scope of a resource, as the cluster serves it. */
+  kindOf(resource: GroupResource): ResourceKind {
+    return kindFor(resource, this.resolver);
+  }
+
+  private current(): ResolvedLabels {
+    const table = this.resolver.list();
+    if (this.resolved?.table === table) return this.resolved;
+    const overrides = new Map<string, GroupResource>();
+    for (const [label, name] of this.overrideNames) overrides.set(label, parseGroupResource(name, this.resolver));
+    const templated = new Map<string, GroupResource>();
+    if (this.template) {
+      for (const info of table) {
+        const label = this.render(info);
+        if (label !== '' && !templated.has(label)) templated.set(label, { group: info.group, resource: info.resource });
+      }
+    }
+    this.resolved = { table, overrides, templated };
+    return this.resolved;
+  }
+
   private render(resource: GroupResource): string {
-    return (this.template as Template).execute({
-      Group: resource.group.replace(/[.-]/g, '_'),
-      Resource: kindFor(resource).kind.toLowerCase(),
-    });
+    const singular = this.resolver.find(resource)?.singular ?? kindFor(resource, this.resolver).kind.toLowerCase();
+    return (this.template as Template).execute({ Group: resource.group.replace(/[.-]/g, '_'), Resource: singular });
   }
 }

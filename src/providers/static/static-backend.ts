@@ -1,3 +1,4 @@
+import { BUILTIN_RESOURCES } from '../../api/builtin-resources.js';
 import { ApiError } from '../../api/errors.js';
 import {
   formatGroupResource,
@@ -27,13 +28,17 @@ import type { StaticBackendConfig } from './config.js';
  * exists, for pinning a metric during an incident, and as the backend of the API tests.
  * Values carry the time the config was loaded, since that is when they were "observed".
  */
-export function createStaticBackend(config: StaticBackendConfig, context: Pick<BackendContext, 'now'>): MetricsBackend {
+export function createStaticBackend(
+  config: StaticBackendConfig,
+  context: Pick<BackendContext, 'now' | 'resources'>,
+): MetricsBackend {
+  const resources = context.resources ?? BUILTIN_RESOURCES;
   const loadedAt = context.now();
-  const custom = config.custom.map((m) => ({ ...m, groupResource: parseGroupResource(m.resource) }));
+  const custom = config.custom.map((m) => ({ ...m, groupResource: parseGroupResource(m.resource, resources) }));
   const customInfos: CustomMetricInfo[] = custom.map((m) => ({
     resource: m.groupResource,
     metric: m.metric,
-    namespaced: kindFor(m.groupResource).namespaced,
+    namespaced: kindFor(m.groupResource, resources).namespaced,
   }));
   const externalInfos: ExternalMetricInfo[] = config.external.map((m) => ({ metric: m.metric }));
 

@@ -1,9 +1,11 @@
 import { ApiError } from '../../api/errors.js';
-import { type GroupResource, parseGroupResource } from '../../api/resources.js';
+import type { ResourceInfo, ResourceResolver } from '../../api/resource-table.js';
+import { resolveResource } from '../../api/resources.js';
 
 /** A custom-metrics URL, decoded: which object(s) and which metric. */
 export interface CustomMetricPath {
-  resource: GroupResource;
+  /** As the cluster serves it: an unknown resource is a NotFound here already. */
+  resource: ResourceInfo;
   namespace?: string;
   /** undefined means `*`: every object matching labelSelector. */
   name?: string;
@@ -15,8 +17,6 @@ export interface ExternalMetricPath {
   metric: string;
 }
 
-const NAMESPACES: GroupResource = { group: '', resource: 'namespaces' };
-
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const OBJECT_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.:]*[A-Za-z0-9])?$/;
 const METRIC_NAME = /^[A-Za-z0-9_:]([-A-Za-z0-9_.:|]*[A-Za-z0-9_:])?$/;
@@ -27,20 +27,28 @@ const METRIC_NAME = /^[A-Za-z0-9_:]([-A-Za-z0-9_.:|]*[A-Za-z0-9_:])?$/;
  *   namespaces/{ns}/metrics/{metric}                  the namespace object itself
  *   namespaces/{ns}/{resource}/{name|*}/{metric}      namespaced objects
  */
-export function parseCustomMetricPath(segments: readonly string[], fullPath: string): CustomMetricPath {
+export function parseCustomMetricPath(
+  segments: readonly string[],
+  fullPath: string,
+  resources: ResourceResolver,
+): CustomMetricPath {
   const parts = segments.map((s) => decodeSegment(s, fullPath));
   if (parts.length === 3) {
     const [resourceText, name, metric] = parts as [string, string, string];
-    return { resource: parseGroupResource(resourceText), ...objectName(name), metric: metricName(metric) };
+    return { resource: resolveResource(resourceText, resources), ...objectName(name), metric: metricName(metric) };
   }
   if (parts.length === 4 && parts[0] === 'namespaces' && parts[2] === 'metrics') {
     const namespace = namespaceName(parts[1] as string);
-    return { resource: NAMESPACES, name: namespace, metric: metricName(parts[3] as string) };
+    return {
+      resource: resolveResource('namespaces', resources),
+      name: namespace,
+      metric: metricName(parts[3] as string),
+    };
   }
   if (parts.length === 5 && parts[0] === 'namespaces') {
     const [, ns, resourceText, name, metric] = parts as [string, string, string, string, string];
     return {
-      resource: parseGroupResource(resourceText),
+      resource: resolveResource(resourceText, resources),
       namespace: namespaceName(ns),
       ...objectName(name),
       metric: metricName(metric),

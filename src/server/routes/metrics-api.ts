@@ -2,6 +2,7 @@ import type { Request, Response } from 'express';
 import { ApiError } from '../../api/errors.js';
 import { CUSTOM_GROUP, EXTERNAL_GROUP, isCustomVersion, isExternalVersion } from '../../api/groups.js';
 import { customMetricValueList, type DescribedSample, externalMetricValueList } from '../../api/metric-values.js';
+import type { ResourceResolver } from '../../api/resource-table.js';
 import { formatGroupResource } from '../../api/resources.js';
 import type {
   CustomMetricsProvider,
@@ -35,12 +36,15 @@ export interface MetricsApiOptions {
   requestTimeoutMs: number;
   /** Other metrics servers behind ours; absent when none is configured. */
   forwarding?: Forwarding;
+  /** Resolves the resource named in a custom-metrics URL, as the cluster serves it. */
+  resources: ResourceResolver;
 }
 
 /**
  * A metric URL: its version and the raw path segments after `/apis/<group>/<version>/`, and once
- * a reader has parsed them (which depends on nothing but the URL), the parsed request, so an
- * identical URL is not parsed again.
+ * a reader has parsed them, the parsed request, so an identical URL is not parsed again. The
+ * parse depends on the URL and on the resource's name in the cluster's discovery when first
+ * parsed: a served resource is not renamed under a running cluster.
  */
 export interface MetricRoute<Path> {
   version: string;
@@ -63,7 +67,10 @@ export function createMetricReaders(options: MetricsApiOptions): {
     const { version } = route;
     if (!isCustomVersion(version)) throw notFoundPath(req.path);
     if (options.authorizer) await authorize(options.authorizer, res, CUSTOM_GROUP, version, route.rest);
-    route.parsed ??= { path: parseCustomMetricPath(route.rest, req.path), query: parseMetricQuery(searchOf(req)) };
+    route.parsed ??= {
+      path: parseCustomMetricPath(route.rest, req.path, options.resources),
+      query: parseMetricQuery(searchOf(req)),
+    };
     const { path, query } = route.parsed;
     const upstream = options.forwarding?.upstreamFor({
       group: CUSTOM_GROUP,

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { BUILTIN_RESOURCES } from '../../../src/api/builtin-resources.js';
 import { ApiError } from '../../../src/api/errors.js';
 import { parseSelector } from '../../../src/api/selector.js';
 import { renderCustomQuery, renderExternalQuery } from '../../../src/providers/prometheus/query.js';
@@ -16,13 +17,14 @@ const podRule = compileRule(
   },
   'custom',
   0,
+  BUILTIN_RESOURCES,
 );
 
 function external(
   metricsQuery: string,
   resources?: { namespaced?: boolean; overrides?: Record<string, { resource: string }> },
 ) {
-  return compileRule({ seriesQuery: 'queue_depth', metricsQuery, resources }, 'external', 0);
+  return compileRule({ seriesQuery: 'queue_depth', metricsQuery, resources }, 'external', 0, BUILTIN_RESOURCES);
 }
 
 describe('custom metric queries', () => {
@@ -88,6 +90,7 @@ describe('custom metric queries', () => {
       },
       'custom',
       0,
+      BUILTIN_RESOURCES,
     );
     const { promql } = renderCustomQuery({
       rule,
@@ -180,6 +183,7 @@ describe('external metric queries', () => {
       },
       'external',
       0,
+      BUILTIN_RESOURCES,
     );
     assert.equal(renderExternalQuery({ ...base, rule, metricSelector: parseSelector('topic=a_b') }), 'q{topic="a#b"}');
   });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { BUILTIN_RESOURCES } from '../../../src/api/builtin-resources.js';
 import type { DiscoveryRuleConfig } from '../../../src/providers/prometheus/config.js';
 import { compileGoRegexp, expandGoTemplate } from '../../../src/providers/prometheus/go-regexp.js';
 import { compileRule, RuleError } from '../../../src/providers/prometheus/rules.js';
@@ -7,7 +8,7 @@ import { compileRule, RuleError } from '../../../src/providers/prometheus/rules.
 const QUERY = 'sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)';
 
 function rule(fields: Partial<DiscoveryRuleConfig>, kind: 'custom' | 'external' = 'custom') {
-  return compileRule({ seriesQuery: '{__name__=~".+"}', metricsQuery: QUERY, ...fields }, kind, 0);
+  return compileRule({ seriesQuery: '{__name__=~".+"}', metricsQuery: QUERY, ...fields }, kind, 0, BUILTIN_RESOURCES);
 }
 
 function expand(pattern: string, as: string, input: string): string {
@@ -112,7 +113,7 @@ describe('naming a series', () => {
       /prometheus\.rules\[0\]\.metricsQuery: can't evaluate field Serie/,
     );
     assert.throws(
-      () => compileRule({ seriesQuery: 'up', metricsQuery: '<<' }, 'external', 3),
+      () => compileRule({ seriesQuery: 'up', metricsQuery: '<<' }, 'external', 3, BUILTIN_RESOURCES),
       /prometheus\.externalRules\[3\]\.metricsQuery/,
     );
   });
