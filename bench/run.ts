@@ -4,6 +4,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { runCacheMemoryBench } from './cache-memory.js';
 import { runCloudWatchBatchingBench } from './cloudwatch-batching.js';
+import { runDiscoveryBench } from './discovery.js';
 import { runHotPathBench } from './hot-path.js';
 import { runHpaClientsBench } from './hpa-clients.js';
 import { runPrometheusBench } from './prometheus.js';
@@ -17,7 +18,7 @@ import { runUpstreamsBench } from './upstreams.js';
  * bench/results/<timestamp>.json.
  *
  *   --quick               short runs (a smoke test of the benchmarks, not numbers to quote)
- *   --only=a,b,c,d,e,f,g  some sections only
+ *   --only=a,b,c,d,e,f,g,h  some sections only
  *   --compare-build=FILE  another build's dist/main.js measured beside this one in (a), e.g. the
  *                         previous commit built in a git worktree, for before/after numbers
  *
@@ -33,6 +34,7 @@ const SECTIONS = {
   e: 'CloudWatch GetMetricData batching (bench/cloudwatch-batching.ts)',
   f: 'Pods metric by selector, watched vs listed (bench/selector-informers.ts)',
   g: 'a metric forwarded to an upstream vs asked directly (bench/upstreams.ts)',
+  h: 'APIService availability check, backends down (bench/discovery.ts)',
 } as const;
 type Section = keyof typeof SECTIONS;
 
@@ -96,6 +98,7 @@ await section('g', () =>
     connections: 16,
   }),
 );
+await section('h', async () => runDiscoveryBench([10, 1000], quick ? 10_000 : 50_000));
 
 const finishedAt = new Date();
 const report = {

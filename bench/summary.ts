@@ -1,4 +1,5 @@
 import type { CacheMemoryResult } from './cache-memory.js';
+import type { DiscoveryBenchResult } from './discovery.js';
 import type { HotPathResult } from './hot-path.js';
 import type { HpaClientsResult, PhaseResult } from './hpa-clients.js';
 import type { SelectorInformersResult } from './selector-informers.js';
@@ -39,6 +40,7 @@ export function summaryRows(results: Record<string, unknown>, errors: Record<str
   add('e', cloudWatchRows);
   add('f', selectorInformersRows);
   add('g', upstreamsRows);
+  add('h', discoveryRows);
   return rows;
 }
 
@@ -149,6 +151,17 @@ function cloudWatchRows(r: CloudWatchBenchResult): Row[] {
       `${size.requests} metrics at once`,
       `${size.callsWindow5ms} GetMetricData calls (window 0: ${size.callsWindow0ms}), +${size.addedMedianLatencyMs} ms median`,
       `${size.goalCalls} calls ${mark(size.callsWindow5ms <= size.goalCalls)}`,
+    ],
+  );
+}
+
+function discoveryRows(r: DiscoveryBenchResult): Row[] {
+  return r.cases.map(
+    (c, i): Row => [
+      i === 0 ? '(h) availability check' : '(h)',
+      `${c.metrics} metrics announced, ${c.bodyBytes} B, backends down`,
+      `${c.probeMicros} µs per answer (${c.probeVsBaseline}× serialising it per request); ${c.afterChangeMicros} µs after a change`,
+      `< 1000 µs ${mark(c.probeMicros < 1000)}`,
     ],
   );
 }

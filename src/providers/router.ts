@@ -19,6 +19,9 @@ import type {
  * order) that announces the metric. The HTTP layer only ever sees this router.
  */
 export class BackendRouter implements CustomMetricsProvider, ExternalMetricsProvider {
+  private customMerged: Merged<CustomMetricInfo> | undefined;
+  private externalMerged: Merged<ExternalMetricInfo> | undefined;
+
   constructor(private backends: readonly MetricsBackend[]) {}
 
   /** Swaps in the backends of a reloaded config; returns the old ones for the caller to close. */
@@ -32,18 +35,34 @@ export class BackendRouter implements CustomMetricsProvider, ExternalMetricsProv
     return this.backends;
   }
 
-  listCustomMetrics(): CustomMetricInfo[] {
-    return dedupe(
-      this.backends.flatMap((b) => b.custom?.listCustomMetrics() ?? []),
-      (m) => `${formatGroupResource(m.resource)}/${m.metric}`,
-    );
+  /**
+   * Every backend's custom metrics, the first announcement of each kept. The same array while no
+   * backend's list changed: discovery asks on every request, and merging 1,000 metrics costs
+   * ~0.7 ms (bench (h)).
+   */
+  listCustomMetrics(): readonly CustomMetricInfo[] {
+    const lists = this.backends.map((b) => b.custom?.listCustomMetrics());
+    if (!this.customMerged || !sameItems(lists, this.customMerged.from)) {
+      const merged = dedupe(
+        lists.flatMap((list) => list ?? []),
+        (m) => `${formatGroupResource(m.resource)}/${m.metric}`,
+      );
+      this.customMerged = { from: lists, merged };
+    }
+    return this.customMerged.merged;
   }
 
-  listExternalMetrics(): ExternalMetricInfo[] {
-    return dedupe(
-      this.backends.flatMap((b) => b.external?.listExternalMetrics() ?? []),
-      (m) => m.metric,
-    );
+  /** Same rules as listCustomMetrics. */
+  listExternalMetrics(): readonly ExternalMetricInfo[] {
+    const lists = this.backends.map((b) => b.external?.listExternalMetrics());
+    if (!this.externalMerged || !sameItems(lists, this.externalMerged.from)) {
+      const merged = dedupe(
+        lists.flatMap((list) => list ?? []),
+        (m) => m.metric,
+      );
+      this.externalMerged = { from: lists, merged };
+    }
+    return this.externalMerged.merged;
   }
 
   getMetricByName(request: CustomMetricByNameRequest): Promise<Sample> {
@@ -92,6 +111,16 @@ export class BackendRouter implements CustomMetricsProvider, ExternalMetricsProv
     }
     return backend.custom;
   }
+}
+
+interface Merged<T> {
+  /** Each backend's list the merge was made from. */
+  from: readonly (readonly T[] | undefined)[];
+  merged: readonly T[];
+}
+
+function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
+  return a.length === b.length && a.every((item, i) => item === b[i]);
 }
 
 function dedupe<T>(items: T[], key: (item: T) => string): T[] {

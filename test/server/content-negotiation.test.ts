@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import request from 'supertest';
 import type { MetricsBackend } from '../../src/providers/provider.js';
@@ -89,6 +91,52 @@ describe('availability check', () => {
       );
     }
     assert.equal(backendCalls, 0, 'discovery never calls a backend');
+  });
+
+  it('under load: with 300 metric requests stuck on a dead backend, every probe is answered before any of them', async () => {
+    // A backend that never answers, giving up only when the request's deadline aborts it.
+    const hanging: MetricsBackend = {
+      name: 'down',
+      external: {
+        getExternalMetric: ({ deadline }) =>
+          new Promise((_, reject) => {
+            const { signal } = deadline;
+            signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+          }),
+        listExternalMetrics: () => [{ metric: 'jobs' }],
+      },
+    };
+    const { app: down } = buildTestApp({ backends: [hanging] });
+    const server = down.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const finished: string[] = [];
+      const stuck = Array.from({ length: 300 }, () =>
+        fetch(`${base}/apis/external.metrics.k8s.io/v1beta1/namespaces/default/jobs`).then((r) => {
+          finished.push('metric');
+          return r.status;
+        }),
+      );
+      const probes = Array.from({ length: 5 }, (_, i) =>
+        fetch(`${base}/apis/${i % 2 ? 'custom.metrics.k8s.io/v1beta1' : 'external.metrics.k8s.io/v1beta1'}`).then(
+          (r) => {
+            finished.push('probe');
+            return r.status;
+          },
+        ),
+      );
+      assert.deepEqual(await Promise.all(probes), [200, 200, 200, 200, 200]);
+      const statuses = await Promise.all(stuck);
+      assert.deepEqual(finished.slice(0, 5), ['probe', 'probe', 'probe', 'probe', 'probe']);
+      assert.ok(
+        statuses.every((code) => code === 504 || code === 503),
+        `metric reads time out: ${new Set(statuses)}`,
+      );
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
   });
 
   it('an unknown group or version is a 404 Status naming it and what is served', async () => {

@@ -15,21 +15,35 @@ import type {
  * object, which lets the catalog see that nothing changed.
  */
 export function metricsDiscoverySource(provider: CustomMetricsProvider & ExternalMetricsProvider): DiscoverySource {
-  const converted = new WeakMap<object, ApiResource>();
-  const convert = <T extends object>(info: T, toResource: (info: T) => ApiResource): ApiResource => {
-    let resource = converted.get(info);
-    if (!resource) {
-      resource = toResource(info);
-      converted.set(info, resource);
-    }
-    return resource;
-  };
+  const custom = convertedList(customResource);
+  const external = convertedList(externalResource);
   return {
     resources(group: string): readonly ApiResource[] {
-      if (group === CUSTOM_GROUP) return provider.listCustomMetrics().map((m) => convert(m, customResource));
-      if (group === EXTERNAL_GROUP) return provider.listExternalMetrics().map((m) => convert(m, externalResource));
+      if (group === CUSTOM_GROUP) return custom(provider.listCustomMetrics());
+      if (group === EXTERNAL_GROUP) return external(provider.listExternalMetrics());
       return [];
     },
+  };
+}
+
+/** Converts a metric list, handing out the last result again for the same list, and the same resource for the same entry. */
+function convertedList<T extends object>(
+  toResource: (info: T) => ApiResource,
+): (list: readonly T[]) => readonly ApiResource[] {
+  const converted = new WeakMap<T, ApiResource>();
+  let last: { list: readonly T[]; resources: readonly ApiResource[] } | undefined;
+  return (list) => {
+    if (last?.list === list) return last.resources;
+    const resources = list.map((info) => {
+      let resource = converted.get(info);
+      if (!resource) {
+        resource = toResource(info);
+        converted.set(info, resource);
+      }
+      return resource;
+    });
+    last = { list, resources };
+    return resources;
   };
 }
 
