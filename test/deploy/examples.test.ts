@@ -16,7 +16,7 @@ import { resolveQueries } from '../../src/providers/cloudwatch/queries.js';
 import { compileRules } from '../../src/providers/prometheus/backend.js';
 import { buildDiscovery } from '../../src/providers/prometheus/discovery.js';
 import { resolvePrometheusSettings } from '../../src/providers/prometheus/settings.js';
-import { QueueAllowList, queueFromSelector } from '../../src/providers/sqs/queue-selection.js';
+import { QueueAllowList, queuesFromSelector } from '../../src/providers/sqs/queue-selection.js';
 import { type Deployment, shippedConfigText } from './kinds.js';
 import { type KubeObject, needsKubectl, parseYamlStream, ROOT, renderAll, theOne } from './render.js';
 
@@ -56,8 +56,8 @@ function assertServesExternal(config: AdapterConfig, namespace: string, source: 
   }
   const sqs = config.sqs;
   if (sqs?.queueLengthMetric.enabled && sqs.queueLengthMetric.name === name) {
-    const queue = queueFromSelector(name, selectorFromMatchLabels(labels));
-    new QueueAllowList(sqs.allowQueues).check(name, queue.name);
+    const [queue] = queuesFromSelector(name, selectorFromMatchLabels(labels));
+    new QueueAllowList(sqs.allowQueues).check(name, queue?.name ?? '');
     const namespaces = sqs.queueLengthMetric.namespaces;
     assert.ok(!namespaces || namespaces.includes(namespace), `${name} may not be read from namespace ${namespace}`);
     return;

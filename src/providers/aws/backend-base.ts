@@ -30,7 +30,9 @@ export interface AwsBackendBase<Client extends AwsClient> {
    * region) before the backend's own start; `close` runs the backend's own close, then destroys
    * every client (sockets included).
    */
-  backend(external: ExternalMetricsProvider, own?: { start?(): void; close?(): void }): MetricsBackend;
+  /** Destroys every client; for a base used inside another backend (`backend` does it itself). */
+  destroy(): void;
+  backend(external: ExternalMetricsProvider, own?: { start?(): void | Promise<void>; close?(): void }): MetricsBackend;
 }
 
 /**
@@ -59,12 +61,13 @@ export function awsBackendBase<Client extends AwsClient>(
       return clients.get(region, credentials && accountId !== undefined ? { accountId, credentials } : undefined);
     },
     metrics,
+    destroy: () => clients.destroyAll(),
     backend: (external, own = {}) => ({
       name: service,
       external,
       async start() {
         await clients.start(context.logger);
-        own.start?.();
+        await own.start?.();
       },
       async close() {
         own.close?.();

@@ -25,8 +25,9 @@ export interface QueryGroup extends TimeRange {
   queries: MetricDataQuery[];
   /** The external metric the queries answer, for the cost counters. */
   metric: string;
-  /** The account whose role signs the call (another account's metrics); only groups of one account share a call. */
+  /** The account whose role signs the call (another account's metrics) and the region it goes to; only groups of one account and region share a call. */
   accountId?: string;
+  region?: string;
   /** Set for groups whose expressions read the whole request (METRICS()): they get a call of their own. */
   ownCall?: boolean;
 }
@@ -80,7 +81,7 @@ export class GetMetricDataBatcher {
         void this.dispatch([waiter], group);
         return;
       }
-      const key = `${group.accountId ?? ''}|${group.startTime}-${group.endTime}`;
+      const key = `${group.region ?? ''}|${group.accountId ?? ''}|${group.startTime}-${group.endTime}`;
       let batch = this.pending.get(key);
       if (batch && batch.queryCount + group.queries.length > this.options.maxQueriesPerCall) {
         this.flush(key);

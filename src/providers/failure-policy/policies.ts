@@ -26,10 +26,11 @@ export function prometheusFailurePolicies(
 }
 
 export function sqsFailurePolicies(section: SqsBackendConfig): PolicyLookup {
-  const generic = section.queueLengthMetric;
+  const { queueLengthMetric: length, oldestMessageAgeMetric: age } = section;
   return lookup(section.failurePolicy, [
     ...section.metrics.map((m): [string, FailurePolicyConfig | undefined] => [m.name, m.failurePolicy]),
-    [generic.name, generic.failurePolicy],
+    [length.name, length.failurePolicy],
+    [age.name, age.failurePolicy],
   ]);
 }
 

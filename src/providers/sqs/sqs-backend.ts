@@ -1,14 +1,24 @@
-import { GetQueueAttributesCommand, GetQueueUrlCommand, type QueueAttributeName, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  ListQueuesCommand,
+  type QueueAttributeName,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { ApiError } from '../../api/errors.js';
 import type { CacheCaller } from '../../cache/query-cache.js';
 import { checkNamespace } from '../aws/access.js';
 import { type AwsBackendOptions, awsBackendBase } from '../aws/backend-base.js';
+import type { AwsConnectionSettings } from '../aws/config.js';
 import { callAws } from '../aws/metrics.js';
 import { pinnedLabels } from '../aws/selector-labels.js';
 import type { BackendContext } from '../context.js';
-import type { ExternalMetricsProvider, MetricsBackend } from '../provider.js';
+import type { ExternalMetricRequest, ExternalMetricsProvider, MetricsBackend } from '../provider.js';
 import { ATTRIBUTE_FOR, type QueueCount, type SqsBackendConfig } from './config.js';
-import { QUEUE_NAME_LABEL, QueueAllowList, queueFromSelector } from './queue-selection.js';
+import { type MetricPlan, planMetrics, queueNameOfUrl } from './metric-plans.js';
+import { QueueAgeReader } from './queue-age.js';
+import { QueuePrefixListing } from './queue-listing.js';
+import { QUEUE_NAME_LABEL, QueueAllowList, queuesFromSelector } from './queue-selection.js';
 import { describeQueue, type QueueRef, QueueUrlResolver } from './queue-urls.js';
 
 /** What is cached per queue and attribute set: the counts and when SQS reported them. */
@@ -17,20 +27,12 @@ interface QueueReading {
   observedAtMs: number;
 }
 
-/** How one served metric finds its queue and which counts it sums. */
-interface MetricPlan {
-  name: string;
-  include: readonly QueueCount[];
-  namespaces: readonly string[] | undefined;
-  namespaceRule: string;
-  /** Absent for the generic metric, whose queue comes from the selector. */
-  queue?: QueueRef;
-}
-
 /**
- * SQS queue depth as external metrics: the generic `sqs-queue-length` (queue chosen by the
- * `queue-name` selector label, within `allowQueues`) and named metrics bound to one queue each.
- * The value is ApproximateNumberOfMessages, plus NotVisible and Delayed when configured.
+ * SQS queues as external metrics: the backlog (ApproximateNumberOfMessages, plus NotVisible and
+ * Delayed when configured) or the age of the oldest message (from CloudWatch). The generic
+ * `sqs-queue-length` and `sqs-oldest-message-age` read the queues the `queue-name` selector label
+ * names, within `allowQueues`; named metrics read one queue, a list, or every queue of a prefix.
+ * Several queues are summed or maxed.
  */
 export function createSqsBackend(
   config: SqsBackendConfig,
@@ -42,6 +44,37 @@ export function createSqsBackend(
   const allowList = new QueueAllowList(config.allowQueues);
   const plans = planMetrics(config);
   const generic = config.queueLengthMetric;
+  const ages = new QueueAgeReader(ageSettings(config), context, options, metrics);
+  const prefixes = [...plans.values()].flatMap((plan) => (plan.prefix ? [plan.prefix] : []));
+  const listing = new QueuePrefixListing(
+    prefixes,
+    async (prefix, signal) => {
+      const queues: QueueRef[] = [];
+      let nextToken: string | undefined;
+      do {
+        const output = await callAws(
+          metrics,
+          { service: 'SQS', operation: 'ListQueues', target: `SQS queues named "${prefix.prefix}*"` },
+          () =>
+            aws
+              .clientFor(prefix.region, prefix.accountId)
+              .send(new ListQueuesCommand({ QueueNamePrefix: prefix.prefix, MaxResults: 1000, NextToken: nextToken }), {
+                abortSignal: signal,
+              }),
+        );
+        for (const url of output.QueueUrls ?? []) {
+          const ref: QueueRef = { name: queueNameOfUrl(url), url };
+          if (prefix.region !== undefined) ref.region = prefix.region;
+          if (prefix.accountId !== undefined) ref.accountId = prefix.accountId;
+          queues.push(ref);
+        }
+        nextToken = output.NextToken;
+      } while (nextToken && queues.length < MAX_LISTED_QUEUES);
+      return queues;
+    },
+    config.listIntervalSeconds * 1000,
+    context.logger,
+  );
   const infos = [...plans.keys()].map((metric) => ({ metric }));
 
   const urls = new QueueUrlResolver(async (ref) => {
@@ -92,28 +125,58 @@ export function createSqsBackend(
     );
   };
 
+  /** The queues a request reads: its selector's for a generic metric, the configured or listed ones else. */
+  const queuesOf = (plan: MetricPlan, request: ExternalMetricRequest): readonly QueueRef[] => {
+    if (plan.queues) return plan.queues;
+    if (plan.prefix) {
+      const listed = listing.queues(plan.prefix);
+      if (!listed) {
+        throw ApiError.unavailable(
+          `external metric "${plan.name}": the queues named "${plan.prefix.prefix}*" are not listed yet (ListQueues failed; see the log)`,
+        );
+      }
+      return listed;
+    }
+    const selected = queuesFromSelector(plan.name, request.metricSelector);
+    for (const queue of selected) allowList.check(plan.name, queue.name);
+    return selected;
+  };
+
+  const readValue = async (plan: MetricPlan, queue: QueueRef, request: ExternalMetricRequest) => {
+    if (plan.signal === 'oldestMessageAge') return ages.read(queue, request, plan.name);
+    const reading = await readQueue(queue, plan.include, request, plan.name);
+    const value = plan.include.reduce((sum, count) => sum + (reading.counts[count] ?? 0), 0);
+    return { value, observedAtMs: reading.observedAtMs };
+  };
+
   const external: ExternalMetricsProvider = {
     async getExternalMetric(request) {
       const plan = plans.get(request.metric);
       if (!plan) throw ApiError.notFound(`the sqs backend has no external metric "${request.metric}"`);
       checkNamespace(plan.name, request.namespace, plan.namespaces, plan.namespaceRule);
-      let queue = plan.queue;
-      if (!queue) {
-        queue = queueFromSelector(plan.name, request.metricSelector);
-        allowList.check(plan.name, queue.name);
-      }
-      const labels = { ...pinnedLabels(request.metricSelector), [QUEUE_NAME_LABEL]: queue.name };
+      const queues = queuesOf(plan, request);
+      const labels = pinnedLabels(request.metricSelector);
+      if (queues.length === 1 && queues[0]) labels[QUEUE_NAME_LABEL] = queues[0].name;
       // A named metric's selector can only narrow: one naming another queue selects nothing.
-      if (!request.metricSelector.matches(labels)) return [];
-      const reading = await readQueue(queue, plan.include, request, plan.name);
-      const value = plan.include.reduce((sum, count) => sum + (reading.counts[count] ?? 0), 0);
-      return [{ labels, value, timestamp: new Date(reading.observedAtMs) }];
+      if (plan.queues && !request.metricSelector.matches(labels)) return [];
+      if (queues.length === 0) {
+        throw ApiError.notFound(
+          `external metric "${plan.name}": no SQS queue is named "${plan.prefix?.prefix ?? ''}*"`,
+        );
+      }
+      const readings = await Promise.all(queues.map((queue) => readValue(plan, queue, request)));
+      const values = readings.map((r) => r.value);
+      const value = plan.aggregate === 'max' ? Math.max(...values) : values.reduce((a, b) => a + b, 0);
+      // The oldest observation among them: the value is no newer than that.
+      const observedAtMs = Math.min(...readings.map((r) => r.observedAtMs));
+      return [{ labels, value, timestamp: new Date(observedAtMs) }];
     },
     listExternalMetrics: () => infos,
   };
 
   return aws.backend(external, {
-    start() {
+    async start() {
+      await listing.start();
       if (generic.enabled && config.allowQueues.length === 0) {
         context.logger.warn(
           { metric: generic.name },
@@ -121,37 +184,20 @@ export function createSqsBackend(
         );
       }
     },
+    close() {
+      listing.close();
+      ages.close();
+    },
   });
 }
 
-/** Every metric the section serves, by name: named metrics first, then the generic one. */
-function planMetrics(config: SqsBackendConfig): Map<string, MetricPlan> {
-  const plans = new Map<string, MetricPlan>();
-  for (const [index, m] of config.metrics.entries()) {
-    const queue: QueueRef = { name: m.queueName ?? queueNameOfUrl(m.queueUrl ?? '') };
-    if (m.queueUrl !== undefined) queue.url = m.queueUrl;
-    const region = m.region ?? regionOfQueueUrl(m.queueUrl);
-    if (region !== undefined) queue.region = region;
-    const accountId = m.accountId ?? accountOfQueueUrl(m.queueUrl);
-    if (accountId !== undefined) queue.accountId = accountId;
-    plans.set(m.name, {
-      name: m.name,
-      include: m.include,
-      namespaces: m.namespaces,
-      namespaceRule: `sqs.metrics[${index}].namespaces`,
-      queue,
-    });
-  }
-  const generic = config.queueLengthMetric;
-  if (generic.enabled) {
-    plans.set(generic.name, {
-      name: generic.name,
-      include: generic.include,
-      namespaces: generic.namespaces,
-      namespaceRule: 'sqs.queueLengthMetric.namespaces',
-    });
-  }
-  return plans;
+/** Queues one prefix may list; ListQueues pages hold 1,000. */
+const MAX_LISTED_QUEUES = 10_000;
+
+/** The age metrics' CloudWatch client: the section's deadlines, retries, region and accounts, CloudWatch's endpoint. */
+function ageSettings(config: SqsBackendConfig): AwsConnectionSettings {
+  const { endpoint: _sqsEndpoint, cloudWatchEndpoint, ...shared } = config;
+  return cloudWatchEndpoint === undefined ? shared : { ...shared, endpoint: cloudWatchEndpoint };
 }
 
 function parseCounts(
@@ -171,21 +217,4 @@ function parseCounts(
     counts[count] = value;
   }
   return counts;
-}
-
-/** `https://sqs.eu-west-1.amazonaws.com/123456789012/jobs` is signed for eu-west-1 whatever the default region. */
-function regionOfQueueUrl(url: string | undefined): string | undefined {
-  if (url === undefined) return undefined;
-  return /^sqs\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$/.exec(new URL(url).hostname)?.[1];
-}
-
-/** `https://sqs.…/123456789012/jobs` belongs to account 123456789012, whose role (if any) signs its calls. */
-function accountOfQueueUrl(url: string | undefined): string | undefined {
-  if (url === undefined) return undefined;
-  const owner = new URL(url).pathname.split('/').filter(Boolean).at(-2);
-  return owner !== undefined && /^[0-9]{12}$/.test(owner) ? owner : undefined;
-}
-
-function queueNameOfUrl(url: string): string {
-  return new URL(url).pathname.split('/').filter(Boolean).at(-1) ?? url;
 }

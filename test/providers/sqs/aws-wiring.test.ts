@@ -54,7 +54,7 @@ test('createBackends wires the sqs and cloudwatch sections, each with its own ca
   assert.deepEqual(
     backends.map((b) => [b.name, b.external?.listExternalMetrics().map((m) => m.metric)]),
     [
-      ['sqs', ['emails-backlog', 'sqs-queue-length']],
+      ['sqs', ['emails-backlog', 'sqs-queue-length', 'sqs-oldest-message-age']],
       ['cloudwatch', ['alb-requests-per-target']],
     ],
   );
@@ -66,7 +66,7 @@ test('createBackends wires the sqs and cloudwatch sections, each with its own ca
 test('config errors name the field', () => {
   assert.throws(
     () => parseConfig('sqs:\n  metrics:\n    - name: x\n', 'bad'),
-    /set exactly one of queueName and queueUrl/,
+    /set exactly one of queueName, queueUrl, queueNames and queueNamePrefix/,
   );
   assert.throws(() => parseConfig('cloudwatch:\n  maxQueriesPerCall: 501\n', 'bad'), /cloudwatch.maxQueriesPerCall/);
   assert.throws(

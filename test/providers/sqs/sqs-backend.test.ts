@@ -220,13 +220,14 @@ describe('selectors and access rules', () => {
 });
 
 describe('named metrics', () => {
-  test('a named metric reads its queue, announced in discovery next to the generic one', async () => {
+  test('a named metric reads its queue, announced in discovery next to the generic ones', async () => {
     const { backend } = await startBackend({
       metrics: [{ name: 'jobs-backlog', queueName: 'jobs', include: ['visible', 'inFlight'] }],
     });
     assert.deepEqual(backend.external?.listExternalMetrics(), [
       { metric: 'jobs-backlog' },
       { metric: 'sqs-queue-length' },
+      { metric: 'sqs-oldest-message-age' },
     ]);
     assert.deepEqual(await read(backend, 'jobs-backlog'), [
       { labels: { 'queue-name': 'jobs' }, value: 7, timestamp: NOW },
@@ -237,6 +238,7 @@ describe('named metrics', () => {
     const { backend } = await startBackend({
       metrics: [{ name: 'by-url', queueUrl: sqs.queueUrl('jobs'), include: ['delayed'] }],
       queueLengthMetric: { enabled: false },
+      oldestMessageAgeMetric: { enabled: false },
     });
     assert.deepEqual(backend.external?.listExternalMetrics(), [{ metric: 'by-url' }]);
     assert.equal((await read(backend, 'by-url'))[0]?.value, 1);
