@@ -4,12 +4,14 @@ import { parseGroupResource } from '../api/resources.js';
 import { parseSelector } from '../api/selector.js';
 import { ConfigError, loadConfigFile } from '../config/load.js';
 import { type ClosableKubeClient, createKubeClient, loadKubeConfig } from '../kube/index.js';
+import { LIST_PRICES } from '../providers/aws/cost.js';
 import { compileRules } from '../providers/prometheus/backend.js';
 import { createPrometheusClient } from '../providers/prometheus/client.js';
 import { buildDiscovery, listSeries } from '../providers/prometheus/discovery.js';
 import { explainMetric, type MetricQuestion, printDiscovery } from '../providers/prometheus/explain.js';
 import { resolvePrometheusSettings } from '../providers/prometheus/settings.js';
 import { explainUpstreams } from '../upstreams/explain.js';
+import { explainAwsMetric } from './explain-aws.js';
 import { PROMETHEUS_FLAG_OPTIONS, type PrometheusFlagValues, prometheusFlagsFrom } from './flags.js';
 
 const USAGE = `usage: hpa-metrics-adapter explain --config FILE [--prometheus-url URL] [METRIC]
@@ -33,6 +35,12 @@ const USAGE = `usage: hpa-metrics-adapter explain --config FILE [--prometheus-ur
                                  METRIC only the series that would be named METRIC)
   --kubeconfig FILE              cluster to list objects for --selector
 
+  For an SQS or CloudWatch METRIC (no Prometheus needed): the AWS request(s) one read makes, the
+  value AWS answers (credentials and region as for serving), and an estimate of what it costs:
+  --replicas N                   adapter replicas, each with its own cache (default 2, as deployed)
+  --sqs-price DOLLARS            per million SQS requests (default 0.40, the list price)
+  --cloudwatch-price DOLLARS     per 1,000 CloudWatch metrics requested (default 0.01, the list price)
+
 exit status: 0 when the metric has data (or no METRIC was asked), 1 when it has none, 2 on usage or config errors`;
 
 /** `hpa-metrics-adapter explain …`: resolves to the process exit status. */
@@ -49,6 +57,20 @@ export async function runExplain(argv: string[], out: NodeJS.WritableStream): Pr
     }
     if (args.config === undefined) throw new ConfigError('--config FILE is required');
     const config = await loadConfigFile(args.config);
+    if (args.metric !== undefined) {
+      const aws = await explainAwsMetric(
+        config,
+        {
+          metric: args.metric,
+          namespace: args.namespace ?? 'default',
+          metricSelector: args.metricSelector ?? '',
+          replicas: args.replicas,
+          prices: args.prices,
+        },
+        print,
+      );
+      if (aws !== undefined) return aws ? 0 : 1;
+    }
     const settings = resolvePrometheusSettings(config.prometheus, args.prometheus);
     const upstreams = config.upstreams ?? [];
     if (args.metric !== undefined && upstreams.length > 0) {
@@ -132,6 +154,9 @@ function parseExplainArgs(argv: string[]) {
         kubeconfig: str,
         all: { type: 'boolean' },
         help: { type: 'boolean' },
+        replicas: str,
+        'sqs-price': str,
+        'cloudwatch-price': str,
       },
     });
   } catch (error) {
@@ -156,7 +181,23 @@ function parseExplainArgs(argv: string[]) {
     external: v.external === true,
     time: text('time'),
     kubeconfig: text('kubeconfig'),
+    replicas: positiveNumber('--replicas', text('replicas'), 2),
+    prices: {
+      sqsPerMillionRequests: positiveNumber('--sqs-price', text('sqs-price'), LIST_PRICES.sqsPerMillionRequests),
+      cloudWatchPerThousandMetrics: positiveNumber(
+        '--cloudwatch-price',
+        text('cloudwatch-price'),
+        LIST_PRICES.cloudWatchPerThousandMetrics,
+      ),
+    },
   };
+}
+
+function positiveNumber(flag: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new UsageError(`${flag}: expected a positive number, got "${raw}"`);
+  return value;
 }
 
 function prometheusFlags(values: PrometheusFlagValues) {

@@ -6,6 +6,12 @@ import { type AwsCall, type AwsOutcome, attemptsOf, classifyAwsError, toApiError
  * (CloudWatch bills per metric requested). Both backends share the series in one registry, and
  * backends rebuilt on a config reload reuse them, so they are looked up before being created.
  */
+/**
+ * The debug log line each metric's AWS request is logged with, `{ operation, metric, input }`
+ * (input as the SDK command gets it, before batching): `explain` shows it.
+ */
+export const AWS_REQUEST_LOG = 'aws request';
+
 export interface AwsMetrics {
   requests: Counter<'service' | 'operation' | 'outcome'>;
   /** Calls by the metric whose request made them; a batched GetMetricData counts once for each metric in it. */

@@ -2,7 +2,7 @@ import { CloudWatchClient, GetMetricDataCommand, type MetricDataQuery } from '@a
 import { ApiError } from '../../api/errors.js';
 import { checkNamespace } from '../aws/access.js';
 import { type AwsBackendOptions, awsBackendBase } from '../aws/backend-base.js';
-import { callAws } from '../aws/metrics.js';
+import { AWS_REQUEST_LOG, callAws } from '../aws/metrics.js';
 import { pinnedLabels } from '../aws/selector-labels.js';
 import type { BackendContext } from '../context.js';
 import type { ExternalMetricsProvider, MetricsBackend } from '../provider.js';
@@ -66,7 +66,10 @@ export function createCloudWatchBackend(
     range: TimeRange,
     signal: AbortSignal,
   ): Promise<NewestDatapoint> => {
-    context.logger.debug({ metric: metric.name, queries, ...range }, 'cloudwatch: GetMetricData queries');
+    context.logger.debug(
+      { operation: 'GetMetricData', metric: metric.name, input: { MetricDataQueries: queries, ...range } },
+      AWS_REQUEST_LOG,
+    );
     const results = await batcher.submit(
       { queries, metric: metric.name, ...range, ownCall: needsOwnCall(queries), ...accountOf(metric) },
       signal,

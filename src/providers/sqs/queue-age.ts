@@ -3,7 +3,7 @@ import { ApiError } from '../../api/errors.js';
 import type { CacheCaller } from '../../cache/query-cache.js';
 import { type AwsBackendOptions, awsBackendBase } from '../aws/backend-base.js';
 import type { AwsConnectionSettings } from '../aws/config.js';
-import { type AwsMetrics, callAws } from '../aws/metrics.js';
+import { AWS_REQUEST_LOG, type AwsMetrics, callAws } from '../aws/metrics.js';
 import { GetMetricDataBatcher } from '../cloudwatch/batcher.js';
 import { timeRangeAt } from '../cloudwatch/queries.js';
 import type { BackendContext } from '../context.js';
@@ -92,6 +92,10 @@ export class QueueAgeReader {
       key,
       async (signal) => {
         const group = { queries: [QueueAgeReader.query(queue)], metric, ...range, ...where(queue) };
+        this.context.logger.debug(
+          { operation: 'GetMetricData', metric, input: { MetricDataQueries: group.queries, ...range } },
+          AWS_REQUEST_LOG,
+        );
         const results = await this.batcher.submit(group, signal);
         const series = results.get('age');
         let newest: QueueAge | undefined;

@@ -10,7 +10,7 @@ import type { CacheCaller } from '../../cache/query-cache.js';
 import { checkNamespace } from '../aws/access.js';
 import { type AwsBackendOptions, awsBackendBase } from '../aws/backend-base.js';
 import type { AwsConnectionSettings } from '../aws/config.js';
-import { callAws } from '../aws/metrics.js';
+import { AWS_REQUEST_LOG, callAws } from '../aws/metrics.js';
 import { pinnedLabels } from '../aws/selector-labels.js';
 import type { BackendContext } from '../context.js';
 import type { ExternalMetricRequest, ExternalMetricsProvider, MetricsBackend } from '../provider.js';
@@ -102,7 +102,10 @@ export function createSqsBackend(
     return context.cache.fetch(
       key,
       async (loadSignal) => {
-        context.logger.debug({ queueUrl: url, attributeNames }, 'sqs: GetQueueAttributes');
+        context.logger.debug(
+          { operation: 'GetQueueAttributes', metric, input: { QueueUrl: url, AttributeNames: attributeNames } },
+          AWS_REQUEST_LOG,
+        );
         try {
           const output = await callAws(
             metrics,

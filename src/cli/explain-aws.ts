@@ -1,0 +1,148 @@
+import { Writable } from 'node:stream';
+import { Registry } from 'prom-client';
+import { ApiError } from '../api/errors.js';
+import { parseSelector } from '../api/selector.js';
+import { resolveCacheSettings } from '../cache/config.js';
+import type { QueryCache } from '../cache/query-cache.js';
+import type { AdapterConfig } from '../config/schema.js';
+import { deadlineOf } from '../lib/deadline.js';
+import { createLogger } from '../observability/logger.js';
+import { type AwsPrices, monthlyEstimate } from '../providers/aws/cost.js';
+import { AWS_REQUEST_LOG } from '../providers/aws/metrics.js';
+import { cloudWatchFailurePolicies, sqsFailurePolicies } from '../providers/failure-policy/policies.js';
+import type { MetricsBackend } from '../providers/provider.js';
+
+export interface AwsQuestion {
+  metric: string;
+  namespace: string;
+  metricSelector: string;
+  replicas: number;
+  prices: AwsPrices;
+}
+
+/** Every read goes to AWS: explain shows the request of this one read. */
+const noCache: QueryCache = { fetch: (_key, load, caller) => load(caller.deadline.signal) };
+
+/**
+ * `explain` for an SQS or CloudWatch metric: the AWS request(s) one read makes, exactly as the
+ * backend sends them (before batching), the value AWS answers, the metric's failure policy, and
+ * what it costs a month at the configured TTL and the replica count. Undefined when neither
+ * section serves the metric.
+ */
+export async function explainAwsMetric(
+  config: AdapterConfig,
+  question: AwsQuestion,
+  print: (line?: string) => void,
+): Promise<boolean | undefined> {
+  const section = awsSectionOf(config, question.metric);
+  if (!section) return undefined;
+  const requests: { operation: string; input: unknown }[] = [];
+  const capture = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (line === '') continue;
+        const record = JSON.parse(line) as { msg?: string; operation?: string; input?: unknown };
+        if (record.msg === AWS_REQUEST_LOG) requests.push({ operation: record.operation ?? '', input: record.input });
+      }
+      done();
+    },
+  });
+  const context = {
+    logger: createLogger('debug', capture),
+    registry: new Registry(),
+    cache: noCache,
+    now: () => new Date(),
+  };
+  let backend: MetricsBackend;
+  if (section === 'sqs' && config.sqs) {
+    const { createSqsBackend } = await import('../providers/sqs/sqs-backend.js');
+    backend = createSqsBackend(config.sqs, context);
+  } else if (config.cloudwatch) {
+    const { createCloudWatchBackend } = await import('../providers/cloudwatch/cloudwatch-backend.js');
+    backend = createCloudWatchBackend(config.cloudwatch, context);
+  } else {
+    return undefined;
+  }
+  const policy =
+    section === 'sqs' && config.sqs
+      ? sqsFailurePolicies(config.sqs)(question.metric)
+      : config.cloudwatch
+        ? cloudWatchFailurePolicies(config.cloudwatch)(question.metric)
+        : undefined;
+  print(`external metric "${question.metric}": ${section} backend`);
+  let answered = false;
+  try {
+    await backend.start?.();
+    const samples = await backend.external?.getExternalMetric({
+      metric: question.metric,
+      namespace: question.namespace,
+      metricSelector: parseSelector(question.metricSelector),
+      deadline: deadlineOf(AbortSignal.timeout(30_000)),
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    printRequests(requests, print);
+    for (const sample of samples ?? []) {
+      print(`value: ${sample.value} at ${sample.timestamp.toISOString()} labels ${JSON.stringify(sample.labels)}`);
+    }
+    answered = (samples?.length ?? 0) > 0;
+    if (!answered) print('value: none (no series matches the selector)');
+  } catch (error) {
+    printRequests(requests, print);
+    print(
+      `value: none: ${error instanceof ApiError ? `${error.code} ${error.reason}: ` : ''}${(error as Error).message}`,
+    );
+  } finally {
+    await backend.close?.();
+  }
+  if (policy) print(`failure policy: ${JSON.stringify(policy)}`);
+  printCost(config, section, question, requests, print);
+  return answered;
+}
+
+function awsSectionOf(config: AdapterConfig, metric: string): 'sqs' | 'cloudwatch' | undefined {
+  const sqs = config.sqs;
+  if (
+    sqs &&
+    (sqs.metrics.some((m) => m.name === metric) ||
+      (sqs.queueLengthMetric.enabled && sqs.queueLengthMetric.name === metric) ||
+      (sqs.oldestMessageAgeMetric.enabled && sqs.oldestMessageAgeMetric.name === metric))
+  ) {
+    return 'sqs';
+  }
+  if (config.cloudwatch?.metrics.some((m) => m.name === metric)) return 'cloudwatch';
+  return undefined;
+}
+
+function printRequests(requests: { operation: string; input: unknown }[], print: (line?: string) => void): void {
+  for (const request of requests) print(`request: ${request.operation} ${JSON.stringify(request.input)}`);
+}
+
+/** Per read: one SQS request per GetQueueAttributes, one billed CloudWatch metric per MetricStat query. */
+function printCost(
+  config: AdapterConfig,
+  section: 'sqs' | 'cloudwatch',
+  question: AwsQuestion,
+  requests: { operation: string; input: unknown }[],
+  print: (line?: string) => void,
+): void {
+  const perRead = { sqsRequests: 0, cloudWatchMetrics: 0 };
+  for (const request of requests) {
+    if (request.operation === 'GetQueueAttributes') perRead.sqsRequests++;
+    const queries = (request.input as { MetricDataQueries?: { MetricStat?: unknown }[] }).MetricDataQueries ?? [];
+    perRead.cloudWatchMetrics += queries.filter((q) => q.MetricStat !== undefined).length;
+  }
+  const { ttlMs } = resolveCacheSettings(config.cache, section);
+  const month = monthlyEstimate(perRead, { ttlMs, replicas: question.replicas }, question.prices);
+  const thousand = monthlyEstimate(perRead, { ttlMs, replicas: question.replicas, hpas: 1000 }, question.prices);
+  const n = (x: number) => Math.round(x).toLocaleString('en-US');
+  print(
+    `cost estimate (at most; list prices $${question.prices.sqsPerMillionRequests}/million SQS requests, $${question.prices.cloudWatchPerThousandMetrics}/1,000 CloudWatch metrics requested; free tiers left out):`,
+  );
+  print(
+    `  per read: ${perRead.sqsRequests} SQS request(s), ${perRead.cloudWatchMetrics} CloudWatch metric(s); ttl ${ttlMs / 1000}s, ${question.replicas} replica(s), HPA sync every 15s`,
+  );
+  print(
+    `  per month: ${n(month.readsPerMonth)} reads, ${n(month.sqsRequests)} SQS requests, ${n(month.cloudWatchMetrics)} CloudWatch metrics = $${month.dollars.toFixed(2)}`,
+  );
+  print(`  1,000 HPAs each reading it for its own queue or dimensions: $${thousand.dollars.toFixed(2)} a month`);
+}
