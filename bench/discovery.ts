@@ -50,8 +50,13 @@ function hangingBackend(metrics: number): { backend: MetricsBackend; change(): v
   return {
     backend: {
       name: 'down',
-      custom: { getMetricByName: hang, getMetricBySelector: hang, listCustomMetrics: () => custom },
-      external: { getExternalMetric: hang, listExternalMetrics: () => external },
+      custom: {
+        getMetricByName: hang,
+        getMetricBySelector: hang,
+        listCustomMetrics: () => custom,
+        servesCustom: () => false,
+      },
+      external: { getExternalMetric: hang, listExternalMetrics: () => external, servesExternal: () => false },
     },
     change() {
       external = [...external];

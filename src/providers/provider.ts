@@ -1,4 +1,4 @@
-import type { GroupResource } from '../api/resources.js';
+import { formatGroupResource, type GroupResource } from '../api/resources.js';
 import type { LabelSelector } from '../api/selector.js';
 import type { CacheCaller } from '../cache/query-cache.js';
 
@@ -108,6 +108,12 @@ export interface CustomMetricsProvider {
    * be cheap and must not fail: keep a list refreshed in the background.
    */
   listCustomMetrics(): readonly CustomMetricInfo[];
+  /**
+   * Whether listCustomMetrics() announces `metric` for `resource` now. The router asks on every
+   * request to pick the backend, so answer from a map the backend keeps (keyed by
+   * customMetricKey), never by scanning the list.
+   */
+  servesCustom(resource: GroupResource, metric: string): boolean;
 }
 
 export interface ExternalMetricsProvider {
@@ -119,6 +125,13 @@ export interface ExternalMetricsProvider {
   getExternalMetric(request: ExternalMetricRequest): Promise<readonly ExternalSample[]>;
   /** Same rules as listCustomMetrics. */
   listExternalMetrics(): readonly ExternalMetricInfo[];
+  /** Whether listExternalMetrics() announces `metric` now; same rules as servesCustom. */
+  servesExternal(metric: string): boolean;
+}
+
+/** A custom metric's name as discovery shows it (`pods/http_requests`), and the key to keep it by. */
+export function customMetricKey(resource: GroupResource, metric: string): string {
+  return `${formatGroupResource(resource)}/${metric}`;
 }
 
 /** A backend: one folder under providers/, each supplying either or both halves. */

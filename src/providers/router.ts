@@ -1,5 +1,6 @@
 import { ApiError } from '../api/errors.js';
-import { formatGroupResource, type GroupResource, sameGroupResource } from '../api/resources.js';
+import { formatGroupResource, type GroupResource } from '../api/resources.js';
+import type { Logger } from '../observability/logger.js';
 import type {
   CustomMetricByNameRequest,
   CustomMetricBySelectorRequest,
@@ -13,22 +14,53 @@ import type {
   ObjectSample,
   Sample,
 } from './provider.js';
+import { customMetricKey } from './provider.js';
 
 /**
- * Presents several backends as one provider: a request goes to the first backend (in config
- * order) that announces the metric. The HTTP layer only ever sees this router.
+ * Presents several backends as one provider: a request goes to the first backend that serves
+ * the metric, in the order createBackends builds them (static, prometheus, sqs, cloudwatch),
+ * asked through each backend's own `serves…` (a map lookup). A metric two backends announce is
+ * served by the first; the others' are shadowed, which is logged when the backends are loaded
+ * and on every reload. The HTTP layer only ever sees this router.
  */
 export class BackendRouter implements CustomMetricsProvider, ExternalMetricsProvider {
   private customMerged: Merged<CustomMetricInfo> | undefined;
   private externalMerged: Merged<ExternalMetricInfo> | undefined;
 
-  constructor(private backends: readonly MetricsBackend[]) {}
+  constructor(
+    private backends: readonly MetricsBackend[],
+    private readonly logger?: Logger,
+  ) {
+    this.reportShadowed();
+  }
 
   /** Swaps in the backends of a reloaded config; returns the old ones for the caller to close. */
   replaceBackends(next: readonly MetricsBackend[]): readonly MetricsBackend[] {
     const previous = this.backends;
     this.backends = next;
+    this.reportShadowed();
     return previous;
+  }
+
+  /** Metrics more than one backend announces now, each with the backends in the order asked (the first serves). */
+  shadowed(): { metric: string; backends: string[] }[] {
+    const owners = new Map<string, string[]>();
+    const add = (metric: string, backend: string) => owners.set(metric, [...(owners.get(metric) ?? []), backend]);
+    for (const b of this.backends) {
+      for (const m of b.custom?.listCustomMetrics() ?? [])
+        add(`custom ${customMetricKey(m.resource, m.metric)}`, b.name);
+      for (const m of b.external?.listExternalMetrics() ?? []) add(`external ${m.metric}`, b.name);
+    }
+    return [...owners].filter(([, names]) => names.length > 1).map(([metric, backends]) => ({ metric, backends }));
+  }
+
+  private reportShadowed(): void {
+    for (const { metric, backends } of this.shadowed()) {
+      this.logger?.warn(
+        { metric, servedBy: backends[0], shadowed: backends.slice(1) },
+        'metric announced by more than one backend: the first serves it, the others are never asked',
+      );
+    }
   }
 
   get current(): readonly MetricsBackend[] {
@@ -45,7 +77,7 @@ export class BackendRouter implements CustomMetricsProvider, ExternalMetricsProv
     if (!this.customMerged || !sameItems(lists, this.customMerged.from)) {
       const merged = dedupe(
         lists.flatMap((list) => list ?? []),
-        (m) => `${formatGroupResource(m.resource)}/${m.metric}`,
+        (m) => customMetricKey(m.resource, m.metric),
       );
       this.customMerged = { from: lists, merged };
     }
@@ -93,13 +125,11 @@ export class BackendRouter implements CustomMetricsProvider, ExternalMetricsProv
   }
 
   private externalBackendFor(metric: string): MetricsBackend | undefined {
-    return this.backends.find((b) => b.external?.listExternalMetrics().some((m) => m.metric === metric));
+    return this.backends.find((b) => b.external?.servesExternal(metric));
   }
 
   private customBackendFor(resource: GroupResource, metric: string): MetricsBackend | undefined {
-    return this.backends.find((b) =>
-      b.custom?.listCustomMetrics().some((m) => m.metric === metric && sameGroupResource(m.resource, resource)),
-    );
+    return this.backends.find((b) => b.custom?.servesCustom(resource, metric));
   }
 
   private customFor(resource: GroupResource, metric: string): CustomMetricsProvider {

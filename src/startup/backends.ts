@@ -1,7 +1,6 @@
 import type { Registry } from 'prom-client';
 import { EXTERNAL_GROUP } from '../api/groups.js';
 import type { ResourceResolver } from '../api/resource-table.js';
-import { formatGroupResource } from '../api/resources.js';
 import { resolveCacheSettings } from '../cache/config.js';
 import { createQueryCache, type MetricCache } from '../cache/metric-cache.js';
 import type { QueryCache } from '../cache/query-cache.js';
@@ -11,7 +10,7 @@ import type { AdapterConfig } from '../config/schema.js';
 import type { ObjectLister } from '../kube/index.js';
 import type { Logger } from '../observability/logger.js';
 import { createBackends } from '../providers/backends.js';
-import type { MetricsBackend } from '../providers/provider.js';
+import { customMetricKey, type MetricsBackend } from '../providers/provider.js';
 import { BackendRouter } from '../providers/router.js';
 import { createUpstreamMetrics } from '../upstreams/metrics.js';
 import type { Upstream } from '../upstreams/upstream.js';
@@ -110,7 +109,7 @@ export async function startBackends(initial: AdapterConfig, deps: BackendDeps): 
 
   const first = await build(initial, 'start');
   first.commit();
-  const router = new BackendRouter(first.backends);
+  const router = new BackendRouter(first.backends, deps.logger);
   const upstreams = new UpstreamSet(first.upstreams, ours);
   return {
     router,
@@ -132,7 +131,7 @@ export async function startBackends(initial: AdapterConfig, deps: BackendDeps): 
 
 function ownsDiscoveryName(router: BackendRouter, group: string, name: string): boolean {
   if (group === EXTERNAL_GROUP) return router.servesExternal(name);
-  return router.listCustomMetrics().some((m) => `${formatGroupResource(m.resource)}/${m.metric}` === name);
+  return router.listCustomMetrics().some((m) => customMetricKey(m.resource, m.metric) === name);
 }
 
 async function closeAll(backends: readonly MetricsBackend[]): Promise<void> {

@@ -89,8 +89,13 @@ function noMetricsBackend(): MetricsBackend {
       getMetricByName: () => new Promise(() => {}),
       getMetricBySelector: () => new Promise(() => {}),
       listCustomMetrics: () => [],
+      servesCustom: () => false,
     },
-    external: { getExternalMetric: () => new Promise(() => {}), listExternalMetrics: () => [] },
+    external: {
+      getExternalMetric: () => new Promise(() => {}),
+      listExternalMetrics: () => [],
+      servesExternal: () => false,
+    },
   };
 }
 
@@ -214,7 +219,11 @@ describe('ETag and If-None-Match', () => {
     let external = [{ metric: 'jobs' }];
     const backend: MetricsBackend = {
       name: 'changing',
-      external: { getExternalMetric: async () => [], listExternalMetrics: () => external },
+      external: {
+        getExternalMetric: async () => [],
+        listExternalMetrics: () => external,
+        servesExternal: (metric) => external.some((m) => m.metric === metric),
+      },
     };
     const { app } = buildTestApp({ backends: [backend] });
     const first = await request(app).get('/apis').set('Accept', AGGREGATOR_ACCEPT).expect(200);

@@ -71,6 +71,7 @@ describe('availability check', () => {
           return new Promise(() => {});
         },
         listExternalMetrics: () => [{ metric: 'jobs' }],
+        servesExternal: (metric) => metric === 'jobs',
       },
     };
     const { app: down } = buildTestApp({ backends: [hanging] });
@@ -104,6 +105,7 @@ describe('availability check', () => {
             signal.addEventListener('abort', () => reject(signal.reason), { once: true });
           }),
         listExternalMetrics: () => [{ metric: 'jobs' }],
+        servesExternal: (metric) => metric === 'jobs',
       },
     };
     const { app: down } = buildTestApp({ backends: [hanging] });

@@ -70,6 +70,7 @@ describe('external answers served from kept bodies', () => {
           return answer;
         },
         listExternalMetrics: () => metrics.map((metric) => ({ metric })),
+        servesExternal: (metric) => metrics.includes(metric),
       },
     };
     return {
@@ -129,6 +130,7 @@ describe('one object’s custom metric served from kept bodies', () => {
           return [];
         },
         listCustomMetrics: () => [{ resource: { group: '', resource: 'pods' }, metric: 'load', namespaced: true }],
+        servesCustom: (resource, metric) => resource.resource === 'pods' && metric === 'load',
       },
     };
     return {

@@ -71,6 +71,7 @@ describe('the metrics API deadline', () => {
     name: 'slow',
     external: {
       listExternalMetrics: () => [{ metric: 'slow' }],
+      servesExternal: (metric) => metric === 'slow',
       getExternalMetric: ({ deadline }) =>
         new Promise((_resolve, reject) => {
           const { signal } = deadline;

@@ -109,6 +109,7 @@ export function createCloudWatchBackend(
       return [{ labels, value: sample.value, timestamp: new Date(sample.timestampMs), windowSeconds: metric.period }];
     },
     listExternalMetrics: () => infos,
+    servesExternal: (metric) => byName.has(metric),
   };
 
   return aws.backend(external, { close: () => batcher.close() });

@@ -87,6 +87,7 @@ export function withFailurePolicy(
   const inner = { external: backend.external, custom: backend.custom };
   const external: ExternalMetricsProvider | undefined = inner.external && {
     listExternalMetrics: () => inner.external?.listExternalMetrics() ?? [],
+    servesExternal: (metric) => inner.external?.servesExternal(metric) ?? false,
     async getExternalMetric(request: ExternalMetricRequest): Promise<readonly ExternalSample[]> {
       if (!inner.external) return [];
       const policy = policyFor(request.metric);
@@ -114,6 +115,7 @@ export function withFailurePolicy(
 
   const custom: CustomMetricsProvider | undefined = inner.custom && {
     listCustomMetrics: () => inner.custom?.listCustomMetrics() ?? [],
+    servesCustom: (resource, metric) => inner.custom?.servesCustom(resource, metric) ?? false,
     async getMetricByName(request: CustomMetricByNameRequest): Promise<Sample> {
       if (!inner.custom) throw ApiError.internal(`${backend.name} has no custom metrics`);
       const policy = policyFor(request.metric);

@@ -18,11 +18,11 @@ import type {
   ObjectSample,
   Sample,
 } from '../provider.js';
+import { customMetricKey } from '../provider.js';
 import { createPrometheusClient, type PrometheusClient, type PromSample } from './client.js';
 import {
   buildDiscovery,
   type CustomEntry,
-  customKey,
   type Discovery,
   EMPTY_DISCOVERY,
   type ExternalEntry,
@@ -189,7 +189,7 @@ export function createPrometheusBackend(
   }
 
   function customEntry(resource: GroupResource, metric: string): CustomEntry {
-    const entry = current.custom.get(customKey(resource, metric));
+    const entry = current.custom.get(customMetricKey(resource, metric));
     if (!entry) {
       throw ApiError.notFound(
         `custom metric "${metric}" for ${formatGroupResource(resource)} is not announced by any Prometheus rule (no matching series in the last ${settings.maxAgeMs / 1000} s)`,
@@ -293,6 +293,7 @@ export function createPrometheusBackend(
     },
 
     listCustomMetrics: () => current.customList,
+    servesCustom: (resource, metric) => current.custom.has(customMetricKey(resource, metric)),
   };
 
   const external: ExternalMetricsProvider = {
@@ -304,6 +305,7 @@ export function createPrometheusBackend(
       return query(externalPromql(entry, request), request);
     },
     listExternalMetrics: () => current.externalList,
+    servesExternal: (metric) => current.external.has(metric),
   };
 
   return {

@@ -1,5 +1,5 @@
 import { formatGroupResource, type GroupResource } from '../../api/resources.js';
-import type { CustomMetricInfo, ExternalMetricInfo } from '../provider.js';
+import { type CustomMetricInfo, customMetricKey, type ExternalMetricInfo } from '../provider.js';
 import type { CompiledRule } from './rules.js';
 
 /**
@@ -59,10 +59,6 @@ export const EMPTY_DISCOVERY: Discovery = {
   reports: [],
 };
 
-export function customKey(resource: GroupResource, metric: string): string {
-  return `${formatGroupResource(resource)}/${metric}`;
-}
-
 /** Names the metrics API accepts in a request path; announcing any other could never be asked for. */
 const API_METRIC_NAME = /^[A-Za-z0-9_:]([-A-Za-z0-9_.:]*[A-Za-z0-9_:])?$/;
 
@@ -115,7 +111,7 @@ export function buildDiscovery(
       }
       const shadowed: string[] = [];
       for (const { resource } of resources) {
-        const key = customKey(resource, metric);
+        const key = customMetricKey(resource, metric);
         if (custom.has(key)) {
           shadowed.push(key);
           continue;

@@ -175,6 +175,7 @@ export function createSqsBackend(
       return [{ labels, value, timestamp: new Date(observedAtMs) }];
     },
     listExternalMetrics: () => infos,
+    servesExternal: (metric) => plans.has(metric),
   };
 
   return aws.backend(external, {

@@ -21,6 +21,7 @@ import type {
   ObjectSample,
   Sample,
 } from '../provider.js';
+import { customMetricKey } from '../provider.js';
 import type { StaticBackendConfig } from './config.js';
 
 /**
@@ -41,9 +42,17 @@ export function createStaticBackend(
     namespaced: kindFor(m.groupResource, resources).namespaced,
   }));
   const externalInfos: ExternalMetricInfo[] = config.external.map((m) => ({ metric: m.metric }));
+  // The first entry of a name wins, as a list search would find it.
+  const customByKey = new Map<string, (typeof custom)[number]>();
+  for (const m of custom) {
+    const key = customMetricKey(m.groupResource, m.metric);
+    if (!customByKey.has(key)) customByKey.set(key, m);
+  }
+  const externalByName = new Map<string, (typeof config.external)[number]>();
+  for (const m of config.external) if (!externalByName.has(m.metric)) externalByName.set(m.metric, m);
 
   const findCustom = (resource: GroupResource, metric: string) => {
-    const found = custom.find((m) => m.metric === metric && sameGroupResource(m.groupResource, resource));
+    const found = customByKey.get(customMetricKey(resource, metric));
     if (!found) {
       throw ApiError.notFound(`the static backend has no metric "${metric}" for ${formatGroupResource(resource)}`);
     }
@@ -73,11 +82,12 @@ export function createStaticBackend(
     },
 
     listCustomMetrics: () => customInfos,
+    servesCustom: (resource, metric) => customByKey.has(customMetricKey(resource, metric)),
   };
 
   const externalProvider: ExternalMetricsProvider = {
     async getExternalMetric(request: ExternalMetricRequest): Promise<ExternalSample[]> {
-      const metric = config.external.find((m) => m.metric === request.metric);
+      const metric = externalByName.get(request.metric);
       if (!metric) throw ApiError.notFound(`the static backend has no external metric "${request.metric}"`);
       if (metric.namespaces && !metric.namespaces.includes(request.namespace)) {
         throw ApiError.forbidden(
@@ -89,6 +99,7 @@ export function createStaticBackend(
         .map((s) => ({ labels: s.labels, value: s.value, timestamp: loadedAt }));
     },
     listExternalMetrics: () => externalInfos,
+    servesExternal: (metric) => externalByName.has(metric),
   };
 
   return { name: 'static', custom: customProvider, external: externalProvider };
