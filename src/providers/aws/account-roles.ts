@@ -25,6 +25,8 @@ export interface AccountRolesOptions {
  */
 export class AccountRoles {
   private readonly providers = new Map<string, AwsCredentialIdentityProvider>();
+  /** Per account: drops the credentials held, so the next call assumes the role again. */
+  private readonly forgetters = new Map<string, () => void>();
 
   constructor(
     private readonly settings: Pick<AwsConnectionSettings, 'accounts' | 'stsEndpoint' | 'region'>,
@@ -45,6 +47,7 @@ export class AccountRoles {
       );
     }
     if (access.roleArn === undefined) return undefined;
+    // An account's provider is made once and kept: every client of the account shares it.
     let provider = this.providers.get(accountId);
     if (!provider) {
       provider = this.assume(accountId, access, access.roleArn);
@@ -53,8 +56,16 @@ export class AccountRoles {
     return provider;
   }
 
+  /** AWS called the account's credentials expired before their time (revoked, clock skew): assume the role again. */
+  forget(accountId: string): void {
+    this.forgetters.get(accountId)?.();
+  }
+
   private assume(accountId: string, access: AccountAccess, roleArn: string): AwsCredentialIdentityProvider {
     let current: AwsCredentialIdentity | undefined;
+    this.forgetters.set(accountId, () => {
+      current = undefined;
+    });
     let pending: Promise<AwsCredentialIdentity> | undefined;
     const fresh = (): boolean =>
       current !== undefined &&

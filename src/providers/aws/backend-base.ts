@@ -9,6 +9,7 @@ import {
   RegionalClients,
 } from './clients.js';
 import type { AwsConnectionSettings } from './config.js';
+import { isExpiredCredentials } from './errors.js';
 import { type AwsMetrics, awsMetrics } from './metrics.js';
 
 /** What tests (and only tests) pass to an AWS backend: explicit credentials, fast retries. */
@@ -30,6 +31,11 @@ export interface AwsBackendBase<Client extends AwsClient> {
    * region) before the backend's own start; `close` runs the backend's own close, then destroys
    * every client (sockets included).
    */
+  /**
+   * Runs one call on `accountId`'s resources; when AWS says its assumed credentials expired, the
+   * role is assumed afresh for the next call (this one fails as it did).
+   */
+  renewingExpired<T>(accountId: string | undefined, call: () => Promise<T>): Promise<T>;
   /** Destroys every client; for a base used inside another backend (`backend` does it itself). */
   destroy(): void;
   backend(external: ExternalMetricsProvider, own?: { start?(): void | Promise<void>; close?(): void }): MetricsBackend;
@@ -62,6 +68,17 @@ export function awsBackendBase<Client extends AwsClient>(
     },
     metrics,
     destroy: () => clients.destroyAll(),
+    async renewingExpired(accountId, call) {
+      try {
+        return await call();
+      } catch (error) {
+        if (accountId !== undefined && isExpiredCredentials(error)) {
+          roles.forget(accountId);
+          clients.dropAccount(accountId);
+        }
+        throw error;
+      }
+    },
     backend: (external, own = {}) => ({
       name: service,
       external,

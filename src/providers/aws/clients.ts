@@ -144,6 +144,18 @@ export class RegionalClients<Client extends AwsClient> {
     return client;
   }
 
+  /**
+   * Drops the clients signing with `accountId`'s role: the SDK keeps the credentials a client
+   * resolved until shortly before their stated expiry, so only a new client asks for new ones.
+   */
+  dropAccount(accountId: string): void {
+    for (const [key, client] of this.clients) {
+      if (!key.endsWith(`|${accountId}`)) continue;
+      client.destroy();
+      this.clients.delete(key);
+    }
+  }
+
   destroyAll(): void {
     for (const client of this.clients.values()) client.destroy();
     this.clients.clear();

@@ -71,6 +71,12 @@ const DENIED = new Set([
 
 const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH']);
 
+/** AWS refused the session token as expired: assumed credentials to be renewed before the next call. */
+export function isExpiredCredentials(error: unknown): boolean {
+  const cause = error instanceof ApiError ? error.cause : error;
+  return cause instanceof Error && (cause.name === 'ExpiredToken' || cause.name === 'ExpiredTokenException');
+}
+
 function asSdkError(error: unknown): SdkErrorShape {
   if (error instanceof Error) return error as SdkErrorShape;
   return { name: 'Error', message: String(error) };

@@ -44,16 +44,20 @@ export function createCloudWatchBackend(
         const billed = group.queries.filter((q) => q.MetricStat !== undefined).length;
         if (billed > 0) metrics.cloudWatchMetricsRequested.inc({ metric: group.metric }, billed);
       }
-      return callAws(
-        metrics,
-        {
-          service: 'CloudWatch',
-          operation: 'GetMetricData',
-          target: `a batch of ${count} ${count === 1 ? 'query' : 'queries'}`,
-          metrics: [...new Set(groups.map((g) => g.metric))],
-        },
-        () =>
-          aws.clientFor(undefined, groups[0]?.accountId).send(new GetMetricDataCommand(input), { abortSignal: signal }),
+      return aws.renewingExpired(groups[0]?.accountId, () =>
+        callAws(
+          metrics,
+          {
+            service: 'CloudWatch',
+            operation: 'GetMetricData',
+            target: `a batch of ${count} ${count === 1 ? 'query' : 'queries'}`,
+            metrics: [...new Set(groups.map((g) => g.metric))],
+          },
+          () =>
+            aws
+              .clientFor(undefined, groups[0]?.accountId)
+              .send(new GetMetricDataCommand(input), { abortSignal: signal }),
+        ),
       );
     },
   });

@@ -48,18 +48,20 @@ export class QueueAgeReader {
         for (const group of groups)
           metrics.cloudWatchMetricsRequested.inc({ metric: group.metric }, group.queries.length);
         const first = groups[0];
-        return callAws(
-          metrics,
-          {
-            service: 'CloudWatch',
-            operation: 'GetMetricData',
-            target: `the oldest-message age of ${count} ${count === 1 ? 'queue' : 'queues'}`,
-            metrics: [...new Set(groups.map((g) => g.metric))],
-          },
-          () =>
-            this.aws
-              .clientFor(first?.region, first?.accountId)
-              .send(new sdk.GetMetricDataCommand(input), { abortSignal: signal }),
+        return this.aws.renewingExpired(first?.accountId, () =>
+          callAws(
+            metrics,
+            {
+              service: 'CloudWatch',
+              operation: 'GetMetricData',
+              target: `the oldest-message age of ${count} ${count === 1 ? 'queue' : 'queues'}`,
+              metrics: [...new Set(groups.map((g) => g.metric))],
+            },
+            () =>
+              this.aws
+                .clientFor(first?.region, first?.accountId)
+                .send(new sdk.GetMetricDataCommand(input), { abortSignal: signal }),
+          ),
         );
       },
     });

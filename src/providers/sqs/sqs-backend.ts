@@ -52,15 +52,20 @@ export function createSqsBackend(
       const queues: QueueRef[] = [];
       let nextToken: string | undefined;
       do {
-        const output = await callAws(
-          metrics,
-          { service: 'SQS', operation: 'ListQueues', target: `SQS queues named "${prefix.prefix}*"` },
-          () =>
-            aws
-              .clientFor(prefix.region, prefix.accountId)
-              .send(new ListQueuesCommand({ QueueNamePrefix: prefix.prefix, MaxResults: 1000, NextToken: nextToken }), {
-                abortSignal: signal,
-              }),
+        const output = await aws.renewingExpired(prefix.accountId, () =>
+          callAws(
+            metrics,
+            { service: 'SQS', operation: 'ListQueues', target: `SQS queues named "${prefix.prefix}*"` },
+            () =>
+              aws
+                .clientFor(prefix.region, prefix.accountId)
+                .send(
+                  new ListQueuesCommand({ QueueNamePrefix: prefix.prefix, MaxResults: 1000, NextToken: nextToken }),
+                  {
+                    abortSignal: signal,
+                  },
+                ),
+          ),
         );
         for (const url of output.QueueUrls ?? []) {
           const ref: QueueRef = { name: queueNameOfUrl(url), url };
@@ -78,13 +83,12 @@ export function createSqsBackend(
   const infos = [...plans.keys()].map((metric) => ({ metric }));
 
   const urls = new QueueUrlResolver(async (ref) => {
-    const output = await callAws(
-      metrics,
-      { service: 'SQS', operation: 'GetQueueUrl', target: describeQueue(ref) },
-      () =>
+    const output = await aws.renewingExpired(ref.accountId, () =>
+      callAws(metrics, { service: 'SQS', operation: 'GetQueueUrl', target: describeQueue(ref) }, () =>
         aws
           .clientFor(ref.region, ref.accountId)
           .send(new GetQueueUrlCommand({ QueueName: ref.name, QueueOwnerAWSAccountId: ref.accountId })),
+      ),
     );
     if (!output.QueueUrl) throw ApiError.unavailable(`SQS GetQueueUrl returned no URL for ${describeQueue(ref)}`);
     return output.QueueUrl;
@@ -107,15 +111,17 @@ export function createSqsBackend(
           AWS_REQUEST_LOG,
         );
         try {
-          const output = await callAws(
-            metrics,
-            { service: 'SQS', operation: 'GetQueueAttributes', target: describeQueue(ref), metrics: [metric] },
-            () =>
-              aws
-                .clientFor(ref.region, ref.accountId)
-                .send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: attributeNames }), {
-                  abortSignal: loadSignal,
-                }),
+          const output = await aws.renewingExpired(ref.accountId, () =>
+            callAws(
+              metrics,
+              { service: 'SQS', operation: 'GetQueueAttributes', target: describeQueue(ref), metrics: [metric] },
+              () =>
+                aws
+                  .clientFor(ref.region, ref.accountId)
+                  .send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: attributeNames }), {
+                    abortSignal: loadSignal,
+                  }),
+            ),
           );
           return { counts: parseCounts(output.Attributes ?? {}, include, ref), observedAtMs: context.now().getTime() };
         } catch (error) {

@@ -112,6 +112,21 @@ describe('roles against the wire doubles', () => {
     assert.equal(signedBy(sqs.callsOf('GetQueueAttributes').at(-1) ?? { headers: {} }), 'ASIATEST2');
   });
 
+  test('credentials AWS calls expired mid-run are replaced: that call fails, the next assumes the role again', async () => {
+    const { read } = await sqsBackend({ accounts: { [OTHER]: { roleArn: ROLE } } });
+    assert.equal(await read(`queue-name=jobs,account-id=${OTHER}`), 4);
+    sqs.failNext('GetQueueAttributes', {
+      kind: 'status',
+      status: 400,
+      type: 'ExpiredToken',
+      message: 'The security token included in the request is expired',
+    });
+    await rejectsWithStatus(read(`queue-name=jobs,account-id=${OTHER}`), 'ServiceUnavailable', /ExpiredToken/);
+    assert.equal(await read(`queue-name=jobs,account-id=${OTHER}`), 4);
+    assert.equal(sts.calls.length, 2);
+    assert.equal(signedBy(sqs.callsOf('GetQueueAttributes').at(-1) ?? { headers: {} }), 'ASIATEST2');
+  });
+
   test('an account without a role is 403 naming the account and the setting; nothing is sent', async () => {
     const { read } = await sqsBackend({ accounts: { [OTHER]: { roleArn: ROLE } } });
     await rejectsWithStatus(
