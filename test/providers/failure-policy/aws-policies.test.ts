@@ -153,6 +153,15 @@ describe('onError', () => {
     assert.equal(await read(h, 'jobs'), 6);
   });
 
+  test('throttling counts as a failure: the fixed value answers while SQS throttles', async () => {
+    const h = await sqsHarness({ metrics: [{ name: 'jobs', queueName: 'jobs', failurePolicy: { onError: 4 } }] });
+    assert.equal(await read(h, 'jobs'), 5);
+    sqs.failNext('GetQueueAttributes', { kind: 'throttle' }, 100);
+    h.clock.ms += TTL_MS;
+    assert.equal(await read(h, 'jobs'), 4);
+    assert.equal(await fallbacks(h, 'jobs', 'error_value'), 1);
+  });
+
   test('fail answers 503 at once though a value is cached, and never counts a fallback', async () => {
     const h = await sqsHarness({ metrics: [{ name: 'jobs', queueName: 'jobs', failurePolicy: { onError: 'fail' } }] });
     assert.equal(await read(h, 'jobs'), 5);
