@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-import { FlagError, parseFlags } from './cli/flags.js';
-import { ConfigError, defaultConfig, loadConfigFile } from './config/load.js';
+import { parseFlags } from './cli/flags.js';
+import { ConfigError, FlagError } from './config/errors.js';
+import { defaultConfig, loadConfigFile } from './config/load.js';
 import { ConfigReloader } from './config/reloader.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createAdapterMetrics } from './observability/metrics.js';

@@ -1,5 +1,10 @@
 import { readFileSync } from 'node:fs';
-import type { VersionInfo } from './server/routes/health.js';
+
+/** What /version answers: the package version and the commit the build came from. */
+export interface VersionInfo {
+  version: string;
+  gitCommit: string;
+}
 
 /** The package version (from package.json, found relative to src/ or dist/) and build commit. */
 export function readVersionInfo(): VersionInfo {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isValidQuantity, parseQuantity } from '../api/quantity.js';
-import { parseDuration } from '../cli/flags.js';
+import { parseDuration } from '../lib/duration.js';
 import type { CacheSettings } from './query-cache.js';
 
 /** Built-in settings: the TTL matches the HPA controller's 15 s sync period. */

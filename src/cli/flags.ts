@@ -1,14 +1,18 @@
 import { parseArgs } from 'node:util';
 import { isValidQuantity, parseQuantity } from '../api/quantity.js';
+import { FlagError } from '../config/errors.js';
+import { parseDuration } from '../lib/duration.js';
+import type { PrometheusOverrides } from '../providers/prometheus/settings.js';
 import { type TlsPolicy, TlsPolicyError, tlsPolicy } from '../server/tls-policy.js';
+import type { ClusterFlags } from '../startup/cluster.js';
 
 /** Command-line flags, named as prometheus-adapter and generic apiservers name them. */
-export interface Flags {
+/** Every flag, parsed; each layer below takes only its part (PrometheusOverrides, ClusterFlags). */
+export interface Flags extends PrometheusOverrides, ClusterFlags {
   config?: string;
   /** Config files larger than this are refused unread, at start and on reload. */
   configMaxBytes: number;
   securePort: number;
-  bindAddress?: string;
   tlsCertFile?: string;
   tlsPrivateKeyFile?: string;
   certDir?: string;
@@ -16,37 +20,10 @@ export interface Flags {
   tlsPolicy: TlsPolicy;
   /** Open connections beyond this are closed as they arrive. */
   maxConnections: number;
-  requestheaderClientCaFile?: string;
-  requestheaderAllowedNames: string[];
-  requestheaderUsernameHeaders: string[];
-  requestheaderGroupHeaders: string[];
-  requestheaderExtraHeadersPrefix: string[];
-  clientCaFile?: string;
-  kubeconfig?: string;
-  authenticationKubeconfig?: string;
-  authorizationKubeconfig?: string;
-  authorizationAlwaysAllowPaths: string[];
-  /** Turn authentication and authorization off even inside a cluster (for local trials). */
-  standalone: boolean;
   metricsPort: number;
   shutdownGraceSeconds: number;
   shutdownDelaySeconds: number;
   logLevel: string;
-  /** Prometheus backend (prometheus-adapter's flag names). */
-  prometheusUrl?: string;
-  prometheusTokenFile?: string;
-  prometheusCaFile?: string;
-  prometheusClientCert?: string;
-  prometheusClientKey?: string;
-  prometheusHeaders: string[];
-  prometheusVerb?: 'GET' | 'POST';
-  metricsRelistIntervalMs: number;
-  metricsMaxAgeMs?: number;
-  /**
-   * Resources whose metadata may be watched to answer selector requests (`pods`,
-   * `deployments.apps`, `*` for any); others are LISTed per request. Default `*`.
-   */
-  watchResources: string[];
 }
 
 export const DEFAULT_ALWAYS_ALLOW_PATHS = [
@@ -67,8 +44,6 @@ const LIST = (v: string | undefined, fallback: string[]): string[] =>
         .split(',')
         .map((s) => s.trim())
         .filter((s) => s.length > 0);
-
-export class FlagError extends Error {}
 
 export function parseFlags(argv: readonly string[]): Flags {
   let parsed: ReturnType<typeof parse>;
@@ -231,17 +206,6 @@ function byteFlag(name: string, raw: string | undefined, fallback: number): numb
   if (!Number.isSafeInteger(bytes) || bytes <= 0)
     throw new FlagError(`--${name}: expected a positive number of bytes or a size such as 512Ki or 2Mi, got "${raw}"`);
   return bytes;
-}
-
-/** Go-style durations as prometheus-adapter takes them: `30s`, `1m`, `1h30m`, `500ms`. */
-export function parseDuration(text: string): number | undefined {
-  if (!/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(text)) return undefined;
-  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  let total = 0;
-  for (const [, amount, , unit] of text.matchAll(/(\d+(\.\d+)?)(ms|s|m|h)/g)) {
-    total += Number(amount) * (units[unit as string] ?? 0);
-  }
-  return total;
 }
 
 function durationFlag(name: string, raw: string | undefined): number | undefined {

@@ -3,10 +3,10 @@ import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { formatBytes } from '../io/bounded-body.js';
 import { DEFAULT_CONFIG_YAML } from './default-config.js';
+import { ConfigError } from './errors.js';
 import { type AdapterConfig, configSchema } from './schema.js';
 
 /** A config file that cannot be used; the message names the file, the field and the problem. */
-export class ConfigError extends Error {}
 
 /**
  * The largest config file read: a ConfigMap holds at most 1 MiB, and parsing YAML costs about a

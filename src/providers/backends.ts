@@ -1,5 +1,4 @@
 import type { QueryCache } from '../cache/query-cache.js';
-import type { Flags } from '../cli/flags.js';
 import type { AdapterConfig } from '../config/schema.js';
 import type { BackendContext } from './context.js';
 import {
@@ -10,15 +9,15 @@ import {
 } from './failure-policy/policies.js';
 import { withFailurePolicy } from './failure-policy/policy-backend.js';
 import { createPrometheusBackend } from './prometheus/backend.js';
-import { resolvePrometheusSettings } from './prometheus/settings.js';
+import { type PrometheusOverrides, resolvePrometheusSettings } from './prometheus/settings.js';
 import type { MetricsBackend } from './provider.js';
 import { createStaticBackend } from './static/static-backend.js';
 
 /** What main.ts hands to every backend; each backend gets its own cache from `cacheFor`. */
 export interface BackendEnvironment extends Omit<BackendContext, 'cache'> {
   cacheFor(backend: string): QueryCache;
-  /** Command-line flags, which win over the config file where both name a setting. */
-  flags?: Flags;
+  /** What the command line sets, which wins over the config file where both name a setting. */
+  flags?: Partial<PrometheusOverrides>;
 }
 
 /**

@@ -5,13 +5,14 @@ import type { Logger } from '../observability/logger.js';
 import type { AdapterMetrics } from '../observability/metrics.js';
 import type { CustomMetricsProvider, ExternalMetricsProvider } from '../providers/provider.js';
 import type { Forwarding } from '../upstreams/forwarding.js';
+import type { VersionInfo } from '../version.js';
 import { pathMatchesAny } from './always-allow-paths.js';
 import type { AuthSetup } from './auth/types.js';
 import { observeRequests } from './observe-requests.js';
 import { createOpenApiRouter } from './openapi/handlers.js';
 import { sendJson } from './respond/send-json.js';
 import { createApisHandler } from './routes/apis.js';
-import { createHealthRouter, type Readiness, type VersionInfo } from './routes/health.js';
+import { createHealthRouter, type Readiness } from './routes/health.js';
 
 export interface AppOptions {
   provider: CustomMetricsProvider & ExternalMetricsProvider;

@@ -4,12 +4,12 @@ import type { ResourceResolver } from '../api/resource-table.js';
 import { resolveCacheSettings } from '../cache/config.js';
 import { createQueryCache, type MetricCache } from '../cache/metric-cache.js';
 import type { QueryCache } from '../cache/query-cache.js';
-import type { Flags } from '../cli/flags.js';
-import { ConfigError } from '../config/load.js';
+import { ConfigError } from '../config/errors.js';
 import type { AdapterConfig } from '../config/schema.js';
 import type { ObjectLister } from '../kube/index.js';
 import type { Logger } from '../observability/logger.js';
 import { createBackends } from '../providers/backends.js';
+import type { PrometheusOverrides } from '../providers/prometheus/settings.js';
 import { customMetricKey, type MetricsBackend } from '../providers/provider.js';
 import { BackendRouter } from '../providers/router.js';
 import { createUpstreamMetrics } from '../upstreams/metrics.js';
@@ -26,7 +26,8 @@ export interface RunningBackends {
 }
 
 export interface BackendDeps {
-  flags: Flags;
+  /** What the command line sets over the config file. */
+  flags: Partial<PrometheusOverrides>;
   logger: Logger;
   registry: Registry;
   kube?: ObjectLister;

@@ -2,10 +2,11 @@ import type { Registry } from 'prom-client';
 import { BUILTIN_RESOURCES } from '../api/builtin-resources.js';
 import { SERVED_GROUPS } from '../api/groups.js';
 import type { ResourceResolver } from '../api/resource-table.js';
-import { FlagError, type Flags } from '../cli/flags.js';
+import { FlagError } from '../config/errors.js';
 import { findKubeConfigSource } from '../kube/config-source.js';
 import type { ObjectInformers } from '../kube/index.js';
 import type { Logger } from '../observability/logger.js';
+import type { AuthFlags } from '../server/auth/setup.js';
 import type { AuthSetup } from '../server/auth/types.js';
 
 export interface ClusterAccess {
@@ -36,7 +37,19 @@ const RESOURCE_DISCOVERY_INTERVAL_MS = 60_000;
  * The Kubernetes client and the auth setup are imported only on the cluster path: a standalone
  * process would pay for @kubernetes/client-node in startup time, memory, and CPU per request.
  */
-export async function clusterAccess(flags: Flags, logger: Logger, registry: Registry): Promise<ClusterAccess> {
+/** The flags that decide how the adapter reaches its cluster; cli/flags.ts fills them. */
+export interface ClusterFlags extends AuthFlags {
+  bindAddress?: string;
+  /** Turn authentication and authorization off even inside a cluster (for local trials). */
+  standalone: boolean;
+  /**
+   * Resources whose metadata may be watched to answer selector requests (`pods`,
+   * `deployments.apps`, `*` for any); others are LISTed per request. Default `*`.
+   */
+  watchResources: string[];
+}
+
+export async function clusterAccess(flags: ClusterFlags, logger: Logger, registry: Registry): Promise<ClusterAccess> {
   // Only an actual kubeconfig source is worth importing @kubernetes/client-node for.
   const source = flags.standalone ? undefined : findKubeConfigSource(flags.kubeconfig);
   const loaded = source && (await import('../kube/index.js')).loadKubeConfigFrom(source);

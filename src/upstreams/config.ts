@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CUSTOM_GROUP, CUSTOM_VERSIONS, EXTERNAL_GROUP, EXTERNAL_VERSIONS } from '../api/groups.js';
-import { parseDuration } from '../cli/flags.js';
+import { parseDuration } from '../lib/duration.js';
 
 /** Where kubelet mounts the pod's projected service-account token, and rotates it in place. */
 export const SERVICE_ACCOUNT_TOKEN_PATH = '/var/run/secrets/kubernetes.io/serviceaccount/token';

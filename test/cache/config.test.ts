@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { cacheConfigSchema, DEFAULT_CACHE_SETTINGS, resolveCacheSettings } from '../../src/cache/config.js';
-import { formatDuration } from '../../src/cache/duration.js';
+import { formatDuration } from '../../src/lib/duration.js';
 
 describe('cache config section', () => {
   it('resolves to the built-in defaults when the section is absent', () => {

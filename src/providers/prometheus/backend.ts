@@ -4,7 +4,7 @@ import { ApiError } from '../../api/errors.js';
 import type { ResourceResolver } from '../../api/resource-table.js';
 import { formatGroupResource, type GroupResource } from '../../api/resources.js';
 import { type CacheCaller, isCachedEntry, markCachedEntry } from '../../cache/query-cache.js';
-import { ConfigError } from '../../config/load.js';
+import { ConfigError } from '../../config/errors.js';
 import type { ObjectSummary } from '../../kube/types.js';
 import type { BackendContext } from '../context.js';
 import type {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { BUILTIN_RESOURCES } from '../../api/builtin-resources.js';
 import { byteSize } from '../../cache/config.js';
-import { parseDuration } from '../../cli/flags.js';
+import { parseDuration } from '../../lib/duration.js';
 import { prometheusFailurePolicyFields } from '../failure-policy/config.js';
 import { compileRule, RuleError } from './rules.js';
 

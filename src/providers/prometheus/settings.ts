@@ -1,5 +1,4 @@
-import type { Flags } from '../../cli/flags.js';
-import { ConfigError } from '../../config/load.js';
+import { ConfigError } from '../../config/errors.js';
 import type { PrometheusClientOptions } from './client.js';
 import type { DiscoveryRuleConfig, PrometheusSection } from './config.js';
 
@@ -16,18 +15,18 @@ export interface PrometheusSettings {
 const DEFAULT_TIMEOUT_MS = 10_000;
 const DEFAULT_RELIST_INTERVAL_MS = 60_000;
 
-type PrometheusFlags = Pick<
-  Flags,
-  | 'prometheusUrl'
-  | 'prometheusTokenFile'
-  | 'prometheusCaFile'
-  | 'prometheusClientCert'
-  | 'prometheusClientKey'
-  | 'prometheusHeaders'
-  | 'prometheusVerb'
-  | 'metricsRelistIntervalMs'
-  | 'metricsMaxAgeMs'
->;
+/** What the command line may set over the config file (prometheus-adapter's flag names); cli/flags.ts fills it. */
+export interface PrometheusOverrides {
+  prometheusUrl?: string;
+  prometheusTokenFile?: string;
+  prometheusCaFile?: string;
+  prometheusClientCert?: string;
+  prometheusClientKey?: string;
+  prometheusHeaders: string[];
+  prometheusVerb?: 'GET' | 'POST';
+  metricsRelistIntervalMs: number;
+  metricsMaxAgeMs?: number;
+}
 
 /**
  * The backend runs when a URL is configured (flag or `prometheus.url`), or when rules exist —
@@ -35,7 +34,7 @@ type PrometheusFlags = Pick<
  */
 export function resolvePrometheusSettings(
   section: PrometheusSection | undefined,
-  flags: Partial<PrometheusFlags> | undefined,
+  flags: Partial<PrometheusOverrides> | undefined,
 ): PrometheusSettings | undefined {
   const rules = section?.rules ?? [];
   const externalRules = section?.externalRules ?? [];

@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import type { Registry } from 'prom-client';
-import type { Flags } from '../../cli/flags.js';
 import { createLimiter } from '../../concurrency/limiter.js';
 import { type ClosableKubeClient, createKubeClient } from '../../kube/client.js';
 import { loadKubeConfig } from '../../kube/config.js';
@@ -20,19 +19,19 @@ import { createTokenReviewAuthenticator } from './token-review.js';
 import type { AuthSetup } from './types.js';
 import { type CaBundle, parseCaBundle } from './x509.js';
 
-export type AuthFlags = Pick<
-  Flags,
-  | 'requestheaderClientCaFile'
-  | 'requestheaderAllowedNames'
-  | 'requestheaderUsernameHeaders'
-  | 'requestheaderGroupHeaders'
-  | 'requestheaderExtraHeadersPrefix'
-  | 'clientCaFile'
-  | 'kubeconfig'
-  | 'authenticationKubeconfig'
-  | 'authorizationKubeconfig'
-  | 'authorizationAlwaysAllowPaths'
->;
+/** The authentication and authorization flags (kube-apiserver's names); cli/flags.ts fills them. */
+export interface AuthFlags {
+  requestheaderClientCaFile?: string;
+  requestheaderAllowedNames: string[];
+  requestheaderUsernameHeaders: string[];
+  requestheaderGroupHeaders: string[];
+  requestheaderExtraHeadersPrefix: string[];
+  clientCaFile?: string;
+  kubeconfig?: string;
+  authenticationKubeconfig?: string;
+  authorizationKubeconfig?: string;
+  authorizationAlwaysAllowPaths: string[];
+}
 
 export interface AuthSetupOptions {
   logger: Logger;

@@ -1,13 +1,9 @@
 import { Router } from 'express';
+import type { VersionInfo } from '../../version.js';
 
 export interface Readiness {
   /** False from the moment shutdown starts, so the Service stops sending new requests. */
   isReady(): boolean;
-}
-
-export interface VersionInfo {
-  version: string;
-  gitCommit: string;
 }
 
 /**

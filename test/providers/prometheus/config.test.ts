@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, parseConfig } from '../../../src/config/load.js';
+import { ConfigError } from '../../../src/config/errors.js';
+import { parseConfig } from '../../../src/config/load.js';
 import { createPrometheusBackend } from '../../../src/providers/prometheus/backend.js';
 import { resolvePrometheusSettings } from '../../../src/providers/prometheus/settings.js';
 import { testContext } from './helpers.js';

@@ -1,3 +1,14 @@
+/** Go-style durations as prometheus-adapter takes them: `30s`, `1m`, `1h30m`, `500ms`. */
+export function parseDuration(text: string): number | undefined {
+  if (!/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(text)) return undefined;
+  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  let total = 0;
+  for (const [, amount, , unit] of text.matchAll(/(\d+(\.\d+)?)(ms|s|m|h)/g)) {
+    total += Number(amount) * (units[unit as string] ?? 0);
+  }
+  return total;
+}
+
 /**
  * A duration in Go's `time.Duration` text form (`500ms`, `15s`, `2m0s`, `1h30m0s`), the form
  * users write in flags and config, so messages quote settings the way they were written.
