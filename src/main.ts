@@ -20,7 +20,13 @@ async function main(argv: readonly string[]): Promise<void> {
     process.exit(await runExplain(argv.slice(1), process.stdout));
   }
   const flags = parseFlags(argv);
+  if (flags.help || flags.version) {
+    if (flags.help) process.stdout.write((await import('./cli/usage.js')).usage());
+    else process.stdout.write(`hpa-metrics-adapter ${readVersionInfo().version}\n`);
+    return;
+  }
   const logger = createLogger(flags.logLevel);
+  logProcessWarnings(logger);
   const version = readVersionInfo();
   const metrics = createAdapterMetrics();
   const config = flags.config ? await loadConfigFile(flags.config, flags.configMaxBytes) : defaultConfig();
@@ -131,9 +137,32 @@ async function main(argv: readonly string[]): Promise<void> {
 
 function fail(logger: Logger, error: unknown): never {
   const known = error instanceof FlagError || error instanceof ConfigError;
-  const message = error instanceof Error ? error.message : String(error);
-  logger.fatal(known ? {} : { err: error }, `cannot start: ${message}`);
+  const listen = listenFailure(error);
+  const message = listen ?? (error instanceof Error ? error.message : String(error));
+  logger.fatal(known || listen ? {} : { err: error }, `cannot start: ${message}`);
   process.exit(known ? 2 : 1);
+}
+
+/** A port that cannot be listened on is an operator's problem to fix, said in one line, not a stack trace. */
+function listenFailure(error: unknown): string | undefined {
+  const e = error as NodeJS.ErrnoException & { address?: string; port?: number };
+  if (e?.syscall !== 'listen') return undefined;
+  const where = `${e.address ?? ''}:${e.port ?? ''}`;
+  if (e.code === 'EADDRINUSE') return `port ${where} is already in use (--secure-port / --metrics-port)`;
+  if (e.code === 'EACCES') return `no permission to listen on ${where} (ports below 1024 need privileges)`;
+  return `cannot listen on ${where}: ${e.code ?? e.message}`;
+}
+
+/**
+ * Node prints process warnings (an SDK's "Node.js version will no longer be supported") as
+ * multi-line text on stderr, which log pipelines split into junk lines: send them through the
+ * JSON logger instead.
+ */
+function logProcessWarnings(logger: Logger): void {
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) =>
+    logger.warn({ warning: warning.name, code: (warning as NodeJS.ErrnoException).code }, warning.message),
+  );
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => fail(createLogger('info'), error));

@@ -9,6 +9,9 @@ import type { ClusterFlags } from '../startup/cluster.js';
 /** Command-line flags, named as prometheus-adapter and generic apiservers name them. */
 /** Every flag, parsed; each layer below takes only its part (PrometheusOverrides, ClusterFlags). */
 export interface Flags extends PrometheusOverrides, ClusterFlags {
+  /** --help / -h and --version: print and exit. */
+  help: boolean;
+  version: boolean;
   config?: string;
   /** Config files larger than this are refused unread, at start and on reload. */
   configMaxBytes: number;
@@ -54,6 +57,8 @@ export function parseFlags(argv: readonly string[]): Flags {
   }
   const v = parsed.values;
   return {
+    help: v.help ?? false,
+    version: v.version ?? false,
     config: v.config,
     configMaxBytes: byteFlag('config-max-bytes', v['config-max-bytes'], 1024 * 1024),
     securePort: intFlag('secure-port', v['secure-port'], 6443),
@@ -131,43 +136,44 @@ export function prometheusFlagsFrom(
   };
 }
 
+const str = { type: 'string' } as const;
+
+/** Every flag serving takes (also what --help must list). */
+export const SERVE_FLAG_OPTIONS = {
+  config: str,
+  'config-max-bytes': str,
+  'secure-port': str,
+  'bind-address': str,
+  'tls-cert-file': str,
+  'tls-private-key-file': str,
+  'cert-dir': str,
+  'tls-min-version': str,
+  'tls-cipher-suites': str,
+  'max-connections': str,
+  'requestheader-client-ca-file': str,
+  'requestheader-allowed-names': str,
+  'requestheader-username-headers': str,
+  'requestheader-group-headers': str,
+  'requestheader-extra-headers-prefix': str,
+  'client-ca-file': str,
+  kubeconfig: str,
+  'lister-kubeconfig': str,
+  'authentication-kubeconfig': str,
+  'authorization-kubeconfig': str,
+  'authorization-always-allow-paths': str,
+  standalone: { type: 'boolean' },
+  'metrics-port': str,
+  'shutdown-grace-seconds': str,
+  'shutdown-delay-seconds': str,
+  'log-level': str,
+  'watch-resources': str,
+  ...PROMETHEUS_FLAG_OPTIONS,
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+} as const;
+
 function parse(argv: readonly string[]) {
-  const str = { type: 'string' } as const;
-  return parseArgs({
-    args: [...argv],
-    allowPositionals: false,
-    strict: true,
-    options: {
-      config: str,
-      'config-max-bytes': str,
-      'secure-port': str,
-      'bind-address': str,
-      'tls-cert-file': str,
-      'tls-private-key-file': str,
-      'cert-dir': str,
-      'tls-min-version': str,
-      'tls-cipher-suites': str,
-      'max-connections': str,
-      'requestheader-client-ca-file': str,
-      'requestheader-allowed-names': str,
-      'requestheader-username-headers': str,
-      'requestheader-group-headers': str,
-      'requestheader-extra-headers-prefix': str,
-      'client-ca-file': str,
-      kubeconfig: str,
-      'lister-kubeconfig': str,
-      'authentication-kubeconfig': str,
-      'authorization-kubeconfig': str,
-      'authorization-always-allow-paths': str,
-      standalone: { type: 'boolean' },
-      'metrics-port': str,
-      'shutdown-grace-seconds': str,
-      'shutdown-delay-seconds': str,
-      'log-level': str,
-      'watch-resources': str,
-      ...PROMETHEUS_FLAG_OPTIONS,
-    },
-  });
+  return parseArgs({ args: [...argv], allowPositionals: false, strict: true, options: SERVE_FLAG_OPTIONS });
 }
 
 function watchResourcesFlag(raw: string | undefined): string[] {

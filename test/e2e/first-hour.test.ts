@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { connect, createServer } from 'node:net';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { SERVE_FLAG_OPTIONS } from '../../src/cli/flags.js';
+import { flagsInUsage } from '../../src/cli/usage.js';
+import { MAIN_JS, startAdapter } from '../support/adapter-process.js';
+
+/** What a new user meets in the first hour: help, version, a port in use, warnings, stopping npm start. */
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const PACKAGE = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+const cleanEnv = { ...process.env, KUBECONFIG: '', KUBERNETES_SERVICE_HOST: '' };
+
+describe('--help and --version', () => {
+  for (const flag of ['--help', '-h']) {
+    it(`${flag} prints usage listing every flag, and exits 0`, async () => {
+      const { stdout, stderr } = await run(process.execPath, [MAIN_JS, flag], { env: cleanEnv });
+      assert.match(stdout, /^Usage: hpa-metrics-adapter \[flags\]/);
+      assert.equal(stderr, '');
+      for (const name of Object.keys(SERVE_FLAG_OPTIONS)) assert.ok(stdout.includes(`--${name}`), `--${name} listed`);
+      assert.match(stdout, /--secure-port PORT\n\s+HTTPS port \(0 picks a free one\) \(default: 6443\)/);
+    });
+  }
+
+  it('lists exactly the flags of the README`s flags table', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const table = readme.slice(readme.indexOf('| flag | default | meaning |'), readme.indexOf('### The config file'));
+    const inReadme = new Set(
+      table.split('\n').flatMap((row) => [...(row.split('|')[1] ?? '').matchAll(/--[a-z][a-z0-9-]*/g)].map((m) => m[0])),
+    );
+    const inUsage = flagsInUsage();
+    inUsage.delete('--help');
+    inUsage.delete('--version');
+    assert.deepEqual([...inUsage].sort(), [...inReadme].sort());
+  });
+
+  it('--version prints the package version and exits 0', async () => {
+    const { stdout } = await run(process.execPath, [MAIN_JS, '--version'], { env: cleanEnv });
+    assert.equal(stdout, `hpa-metrics-adapter ${PACKAGE.version}\n`);
+  });
+});
+
+describe('start-up problems said in one line', () => {
+  it('a port in use is one JSON log line naming it, no stack trace', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const result = await run(process.execPath, [MAIN_JS, `--secure-port=${port}`], { env: cleanEnv }).then(
+        () => assert.fail('the adapter started on a port in use'),
+        (error: { code: number; stdout: string; stderr: string }) => error,
+      );
+      assert.equal(result.code, 1);
+      assert.equal(result.stderr, '');
+      const fatal = result.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .filter((entry) => entry.level === 'fatal');
+      assert.equal(fatal.length, 1);
+      assert.equal(
+        fatal[0]?.msg,
+        `cannot start: port 127.0.0.1:${port} is already in use (--secure-port / --metrics-port)`,
+      );
+      assert.equal(fatal[0]?.err, undefined, 'no stack trace');
+    } finally {
+      taken.close();
+    }
+  });
+
+  it('process warnings go through the JSON logger, not to stderr as text', async () => {
+    const emit =
+      "setTimeout(()=>process.emitWarning('support for this Node.js version ends soon','NodeDeprecationWarning'),300)";
+    const adapter = await startAdapter({
+      args: ['--secure-port=0'],
+      env: { NODE_OPTIONS: `--import=data:text/javascript,${encodeURIComponent(emit)}` },
+    });
+    try {
+      await new Promise((r) => setTimeout(r, 800));
+      const logged = adapter.logs.find((l) => l.warning === 'NodeDeprecationWarning');
+      assert.equal(logged?.msg, 'support for this Node.js version ends soon');
+      assert.equal(logged?.level, 'warn');
+      assert.doesNotMatch(adapter.stderr.join(''), /NodeDeprecationWarning/);
+    } finally {
+      await adapter.stop();
+    }
+  });
+});
+
+describe('npm start', () => {
+  it('stops the adapter when npm is sent SIGTERM (no shell left between npm and node)', {
+    timeout: 240_000,
+  }, async (t) => {
+    const npm = spawn('npm', ['start', '--silent', '--', '--secure-port=0'], {
+      cwd: ROOT,
+      env: cleanEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | string>((resolve) =>
+      npm.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
+    );
+    const port = await new Promise<number>((resolve, reject) => {
+      let buffer = '';
+      const timer = setTimeout(() => reject(new Error(`npm start did not serve: ${buffer}`)), 200_000);
+      npm.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        buffer += chunk;
+        const match = /"port":(\d+)[^\n]*"msg":"serving/.exec(buffer);
+        if (match) {
+          clearTimeout(timer);
+          resolve(Number(match[1]));
+        }
+      });
+      void exited.then((code) => reject(new Error(`npm start exited (${code}): ${buffer}`)));
+    });
+    npm.kill('SIGTERM');
+    const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('still running'), 20_000))]);
+    t.diagnostic(`npm exited with ${code}`);
+    const refused = await new Promise<boolean>((resolve) => {
+      const socket = connect({ host: '127.0.0.1', port });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(false);
+      });
+      socket.once('error', () => resolve(true));
+    });
+    assert.notEqual(code, 'still running', 'npm exits');
+    assert.ok(refused, 'the adapter stopped serving');
+  });
+});
