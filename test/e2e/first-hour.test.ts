@@ -32,7 +32,9 @@ describe('--help and --version', () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     const table = readme.slice(readme.indexOf('| flag | default | meaning |'), readme.indexOf('### The config file'));
     const inReadme = new Set(
-      table.split('\n').flatMap((row) => [...(row.split('|')[1] ?? '').matchAll(/--[a-z][a-z0-9-]*/g)].map((m) => m[0])),
+      table
+        .split('\n')
+        .flatMap((row) => [...(row.split('|')[1] ?? '').matchAll(/--[a-z][a-z0-9-]*/g)].map((m) => m[0])),
     );
     const inUsage = flagsInUsage();
     inUsage.delete('--help');
