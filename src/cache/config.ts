@@ -3,14 +3,18 @@ import { isValidQuantity, parseQuantity } from '../api/quantity.js';
 import { parseDuration } from '../lib/duration.js';
 import type { CacheSettings } from './query-cache.js';
 
-/** Built-in settings: the TTL matches the HPA controller's 15 s sync period. */
+/**
+ * Built-in settings for the HPA's 15 s poll: a 20 s TTL refreshed in the background in its last
+ * half turns every steady poll into a hit at the same backend traffic (bench (b): 0 misses,
+ * where ttl 15 s / refresh-ahead 0.2 left 15–50 % of polls waiting for the backend).
+ */
 export const DEFAULT_CACHE_SETTINGS: Readonly<Required<CacheSettings>> = Object.freeze({
-  ttlMs: 15_000,
+  ttlMs: 20_000,
   maxStaleMs: 120_000,
   negativeTtlMs: 5_000,
   maxEntries: 10_000,
   maxBytes: 64 * 1024 * 1024,
-  refreshAheadRatio: 0.2,
+  refreshAheadRatio: 0.5,
   maxConcurrentLoads: 16,
   maxQueuedLoads: 256,
 });

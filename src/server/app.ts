@@ -1,6 +1,7 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { ApiError, asApiError, toStatus } from '../api/errors.js';
 import type { ResourceResolver } from '../api/resource-table.js';
+import { createLogSampler } from '../observability/log-sampler.js';
 import type { Logger } from '../observability/logger.js';
 import type { AdapterMetrics } from '../observability/metrics.js';
 import type { CustomMetricsProvider, ExternalMetricsProvider } from '../providers/provider.js';
@@ -107,13 +108,21 @@ function refuseWrites(req: Request, res: Response): void {
   );
 }
 
+/** Client errors logged per window; the rest are counted into the next line logged. */
+const CLIENT_ERRORS_LOGGED_PER_MINUTE = 60;
+
 function errorToStatus(logger: Logger) {
+  const clientErrors = createLogSampler(CLIENT_ERRORS_LOGGED_PER_MINUTE, 60_000);
   return (error: unknown, req: Request, res: Response, _next: NextFunction) => {
     const apiError = fromExpressError(error, req);
     if (apiError.code >= 500) {
       logger.error({ err: error, path: req.path, code: apiError.code }, apiError.message);
     } else {
-      logger.warn({ path: req.path, code: apiError.code, reason: apiError.reason }, apiError.message);
+      const sampled = clientErrors.admit();
+      if (sampled.log) {
+        const dropped = sampled.suppressed > 0 ? { suppressedSinceLastLogged: sampled.suppressed } : {};
+        logger.warn({ path: req.path, code: apiError.code, reason: apiError.reason, ...dropped }, apiError.message);
+      }
     }
     if (res.headersSent) {
       res.destroy();

@@ -4,14 +4,14 @@ import { cacheConfigSchema, DEFAULT_CACHE_SETTINGS, resolveCacheSettings } from 
 import { formatDuration } from '../../src/lib/duration.js';
 
 describe('cache config section', () => {
-  it('resolves to the built-in defaults when the section is absent', () => {
+  it('resolves to the built-in defaults when the section is absent: a 20 s TTL refreshed in its last half serves the 15 s HPA poll', () => {
     assert.deepEqual(resolveCacheSettings(undefined, 'prometheus'), {
-      ttlMs: 15_000,
+      ttlMs: 20_000,
       maxStaleMs: 120_000,
       negativeTtlMs: 5_000,
       maxEntries: 10_000,
       maxBytes: 64 * 1024 * 1024,
-      refreshAheadRatio: 0.2,
+      refreshAheadRatio: 0.5,
       maxConcurrentLoads: 16,
       maxQueuedLoads: 256,
     });

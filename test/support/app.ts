@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { Express } from 'express';
 import { BUILTIN_RESOURCES } from '../../src/api/builtin-resources.js';
 import { parseConfig } from '../../src/config/load.js';
-import { silentLogger } from '../../src/observability/logger.js';
+import { type Logger, silentLogger } from '../../src/observability/logger.js';
 import { type AdapterMetrics, createAdapterMetrics } from '../../src/observability/metrics.js';
 import type { MetricsBackend } from '../../src/providers/provider.js';
 import { BackendRouter } from '../../src/providers/router.js';
@@ -51,7 +51,9 @@ export interface TestApp {
 }
 
 /** The app over `backends`, by default the static backend of TEST_CONFIG_YAML. */
-export function buildTestApp(options: { auth?: AuthSetup; backends?: MetricsBackend[] } = {}): TestApp {
+export function buildTestApp(
+  options: { auth?: AuthSetup; backends?: MetricsBackend[]; logger?: Logger } = {},
+): TestApp {
   const backends = options.backends ?? [testConfigBackend()];
   const metrics = createAdapterMetrics(undefined, false);
   let ready = true;
@@ -60,7 +62,7 @@ export function buildTestApp(options: { auth?: AuthSetup; backends?: MetricsBack
     resources: BUILTIN_RESOURCES,
     auth: options.auth,
     metrics,
-    logger: silentLogger(),
+    logger: options.logger ?? silentLogger(),
     readiness: { isReady: () => ready },
     version: { version: '1.2.3', gitCommit: 'abc' },
     requestTimeoutMs: 500,
