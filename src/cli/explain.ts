@@ -42,7 +42,8 @@ const USAGE = `usage: hpa-metrics-adapter explain --config FILE [--prometheus-ur
   --sqs-price DOLLARS            per million SQS requests (default 0.40, the list price)
   --cloudwatch-price DOLLARS     per 1,000 CloudWatch metrics requested (default 0.01, the list price)
 
-exit status: 0 when the metric has data (or no METRIC was asked), 1 when it has none, 2 on usage or config errors`;
+exit status: 0 when the metric has data (or no METRIC was asked), 1 when it has none, 2 on usage or config errors,
+3 when Prometheus cannot be reached (so nothing can be said about the metric)`;
 
 /** `hpa-metrics-adapter explain …`: resolves to the process exit status. */
 export async function runExplain(argv: string[], out: NodeJS.WritableStream): Promise<number> {
@@ -72,6 +73,11 @@ export async function runExplain(argv: string[], out: NodeJS.WritableStream): Pr
       );
       if (aws !== undefined) return aws ? 0 : 1;
     }
+    if (args.selector !== undefined) {
+      const loaded = loadKubeConfig(args.kubeconfig, { flag: '--kubeconfig' });
+      if (!loaded) throw new UsageError('--selector lists objects from a cluster: pass --kubeconfig or set $KUBECONFIG');
+      kube = createKubeClient(loaded.kubeConfig);
+    }
     const settings = resolvePrometheusSettings(config.prometheus, args.prometheus);
     const upstreams = config.upstreams ?? [];
     if (args.metric !== undefined && upstreams.length > 0) {
@@ -92,17 +98,20 @@ export async function runExplain(argv: string[], out: NodeJS.WritableStream): Pr
       const start = new Date(time.getTime() - settings.maxAgeMs);
       print(`Prometheus ${client.url}: series seen between ${start.toISOString()} and ${time.toISOString()}`);
       print();
-      const discovery = buildDiscovery(rules, await listSeries(client, rules, { start, end: time }));
+      const answers = await listSeries(client, rules, { start, end: time });
+      const failed = [...answers.values()].filter((answer) => answer instanceof Error);
+      if (answers.size > 0 && failed.length === answers.size) {
+        // Not "not announced by any rule": nothing is known about any metric.
+        print(`explain: Prometheus at ${client.url} cannot be reached, so no rule could discover series: ${failed[0]?.message}`);
+        return PROMETHEUS_UNREACHABLE;
+      }
+      const discovery = buildDiscovery(rules, answers);
       printDiscovery(discovery, print, {
         limit: args.all ? Number.POSITIVE_INFINITY : 50,
         ...(args.metric === undefined ? {} : { metric: args.metric }),
       });
       if (args.metric === undefined) return 0;
       print();
-      if (args.selector !== undefined) {
-        const loaded = loadKubeConfig(args.kubeconfig, { flag: '--kubeconfig' });
-        if (loaded) kube = createKubeClient(loaded.kubeConfig);
-      }
       const question: MetricQuestion = {
         metric: args.metric,
         external: args.external,
@@ -127,6 +136,9 @@ export async function runExplain(argv: string[], out: NodeJS.WritableStream): Pr
 }
 
 class UsageError extends Error {}
+
+/** Distinct from 1 ("no data"): scripts must not read an outage as a missing metric. */
+const PROMETHEUS_UNREACHABLE = 3;
 
 function parseExplainArgs(argv: string[]) {
   const str = { type: 'string' } as const;

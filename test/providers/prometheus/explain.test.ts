@@ -160,4 +160,42 @@ describe('hpa-metrics-adapter explain', () => {
     assert.equal(refused.code, 2);
     assert.match(refused.text, /resourceRules is not supported: use metrics-server/);
   });
+
+  it('exits 2 for --selector without any kubeconfig: a usage error, not "no data"', async () => {
+    const previous = process.env.KUBECONFIG;
+    process.env.KUBECONFIG = '';
+    try {
+      const answer = await explain(
+        ...common,
+        'pod_requests',
+        '--resource',
+        'pods',
+        '--namespace',
+        'shop',
+        '--selector',
+        'app=web',
+      );
+      assert.equal(answer.code, 2, answer.text);
+      assert.match(answer.text, /--selector lists objects from a cluster: pass --kubeconfig or set \$KUBECONFIG/);
+    } finally {
+      if (previous === undefined) delete process.env.KUBECONFIG;
+      else process.env.KUBECONFIG = previous;
+    }
+  });
+
+  it('exits 3 saying Prometheus is unreachable, never "not announced by any rule"', async () => {
+    const down = ['--config', configPath, '--prometheus-url', 'http://127.0.0.1:1', '--time', String(T)];
+    for (const argv of [
+      down,
+      [...down, 'pod_requests', '--resource', 'pods', '--namespace', 'shop', '--name', 'web-1'],
+    ]) {
+      const answer = await explain(...argv);
+      assert.equal(answer.code, 3, answer.text);
+      assert.match(
+        answer.text,
+        /explain: Prometheus at http:\/\/127\.0\.0\.1:1 cannot be reached, so no rule could discover series: .*ECONNREFUSED/,
+      );
+      assert.doesNotMatch(answer.text, /not announced/);
+    }
+  });
 });
