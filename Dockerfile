@@ -48,8 +48,8 @@ ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/dist/main.js"]
 ARG VERSION=0.1.0
 ARG GIT_COMMIT=""
 ARG BUILD_DATE=""
-# Reported by /version.
-ENV GIT_COMMIT=${GIT_COMMIT}
+# Reported by /version, so it says what the labels say (ADAPTER_VERSION wins over package.json).
+ENV GIT_COMMIT=${GIT_COMMIT} ADAPTER_VERSION=${VERSION}
 LABEL org.opencontainers.image.title="hpa-metrics-adapter" \
       org.opencontainers.image.description="Kubernetes custom and external metrics API server for HPAs: Prometheus, CloudWatch and SQS in one process" \
       org.opencontainers.image.licenses="Apache-2.0" \

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole suite, as README and CI run it: lint, type check, build (the end-to-end tests run
-# dist/main.js as a real process), then every test file under test/ with node's test runner.
-# --unit skips lint/typecheck/build for a quick inner loop.
+# dist/main.js as a real process), then every test file under test/ with node's test runner,
+# then the suite without test/e2e/ on Node 22 and 24 (scripts/test-other-nodes.sh).
+# --unit skips lint/typecheck/build and the other Nodes for a quick inner loop.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,4 +14,8 @@ if [[ "${1:-}" != "--unit" ]]; then
 fi
 
 mapfile -t files < <(find test -name '*.test.ts' | sort)
-exec node --import tsx --test --test-concurrency=2 --test-timeout=120000 "${files[@]}"
+node --import tsx --test --test-concurrency=2 --test-timeout=120000 "${files[@]}"
+
+if [[ "${1:-}" != "--unit" ]]; then
+  bash scripts/test-other-nodes.sh
+fi

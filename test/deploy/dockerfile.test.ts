@@ -9,6 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { readVersionInfo } from '../../src/version.js';
 import { ROOT } from './render.js';
 
 type Labels = Record<string, string>;
@@ -96,6 +97,19 @@ describe('Dockerfile', () => {
     for (const key of ['title', 'description', 'licenses', 'version', 'revision']) {
       assert.match(labels, new RegExp(`org\\.opencontainers\\.image\\.${key}=`), `OCI label ${key}`);
     }
+  });
+
+  it('the VERSION build-arg is what /version reports, and its default is the package version', () => {
+    const text = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    assert.equal(/^ARG VERSION=(\S+)$/m.exec(text)?.[1], pkg.version, 'a build without --build-arg VERSION');
+    const env = [...text.matchAll(/^ENV (.*)$/gm)].map((m) => m[1]).join(' ');
+    assert.match(env, /(^|\s)ADAPTER_VERSION=\$\{VERSION\}(\s|$)/, 'the build-arg reaches the process');
+    assert.deepEqual(readVersionInfo({ ADAPTER_VERSION: '9.8.7', GIT_COMMIT: 'abc' }), {
+      version: '9.8.7',
+      gitCommit: 'abc',
+    });
+    assert.equal(readVersionInfo({}).version, pkg.version, 'outside the image: package.json');
   });
 
   it('.dockerignore admits exactly the build inputs, nothing else', () => {
