@@ -7,7 +7,7 @@ import { formatDuration } from '../lib/duration.js';
 import type { Logger } from '../observability/logger.js';
 import { type CacheGaugeSource, type CacheMetrics, cacheMetricsFor, type RequestResult } from './cache-metrics.js';
 import { DEFAULT_CACHE_SETTINGS } from './config.js';
-import { entryBytes, estimateErrorBytes, estimateValueBytes } from './entry-size.js';
+import { CACHED_MARK_BYTES, entryBytes, estimateErrorBytes, estimateValueBytes } from './entry-size.js';
 import { type CacheCaller, type CacheSettings, markCachedEntry, type QueryCache } from './query-cache.js';
 import { Flight } from './single-flight.js';
 
@@ -249,8 +249,9 @@ class LruQueryCache implements MetricCache, CacheGaugeSource {
       if (signal.aborted) return this.aborted(signal);
       this.metrics.loads.inc({ backend, outcome: 'success' });
       const loadedAt = this.now();
-      markCachedEntry(value);
-      this.store(key, { kind: 'value', value, loadedAt, size: entryBytes(key, this.sizeOf(value)) });
+      const marks = markCachedEntry(value);
+      const size = entryBytes(key, this.sizeOf(value)) + marks * CACHED_MARK_BYTES;
+      this.store(key, { kind: 'value', value, loadedAt, size });
       return { kind: 'value', value, loadedAt };
     } catch (error) {
       this.metrics.loadDuration.observe({ backend }, (performance.now() - started) / 1000);

@@ -65,13 +65,20 @@ export function isCachedEntry(value: object): boolean {
 
 /**
  * Called by a QueryCache on every value it stores, and by a backend on an answer it derives from
- * cached entries and keeps, handing it out again unchanged while they stay the same.
+ * cached entries and keeps, handing it out again unchanged while they stay the same. Returns how
+ * many objects it marked, for the cache to charge (CACHED_MARK_BYTES each).
  */
-export function markCachedEntry(value: unknown): void {
-  if (typeof value !== 'object' || value === null) return;
+export function markCachedEntry(value: unknown): number {
+  if (typeof value !== 'object' || value === null) return 0;
   cachedEntries.add(value);
-  if (!Array.isArray(value)) return;
-  for (const element of value) if (typeof element === 'object' && element !== null) cachedEntries.add(element);
+  if (!Array.isArray(value)) return 1;
+  let marked = 1;
+  for (const element of value) {
+    if (typeof element !== 'object' || element === null) continue;
+    cachedEntries.add(element);
+    marked++;
+  }
+  return marked;
 }
 
 export interface CacheSettings {
