@@ -1,4 +1,4 @@
-import { formatGroupResource, type GroupResource } from '../../api/resources.js';
+import type { GroupResource } from '../../api/resources.js';
 import { type CustomMetricInfo, customMetricKey, type ExternalMetricInfo } from '../provider.js';
 import type { CompiledRule } from './rules.js';
 

@@ -1,12 +1,6 @@
 import { BUILTIN_RESOURCES } from '../../api/builtin-resources.js';
 import { ApiError } from '../../api/errors.js';
-import {
-  formatGroupResource,
-  type GroupResource,
-  kindFor,
-  parseGroupResource,
-  sameGroupResource,
-} from '../../api/resources.js';
+import { formatGroupResource, type GroupResource, kindFor, parseGroupResource } from '../../api/resources.js';
 import type { BackendContext } from '../context.js';
 import type {
   CustomMetricByNameRequest,
