@@ -75,7 +75,8 @@ export async function runExplain(argv: string[], out: NodeJS.WritableStream): Pr
     }
     if (args.selector !== undefined) {
       const loaded = loadKubeConfig(args.kubeconfig, { flag: '--kubeconfig' });
-      if (!loaded) throw new UsageError('--selector lists objects from a cluster: pass --kubeconfig or set $KUBECONFIG');
+      if (!loaded)
+        throw new UsageError('--selector lists objects from a cluster: pass --kubeconfig or set $KUBECONFIG');
       kube = createKubeClient(loaded.kubeConfig);
     }
     const settings = resolvePrometheusSettings(config.prometheus, args.prometheus);
@@ -102,7 +103,9 @@ export async function runExplain(argv: string[], out: NodeJS.WritableStream): Pr
       const failed = [...answers.values()].filter((answer) => answer instanceof Error);
       if (answers.size > 0 && failed.length === answers.size) {
         // Not "not announced by any rule": nothing is known about any metric.
-        print(`explain: Prometheus at ${client.url} cannot be reached, so no rule could discover series: ${failed[0]?.message}`);
+        print(
+          `explain: Prometheus at ${client.url} cannot be reached, so no rule could discover series: ${failed[0]?.message}`,
+        );
         return PROMETHEUS_UNREACHABLE;
       }
       const discovery = buildDiscovery(rules, answers);

@@ -3,7 +3,7 @@ import { BUILTIN_RESOURCES } from '../api/builtin-resources.js';
 import { SERVED_GROUPS } from '../api/groups.js';
 import type { ResourceResolver } from '../api/resource-table.js';
 import { FlagError } from '../config/errors.js';
-import { findKubeConfigSource } from '../kube/config-source.js';
+import { findKubeConfigSource, type KubeConfigSource } from '../kube/config-source.js';
 import type { ObjectInformers } from '../kube/index.js';
 import type { Logger } from '../observability/logger.js';
 import type { AuthFlags } from '../server/auth/setup.js';
@@ -21,6 +21,23 @@ export interface ClusterAccess {
   /** Where to send rotated client CAs (the extension-apiserver-authentication ConfigMap changed). */
   onClientCaChange(listener: (clientCaPem: string[]) => void): void;
   close(): void;
+}
+
+/** A laptop's $KUBECONFIG often names a cluster that is not running: say how to try the adapter without one. */
+function standaloneHint(source: KubeConfigSource | undefined): string {
+  if (source?.kind === 'env') return ` (from $KUBECONFIG=${source.files}; to run without a cluster, pass --standalone)`;
+  if (source?.kind === 'file')
+    return ` (from ${source.flag} ${source.path}; to run without a cluster, pass --standalone)`;
+  return '';
+}
+
+/** Why no cluster is used, for the standalone warning: what was looked for, and what was found. */
+function standaloneBecause(flags: ClusterFlags): string {
+  if (flags.standalone) return '--standalone given';
+  const kubeconfig = process.env.KUBECONFIG
+    ? `$KUBECONFIG=${process.env.KUBECONFIG} names no usable kubeconfig`
+    : 'no $KUBECONFIG';
+  return `no Kubernetes cluster configured (no in-cluster service account, no --kubeconfig, ${kubeconfig})`;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -52,7 +69,12 @@ export interface ClusterFlags extends AuthFlags {
 export async function clusterAccess(flags: ClusterFlags, logger: Logger, registry: Registry): Promise<ClusterAccess> {
   // Only an actual kubeconfig source is worth importing @kubernetes/client-node for.
   const source = flags.standalone ? undefined : findKubeConfigSource(flags.kubeconfig);
-  const loaded = source && (await import('../kube/index.js')).loadKubeConfigFrom(source);
+  let loaded: Awaited<ReturnType<typeof import('../kube/index.js')['loadKubeConfigFrom']>> | undefined;
+  try {
+    loaded = source && (await import('../kube/index.js')).loadKubeConfigFrom(source);
+  } catch (error) {
+    throw new FlagError(`${(error as Error).message}${standaloneHint(source)}`);
+  }
   const caFlags = flags.requestheaderClientCaFile ?? flags.clientCaFile;
   const standalone = flags.standalone || (!loaded && !caFlags && !flags.authenticationKubeconfig);
   if (standalone) {
@@ -63,7 +85,7 @@ export async function clusterAccess(flags: ClusterFlags, logger: Logger, registr
       );
     }
     logger.warn(
-      'STANDALONE MODE: no Kubernetes cluster configured (no in-cluster service account, no --kubeconfig, no $KUBECONFIG); authentication and authorization are OFF and the server listens on loopback only',
+      `STANDALONE MODE: ${standaloneBecause(flags)}; authentication and authorization are OFF, the server listens on loopback only, and labelSelector requests for custom metrics are refused (no objects to list)`,
     );
     return { host, resources: BUILTIN_RESOURCES, onClientCaChange() {}, close() {} };
   }
@@ -82,14 +104,21 @@ export async function clusterAccess(flags: ClusterFlags, logger: Logger, registr
         intervalMs: RESOURCE_DISCOVERY_INTERVAL_MS,
       })
     : undefined;
-  await clusterResources?.start();
   let caListener: ((clientCaPem: string[]) => void) | undefined;
-  const auth = await createAuthSetup(flags, {
-    logger,
-    registry,
-    ...(kube ? { kube } : {}),
-    onClientCaChange: (pem) => caListener?.(pem),
-  });
+  let auth: AuthSetup;
+  try {
+    await clusterResources?.start();
+    auth = await createAuthSetup(flags, {
+      logger,
+      registry,
+      ...(kube ? { kube } : {}),
+      onClientCaChange: (pem) => caListener?.(pem),
+    });
+  } catch (error) {
+    kube?.close();
+    void objects?.close();
+    throw new FlagError(`${(error as Error).message}${standaloneHint(source)}`);
+  }
   return {
     auth,
     objects,

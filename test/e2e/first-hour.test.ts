@@ -1,14 +1,19 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { SERVE_FLAG_OPTIONS } from '../../src/cli/flags.js';
 import { flagsInUsage } from '../../src/cli/usage.js';
+import { adapterRequest } from '../support/adapter-client.js';
 import { MAIN_JS, startAdapter } from '../support/adapter-process.js';
+import { startMisbehavingPrometheus } from '../support/misbehaving-prometheus.js';
 
 /** What a new user meets in the first hour: help, version, a port in use, warnings, stopping npm start. */
 
@@ -133,5 +138,94 @@ describe('npm start', () => {
     });
     assert.notEqual(code, 'still running', 'npm exits');
     assert.ok(refused, 'the adapter stopped serving');
+  });
+});
+
+describe('standalone mode, said plainly', () => {
+  it('answers a custom-metric selector request with a clear 400, logged at warn without a stack', async () => {
+    const prometheus = await startMisbehavingPrometheus();
+    const dir = await mkdtemp(join(tmpdir(), 'standalone-'));
+    await writeFile(
+      join(dir, 'config.yaml'),
+      `prometheus:
+  rules:
+  - seriesQuery: '{__name__="queue_depth",namespace!=""}'
+    resources: { overrides: { namespace: { resource: namespace } } }
+    name: { as: ns_queue_depth }
+    metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)
+`,
+    );
+    const adapter = await startAdapter({
+      args: ['--secure-port=0', `--config=${join(dir, 'config.yaml')}`, `--prometheus-url=${prometheus.url}`],
+    });
+    try {
+      const answer = await adapterRequest(
+        adapter.port,
+        '/apis/custom.metrics.k8s.io/v1beta1/namespaces/*/ns_queue_depth?labelSelector=team%3Da',
+      );
+      assert.equal(answer.status, 400, answer.text);
+      assert.equal(answer.body.reason, 'BadRequest');
+      assert.match(
+        answer.body.message,
+        /object listing unavailable \(standalone mode\): cannot resolve labelSelector "team=a"/,
+      );
+      const logged = adapter.logs.find((l) => String(l.msg).startsWith('object listing unavailable'));
+      assert.equal(logged?.level, 'warn');
+      assert.equal(logged?.err, undefined, 'no stack trace');
+      const warning = adapter.logs.find((l) => String(l.msg).startsWith('STANDALONE MODE'));
+      assert.match(String(warning?.msg), /labelSelector requests for custom metrics are refused/);
+    } finally {
+      await adapter.stop();
+      await prometheus.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('says --standalone was given, not that $KUBECONFIG is unset, when it is set', async () => {
+    const adapter = await startAdapter({
+      args: ['--secure-port=0', '--standalone'],
+      env: { KUBECONFIG: '/somewhere/config' },
+    });
+    try {
+      const warning = adapter.logs.find((l) => String(l.msg).startsWith('STANDALONE MODE'));
+      assert.match(String(warning?.msg), /^STANDALONE MODE: --standalone given;/);
+    } finally {
+      await adapter.stop();
+    }
+  });
+
+  it('a $KUBECONFIG naming a missing file or an unreachable cluster fails in one line that mentions --standalone', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kubeconfig-'));
+    const unreachable = join(dir, 'config');
+    await writeFile(
+      unreachable,
+      'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\n' +
+        'users: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n',
+    );
+    try {
+      for (const kubeconfig of [join(dir, 'missing'), unreachable]) {
+        const result = await run(process.execPath, [MAIN_JS, '--secure-port=0'], {
+          env: { ...cleanEnv, KUBECONFIG: kubeconfig },
+          timeout: 30_000,
+        }).then(
+          () => assert.fail('started without its cluster'),
+          (error: { code: number; stdout: string }) => error,
+        );
+        const fatal = result.stdout
+          .trim()
+          .split('\n')
+          .map((line) => JSON.parse(line) as Record<string, unknown>)
+          .filter((entry) => entry.level === 'fatal');
+        assert.equal(fatal.length, 1, result.stdout);
+        assert.match(
+          String(fatal[0]?.msg),
+          new RegExp(`from \\$KUBECONFIG=${kubeconfig}; to run without a cluster, pass --standalone\\)$`),
+        );
+        assert.equal(fatal[0]?.err, undefined, 'no stack trace');
+        assert.equal(result.code, 2);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -258,7 +258,8 @@ export function createPrometheusBackend(
       const { resource, namespace, metric } = request;
       const entry = customEntry(resource, metric);
       if (!context.kube) {
-        throw ApiError.unavailable(
+        // Not a 503: nothing will come back, and an HPA or a person should not wait for it to.
+        throw ApiError.badRequest(
           `object listing unavailable (standalone mode): cannot resolve labelSelector "${request.objectSelector.toString()}" for ${formatGroupResource(resource)} without a Kubernetes API connection; ask for one object by name`,
         );
       }

@@ -314,7 +314,7 @@ describe('Prometheus custom metrics against a real Prometheus', () => {
         }),
         (error: unknown) =>
           error instanceof ApiError &&
-          error.reason === 'ServiceUnavailable' &&
+          error.reason === 'BadRequest' &&
           /object listing unavailable \(standalone mode\)/.test(error.message),
       );
     });

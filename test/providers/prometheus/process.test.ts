@@ -96,12 +96,12 @@ describe('the adapter process with a Prometheus backend', () => {
     assert.equal(external.body.items?.[0]?.value, '1500');
   });
 
-  it('answers a selector request in standalone mode with 503, saying why', async () => {
+  it('answers a selector request in standalone mode with 400 (nothing will change by retrying), saying why', async () => {
     const list = await getJson(
       adapter.port,
       '/apis/custom.metrics.k8s.io/v1beta1/namespaces/default/pods/*/app_queue_length?labelSelector=app%3Dworker',
     );
-    assert.equal(list.status, 503);
+    assert.equal(list.status, 400);
     assert.match(JSON.stringify(list.body), /object listing unavailable \(standalone mode\)/);
   });
 
