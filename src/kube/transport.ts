@@ -61,7 +61,7 @@ export class KubeTransport {
     const deadline = AbortSignal.timeout(this.timeoutMs);
     const combined = signal ? AbortSignal.any([signal, deadline]) : deadline;
     try {
-      return await this.send({ ...options, signal: combined }, payload, combined);
+      return await this.sendRetryingStaleSockets({ ...options, signal: combined }, payload, combined);
     } catch (error) {
       const reason = deadline.aborted
         ? `timed out after ${this.timeoutMs} ms`
@@ -148,6 +148,25 @@ export class KubeTransport {
     this.agent = undefined;
   }
 
+  /**
+   * A kept-alive socket the API server closed as idle just as a request went out on it fails with
+   * a reset: every call here is a read or a review without side effects, so it is sent again on a
+   * new socket (client-go does the same). Without this a busy adapter answered the odd 503.
+   */
+  private async sendRetryingStaleSockets(
+    options: https.RequestOptions,
+    payload: Buffer | undefined,
+    signal: AbortSignal,
+  ): Promise<KubeResponse> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.send(options, payload, signal);
+      } catch (error) {
+        if (!(error instanceof StaleSocketError) || attempt >= STALE_SOCKET_RETRIES) throw error;
+      }
+    }
+  }
+
   private send(options: https.RequestOptions, payload: Buffer | undefined, signal: AbortSignal): Promise<KubeResponse> {
     const send = options.protocol === 'http:' ? http.request : https.request;
     return new Promise((resolve, reject) => {
@@ -163,7 +182,10 @@ export class KubeTransport {
           }
         }, reject);
       });
-      request.on('error', reject);
+      request.on('error', (error: NodeJS.ErrnoException) => {
+        const stale = request.reusedSocket && (error.code === 'ECONNRESET' || error.message === 'socket hang up');
+        reject(stale && !signal.aborted ? new StaleSocketError(error.message) : error);
+      });
       request.end(payload);
     });
   }
@@ -190,6 +212,10 @@ export class KubeTransport {
     return agent;
   }
 }
+
+const STALE_SOCKET_RETRIES = 3;
+
+class StaleSocketError extends Error {}
 
 /** A non-2xx answer as ApiError.unavailable, quoting the API server's Status message. */
 export function statusError(method: string, path: string, response: KubeResponse): ApiError {
