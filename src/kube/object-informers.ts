@@ -1,6 +1,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { LRUCache } from 'lru-cache';
 import type { Registry } from 'prom-client';
+import type { ResourceResolver } from '../api/resource-table.js';
 import { parseSelector } from '../api/selector.js';
 import type { Logger } from '../observability/logger.js';
 import { collectionPath } from './client.js';
@@ -14,10 +15,12 @@ export interface ObjectInformersOptions extends KubeTransportOptions {
   logger: Logger;
   registry: Registry;
   /**
-   * Which resources may be watched, as `resource` or `resource.group` (`pods`,
-   * `deployments.apps`), or `*` for any. Others are listed (metadata only) per request.
+   * Which resources may be watched, by any name kubectl takes (`pods`, `po`, `deployments.apps`,
+   * `deploy`), or `*` for any. Others are listed (metadata only) per request.
    */
   watchResources: readonly string[];
+  /** Resolves those names as the cluster's discovery does; without it they must be `resource[.group]`. */
+  resources?: ResourceResolver;
   /** Objects per LIST page. Default 500. */
   listPageSize?: number;
   timings?: Partial<InformerTimings>;
@@ -58,7 +61,12 @@ export function createObjectInformers(kubeConfig: KubeConfig, options: ObjectInf
   const informers = new Map<string, MetadataInformer>();
   const metrics = createInformerMetrics(options.registry, options.logger, informers, options.now ?? Date.now);
   const watchAll = options.watchResources.includes('*');
-  const watchable = new Set(options.watchResources);
+  const mayWatch = (key: string) =>
+    watchAll ||
+    options.watchResources.some((name) => {
+      const resolved = options.resources?.resolve(name);
+      return (resolved ? resourceKey(resolved) : name) === key;
+    });
   const selections = new LRUCache<string, Selection>({
     max: KEPT_SELECTIONS,
     maxSize: KEPT_SELECTION_OBJECTS,
@@ -79,7 +87,7 @@ export function createObjectInformers(kubeConfig: KubeConfig, options: ObjectInf
   function informerFor(resource: ResourceRef): MetadataInformer | undefined {
     const key = resourceKey(resource);
     let informer = informers.get(key);
-    if (!informer && (watchAll || watchable.has(key))) {
+    if (!informer && mayWatch(key)) {
       informer = new MetadataInformer({
         transport,
         resource,

@@ -92,9 +92,6 @@ export async function clusterAccess(flags: ClusterFlags, logger: Logger, registr
   const { createKubeClient, createObjectInformers } = await import('../kube/index.js');
   const { createAuthSetup } = await import('../server/auth/setup.js');
   const kube = loaded ? createKubeClient(loaded.kubeConfig) : undefined;
-  const objects = loaded
-    ? createObjectInformers(loaded.kubeConfig, { logger, registry, watchResources: flags.watchResources })
-    : undefined;
   if (loaded) logger.info({ source: loaded.source }, 'using Kubernetes API');
   const clusterResources = kube
     ? new (await import('../kube/cluster-resources.js')).ClusterResources({
@@ -102,6 +99,14 @@ export async function clusterAccess(flags: ClusterFlags, logger: Logger, registr
         logger,
         skipGroups: SERVED_GROUPS.map((g) => g.name),
         intervalMs: RESOURCE_DISCOVERY_INTERVAL_MS,
+      })
+    : undefined;
+  const objects = loaded
+    ? createObjectInformers(loaded.kubeConfig, {
+        logger,
+        registry,
+        watchResources: flags.watchResources,
+        ...(clusterResources ? { resources: clusterResources } : {}),
       })
     : undefined;
   let caListener: ((clientCaPem: string[]) => void) | undefined;

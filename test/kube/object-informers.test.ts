@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
+import { BUILTIN_RESOURCES } from '../../src/api/builtin-resources.js';
+import type { ResourceResolver } from '../../src/api/resource-table.js';
 import { loadKubeConfig } from '../../src/kube/config.js';
 import type { InformerTimings } from '../../src/kube/metadata-informer.js';
 import { createObjectInformers, type ObjectInformers } from '../../src/kube/object-informers.js';
@@ -38,7 +40,9 @@ describe('object informers: selector requests from watched metadata', () => {
     double.watch.endAtOnce = false;
   });
 
-  function start(options: { watchResources?: string[]; timings?: Partial<InformerTimings> } = {}): ObjectInformers {
+  function start(
+    options: { watchResources?: string[]; timings?: Partial<InformerTimings>; resources?: ResourceResolver } = {},
+  ): ObjectInformers {
     const loaded = loadKubeConfig(double.kubeconfigPath);
     assert.ok(loaded);
     registry = new Registry();
@@ -54,6 +58,7 @@ describe('object informers: selector requests from watched metadata', () => {
       registry,
       watchResources: options.watchResources ?? ['*'],
       timings: { ...FAST, ...options.timings },
+      ...(options.resources ? { resources: options.resources } : {}),
     });
     return informers;
   }
@@ -137,6 +142,16 @@ describe('object informers: selector requests from watched metadata', () => {
     assert.equal(await metric('hpa_metrics_adapter_informer_list_fallbacks_total', { reason: 'not_watched' }), 1);
     await lister.listObjects(DEPLOYMENTS, 'default', '');
     assert.ok(lister.informer(DEPLOYMENTS), 'a listed resource starts its informer on first use');
+  });
+
+  it('--watch-resources takes the names kubectl takes, resolved as the cluster resolves them', async () => {
+    const lister = start({ watchResources: ['deploy', 'po'], resources: BUILTIN_RESOURCES });
+    await lister.listObjects(DEPLOYMENTS, 'default', '');
+    await lister.listObjects(PODS, 'default', '');
+    await lister.listObjects({ group: '', version: 'v1', resource: 'services' }, 'default', '');
+    assert.ok(lister.informer(DEPLOYMENTS), '"deploy" is deployments.apps');
+    assert.ok(lister.informer(PODS), '"po" is pods');
+    assert.equal(lister.informer({ group: '', version: 'v1', resource: 'services' }), undefined);
   });
 
   it('follows pod create, relabel and delete within one watch event each', async () => {
