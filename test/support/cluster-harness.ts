@@ -56,6 +56,8 @@ export async function startClusterHarness(options: HarnessOptions): Promise<Clus
   );
   const configPath = join(certs.dir, 'config.yaml');
   await writeFile(configPath, options.config);
+  // An adapter that fails to start must not leave the double listening: the test file would
+  // then never end (node:test waits for open handles until --test-timeout).
   const adapter = await startAdapter({
     args: [
       '--secure-port=0',
@@ -68,6 +70,10 @@ export async function startClusterHarness(options: HarnessOptions): Promise<Clus
       ...(options.extraArgs ?? []),
     ],
     env: options.env,
+  }).catch(async (error: unknown) => {
+    await kube.close();
+    await certs.cleanup();
+    throw error;
   });
   const kubectlBinary = findKubectl();
 
