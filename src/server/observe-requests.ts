@@ -3,6 +3,7 @@ import type { Request, Response } from 'express';
 import { SERVED_GROUPS } from '../api/groups.js';
 import type { Logger } from '../observability/logger.js';
 import type { AdapterMetrics } from '../observability/metrics.js';
+import { queryStringOf } from './request/query-string.js';
 
 /** RED metrics and one debug log line per request, labelled by API group and verb; called as a request arrives. */
 export function observeRequests(metrics: AdapterMetrics, logger: Logger) {
@@ -68,6 +69,6 @@ function leadingSegments(path: string): (string | undefined)[] {
 }
 
 function queryOf(req: Request): string | undefined {
-  const q = req.originalUrl.indexOf('?');
-  return q === -1 ? undefined : req.originalUrl.slice(q + 1, q + 1 + 512);
+  const query = queryStringOf(req);
+  return query === '' ? undefined : query.slice(0, 512);
 }

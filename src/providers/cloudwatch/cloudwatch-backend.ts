@@ -1,10 +1,10 @@
 import { CloudWatchClient, GetMetricDataCommand, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import { ApiError } from '../../api/errors.js';
-import { checkNamespace } from '../aws/access.js';
 import { type AwsBackendOptions, awsBackendBase } from '../aws/backend-base.js';
 import { AWS_REQUEST_LOG, callAws } from '../aws/metrics.js';
 import { pinnedLabels } from '../aws/selector-labels.js';
 import type { BackendContext } from '../context.js';
+import { checkNamespace } from '../namespace-access.js';
 import type { ExternalMetricsProvider, MetricsBackend } from '../provider.js';
 import { GetMetricDataBatcher, type QueryResults } from './batcher.js';
 import type { CloudWatchBackendConfig, CloudWatchMetricConfig } from './config.js';

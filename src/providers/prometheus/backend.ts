@@ -6,6 +6,7 @@ import { formatGroupResource, type GroupResource } from '../../api/resources.js'
 import { type CacheCaller, isCachedEntry, markCachedEntry } from '../../cache/query-cache.js';
 import { ConfigError } from '../../config/errors.js';
 import type { ObjectSummary } from '../../kube/types.js';
+import { clip } from '../../lib/text.js';
 import type { BackendContext } from '../context.js';
 import type {
   CustomMetricByNameRequest,
@@ -247,7 +248,7 @@ export function createPrometheusBackend(
       if (!sample) {
         const who = object.namespace === undefined ? object.name : `${object.namespace}/${object.name}`;
         throw ApiError.notFound(
-          `prometheus has no data for custom metric "${metric}" of ${formatGroupResource(object.resource)} "${who}" (${entry.rule.id}, query: ${clip(rendered.promql)})`,
+          `prometheus has no data for custom metric "${metric}" of ${formatGroupResource(object.resource)} "${who}" (${entry.rule.id}, query: ${clip(rendered.promql, 300)})`,
         );
       }
       // The cached sample itself: the HTTP layer keeps the body rendered from it.
@@ -352,8 +353,4 @@ function clientFor(settings: PrometheusSettings, metrics: PrometheusBackendMetri
   } catch (error) {
     throw new ConfigError((error as Error).message);
   }
-}
-
-function clip(promql: string): string {
-  return promql.length > 300 ? `${promql.slice(0, 300)}…` : promql;
 }

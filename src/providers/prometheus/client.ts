@@ -4,6 +4,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { ApiError } from '../../api/errors.js';
 import { BodyTooLargeError, DEFAULT_MAX_RESPONSE_BYTES, readBoundedBody } from '../../io/bounded-body.js';
+import { clip } from '../../lib/text.js';
 
 /**
  * The Prometheus HTTP API client: `/api/v1/query` and `/api/v1/series` over node:http(s) with
@@ -311,10 +312,6 @@ function isStringRecord(value: unknown): value is Record<string, string> {
 /** Prometheus takes RFC 3339 or Unix seconds; seconds with milliseconds keep the clock's precision. */
 function seconds(time: Date): string {
   return (time.getTime() / 1000).toFixed(3);
-}
-
-function clip(text: string, limit: number): string {
-  return text.length > limit ? `${text.slice(0, limit)}…` : text;
 }
 
 export function redactUrl(url: URL): string {

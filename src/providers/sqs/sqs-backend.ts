@@ -7,12 +7,12 @@ import {
 } from '@aws-sdk/client-sqs';
 import { ApiError } from '../../api/errors.js';
 import type { CacheCaller } from '../../cache/query-cache.js';
-import { checkNamespace } from '../aws/access.js';
 import { type AwsBackendOptions, awsBackendBase } from '../aws/backend-base.js';
 import type { AwsConnectionSettings } from '../aws/config.js';
 import { AWS_REQUEST_LOG, callAws } from '../aws/metrics.js';
 import { pinnedLabels } from '../aws/selector-labels.js';
 import type { BackendContext } from '../context.js';
+import { checkNamespace } from '../namespace-access.js';
 import type { ExternalMetricRequest, ExternalMetricsProvider, MetricsBackend } from '../provider.js';
 import { ATTRIBUTE_FOR, type QueueCount, type SqsBackendConfig } from './config.js';
 import { type MetricPlan, planMetrics, queueNameOfUrl } from './metric-plans.js';

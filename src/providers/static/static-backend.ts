@@ -2,6 +2,7 @@ import { BUILTIN_RESOURCES } from '../../api/builtin-resources.js';
 import { ApiError } from '../../api/errors.js';
 import { formatGroupResource, type GroupResource, kindFor, parseGroupResource } from '../../api/resources.js';
 import type { BackendContext } from '../context.js';
+import { checkNamespace } from '../namespace-access.js';
 import type {
   CustomMetricByNameRequest,
   CustomMetricBySelectorRequest,
@@ -42,8 +43,10 @@ export function createStaticBackend(
     const key = customMetricKey(m.groupResource, m.metric);
     if (!customByKey.has(key)) customByKey.set(key, m);
   }
-  const externalByName = new Map<string, (typeof config.external)[number]>();
-  for (const m of config.external) if (!externalByName.has(m.metric)) externalByName.set(m.metric, m);
+  const externalByName = new Map<string, (typeof config.external)[number] & { index: number }>();
+  for (const [index, m] of config.external.entries()) {
+    if (!externalByName.has(m.metric)) externalByName.set(m.metric, { ...m, index });
+  }
 
   const findCustom = (resource: GroupResource, metric: string) => {
     const found = customByKey.get(customMetricKey(resource, metric));
@@ -83,11 +86,12 @@ export function createStaticBackend(
     async getExternalMetric(request: ExternalMetricRequest): Promise<ExternalSample[]> {
       const metric = externalByName.get(request.metric);
       if (!metric) throw ApiError.notFound(`the static backend has no external metric "${request.metric}"`);
-      if (metric.namespaces && !metric.namespaces.includes(request.namespace)) {
-        throw ApiError.forbidden(
-          `external metric "${request.metric}" may not be read from namespace "${request.namespace}": the static backend allows only ${metric.namespaces.join(', ')}`,
-        );
-      }
+      checkNamespace(
+        request.metric,
+        request.namespace,
+        metric.namespaces,
+        `static.external[${metric.index}].namespaces`,
+      );
       return metric.series
         .filter((s) => request.metricSelector.matches(s.labels))
         .map((s) => ({ labels: s.labels, value: s.value, timestamp: loadedAt }));

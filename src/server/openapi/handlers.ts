@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { type Request, type Response, Router } from 'express';
 import { ApiError, toStatus } from '../../api/errors.js';
+import { clip } from '../../lib/text.js';
 import { readVersionInfo } from '../../version.js';
+import { queryStringOf } from '../request/query-string.js';
 import { buildOpenApiV2, buildOpenApiV3, openApiV3Paths } from './documents.js';
 
 /**
@@ -114,13 +116,6 @@ function matchesAnyEtag(header: string | undefined, etag: string): boolean {
   });
 }
 
-/** The app turns express's query parser off, so read the raw query string. */
 function queryParameter(req: Request, name: string): string | undefined {
-  const query = req.originalUrl.indexOf('?');
-  if (query === -1) return undefined;
-  return new URLSearchParams(req.originalUrl.slice(query + 1)).get(name) ?? undefined;
-}
-
-function clip(text: string): string {
-  return text.length > 120 ? `${text.slice(0, 120)}…` : text;
+  return new URLSearchParams(queryStringOf(req)).get(name) ?? undefined;
 }

@@ -1,6 +1,7 @@
 import { ApiError } from '../../api/errors.js';
 import type { ResourceInfo, ResourceResolver } from '../../api/resource-table.js';
 import { resolveResource } from '../../api/resources.js';
+import { clip } from '../../lib/text.js';
 
 /** A custom-metrics URL, decoded: which object(s) and which metric. */
 export interface CustomMetricPath {
@@ -98,8 +99,4 @@ function metricName(metric: string): string {
     throw ApiError.badRequest(`invalid metric name "${clip(metric)}"`);
   }
   return metric;
-}
-
-export function clip(text: string, max = 120): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
 }

@@ -1,6 +1,6 @@
 import { ApiError } from '../../api/errors.js';
 import { type LabelSelector, parseSelector } from '../../api/selector.js';
-import { clip } from './parse-metric-path.js';
+import { clip } from '../../lib/text.js';
 
 const KNOWN_PARAMETERS = new Set(['labelSelector', 'metricLabelSelector', 'fieldSelector', 'pretty', 'timeout']);
 

@@ -2,6 +2,7 @@ import type { Request, Response } from 'express';
 import { LRUCache } from 'lru-cache';
 import { ApiError } from '../../api/errors.js';
 import { CUSTOM_GROUP, EXTERNAL_GROUP, SERVED_GROUPS } from '../../api/groups.js';
+import { clip } from '../../lib/text.js';
 import type { CustomMetricsProvider, ExternalMetricsProvider } from '../../providers/provider.js';
 import { DiscoveryCatalog } from '../discovery/catalog.js';
 import { metricsDiscoverySource } from '../discovery/metrics-source.js';
@@ -72,6 +73,6 @@ function decodeSegment(segment: string): string {
   try {
     return decodeURIComponent(segment);
   } catch {
-    throw ApiError.badRequest(`malformed percent-encoding in path segment "${segment.slice(0, 120)}"`);
+    throw ApiError.badRequest(`malformed percent-encoding in path segment "${clip(segment, 120)}"`);
   }
 }

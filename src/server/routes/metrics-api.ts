@@ -4,6 +4,7 @@ import { CUSTOM_GROUP, EXTERNAL_GROUP, isCustomVersion, isExternalVersion } from
 import { customMetricValueList, type DescribedSample, externalMetricValueList } from '../../api/metric-values.js';
 import type { ResourceResolver } from '../../api/resource-table.js';
 import { formatGroupResource } from '../../api/resources.js';
+import { clip } from '../../lib/text.js';
 import type {
   CustomMetricsProvider,
   ExternalMetricsProvider,
@@ -17,13 +18,13 @@ import { authorizationAttributes } from '../request/authorization-attributes.js'
 import { RequestDeadline } from '../request/deadline.js';
 import {
   type CustomMetricPath,
-  clip,
   type ExternalMetricPath,
   notFoundPath,
   parseCustomMetricPath,
   parseExternalMetricPath,
 } from '../request/parse-metric-path.js';
 import { type MetricQuery, parseMetricQuery } from '../request/query.js';
+import { queryStringOf } from '../request/query-string.js';
 import { RenderedBodies } from '../respond/rendered-bodies.js';
 import { sendForwarded } from '../respond/send-forwarded.js';
 import { sendRenderedJson } from '../respond/send-json.js';
@@ -69,7 +70,7 @@ export function createMetricReaders(options: MetricsApiOptions): {
     if (options.authorizer) await authorize(options.authorizer, res, CUSTOM_GROUP, version, route.rest);
     route.parsed ??= {
       path: parseCustomMetricPath(route.rest, req.path, options.resources),
-      query: parseMetricQuery(searchOf(req)),
+      query: parseMetricQuery(queryStringOf(req)),
     };
     const { path, query } = route.parsed;
     const upstream = options.forwarding?.upstreamFor({
@@ -108,7 +109,10 @@ export function createMetricReaders(options: MetricsApiOptions): {
   const external: MetricRead<ExternalMetricPath> = async (req, res, route) => {
     if (!isExternalVersion(route.version)) throw notFoundPath(req.path);
     if (options.authorizer) await authorize(options.authorizer, res, EXTERNAL_GROUP, route.version, route.rest);
-    route.parsed ??= { path: parseExternalMetricPath(route.rest, req.path), query: parseMetricQuery(searchOf(req)) };
+    route.parsed ??= {
+      path: parseExternalMetricPath(route.rest, req.path),
+      query: parseMetricQuery(queryStringOf(req)),
+    };
     const { path, query } = route.parsed;
     const upstream = options.forwarding?.upstreamFor({
       group: EXTERNAL_GROUP,
@@ -235,11 +239,6 @@ async function authorize(
   if (!user) throw ApiError.unauthorized('Unauthorized: the request carried no authenticated user');
   const decoded = segments.map(safeDecode);
   await authorizer.authorize(user, authorizationAttributes(group, version, decoded));
-}
-
-function searchOf(req: Request): string {
-  const q = req.originalUrl.indexOf('?');
-  return q === -1 ? '' : req.originalUrl.slice(q + 1);
 }
 
 function safeDecode(segment: string): string {

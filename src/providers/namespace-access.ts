@@ -1,4 +1,4 @@
-import { ApiError } from '../../api/errors.js';
+import { ApiError } from '../api/errors.js';
 
 /** Throws Forbidden naming the rule when `namespace` may not read the metric. */
 export function checkNamespace(
