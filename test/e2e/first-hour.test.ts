@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { SERVE_FLAG_OPTIONS } from '../../src/cli/flags.js';
 import { flagsInUsage } from '../../src/cli/usage.js';
-import { adapterRequest } from '../support/adapter-client.js';
+import { adapterRequest, eventually } from '../support/adapter-client.js';
 import { MAIN_JS, startAdapter } from '../support/adapter-process.js';
 import { startMisbehavingPrometheus } from '../support/misbehaving-prometheus.js';
 
@@ -89,8 +89,9 @@ describe('start-up problems said in one line', () => {
       env: { NODE_OPTIONS: `--import=data:text/javascript,${encodeURIComponent(emit)}` },
     });
     try {
-      await new Promise((r) => setTimeout(r, 800));
-      const logged = adapter.logs.find((l) => l.warning === 'NodeDeprecationWarning');
+      const logged = await eventually('the warning in the JSON log', async () =>
+        adapter.logs.find((l) => l.warning === 'NodeDeprecationWarning'),
+      );
       assert.equal(logged?.msg, 'support for this Node.js version ends soon');
       assert.equal(logged?.level, 'warn');
       assert.doesNotMatch(adapter.stderr.join(''), /NodeDeprecationWarning/);
@@ -169,7 +170,10 @@ describe('standalone mode, said plainly', () => {
         answer.body.message,
         /object listing unavailable \(standalone mode\): cannot resolve labelSelector "team=a"/,
       );
-      const logged = adapter.logs.find((l) => String(l.msg).startsWith('object listing unavailable'));
+      // The log line may reach us through the pipe after the answer did.
+      const logged = await eventually('the refusal in the log', async () =>
+        adapter.logs.find((l) => String(l.msg).startsWith('object listing unavailable')),
+      );
       assert.equal(logged?.level, 'warn');
       assert.equal(logged?.err, undefined, 'no stack trace');
       const warning = adapter.logs.find((l) => String(l.msg).startsWith('STANDALONE MODE'));
