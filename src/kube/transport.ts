@@ -4,6 +4,7 @@ import https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ApiError } from '../api/errors.js';
 import { DEFAULT_MAX_RESPONSE_BYTES, readBoundedBody } from '../io/bounded-body.js';
+import { TimeoutDeadline } from '../lib/deadline.js';
 import { KubeRequestError } from './types.js';
 
 export interface KubeTransportOptions {
@@ -58,17 +59,18 @@ export class KubeTransport {
   ): Promise<KubeResponse> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const { what, options } = await this.prepare(method, path, accept, payload);
-    const deadline = AbortSignal.timeout(this.timeoutMs);
-    const combined = signal ? AbortSignal.any([signal, deadline]) : deadline;
+    const deadline = new TimeoutDeadline(this.timeoutMs, signal);
     try {
-      return await this.sendRetryingStaleSockets({ ...options, signal: combined }, payload, combined);
+      return await this.sendRetryingStaleSockets({ ...options, signal: deadline.signal }, payload, deadline.signal);
     } catch (error) {
-      const reason = deadline.aborted
+      const reason = deadline.expired
         ? `timed out after ${this.timeoutMs} ms`
         : signal?.aborted
           ? 'request cancelled'
           : messageOf(error);
       throw unreachable(what, reason, error);
+    } finally {
+      deadline.dispose();
     }
   }
 

@@ -17,3 +17,37 @@ export interface Deadline {
 export function deadlineOf(signal: AbortSignal): Deadline {
   return { signal };
 }
+
+/**
+ * The deadline of one outbound call: the caller's signal plus a timeout, as one signal, and
+ * whether it was the timeout that fired (`expired`). Built by hand rather than with
+ * AbortSignal.any, whose dependants a long-lived source signal (a backend's own stop signal)
+ * kept alive on older Node 20 releases. Call dispose() once the call is done.
+ */
+export class TimeoutDeadline implements Deadline {
+  private readonly controller = new AbortController();
+  private readonly timer: NodeJS.Timeout;
+  private readonly onAbort = () => this.controller.abort(this.caller?.reason);
+  expired = false;
+
+  constructor(
+    timeoutMs: number,
+    private readonly caller: AbortSignal | undefined,
+  ) {
+    this.timer = setTimeout(() => {
+      this.expired = true;
+      this.controller.abort(new Error(`timed out after ${timeoutMs} ms`));
+    }, timeoutMs);
+    if (caller?.aborted) this.onAbort();
+    else caller?.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    this.caller?.removeEventListener('abort', this.onAbort);
+  }
+}

@@ -4,6 +4,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { ApiError } from '../../api/errors.js';
 import { BodyTooLargeError, DEFAULT_MAX_RESPONSE_BYTES, readBoundedBody } from '../../io/bounded-body.js';
+import { TimeoutDeadline } from '../../lib/deadline.js';
 import { clip } from '../../lib/text.js';
 
 /**
@@ -111,7 +112,7 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
     target.password = '';
     target.pathname = `${prefix}/api/v1/${endpoint}`;
     target.search = post ? '' : form;
-    const deadline = new Deadline(options.timeoutMs, signal);
+    const deadline = new TimeoutDeadline(options.timeoutMs, signal);
     let response: Exchanged;
     try {
       response = await exchange(
@@ -318,39 +319,6 @@ export function redactUrl(url: URL): string {
   const copy = new URL(url);
   if (copy.password) copy.password = '***';
   return copy.toString().replace(/\/$/, '');
-}
-
-/**
- * The caller's signal plus a timeout, as one signal. Built by hand rather than with
- * AbortSignal.any, whose dependants a long-lived source signal (the backend's own stop signal)
- * kept alive on older Node 20 releases.
- */
-class Deadline {
-  private readonly controller = new AbortController();
-  private readonly timer: NodeJS.Timeout;
-  private readonly onAbort = () => this.controller.abort(this.caller?.reason);
-  expired = false;
-
-  constructor(
-    timeoutMs: number,
-    private readonly caller: AbortSignal | undefined,
-  ) {
-    this.timer = setTimeout(() => {
-      this.expired = true;
-      this.controller.abort(new Error(`timed out after ${timeoutMs} ms`));
-    }, timeoutMs);
-    if (caller?.aborted) this.onAbort();
-    else caller?.addEventListener('abort', this.onAbort, { once: true });
-  }
-
-  get signal(): AbortSignal {
-    return this.controller.signal;
-  }
-
-  dispose(): void {
-    clearTimeout(this.timer);
-    this.caller?.removeEventListener('abort', this.onAbort);
-  }
 }
 
 /** A bearer token file, re-read only when its size or modification time changes. */
