@@ -2,8 +2,9 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { createCloudWatchBackend } from '../src/providers/cloudwatch/cloudwatch-backend.js';
 import { cloudWatchBackendSchema } from '../src/providers/cloudwatch/config.js';
-import { externalRequest, FAST_AWS, testBackendContext } from '../test/support/aws-backend-context.js';
+import { externalRequest, FAST_AWS } from '../test/support/aws-backend-context.js';
 import { CloudWatchDouble } from '../test/support/aws-cloudwatch-double.js';
+import { testBackendContext } from '../test/support/backend-context.js';
 
 /**
  * K HPA-like requests at once for K distinct CloudWatch metrics, against the wire-level

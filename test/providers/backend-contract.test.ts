@@ -4,9 +4,10 @@ import { cloudWatchBackendSchema } from '../../src/providers/cloudwatch/config.j
 import { sqsBackendSchema } from '../../src/providers/sqs/config.js';
 import { createSqsBackend } from '../../src/providers/sqs/sqs-backend.js';
 import { createStaticBackend } from '../../src/providers/static/static-backend.js';
-import { FAST_AWS, testBackendContext } from '../support/aws-backend-context.js';
+import { FAST_AWS } from '../support/aws-backend-context.js';
 import { CloudWatchDouble } from '../support/aws-cloudwatch-double.js';
 import { SqsDouble } from '../support/aws-sqs-double.js';
+import { testBackendContext } from '../support/backend-context.js';
 import { backendContract } from '../support/backend-contract.js';
 import { alignedQueryTime, startPrometheus } from '../support/prometheus-server.js';
 import { CLUSTER_RULES, clusterSeries } from './prometheus/fixtures.js';

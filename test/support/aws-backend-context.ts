@@ -1,12 +1,9 @@
 import assert from 'node:assert/strict';
-import { Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { ApiError } from '../../src/api/errors.js';
 import { parseSelector } from '../../src/api/selector.js';
-import type { QueryCache } from '../../src/cache/query-cache.js';
 import { deadlineOf } from '../../src/lib/deadline.js';
-import { silentLogger } from '../../src/observability/logger.js';
 import type { AwsClientOverrides } from '../../src/providers/aws/clients.js';
-import type { BackendContext } from '../../src/providers/context.js';
 import type { ExternalMetricRequest } from '../../src/providers/provider.js';
 
 /** Dummy static credentials: the doubles and moto check that requests are signed, not by whom. */
@@ -14,20 +11,6 @@ export const TEST_CREDENTIALS = { accessKeyId: 'AKIDADAPTERTEST', secretAccessKe
 
 /** Explicit credentials and 10 ms between retries, so retry tests take milliseconds. */
 export const FAST_AWS: AwsClientOverrides = { credentials: TEST_CREDENTIALS, retryBackoffMs: () => 10 };
-
-/** Loads every time: tests count backend calls without a cache in between. */
-export const passThroughCache: QueryCache = {
-  fetch: (_key, load, caller) => load(caller.deadline.signal),
-};
-
-export interface TestBackendContext extends BackendContext {
-  registry: Registry;
-}
-
-export function testBackendContext(overrides: Partial<BackendContext> = {}): TestBackendContext {
-  const registry = overrides.registry ?? new Registry();
-  return { logger: silentLogger(), cache: passThroughCache, now: () => new Date(), ...overrides, registry };
-}
 
 export function externalRequest(
   metric: string,

@@ -12,11 +12,11 @@ import {
   FAST_AWS,
   rejectsWithStatus,
   TEST_CREDENTIALS,
-  testBackendContext,
 } from '../../support/aws-backend-context.js';
 import { CloudWatchDouble } from '../../support/aws-cloudwatch-double.js';
 import { SqsDouble } from '../../support/aws-sqs-double.js';
 import { StsDouble } from '../../support/aws-sts-double.js';
+import { testBackendContext } from '../../support/backend-context.js';
 import { type MotoServer, motoAvailability, requireMoto, startMoto } from '../../support/moto.js';
 
 /**

@@ -5,9 +5,10 @@ import { cloudWatchBackendSchema } from '../../../src/providers/cloudwatch/confi
 import type { MetricsBackend } from '../../../src/providers/provider.js';
 import { sqsBackendSchema } from '../../../src/providers/sqs/config.js';
 import { createSqsBackend } from '../../../src/providers/sqs/sqs-backend.js';
-import { counterValue, externalRequest, FAST_AWS, testBackendContext } from '../../support/aws-backend-context.js';
+import { counterValue, externalRequest, FAST_AWS } from '../../support/aws-backend-context.js';
 import { CloudWatchDouble, type WireQuery } from '../../support/aws-cloudwatch-double.js';
 import { SqsDouble } from '../../support/aws-sqs-double.js';
+import { testBackendContext } from '../../support/backend-context.js';
 
 /** The cost counters in /metrics against what the wire doubles saw, call for call. */
 

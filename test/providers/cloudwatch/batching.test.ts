@@ -7,13 +7,9 @@ import { cloudWatchBackendSchema } from '../../../src/providers/cloudwatch/confi
 import { cloudWatchFailurePolicies } from '../../../src/providers/failure-policy/policies.js';
 import { withFailurePolicy } from '../../../src/providers/failure-policy/policy-backend.js';
 import type { MetricsBackend } from '../../../src/providers/provider.js';
-import {
-  externalRequest,
-  FAST_AWS,
-  type TestBackendContext,
-  testBackendContext,
-} from '../../support/aws-backend-context.js';
+import { externalRequest, FAST_AWS } from '../../support/aws-backend-context.js';
 import { CloudWatchDouble } from '../../support/aws-cloudwatch-double.js';
+import { type TestBackendContext, testBackendContext } from '../../support/backend-context.js';
 
 const NOW = new Date('2026-03-01T12:00:30Z');
 const MINUTE_BEFORE_END = Date.parse('2026-03-01T11:58:00Z') / 1000;

@@ -6,15 +6,9 @@ import { cloudWatchBackendSchema } from '../../../src/providers/cloudwatch/confi
 import { cloudWatchFailurePolicies } from '../../../src/providers/failure-policy/policies.js';
 import { withFailurePolicy } from '../../../src/providers/failure-policy/policy-backend.js';
 import type { MetricsBackend } from '../../../src/providers/provider.js';
-import {
-  counterValue,
-  externalRequest,
-  FAST_AWS,
-  rejectsWithStatus,
-  type TestBackendContext,
-  testBackendContext,
-} from '../../support/aws-backend-context.js';
+import { counterValue, externalRequest, FAST_AWS, rejectsWithStatus } from '../../support/aws-backend-context.js';
 import { CloudWatchDouble } from '../../support/aws-cloudwatch-double.js';
+import { type TestBackendContext, testBackendContext } from '../../support/backend-context.js';
 
 // now = 12:00:30; with period 60 and lag 60 the window ends at 11:59:00 and starts at 11:54:00.
 const NOW = new Date('2026-03-01T12:00:30Z');

@@ -4,8 +4,9 @@ import { createCloudWatchBackend } from '../../../src/providers/cloudwatch/cloud
 import { cloudWatchBackendSchema } from '../../../src/providers/cloudwatch/config.js';
 import { cloudWatchFailurePolicies } from '../../../src/providers/failure-policy/policies.js';
 import { withFailurePolicy } from '../../../src/providers/failure-policy/policy-backend.js';
-import { externalRequest, FAST_AWS, testBackendContext } from '../../support/aws-backend-context.js';
+import { externalRequest, FAST_AWS } from '../../support/aws-backend-context.js';
 import { CloudWatchDouble } from '../../support/aws-cloudwatch-double.js';
+import { testBackendContext } from '../../support/backend-context.js';
 
 // The SDK reads these variables itself; node --test gives this file its own process.
 let cloudwatch: CloudWatchDouble;

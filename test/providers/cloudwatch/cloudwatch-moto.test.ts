@@ -8,13 +8,8 @@ import { timeRangeAt } from '../../../src/providers/cloudwatch/queries.js';
 import { cloudWatchFailurePolicies } from '../../../src/providers/failure-policy/policies.js';
 import { withFailurePolicy } from '../../../src/providers/failure-policy/policy-backend.js';
 import type { MetricsBackend } from '../../../src/providers/provider.js';
-import {
-  counterValue,
-  externalRequest,
-  FAST_AWS,
-  TEST_CREDENTIALS,
-  testBackendContext,
-} from '../../support/aws-backend-context.js';
+import { counterValue, externalRequest, FAST_AWS, TEST_CREDENTIALS } from '../../support/aws-backend-context.js';
+import { testBackendContext } from '../../support/backend-context.js';
 import { type MotoServer, motoAvailability, requireMoto, startMoto } from '../../support/moto.js';
 
 // One clock for the whole file, so the datapoints written and the window asked for agree.

@@ -9,15 +9,10 @@ import { withFailurePolicy } from '../../../src/providers/failure-policy/policy-
 import type { MetricsBackend } from '../../../src/providers/provider.js';
 import { sqsBackendSchema } from '../../../src/providers/sqs/config.js';
 import { createSqsBackend } from '../../../src/providers/sqs/sqs-backend.js';
-import {
-  counterValue,
-  externalRequest,
-  FAST_AWS,
-  rejectsWithStatus,
-  testBackendContext,
-} from '../../support/aws-backend-context.js';
+import { counterValue, externalRequest, FAST_AWS, rejectsWithStatus } from '../../support/aws-backend-context.js';
 import { CloudWatchDouble } from '../../support/aws-cloudwatch-double.js';
 import { SqsDouble } from '../../support/aws-sqs-double.js';
+import { testBackendContext } from '../../support/backend-context.js';
 
 /**
  * The failure policies against the SQS and CloudWatch wire doubles, through a real cache on a

@@ -4,7 +4,7 @@ import { ConfigError } from '../../../src/config/errors.js';
 import { parseConfig } from '../../../src/config/load.js';
 import { createPrometheusBackend } from '../../../src/providers/prometheus/backend.js';
 import { resolvePrometheusSettings } from '../../../src/providers/prometheus/settings.js';
-import { testContext } from './helpers.js';
+import { testBackendContext } from '../../support/backend-context.js';
 
 const ADAPTER_FILE = `
 rules:
@@ -139,7 +139,7 @@ describe('settings: flags over the file', () => {
     });
     assert.ok(settings);
     assert.throws(
-      () => createPrometheusBackend(settings, testContext()),
+      () => createPrometheusBackend(settings, testBackendContext()),
       (error: unknown) =>
         error instanceof ConfigError &&
         /^--prometheus-ca-file \/nonexistent\/ca\.crt: cannot read: ENOENT/.test(error.message),
@@ -151,7 +151,7 @@ describe('settings: flags over the file', () => {
     assert.ok(settings);
     const broken = { ...settings, rules: [{ seriesQuery: 'up', metricsQuery: '<<.Serie>>' }] };
     assert.throws(
-      () => createPrometheusBackend(broken, testContext()),
+      () => createPrometheusBackend(broken, testBackendContext()),
       (error: unknown) =>
         error instanceof ConfigError && /field prometheus\.rules\[0\]\.metricsQuery/.test(error.message),
     );

@@ -14,9 +14,10 @@ import { createPrometheusBackend, type PrometheusBackend } from '../../../src/pr
 import { resolvePrometheusSettings } from '../../../src/providers/prometheus/settings.js';
 import type { ExternalSample } from '../../../src/providers/provider.js';
 import { buildTestApp } from '../../support/app.js';
+import { testBackendContext } from '../../support/backend-context.js';
 import { alignedQueryTime, type PrometheusServer, startPrometheus } from '../../support/prometheus-server.js';
 import { CLUSTER_RULES, clusterSeries } from './fixtures.js';
-import { type BackendUnderTest, startBackend, testContext } from './helpers.js';
+import { type BackendUnderTest, startBackend } from './helpers.js';
 
 const T = alignedQueryTime();
 const deadline = deadlineOf(new AbortController().signal);
@@ -164,7 +165,10 @@ describe('Prometheus external metrics and failures against a real Prometheus', (
       { ttlMs: 15_000, maxStaleMs: 60_000, negativeTtlMs: 5_000, maxEntries: 100, maxBytes: 1 << 20 },
       { registry },
     );
-    const backend = createPrometheusBackend(settings, testContext({ registry, cache, now: () => new Date(T * 1000) }));
+    const backend = createPrometheusBackend(
+      settings,
+      testBackendContext({ registry, cache, now: () => new Date(T * 1000) }),
+    );
     await backend.start?.();
     const ask = () =>
       backend.external.getExternalMetric({
@@ -201,7 +205,7 @@ describe('Prometheus external metrics and failures against a real Prometheus', (
       });
       backend = createPrometheusBackend(
         settings,
-        testContext({ logger: createLogger('debug', sink), now: () => new Date(T * 1000) }),
+        testBackendContext({ logger: createLogger('debug', sink), now: () => new Date(T * 1000) }),
       );
       await backend.start?.();
       assert.equal(

@@ -2,26 +2,9 @@ import { Registry } from 'prom-client';
 import { markCachedEntry, type QueryCache } from '../../../src/cache/query-cache.js';
 import { parseConfig } from '../../../src/config/load.js';
 import type { ObjectLister } from '../../../src/kube/index.js';
-import { silentLogger } from '../../../src/observability/logger.js';
-import type { BackendContext } from '../../../src/providers/context.js';
 import { createPrometheusBackend, type PrometheusBackend } from '../../../src/providers/prometheus/backend.js';
 import { resolvePrometheusSettings } from '../../../src/providers/prometheus/settings.js';
-
-/** A cache that always loads, recording each key, so tests see every query the backend runs. */
-export interface RecordingCache extends QueryCache {
-  keys: string[];
-}
-
-export function passThroughCache(): RecordingCache {
-  const keys: string[] = [];
-  return {
-    keys,
-    fetch(key, load, caller) {
-      keys.push(key);
-      return load(caller.deadline.signal);
-    },
-  };
-}
+import { passThroughCache, type RecordingCache, testBackendContext } from '../../support/backend-context.js';
 
 /** A cache that loads each key once and hands the same answer out again, marked, as the real cache does on a hit. */
 export function keepingCache(): RecordingCache {
@@ -41,16 +24,6 @@ export function keepingCache(): RecordingCache {
       }
       return answer;
     },
-  };
-}
-
-export function testContext(overrides: Partial<BackendContext> = {}): BackendContext {
-  return {
-    logger: silentLogger(),
-    registry: new Registry(),
-    cache: passThroughCache(),
-    now: () => new Date(),
-    ...overrides,
   };
 }
 
@@ -79,7 +52,7 @@ export async function startBackend(
   const registry = new Registry();
   const backend = createPrometheusBackend(
     settings,
-    testContext({ cache, registry, now: () => new Date(options.queryTime * 1000), kube: options.kube }),
+    testBackendContext({ cache, registry, now: () => new Date(options.queryTime * 1000), kube: options.kube }),
   );
   await backend.start?.();
   return { backend, cache, registry };

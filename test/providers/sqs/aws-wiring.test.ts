@@ -4,7 +4,7 @@ import { Registry } from 'prom-client';
 import { parseConfig } from '../../../src/config/load.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { createBackends } from '../../../src/providers/backends.js';
-import { passThroughCache } from '../../support/aws-backend-context.js';
+import { passThroughCache } from '../../support/backend-context.js';
 
 // The example of docs and deploy/aws/README.md: it must parse and wire as written.
 const EXAMPLE_YAML = `
@@ -48,7 +48,7 @@ test('createBackends wires the sqs and cloudwatch sections, each with its own ca
     now: () => new Date(),
     cacheFor: (backend) => {
       cachesAskedFor.push(backend);
-      return passThroughCache;
+      return passThroughCache();
     },
   });
   assert.deepEqual(

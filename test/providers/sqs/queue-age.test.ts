@@ -3,15 +3,10 @@ import { after, before, test } from 'node:test';
 import type { MetricsBackend } from '../../../src/providers/provider.js';
 import { sqsBackendSchema } from '../../../src/providers/sqs/config.js';
 import { createSqsBackend } from '../../../src/providers/sqs/sqs-backend.js';
-import {
-  counterValue,
-  externalRequest,
-  FAST_AWS,
-  rejectsWithStatus,
-  testBackendContext,
-} from '../../support/aws-backend-context.js';
+import { counterValue, externalRequest, FAST_AWS, rejectsWithStatus } from '../../support/aws-backend-context.js';
 import { CloudWatchDouble } from '../../support/aws-cloudwatch-double.js';
 import { SqsDouble } from '../../support/aws-sqs-double.js';
+import { testBackendContext } from '../../support/backend-context.js';
 
 /** The oldest-message age against the CloudWatch wire double: the exact query, batching, access. */
 

@@ -4,15 +4,9 @@ import { createQueryCache } from '../../../src/cache/metric-cache.js';
 import type { MetricsBackend } from '../../../src/providers/provider.js';
 import { type SqsBackendConfig, sqsBackendSchema } from '../../../src/providers/sqs/config.js';
 import { createSqsBackend } from '../../../src/providers/sqs/sqs-backend.js';
-import {
-  counterValue,
-  externalRequest,
-  FAST_AWS,
-  rejectsWithStatus,
-  type TestBackendContext,
-  testBackendContext,
-} from '../../support/aws-backend-context.js';
+import { counterValue, externalRequest, FAST_AWS, rejectsWithStatus } from '../../support/aws-backend-context.js';
 import { SqsDouble } from '../../support/aws-sqs-double.js';
+import { type TestBackendContext, testBackendContext } from '../../support/backend-context.js';
 
 const NOW = new Date('2026-03-01T12:00:00Z');
 

@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { sqsBackendSchema } from '../../../src/providers/sqs/config.js';
 import { createSqsBackend } from '../../../src/providers/sqs/sqs-backend.js';
-import { externalRequest, FAST_AWS, testBackendContext } from '../../support/aws-backend-context.js';
+import { externalRequest, FAST_AWS } from '../../support/aws-backend-context.js';
 import { SqsDouble } from '../../support/aws-sqs-double.js';
+import { testBackendContext } from '../../support/backend-context.js';
 
 // The SDK reads these variables itself; the config names neither region nor endpoint here.
 // node --test runs each file in its own process, so changing process.env stays in this file.

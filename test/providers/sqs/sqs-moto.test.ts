@@ -11,13 +11,8 @@ import { ApiError } from '../../../src/api/errors.js';
 import type { MetricsBackend } from '../../../src/providers/provider.js';
 import { sqsBackendSchema } from '../../../src/providers/sqs/config.js';
 import { createSqsBackend } from '../../../src/providers/sqs/sqs-backend.js';
-import {
-  counterValue,
-  externalRequest,
-  FAST_AWS,
-  TEST_CREDENTIALS,
-  testBackendContext,
-} from '../../support/aws-backend-context.js';
+import { counterValue, externalRequest, FAST_AWS, TEST_CREDENTIALS } from '../../support/aws-backend-context.js';
+import { testBackendContext } from '../../support/backend-context.js';
 import { type MotoServer, motoAvailability, requireMoto, startMoto } from '../../support/moto.js';
 
 // moto's default account.

@@ -12,8 +12,8 @@ import {
   FAST_AWS,
   rejectsWithStatus,
   TEST_CREDENTIALS,
-  testBackendContext,
 } from '../../support/aws-backend-context.js';
+import { testBackendContext } from '../../support/backend-context.js';
 import { type MotoServer, motoAvailability, requireMoto, startMoto } from '../../support/moto.js';
 
 /**
