@@ -12,8 +12,11 @@ const app = express();
 app.disable('x-powered-by');
 app.disable('etag');
 app.set('query parser', false);
+// A Buffer and node's setHeader, so express adds no charset: the adapter sends `application/json`, as kube-apiserver does.
+const body = Buffer.from(args.body);
 app.get(args.path, (_req, res) => {
-  res.type('application/json').send(args.body);
+  res.setHeader('Content-Type', 'application/json');
+  res.send(body);
 });
 const server = createServer({ cert: args.cert, key: args.key, minVersion: 'TLSv1.2' }, app);
 server.listen(0, '127.0.0.1', () => announce((server.address() as AddressInfo).port));
