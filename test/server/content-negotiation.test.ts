@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import request from 'supertest';
+import { ApiError } from '../../src/api/errors.js';
 import type { MetricsBackend } from '../../src/providers/provider.js';
 import { buildTestApp } from '../support/app.js';
 
@@ -95,20 +96,21 @@ describe('availability check', () => {
   });
 
   it('under load: with 300 metric requests stuck on a dead backend, every probe is answered before any of them', async () => {
-    // A backend that never answers, giving up only when the request's deadline aborts it.
+    // A backend that answers nothing until the test lets go of it, after the probes: no deadline
+    // can end a metric read first, however slowly a loaded machine accepts the 305 connections.
+    const waiting: Array<(error: ApiError) => void> = [];
     const hanging: MetricsBackend = {
       name: 'down',
       external: {
-        getExternalMetric: ({ deadline }) =>
+        getExternalMetric: () =>
           new Promise((_, reject) => {
-            const { signal } = deadline;
-            signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+            waiting.push(reject);
           }),
         listExternalMetrics: () => [{ metric: 'jobs' }],
         servesExternal: (metric) => metric === 'jobs',
       },
     };
-    const { app: down } = buildTestApp({ backends: [hanging] });
+    const { app: down } = buildTestApp({ backends: [hanging], requestTimeoutMs: 60_000 });
     const server = down.listen(0, '127.0.0.1');
     await once(server, 'listening');
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -129,6 +131,8 @@ describe('availability check', () => {
         ),
       );
       assert.deepEqual(await Promise.all(probes), [200, 200, 200, 200, 200]);
+      while (waiting.length < stuck.length) await new Promise((resolve) => setTimeout(resolve, 10));
+      for (const reject of waiting) reject(ApiError.unavailable('backend "down" is down'));
       const statuses = await Promise.all(stuck);
       assert.deepEqual(finished.slice(0, 5), ['probe', 'probe', 'probe', 'probe', 'probe']);
       assert.ok(

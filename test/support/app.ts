@@ -52,7 +52,7 @@ export interface TestApp {
 
 /** The app over `backends`, by default the static backend of TEST_CONFIG_YAML. */
 export function buildTestApp(
-  options: { auth?: AuthSetup; backends?: MetricsBackend[]; logger?: Logger } = {},
+  options: { auth?: AuthSetup; backends?: MetricsBackend[]; logger?: Logger; requestTimeoutMs?: number } = {},
 ): TestApp {
   const backends = options.backends ?? [testConfigBackend()];
   const metrics = createAdapterMetrics(undefined, false);
@@ -65,7 +65,7 @@ export function buildTestApp(
     logger: options.logger ?? silentLogger(),
     readiness: { isReady: () => ready },
     version: { version: '1.2.3', gitCommit: 'abc' },
-    requestTimeoutMs: 500,
+    requestTimeoutMs: options.requestTimeoutMs ?? 500,
   });
   return {
     app,
