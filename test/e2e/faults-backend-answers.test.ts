@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { adapterRequest, sampleOf } from '../support/adapter-client.js';
-import { type AdapterProcess, startAdapter } from '../support/adapter-process.js';
+import { type AdapterOnPrometheus, startAdapterOnPrometheus } from '../support/adapter-on-prometheus.js';
+import type { AdapterProcess } from '../support/adapter-process.js';
 import { type MisbehavingPrometheus, startMisbehavingPrometheus } from '../support/misbehaving-prometheus.js';
 
 /**
@@ -40,27 +38,21 @@ const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 
 let prometheus: MisbehavingPrometheus;
 let adapter: AdapterProcess;
-let dir: string;
+let served: AdapterOnPrometheus;
 
 before(async () => {
   prometheus = await startMisbehavingPrometheus();
-  dir = await mkdtemp(join(tmpdir(), 'faults-backend-answers-'));
-  await writeFile(join(dir, 'config.yaml'), CONFIG);
-  adapter = await startAdapter({
-    args: [
-      '--secure-port=0',
-      `--config=${join(dir, 'config.yaml')}`,
-      `--prometheus-url=${prometheus.url}`,
-      '--metrics-relist-interval=10m',
-    ],
+  served = await startAdapterOnPrometheus({
+    config: CONFIG,
+    prometheusUrl: prometheus.url,
     env: { NODE_OPTIONS: `--max-old-space-size=${HEAP_LIMIT_MB}` },
   });
+  adapter = served.adapter;
 });
 
 after(async () => {
-  await adapter?.stop();
+  await served?.close();
   await prometheus?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 const rss = async () =>

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { adapterMetric, adapterRequest, eventually } from '../support/adapter-client.js';
-import { type AdapterProcess, startAdapter } from '../support/adapter-process.js';
+import { type AdapterOnPrometheus, startAdapterOnPrometheus } from '../support/adapter-on-prometheus.js';
+import type { AdapterProcess } from '../support/adapter-process.js';
 import { gauge, type PrometheusServer, startPrometheus } from '../support/prometheus-server.js';
 import { type RoundRobinProxy, startRoundRobinProxy } from '../support/round-robin-proxy.js';
 
@@ -35,7 +33,7 @@ const queueDepth = (queue: string) =>
 let prometheus: PrometheusServer;
 let proxy: RoundRobinProxy;
 let adapter: AdapterProcess;
-let dir: string;
+let served: AdapterOnPrometheus;
 
 before(async () => {
   const now = Math.floor(Date.now() / 1000);
@@ -45,18 +43,12 @@ before(async () => {
     ],
   });
   proxy = await startRoundRobinProxy({ backends: [prometheus.port] });
-  dir = await mkdtemp(join(tmpdir(), 'faults-prometheus-'));
-  await writeFile(join(dir, 'config.yaml'), CONFIG);
-  adapter = await startAdapter({
-    args: [
-      '--secure-port=0',
-      `--config=${join(dir, 'config.yaml')}`,
-      `--prometheus-url=${proxy.url}`,
-      // No relist during the tests: every connection to Prometheus comes from a metric read.
-      '--metrics-relist-interval=10m',
-      '--metrics-max-age=1h',
-    ],
+  served = await startAdapterOnPrometheus({
+    config: CONFIG,
+    prometheusUrl: proxy.url,
+    args: ['--metrics-max-age=1h'],
   });
+  adapter = served.adapter;
 });
 
 afterEach(async () => {
@@ -65,10 +57,9 @@ afterEach(async () => {
 });
 
 after(async () => {
-  await adapter?.stop();
+  await served?.close();
   await proxy?.close();
   await prometheus?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe('Prometheus slower than the backend timeout', () => {
