@@ -1,0 +1,182 @@
+import { LRUCache } from 'lru-cache';
+import { type CacheCaller, isCachedEntry, markCachedEntry, type QueryCache } from '../../cache/query-cache.js';
+import type { ObjectSummary } from '../../kube/types.js';
+import type { Logger } from '../../observability/logger.js';
+import type {
+  CustomMetricByNameRequest,
+  CustomMetricBySelectorRequest,
+  ExternalMetricRequest,
+  ObjectSample,
+} from '../provider.js';
+import type { PrometheusClient, PromSample } from './client.js';
+import type { CustomEntry, ExternalEntry } from './discovery.js';
+import type { PrometheusBackendMetrics } from './metrics.js';
+import { type RenderedQuery, renderCustomQuery, renderExternalQuery } from './query.js';
+import { memoKey, RenderedQueries } from './rendered-queries.js';
+import { servedSamples } from './served-samples.js';
+
+/**
+ * The query part of the Prometheus backend: a discovered entry and a request become PromQL
+ * (remembered per request shape), the PromQL goes through the cache to Prometheus, and what comes
+ * back is what the backend serves (NaN and infinite values dropped, see served-samples.ts).
+ * It knows nothing of discovery beyond the entry it is handed; `forget()` is called when the
+ * entries change (a relist), since its memos are keyed by metric name, not by entry.
+ */
+export interface MetricQueries {
+  /** The samples of an external rule's query. */
+  external(entry: ExternalEntry, request: ExternalMetricRequest): Promise<readonly PromSample[]>;
+  /** The samples of a custom query naming one object, and the label that names it. */
+  object(
+    entry: CustomEntry,
+    request: CustomMetricByNameRequest,
+  ): Promise<{ samples: readonly PromSample[]; rendered: RenderedQuery }>;
+  /** One sample per selected object that has one, in the objects' order. */
+  selection(
+    entry: CustomEntry,
+    request: CustomMetricBySelectorRequest,
+    objects: readonly ObjectSummary[],
+  ): Promise<readonly ObjectSample[]>;
+  forget(): void;
+}
+
+export interface MetricQueriesOptions {
+  client: Pick<PrometheusClient, 'query'>;
+  cache: QueryCache;
+  now: () => Date;
+  metrics: PrometheusBackendMetrics;
+  logger: Logger;
+}
+
+/** Selector answers kept: at most this many, naming at most this many objects in all (~20 MiB with their bodies). */
+const KEPT_SELECTIONS = 4096;
+const KEPT_SELECTION_OBJECTS = 50_000;
+
+interface Selection {
+  objects: readonly ObjectSummary[];
+  rendered: RenderedQuery;
+  samples?: readonly PromSample[];
+  answer?: readonly ObjectSample[];
+}
+
+export function createMetricQueries(options: MetricQueriesOptions): MetricQueries {
+  const { client, cache, metrics, logger } = options;
+
+  function query(promql: string, caller: CacheCaller): Promise<readonly PromSample[]> {
+    return cache.fetch(
+      promql,
+      async (loadSignal) => {
+        const result = await client.query(promql, options.now(), loadSignal);
+        const { served, dropped } = servedSamples(result.samples);
+        if (dropped.length > 0) {
+          metrics.droppedSamples.inc(dropped.length);
+          logger.debug(
+            { promql, dropped: dropped.map((s) => ({ labels: s.labels, value: String(s.value) })) },
+            'prometheus returned NaN or infinite values: dropped, never served',
+          );
+        }
+        logger.debug({ promql, samples: served.length }, 'prometheus query');
+        return served;
+      },
+      caller,
+    );
+  }
+
+  // Rendered PromQL per request shape (see RenderedQueries).
+  const renderedExternal = new RenderedQueries<string>();
+  const renderedObject = new RenderedQueries<RenderedQuery>();
+
+  // For a selector, the PromQL names the selected objects: it is kept while the lister hands out
+  // the same (frozen) objects (see KubeClient.listObjects), and the answer while the cache hands
+  // out the same samples. Bounded by the objects kept, since PromQL, answer and the body the HTTP
+  // layer keeps beside it all grow with them (a few hundred bytes per object).
+  const renderedSelection = new LRUCache<string, Selection>({
+    max: KEPT_SELECTIONS,
+    maxSize: KEPT_SELECTION_OBJECTS,
+    sizeCalculation: (selection) => selection.objects.length + 1,
+  });
+
+  function selectionQuery(
+    entry: CustomEntry,
+    request: CustomMetricBySelectorRequest,
+    objects: readonly ObjectSummary[],
+  ): Selection {
+    const { metric, resource, namespace, objectSelector, metricSelector } = request;
+    const key = memoKey(
+      metric,
+      resource.group,
+      resource.resource,
+      namespace,
+      objectSelector.toString(),
+      metricSelector.toString(),
+    );
+    const kept = renderedSelection.get(key);
+    if (kept?.objects === objects) return kept;
+    const rendered = renderCustomQuery({
+      rule: entry.rule,
+      seriesName: entry.seriesName,
+      resource,
+      namespace,
+      names: objects.map((o) => o.name),
+      metricSelector,
+    });
+    const selection: Selection = { objects, rendered };
+    if (Object.isFrozen(objects) && objects.length < KEPT_SELECTION_OBJECTS) renderedSelection.set(key, selection);
+    return selection;
+  }
+
+  return {
+    external(entry, request) {
+      const { metric, namespace, metricSelector } = request;
+      const promql = renderedExternal.get(memoKey(metric, namespace, metricSelector.toString()), () =>
+        renderExternalQuery({ rule: entry.rule, seriesName: entry.seriesName, namespace, metricSelector }),
+      );
+      return query(promql, request);
+    },
+
+    async object(entry, request) {
+      const { object, metric, metricSelector } = request;
+      const { resource, namespace, name } = object;
+      const key = memoKey(metric, resource.group, resource.resource, namespace, name, metricSelector.toString());
+      const rendered = renderedObject.get(key, () =>
+        renderCustomQuery({
+          rule: entry.rule,
+          seriesName: entry.seriesName,
+          resource,
+          namespace,
+          names: [name],
+          metricSelector,
+        }),
+      );
+      return { samples: await query(rendered.promql, request), rendered };
+    },
+
+    async selection(entry, request, objects) {
+      const selection = selectionQuery(entry, request, objects);
+      const samples = await query(selection.rendered.promql, request);
+      if (selection.samples === samples && selection.answer) return selection.answer;
+      const byName = new Map<string, PromSample>();
+      for (const sample of samples) {
+        const name = sample.labels[selection.rendered.objectLabel];
+        if (name !== undefined && !byName.has(name)) byName.set(name, sample);
+      }
+      const answer = objects.flatMap((object) => {
+        const sample = byName.get(object.name);
+        return sample ? [{ name: object.name, value: sample.value, timestamp: sample.timestamp }] : [];
+      });
+      if (!Object.isFrozen(objects) || !isCachedEntry(samples)) return answer;
+      // Both inputs are shared and unchanged while they are handed out again: so is the answer,
+      // which therefore carries the cache's entry identity too (see providers/provider.ts).
+      for (const sample of answer) Object.freeze(sample);
+      selection.samples = samples;
+      selection.answer = Object.freeze(answer);
+      markCachedEntry(selection.answer);
+      return selection.answer;
+    },
+
+    forget() {
+      renderedExternal.clear();
+      renderedObject.clear();
+      renderedSelection.clear();
+    },
+  };
+}
