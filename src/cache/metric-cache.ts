@@ -4,12 +4,12 @@ import type { Registry } from 'prom-client';
 import { ApiError, type StatusReason } from '../api/errors.js';
 import { createLimiter, type Limiter, Overloaded } from '../concurrency/limiter.js';
 import { formatDuration } from '../lib/duration.js';
+import { type Flight, SingleFlight } from '../lib/single-flight.js';
 import type { Logger } from '../observability/logger.js';
 import { type CacheGaugeSource, type CacheMetrics, cacheMetricsFor, type RequestResult } from './cache-metrics.js';
 import { DEFAULT_CACHE_SETTINGS } from './config.js';
 import { CACHED_MARK_BYTES, entryBytes, estimateErrorBytes, estimateValueBytes } from './entry-size.js';
 import { type CacheCaller, type CacheSettings, markCachedEntry, type QueryCache } from './query-cache.js';
-import { Flight } from './single-flight.js';
 
 export interface QueryCacheDeps {
   /** Where the cache metrics live; shared by every backend's cache, told apart by the `backend` label. */
@@ -78,7 +78,7 @@ export function createQueryCache(backend: string, settings: CacheSettings, deps:
 
 class LruQueryCache implements MetricCache, CacheGaugeSource {
   private readonly entries: LRUCache<string, Entry>;
-  private readonly inflight = new Map<string, Flight<Answer>>();
+  private readonly inflight = new SingleFlight<Answer>();
   private readonly metrics: CacheMetrics;
   private readonly now: () => number;
   private readonly sizeOf: (value: unknown) => number;
@@ -134,7 +134,7 @@ class LruQueryCache implements MetricCache, CacheGaugeSource {
       this.count('hit');
       this.observeAge(now - entry.loadedAt);
       if (now - entry.loadedAt >= this.refreshAheadAfterMs && !this.inflight.has(key)) {
-        this.startFlight(key, load, true);
+        this.startFlight(key, load);
       }
       return entry.value as T;
     }
@@ -146,7 +146,7 @@ class LruQueryCache implements MetricCache, CacheGaugeSource {
       // no stale value), and retry in the background.
       const retry = now - entry.failedAt >= this.staleRetryMs;
       if (now - entry.loadedAt < this.settings.ttlMs + maxStaleMs) {
-        if (retry && !this.inflight.has(key)) this.startFlight(key, load, true);
+        if (retry && !this.inflight.has(key)) this.startFlight(key, load);
         return this.serveStale(entry, entry.failure, caller, now);
       }
       if (!retry) {
@@ -159,7 +159,7 @@ class LruQueryCache implements MetricCache, CacheGaugeSource {
     if (signal.aborted) throw signal.reason;
 
     const joined = this.inflight.get(key);
-    const flight = joined ?? this.startFlight(key, load, false);
+    const flight = joined ?? this.startFlight(key, load);
     const waited: RequestResult = joined ? 'coalesced' : 'miss';
     let answer: Answer;
     try {
@@ -205,8 +205,7 @@ class LruQueryCache implements MetricCache, CacheGaugeSource {
   close(): void {
     this.closed = true;
     const reason = ApiError.unavailable(`${this.backend} backend is shutting down`);
-    for (const flight of [...this.inflight.values()]) flight.abort(reason);
-    this.inflight.clear();
+    this.inflight.abortAll(reason);
     this.entries.clear();
     this.metrics.sources.delete(this);
   }
@@ -222,17 +221,8 @@ class LruQueryCache implements MetricCache, CacheGaugeSource {
     return undefined;
   }
 
-  private startFlight<T>(key: string, load: (signal: AbortSignal) => Promise<T>, background: boolean): Flight<Answer> {
-    const forget = (): void => {
-      if (this.inflight.get(key) === flight) this.inflight.delete(key);
-    };
-    const flight: Flight<Answer> = new Flight(
-      (signal) => this.runLoad(key, load, signal).finally(forget),
-      background,
-      forget,
-    );
-    this.inflight.set(key, flight);
-    return flight;
+  private startFlight<T>(key: string, load: (signal: AbortSignal) => Promise<T>): Flight<Answer> {
+    return this.inflight.start(key, (signal) => this.runLoad(key, load, signal));
   }
 
   /** Runs one backend load and records its outcome; never rejects. */

@@ -22,6 +22,7 @@ export function abandonOnAbort<T>(work: Promise<T>, signal: AbortSignal, what: s
   });
 }
 
-function cancelled(what: string): ApiError {
+/** What a caller that left a shared AWS call is told. */
+export function cancelled(what: string): ApiError {
   return ApiError.unavailable(`${what} was cancelled: the request ended before AWS answered`);
 }

@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Deadline } from '../../lib/deadline.js';
-import { abandonOnAbort } from '../aws/abort.js';
+import { SingleFlight } from '../../lib/single-flight.js';
+import { cancelled } from '../aws/abort.js';
 
 /** A queue as a request or the config names it. A configured `url` needs no lookup. */
 export interface QueueRef {
@@ -21,33 +22,33 @@ const MAX_REMEMBERED_URLS = 10_000;
 /**
  * Queue URLs, looked up with GetQueueUrl once per queue. A resolved URL is remembered (until the
  * queue turns out to be gone, see `forget`); a failed lookup is not, so a queue created later is
- * found. Concurrent requests for one queue share a single lookup.
+ * found. Concurrent requests for one queue share a single lookup (lib/single-flight.ts), which
+ * runs to its end (bounded by the SDK's timeout) even when every caller has left, so a slow
+ * answer is still remembered for the next request.
  */
 export class QueueUrlResolver {
   private readonly resolved = new LRUCache<string, string>({ max: MAX_REMEMBERED_URLS });
-  private readonly pending = new Map<string, Promise<string>>();
+  private readonly lookups = new SingleFlight<string>({ abandoned: 'finish' });
 
   constructor(private readonly lookup: (ref: QueueRef) => Promise<string>) {}
 
-  /** `caller.signal` is read only when the caller has to wait for a lookup. */
+  /** `deadline.signal` is read only when the caller has to wait for a lookup. */
   resolve(ref: QueueRef, deadline: Deadline): Promise<string> {
     if (ref.url !== undefined) return Promise.resolve(ref.url);
     const key = keyOf(ref);
     const known = this.resolved.get(key);
     if (known !== undefined) return Promise.resolve(known);
-    let lookup = this.pending.get(key);
-    if (!lookup) {
-      lookup = this.lookup(ref)
-        .then((url) => {
-          this.resolved.set(key, url);
-          return url;
-        })
-        .finally(() => this.pending.delete(key));
-      // Every caller may have left by the time a lookup fails; the rejection is theirs, not unhandled.
-      lookup.catch(() => undefined);
-      this.pending.set(key, lookup);
-    }
-    return abandonOnAbort(lookup, deadline.signal, `looking up the URL of ${describeQueue(ref)}`);
+    const signal = deadline.signal;
+    const lookup = async (): Promise<string> => {
+      const url = await this.lookup(ref);
+      this.resolved.set(key, url);
+      return url;
+    };
+    return this.lookups.run(key, lookup, signal).catch((error: unknown) => {
+      throw signal.aborted && error === signal.reason
+        ? cancelled(`looking up the URL of ${describeQueue(ref)}`)
+        : error;
+    });
   }
 
   forget(ref: QueueRef): void {

@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import { SingleFlight } from '../../lib/single-flight.js';
 
 export interface CoalescingCacheOptions<V> {
   /** Most entries kept; the least recently used go first. */
@@ -9,11 +10,11 @@ export interface CoalescingCacheOptions<V> {
 
 /**
  * A bounded TTL cache whose concurrent misses for one key share a single load, so a burst of
- * identical requests costs the API server one review. Failed loads are not cached.
+ * identical requests costs the API server one review (lib/single-flight.ts). Failed loads are not cached.
  */
 export class CoalescingCache<V extends NonNullable<unknown>> {
   private readonly entries: LRUCache<string, V>;
-  private readonly inflight = new Map<string, Promise<V>>();
+  private readonly loads = new SingleFlight<V>();
 
   constructor(private readonly options: CoalescingCacheOptions<V>) {
     this.entries = new LRUCache<string, V>({ max: options.maxEntries });
@@ -22,17 +23,12 @@ export class CoalescingCache<V extends NonNullable<unknown>> {
   async getOrLoad(key: string, load: () => Promise<V>): Promise<V> {
     const cached = this.entries.get(key);
     if (cached !== undefined) return cached;
-    const pending = this.inflight.get(key);
-    if (pending) return pending;
-    const loading = load()
-      .then((value) => {
-        const ttl = this.options.ttlMs(value);
-        if (ttl > 0) this.entries.set(key, value, { ttl });
-        return value;
-      })
-      .finally(() => this.inflight.delete(key));
-    this.inflight.set(key, loading);
-    return loading;
+    return this.loads.run(key, async () => {
+      const value = await load();
+      const ttl = this.options.ttlMs(value);
+      if (ttl > 0) this.entries.set(key, value, { ttl });
+      return value;
+    });
   }
 
   clear(): void {
