@@ -2,3 +2,17 @@
 export function clip(text: string, max = 120): string {
   return text.length > max ? `${text.slice(0, max)}…` : text;
 }
+
+/**
+ * `text` with its %XX escapes decoded as UTF-8, or undefined when an escape is malformed or
+ * decodes to no valid UTF-8; the caller decides what that means (a 400 for a path segment, the
+ * raw text for a header-encoded key).
+ */
+export function percentDecoded(text: string): string | undefined {
+  if (!text.includes('%')) return text;
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -59,7 +59,10 @@ export function createApp(options: AppOptions): Express {
   const auth = options.auth;
   app.use((req, res, next) => {
     if (!isUnderApis(req.path)) return next();
-    return auth ? authenticateRequest(auth, req, res).then(() => apis(req, res)) : apis(req, res);
+    const route = apis.route(req);
+    return auth
+      ? authenticateRequest(auth, req, res).then(() => apis.serve(req, res, route))
+      : apis.serve(req, res, route);
   });
   app.use(createHealthRouter(options.readiness, options.version));
   app.get('/metrics', async (_req, res) => {

@@ -1,3 +1,4 @@
+import { percentDecoded } from '../../lib/text.js';
 import type { CredentialAuthenticator, CredentialOutcome, RequestCredentials } from './credentials.js';
 import type { UserInfo } from './types.js';
 import { type CaBundle, certificateNames, verifyClientChain } from './x509.js';
@@ -96,11 +97,8 @@ function extraValues(headers: NodeJS.Dict<string[]>, prefixes: readonly string[]
   return Object.fromEntries(extra);
 }
 
-// Header names cannot carry every character an extra key may hold, so the proxy percent-encodes them.
+// Header names cannot carry every character an extra key may hold, so the proxy percent-encodes
+// them; a key that does not decode is kept as sent, as kube keeps it.
 function unescapeExtraKey(encoded: string): string {
-  try {
-    return decodeURIComponent(encoded);
-  } catch {
-    return encoded;
-  }
+  return percentDecoded(encoded) ?? encoded;
 }

@@ -23,7 +23,8 @@ const OBJECT_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.:]*[A-Za-z0-9])?$/;
 const METRIC_NAME = /^[A-Za-z0-9_:]([-A-Za-z0-9_.:|]*[A-Za-z0-9_:])?$/;
 
 /**
- * Parses the part of a custom-metrics path after `/apis/custom.metrics.k8s.io/<version>/`.
+ * Parses the part of a custom-metrics path after `/apis/custom.metrics.k8s.io/<version>/`, as
+ * decoded segments (decodePathSegments).
  *   {resource}/{name|*}/{metric}                      root-scoped objects
  *   namespaces/{ns}/metrics/{metric}                  the namespace object itself
  *   namespaces/{ns}/{resource}/{name|*}/{metric}      namespaced objects
@@ -33,7 +34,7 @@ export function parseCustomMetricPath(
   fullPath: string,
   resources: ResourceResolver,
 ): CustomMetricPath {
-  const parts = segments.map((s) => decodeSegment(s, fullPath));
+  const parts = segments;
   if (parts.length === 3) {
     const [resourceText, name, metric] = parts as [string, string, string];
     return { resource: resolveResource(resourceText, resources), ...objectName(name), metric: metricName(metric) };
@@ -58,9 +59,8 @@ export function parseCustomMetricPath(
   throw notFoundPath(fullPath);
 }
 
-/** Parses the part of an external-metrics path after `/apis/external.metrics.k8s.io/v1beta1/`. */
-export function parseExternalMetricPath(segments: readonly string[], fullPath: string): ExternalMetricPath {
-  const parts = segments.map((s) => decodeSegment(s, fullPath));
+/** Parses the part of an external-metrics path after `/apis/external.metrics.k8s.io/v1beta1/`, as decoded segments. */
+export function parseExternalMetricPath(parts: readonly string[], fullPath: string): ExternalMetricPath {
   if (parts.length === 3 && parts[0] === 'namespaces') {
     return { namespace: namespaceName(parts[1] as string), metric: metricName(parts[2] as string) };
   }
@@ -69,14 +69,6 @@ export function parseExternalMetricPath(segments: readonly string[], fullPath: s
 
 export function notFoundPath(fullPath: string): ApiError {
   return ApiError.notFound(`the server could not find the requested resource (path ${clip(fullPath)})`);
-}
-
-function decodeSegment(segment: string, fullPath: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    throw ApiError.badRequest(`malformed percent-encoding in path ${clip(fullPath)}`);
-  }
 }
 
 function objectName(name: string): { name?: string } {

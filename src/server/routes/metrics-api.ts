@@ -42,7 +42,7 @@ export interface MetricsApiOptions {
 }
 
 /**
- * A metric URL: its version and the raw path segments after `/apis/<group>/<version>/`, and once
+ * A metric URL: its version and the decoded path segments after `/apis/<group>/<version>/`, and once
  * a reader has parsed them, the parsed request, so an identical URL is not parsed again. The
  * parse depends on the URL and on the resource's name in the cluster's discovery when first
  * parsed: a served resource is not renamed under a running cluster.
@@ -237,14 +237,5 @@ async function authorize(
 ): Promise<void> {
   const user = res.locals.user as UserInfo | undefined;
   if (!user) throw ApiError.unauthorized('Unauthorized: the request carried no authenticated user');
-  const decoded = segments.map(safeDecode);
-  await authorizer.authorize(user, authorizationAttributes(group, version, decoded));
-}
-
-function safeDecode(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
+  await authorizer.authorize(user, authorizationAttributes(group, version, segments));
 }

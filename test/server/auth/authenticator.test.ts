@@ -58,13 +58,15 @@ describe('authentication over real TLS connections', () => {
           'X-Remote-Group': ['system:serviceaccounts', 'a,b'],
           'X-Remote-Extra-Authentication.Kubernetes.Io%2fPod-Name': 'hpa-0',
           'X-Remote-Extra-Scopes': ['view', 'edit'],
+          // A key that does not decode is kept as sent, as kube's unescapeExtraKey keeps it.
+          'X-Remote-Extra-Bad%zzKey': 'kept',
         },
       });
       assert.equal(answer.status, 200);
       assert.deepEqual(answer.body, {
         name: 'system:serviceaccount:kube-system:horizontal-pod-autoscaler',
         groups: ['system:serviceaccounts', 'a,b'],
-        extra: { 'authentication.kubernetes.io/pod-name': ['hpa-0'], scopes: ['view', 'edit'] },
+        extra: { 'authentication.kubernetes.io/pod-name': ['hpa-0'], scopes: ['view', 'edit'], 'bad%zzkey': ['kept'] },
       });
       assert.equal(double.calls.tokenreviews, 0);
     });
