@@ -21,6 +21,8 @@ export interface CacheMetrics {
   initialise(backend: string): void;
   loadDuration: Histogram<'backend'>;
   servedValueAge: Histogram<'backend'>;
+  /** The process-wide cache budget (cache.maxBytes), set by the CacheBudget at start and on reload. */
+  budgetBytes: Gauge;
   /** Caches whose size the gauges report; a cache leaves the set when closed. */
   sources: Set<CacheGaugeSource>;
 }
@@ -52,7 +54,7 @@ function createCacheMetrics(registry: Registry): CacheMetrics {
   });
   const bytes: Gauge<'backend'> = new Gauge({
     name: 'hpa_metrics_adapter_cache_bytes',
-    help: 'Estimated bytes held by the query cache, the figure bounded by maxBytes.',
+    help: 'Estimated bytes held by the query cache, the figure bounded by maxBytes (all backends together by cache.maxBytes).',
     labelNames: ['backend'],
     registers: [registry],
     collect: () => sumPerBackend(bytes, (stats) => stats.bytes),
@@ -66,6 +68,11 @@ function createCacheMetrics(registry: Registry): CacheMetrics {
   });
   const metrics: CacheMetrics = {
     sources,
+    budgetBytes: new Gauge({
+      name: 'hpa_metrics_adapter_cache_budget_bytes',
+      help: 'The bytes every backend cache may hold together (cache.maxBytes); the sum of hpa_metrics_adapter_cache_bytes stays under it.',
+      registers: [registry],
+    }),
     initialise(backend) {
       for (const result of REQUEST_RESULTS) metrics.requests.inc({ backend, result }, 0);
       for (const outcome of LOAD_OUTCOMES) metrics.loads.inc({ backend, outcome }, 0);
@@ -79,7 +86,7 @@ function createCacheMetrics(registry: Registry): CacheMetrics {
     }),
     evictions: new Counter({
       name: 'hpa_metrics_adapter_cache_evictions_total',
-      help: 'Entries dropped: capacity (maxEntries or maxBytes reached, least recently used first), expired (too old even to serve stale), oversize (a single value larger than maxBytes, never stored).',
+      help: 'Entries dropped: capacity (maxEntries, a backend section maxBytes or the process budget cache.maxBytes reached, least recently used first), expired (too old even to serve stale), oversize (a single value larger than maxBytes, never stored).',
       labelNames: ['backend', 'reason'],
       registers: [registry],
     }),

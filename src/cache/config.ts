@@ -8,16 +8,29 @@ import type { CacheSettings } from './query-cache.js';
  * half turns every steady poll into a hit at the same backend traffic (bench (b): 0 misses,
  * where ttl 15 s / refresh-ahead 0.2 left 15–50 % of polls waiting for the backend).
  */
-export const DEFAULT_CACHE_SETTINGS: Readonly<Required<CacheSettings>> = Object.freeze({
+export const DEFAULT_CACHE_SETTINGS: Readonly<ResolvedCacheSettings> = Object.freeze({
   ttlMs: 20_000,
   maxStaleMs: 120_000,
   negativeTtlMs: 5_000,
   maxEntries: 10_000,
-  maxBytes: 64 * 1024 * 1024,
   refreshAheadRatio: 0.5,
   maxConcurrentLoads: 16,
   maxQueuedLoads: 256,
 });
+
+/** A backend's settings with every default applied; `maxBytes` stays unset unless its section caps it. */
+export type ResolvedCacheSettings = Required<Omit<CacheSettings, 'maxBytes'>> & Pick<CacheSettings, 'maxBytes'>;
+
+/**
+ * The bytes every backend's cache holds together (`cache.maxBytes`). The deployment gives V8
+ * 320 MB of heap (NODE_OPTIONS) in a 512 Mi container; an idle adapter uses 120–165 MB RSS.
+ * RSS grows about 1.8 times the heap the entries hold (bench (c): heap +57 MiB, RSS +103 MiB
+ * for 50,000 answers), so a full 96 MiB budget is about 170 MiB more RSS (about 330 MB in all)
+ * and about 100 MB more heap: room is left for the informers (about 28 MiB of heap per 100,000
+ * pods), the selector and URL memos (at most about 28 MiB), a config reload and garbage
+ * collection. It holds about 120,000 one-pod answers, twelve backends' default maxEntries.
+ */
+export const DEFAULT_CACHE_BUDGET_BYTES = 96 * 1024 * 1024;
 
 export const CACHE_BACKENDS = ['prometheus', 'sqs', 'cloudwatch', 'static'] as const;
 export type CacheBackendName = (typeof CACHE_BACKENDS)[number];
@@ -61,6 +74,7 @@ const cacheLevelSchema = z
     /** How long a NotFound ("no data") answer is remembered; 0s turns negative caching off. */
     negativeTtl: duration.optional(),
     maxEntries: z.number().int().positive().optional(),
+    /** A cap on this backend's share of the process budget (`cache.maxBytes`), never more than it. */
     maxBytes: byteSize.optional(),
     /** Fraction of the TTL at its end in which a hit also refreshes in the background; 0 turns it off. */
     refreshAheadRatio: z.number().min(0).max(0.9).optional(),
@@ -74,6 +88,8 @@ const cacheLevelSchema = z
 /** The `cache:` section of the config file. */
 export const cacheConfigSchema = z
   .object({
+    /** The budget every backend's cache shares; see DEFAULT_CACHE_BUDGET_BYTES. */
+    maxBytes: byteSize.optional(),
     default: cacheLevelSchema.optional(),
     prometheus: cacheLevelSchema.optional(),
     sqs: cacheLevelSchema.optional(),
@@ -90,7 +106,7 @@ function isCacheBackend(name: string): name is CacheBackendName {
 }
 
 /** The settings one backend's cache runs with: its own section, then `default`, then the built-ins. */
-export function resolveCacheSettings(section: CacheConfig | undefined, backendName: string): Required<CacheSettings> {
+export function resolveCacheSettings(section: CacheConfig | undefined, backendName: string): ResolvedCacheSettings {
   const own: CacheLevel = (isCacheBackend(backendName) ? section?.[backendName] : undefined) ?? {};
   const shared: CacheLevel = section?.default ?? {};
   const pick = <K extends keyof CacheLevel>(key: K): CacheLevel[K] => own[key] ?? shared[key];
@@ -99,9 +115,31 @@ export function resolveCacheSettings(section: CacheConfig | undefined, backendNa
     maxStaleMs: pick('maxStale') ?? DEFAULT_CACHE_SETTINGS.maxStaleMs,
     negativeTtlMs: pick('negativeTtl') ?? DEFAULT_CACHE_SETTINGS.negativeTtlMs,
     maxEntries: pick('maxEntries') ?? DEFAULT_CACHE_SETTINGS.maxEntries,
-    maxBytes: pick('maxBytes') ?? DEFAULT_CACHE_SETTINGS.maxBytes,
+    maxBytes: pick('maxBytes'),
     refreshAheadRatio: pick('refreshAheadRatio') ?? DEFAULT_CACHE_SETTINGS.refreshAheadRatio,
     maxConcurrentLoads: pick('maxConcurrentLoads') ?? DEFAULT_CACHE_SETTINGS.maxConcurrentLoads,
     maxQueuedLoads: pick('maxQueuedLoads') ?? DEFAULT_CACHE_SETTINGS.maxQueuedLoads,
   };
+}
+
+/** The process-wide cache budget: `cache.maxBytes`, else DEFAULT_CACHE_BUDGET_BYTES. */
+export function resolveCacheBudget(section: CacheConfig | undefined): number {
+  return section?.maxBytes ?? DEFAULT_CACHE_BUDGET_BYTES;
+}
+
+/**
+ * What a loaded `cache:` section sets that has no effect: a section's maxBytes at or above the
+ * process budget (before the budget existed, maxBytes was each backend's own; such configs
+ * still load, and are bounded by the budget).
+ */
+export function cacheBudgetWarnings(section: CacheConfig | undefined): string[] {
+  const budget = resolveCacheBudget(section);
+  const levels = ['default', ...CACHE_BACKENDS] as const;
+  return levels.flatMap((level) => {
+    const maxBytes = section?.[level]?.maxBytes;
+    if (maxBytes === undefined || maxBytes < budget) return [];
+    return [
+      `cache.${level}.maxBytes (${maxBytes} bytes) is not below the budget every backend shares, cache.maxBytes (${budget} bytes): the budget bounds it`,
+    ];
+  });
 }

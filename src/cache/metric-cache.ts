@@ -3,11 +3,13 @@ import { LRUCache } from 'lru-cache';
 import type { Registry } from 'prom-client';
 import { ApiError, type StatusReason } from '../api/errors.js';
 import { createLimiter, type Limiter, Overloaded } from '../concurrency/limiter.js';
+import { formatBytes } from '../io/bounded-body.js';
 import { formatDuration } from '../lib/duration.js';
 import { type Flight, SingleFlight } from '../lib/single-flight.js';
 import type { Logger } from '../observability/logger.js';
+import { type BudgetHolder, CacheBudget } from './cache-budget.js';
 import { type CacheGaugeSource, type CacheMetrics, cacheMetricsFor, type RequestResult } from './cache-metrics.js';
-import { DEFAULT_CACHE_SETTINGS } from './config.js';
+import { DEFAULT_CACHE_BUDGET_BYTES, DEFAULT_CACHE_SETTINGS } from './config.js';
 import { CACHED_MARK_BYTES, entryBytes, estimateErrorBytes, estimateValueBytes } from './entry-size.js';
 import { type CacheCaller, type CacheSettings, markCachedEntry, type QueryCache } from './query-cache.js';
 
@@ -19,6 +21,8 @@ export interface QueryCacheDeps {
   logger?: Logger;
   /** Estimated heap bytes a value holds; its key and a fixed overhead are added. Default: estimateValueBytes. */
   sizeOf?: (value: unknown) => number;
+  /** The process-wide byte budget this cache shares with every other; default one of its own (DEFAULT_CACHE_BUDGET_BYTES). */
+  budget?: CacheBudget;
 }
 
 export interface CacheStats {
@@ -39,6 +43,7 @@ export interface MetricCache extends QueryCache {
 type Entry =
   | {
       kind: 'value';
+      key: string;
       value: unknown;
       loadedAt: number;
       size: number;
@@ -46,7 +51,7 @@ type Entry =
       failedAt?: number;
       failure?: unknown;
     }
-  | { kind: 'not_found'; error: ApiError; loadedAt: number; size: number };
+  | { kind: 'not_found'; key: string; error: ApiError; loadedAt: number; size: number };
 
 /**
  * What every caller of one flight receives. A failed load carries the last value, if one is
@@ -76,8 +81,11 @@ export function createQueryCache(backend: string, settings: CacheSettings, deps:
   return new LruQueryCache(backend, settings, deps);
 }
 
-class LruQueryCache implements MetricCache, CacheGaugeSource {
+class LruQueryCache implements MetricCache, CacheGaugeSource, BudgetHolder<Entry> {
+  /** This backend's entries, bounded by its own maxEntries (and maxBytes, when its section sets one). */
   private readonly entries: LRUCache<string, Entry>;
+  /** Bounds the bytes of every backend's entries together; holds each entry of `entries` too. */
+  private readonly budget: CacheBudget;
   private readonly inflight = new SingleFlight<Answer>();
   private readonly metrics: CacheMetrics;
   private readonly now: () => number;
@@ -112,14 +120,25 @@ class LruQueryCache implements MetricCache, CacheGaugeSource {
     });
     this.metrics.sources.add(this);
     this.metrics.initialise(backend);
+    this.budget = deps.budget ?? new CacheBudget(DEFAULT_CACHE_BUDGET_BYTES);
     this.entries = new LRUCache<string, Entry>({
       max: settings.maxEntries,
-      maxSize: settings.maxBytes,
+      // Without a cap of its own the budget bounds this cache; a maxSize still has lru-cache sum the sizes for stats().
+      maxSize: settings.maxBytes ?? Number.MAX_SAFE_INTEGER,
       sizeCalculation: (entry) => entry.size,
-      dispose: (_entry, _key, reason) => {
+      // Every way an entry leaves (evicted, deleted, replaced by a new load) releases its bytes from the budget.
+      dispose: (entry, _key, reason) => {
+        this.budget.remove(entry);
         if (reason === 'evict') this.metrics.evictions.inc({ backend, reason: 'capacity' });
       },
     });
+  }
+
+  evictedByBudget(entry: Entry): void {
+    // The key may hold a newer entry by now; only the one the budget let go leaves.
+    if (this.entries.peek(entry.key) !== entry) return;
+    this.entries.delete(entry.key);
+    this.metrics.evictions.inc({ backend: this.backend, reason: 'capacity' });
   }
 
   async fetch<T>(key: string, load: (signal: AbortSignal) => Promise<T>, caller: CacheCaller): Promise<T> {
@@ -215,7 +234,10 @@ class LruQueryCache implements MetricCache, CacheGaugeSource {
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
     const usableFor = entry.kind === 'value' ? this.settings.ttlMs + this.keepStaleMs : this.settings.negativeTtlMs;
-    if (now - entry.loadedAt < usableFor) return entry;
+    if (now - entry.loadedAt < usableFor) {
+      this.budget.touch(entry);
+      return entry;
+    }
     this.entries.delete(key);
     this.metrics.evictions.inc({ backend: this.backend, reason: 'expired' });
     return undefined;
@@ -241,7 +263,7 @@ class LruQueryCache implements MetricCache, CacheGaugeSource {
       const loadedAt = this.now();
       const marks = markCachedEntry(value);
       const size = entryBytes(key, this.sizeOf(value)) + marks * CACHED_MARK_BYTES;
-      this.store(key, { kind: 'value', value, loadedAt, size });
+      this.store({ kind: 'value', key, value, loadedAt, size });
       return { kind: 'value', value, loadedAt };
     } catch (error) {
       this.metrics.loadDuration.observe({ backend }, (performance.now() - started) / 1000);
@@ -250,7 +272,7 @@ class LruQueryCache implements MetricCache, CacheGaugeSource {
         this.metrics.loads.inc({ backend, outcome: 'not_found' });
         if (this.settings.negativeTtlMs > 0) {
           const size = entryBytes(key, estimateErrorBytes(error));
-          this.store(key, { kind: 'not_found', error, loadedAt: this.now(), size });
+          this.store({ kind: 'not_found', key, error, loadedAt: this.now(), size });
         }
         return { kind: 'error', error };
       }
@@ -299,18 +321,29 @@ class LruQueryCache implements MetricCache, CacheGaugeSource {
     );
   }
 
-  private store(key: string, entry: Entry): void {
-    if (entry.size > this.settings.maxBytes) {
+  private store(entry: Entry): void {
+    const { key } = entry;
+    const limit = this.sizeLimit();
+    if (entry.size > limit.maxBytes) {
       // lru-cache would refuse it silently; drop the older entry too so it is never served in its place.
       this.entries.delete(key);
       this.metrics.evictions.inc({ backend: this.backend, reason: 'oversize' });
       this.deps.logger?.warn(
-        { backend: this.backend, key, bytes: entry.size, maxBytes: this.settings.maxBytes },
-        'backend answer larger than the cache maxBytes; not cached',
+        { backend: this.backend, key, bytes: entry.size, maxBytes: limit.maxBytes },
+        `backend answer larger than ${limit.name} (${formatBytes(limit.maxBytes)}); not cached`,
       );
       return;
     }
     this.entries.set(key, entry);
+    this.budget.add(entry, this);
+  }
+
+  /** The tighter of this backend's own maxBytes and the process budget, named as the config writes it. */
+  private sizeLimit(): { maxBytes: number; name: string } {
+    const own = this.settings.maxBytes;
+    if (own !== undefined && own < this.budget.maxBytes)
+      return { maxBytes: own, name: `the ${this.backend} cache's maxBytes` };
+    return { maxBytes: this.budget.maxBytes, name: 'the cache budget cache.maxBytes' };
   }
 
   private count(result: RequestResult): void {

@@ -90,10 +90,11 @@ export interface CacheSettings {
   negativeTtlMs: number;
   maxEntries: number;
   /**
-   * Bound on the V8 heap the entries hold, as estimated per entry (see entry-size.ts): within
-   * 10 % of the real heap for Prometheus answers; process RSS grows by more.
+   * A cap on the V8 heap this backend's entries hold, as estimated per entry (see entry-size.ts):
+   * within 10 % of the real heap for Prometheus answers; process RSS grows by more. Unset, only
+   * the process-wide budget (CacheBudget, `cache.maxBytes`) bounds them.
    */
-  maxBytes: number;
+  maxBytes?: number;
   /**
    * The last part of the TTL, as a fraction of it, in which a hit also starts a background
    * refresh so the next callers find a fresh value; 0 turns refresh-ahead off. Default 0.2.

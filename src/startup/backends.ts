@@ -1,7 +1,8 @@
 import type { Registry } from 'prom-client';
 import { EXTERNAL_GROUP } from '../api/groups.js';
 import type { ResourceResolver } from '../api/resource-table.js';
-import { resolveCacheSettings } from '../cache/config.js';
+import { CacheBudget } from '../cache/cache-budget.js';
+import { cacheBudgetWarnings, resolveCacheBudget, resolveCacheSettings } from '../cache/config.js';
 import { createQueryCache, type MetricCache } from '../cache/metric-cache.js';
 import type { QueryCache } from '../cache/query-cache.js';
 import { ConfigError } from '../config/errors.js';
@@ -40,6 +41,8 @@ export interface BackendDeps {
  */
 export async function startBackends(initial: AdapterConfig, deps: BackendDeps): Promise<RunningBackends> {
   const caches = new Map<string, { cache: MetricCache; settings: string }>();
+  // One byte budget for every cache, old and new: resized when a reload commits, never rebuilt.
+  const budget = new CacheBudget(resolveCacheBudget(initial.cache), deps.registry);
   const upstreamMetrics = createUpstreamMetrics(deps.registry);
   // Read only once serving: `router` exists by then.
   const ours: OwnMetrics = {
@@ -57,7 +60,7 @@ export async function startBackends(initial: AdapterConfig, deps: BackendDeps): 
       const key = JSON.stringify(settings);
       const existing = created.get(backend) ?? caches.get(backend);
       if (existing?.settings === key) return existing.cache;
-      const cache = createQueryCache(backend, settings, { registry: deps.registry, logger: deps.logger });
+      const cache = createQueryCache(backend, settings, { registry: deps.registry, logger: deps.logger, budget });
       created.set(backend, { cache, settings: key });
       return cache;
     };
@@ -96,7 +99,9 @@ export async function startBackends(initial: AdapterConfig, deps: BackendDeps): 
       for (const { cache } of created.values()) cache.close();
       throw error;
     }
+    for (const warning of cacheBudgetWarnings(config.cache)) deps.logger.warn(warning);
     const commit = (): MetricCache[] => {
+      budget.resize(resolveCacheBudget(config.cache));
       const retired: MetricCache[] = [];
       for (const [backend, entry] of created) {
         const old = caches.get(backend);

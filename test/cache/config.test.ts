@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { cacheConfigSchema, DEFAULT_CACHE_SETTINGS, resolveCacheSettings } from '../../src/cache/config.js';
+import {
+  cacheBudgetWarnings,
+  cacheConfigSchema,
+  DEFAULT_CACHE_SETTINGS,
+  resolveCacheBudget,
+  resolveCacheSettings,
+} from '../../src/cache/config.js';
+import { parseConfig } from '../../src/config/load.js';
 import { formatDuration } from '../../src/lib/duration.js';
 
 describe('cache config section', () => {
@@ -10,11 +17,33 @@ describe('cache config section', () => {
       maxStaleMs: 120_000,
       negativeTtlMs: 5_000,
       maxEntries: 10_000,
-      maxBytes: 64 * 1024 * 1024,
+      maxBytes: undefined,
       refreshAheadRatio: 0.5,
       maxConcurrentLoads: 16,
       maxQueuedLoads: 256,
     });
+  });
+
+  it('gives every backend together one budget, 96 MiB unless cache.maxBytes says otherwise', () => {
+    assert.equal(resolveCacheBudget(undefined), 96 * 1024 * 1024);
+    assert.equal(resolveCacheBudget(cacheConfigSchema.parse({ default: { ttl: '1m' } })), 96 * 1024 * 1024);
+    assert.equal(resolveCacheBudget(cacheConfigSchema.parse({ maxBytes: '200Mi' })), 200 * 1024 * 1024);
+    assert.throws(() => cacheConfigSchema.parse({ maxBytes: '0' }), /bytes/);
+  });
+
+  it('still loads a per-backend maxBytes, now a cap within the budget, and warns where the cap cannot bind', () => {
+    // The README's example before the budget existed: 64Mi for each backend.
+    const old = parseConfig(
+      'static:\n  external: []\ncache:\n  default: { ttl: 20s, maxBytes: 64Mi }\n  sqs: { maxBytes: 1Gi }\n',
+      'old.yaml',
+    );
+    assert.equal(resolveCacheSettings(old.cache, 'prometheus').maxBytes, 64 * 1024 * 1024);
+    assert.equal(resolveCacheBudget(old.cache), 96 * 1024 * 1024);
+    assert.deepEqual(cacheBudgetWarnings(old.cache), [
+      'cache.sqs.maxBytes (1073741824 bytes) is not below the budget every backend shares, cache.maxBytes (100663296 bytes): the budget bounds it',
+    ]);
+    assert.deepEqual(cacheBudgetWarnings(cacheConfigSchema.parse({ maxBytes: '2Gi', sqs: { maxBytes: '1Gi' } })), []);
+    assert.deepEqual(cacheBudgetWarnings(undefined), []);
   });
 
   it('layers a backend section over default over the built-ins, field by field', () => {
@@ -32,6 +61,7 @@ describe('cache config section', () => {
       ...DEFAULT_CACHE_SETTINGS,
       ttlMs: 30_000,
       maxEntries: 500,
+      maxBytes: undefined,
     });
   });
 

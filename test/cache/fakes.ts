@@ -1,7 +1,9 @@
 import { Histogram, Registry } from 'prom-client';
+import type { CacheBudget } from '../../src/cache/cache-budget.js';
 import { createQueryCache, type MetricCache } from '../../src/cache/metric-cache.js';
 import type { CacheCaller, CacheSettings } from '../../src/cache/query-cache.js';
 import { deadlineOf } from '../../src/lib/deadline.js';
+import type { Logger } from '../../src/observability/logger.js';
 
 export const START = Date.parse('2026-01-01T00:00:00Z');
 
@@ -68,20 +70,26 @@ export const TEST_SETTINGS: CacheSettings = {
   maxStaleMs: 120_000,
   negativeTtlMs: 5_000,
   maxEntries: 10_000,
-  maxBytes: 64 * 1024 * 1024,
   refreshAheadRatio: 0,
 };
 
 export function makeCache(
   settings: Partial<CacheSettings> = {},
-  options: { sizeOf?: (value: unknown) => number; registry?: Registry; backend?: string } = {},
+  options: {
+    sizeOf?: (value: unknown) => number;
+    registry?: Registry;
+    backend?: string;
+    budget?: CacheBudget;
+    clock?: FakeClock;
+    logger?: Logger;
+  } = {},
 ): { cache: MetricCache; clock: FakeClock; registry: Registry } {
-  const clock = new FakeClock();
+  const clock = options.clock ?? new FakeClock();
   const registry = options.registry ?? new Registry();
   const cache = createQueryCache(
     options.backend ?? 'prometheus',
     { ...TEST_SETTINGS, ...settings },
-    { registry, now: clock.now, sizeOf: options.sizeOf },
+    { registry, now: clock.now, sizeOf: options.sizeOf, budget: options.budget, logger: options.logger },
   );
   return { cache, clock, registry };
 }
