@@ -65,7 +65,7 @@ export const byteSize = z
   });
 
 /** One level of settings as written; anything left out comes from `default`, then the built-ins. */
-const cacheLevelSchema = z
+export const cacheLevelSchema = z
   .object({
     /** How long a value is served without asking the backend again. */
     ttl: duration.optional(),
@@ -99,17 +99,26 @@ export const cacheConfigSchema = z
   .strict();
 
 export type CacheConfig = z.infer<typeof cacheConfigSchema>;
-type CacheLevel = z.infer<typeof cacheLevelSchema>;
+export type CacheLevel = z.infer<typeof cacheLevelSchema>;
 
 function isCacheBackend(name: string): name is CacheBackendName {
   return (CACHE_BACKENDS as readonly string[]).includes(name);
 }
 
-/** The settings one backend's cache runs with: its own section, then `default`, then the built-ins. */
-export function resolveCacheSettings(section: CacheConfig | undefined, backendName: string): ResolvedCacheSettings {
-  const own: CacheLevel = (isCacheBackend(backendName) ? section?.[backendName] : undefined) ?? {};
+/**
+ * The settings one backend's cache runs with: `overrides` (a Prometheus server's own `cache:`), its
+ * backend's section, then `default`, then the built-ins. `prometheus:thanos` is a cache of the
+ * prometheus backend.
+ */
+export function resolveCacheSettings(
+  section: CacheConfig | undefined,
+  backendName: string,
+  overrides: CacheLevel = {},
+): ResolvedCacheSettings {
+  const family = backendName.split(':')[0] ?? backendName;
+  const own: CacheLevel = (isCacheBackend(family) ? section?.[family] : undefined) ?? {};
   const shared: CacheLevel = section?.default ?? {};
-  const pick = <K extends keyof CacheLevel>(key: K): CacheLevel[K] => own[key] ?? shared[key];
+  const pick = <K extends keyof CacheLevel>(key: K): CacheLevel[K] => overrides[key] ?? own[key] ?? shared[key];
   return {
     ttlMs: pick('ttl') ?? DEFAULT_CACHE_SETTINGS.ttlMs,
     maxStaleMs: pick('maxStale') ?? DEFAULT_CACHE_SETTINGS.maxStaleMs,

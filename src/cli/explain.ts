@@ -8,9 +8,15 @@ import { type ClosableKubeClient, createKubeClient, loadKubeConfig } from '../ku
 import { LIST_PRICES } from '../providers/aws/cost.js';
 import { compileRules } from '../providers/prometheus/backend.js';
 import { createPrometheusClient } from '../providers/prometheus/client.js';
-import { buildDiscovery, listSeries } from '../providers/prometheus/discovery.js';
-import { explainMetric, type MetricQuestion, printDiscovery } from '../providers/prometheus/explain.js';
-import { resolvePrometheusSettings } from '../providers/prometheus/settings.js';
+import { buildDiscovery } from '../providers/prometheus/discovery.js';
+import {
+  explainMetric,
+  type MetricQuestion,
+  printDiscovery,
+  type RuleServers,
+} from '../providers/prometheus/explain.js';
+import { listSources, type RuleSources, ruleSources } from '../providers/prometheus/rule-sources.js';
+import { type PrometheusServerSettings, resolvePrometheusSettings } from '../providers/prometheus/settings.js';
 import { explainUpstreams } from '../upstreams/explain.js';
 import { explainAwsMetric } from './explain-aws.js';
 import { PROMETHEUS_FLAG_OPTIONS, type PrometheusFlagValues, prometheusFlagsFrom } from './flags.js';
@@ -93,26 +99,53 @@ export async function runExplain(argv: string[], out: NodeJS.WritableStream): Pr
     }
     if (!settings) throw new ConfigError('no Prometheus is configured: pass --prometheus-url or set prometheus.url');
     const time = args.time === undefined ? new Date() : parseTime(args.time);
-    const client = createPrometheusClient(settings.client);
+    const rules = compileRules(settings, BUILTIN_RESOURCES);
+    const sources = ruleSources(settings, rules, (_server, options) => createPrometheusClient(options));
     try {
-      const rules = compileRules(settings, BUILTIN_RESOURCES);
       const start = new Date(time.getTime() - settings.maxAgeMs);
-      print(`Prometheus ${client.url}: series seen between ${start.toISOString()} and ${time.toISOString()}`);
-      print();
-      const answers = await listSeries(client, rules, { start, end: time });
-      const failed = [...answers.values()].filter((answer) => answer instanceof Error);
-      if (answers.size > 0 && failed.length === answers.size) {
-        // Not "not announced by any rule": nothing is known about any metric.
+      const several = settings.servers.length > 1;
+      for (const server of settings.servers) {
+        const named = several ? ` (server ${server.name})` : '';
         print(
-          `explain: Prometheus at ${client.url} cannot be reached, so no rule could discover series: ${failed[0]?.message}`,
+          `Prometheus ${urlOf(sources, server.name)}${named}: series seen between ${start.toISOString()} and ${time.toISOString()}`,
         );
-        return PROMETHEUS_UNREACHABLE;
       }
-      const discovery = buildDiscovery(rules, answers);
-      printDiscovery(discovery, print, {
-        limit: args.all ? Number.POSITIVE_INFINITY : 50,
-        ...(args.metric === undefined ? {} : { metric: args.metric }),
+      print();
+      const answers = await listSources(sources.all, { start, end: time });
+      const answersOf = (server: PrometheusServerSettings) =>
+        sources.all
+          .filter((source) => source.server === server)
+          .flatMap((source) => source.rules.map((rule) => answers.get(sources.seriesKey(rule))));
+      const unreachable = settings.servers.filter((server) => {
+        const own = answersOf(server);
+        return own.length > 0 && own.every((answer) => answer instanceof Error);
       });
+      for (const server of unreachable) {
+        const failed = answersOf(server).find((answer) => answer instanceof Error);
+        const who = several ? `server ${server.name} at ${urlOf(sources, server.name)}` : urlOf(sources, server.name);
+        // Not "not announced by any rule": nothing is known about its metrics.
+        print(`explain: Prometheus at ${who} cannot be reached, so no rule could discover series: ${failed?.message}`);
+      }
+      if (unreachable.length > 0 && unreachable.length === settings.servers.length) return PROMETHEUS_UNREACHABLE;
+      const discovery = buildDiscovery(rules, answers, sources.seriesKey);
+      const servers: RuleServers = {
+        client: (rule) => sources.of(rule).client,
+        describe(rule) {
+          const source = sources.of(rule);
+          const tenant = source.tenant === undefined ? '' : `, X-Scope-OrgID ${source.tenant}`;
+          if (!several && tenant === '') return undefined;
+          return `${source.server.name} ${urlOf(sources, source.server.name)}${tenant}`;
+        },
+      };
+      printDiscovery(
+        discovery,
+        print,
+        {
+          limit: args.all ? Number.POSITIVE_INFINITY : 50,
+          ...(args.metric === undefined ? {} : { metric: args.metric }),
+        },
+        servers,
+      );
       if (args.metric === undefined) return 0;
       print();
       const question: MetricQuestion = {
@@ -125,9 +158,9 @@ export async function runExplain(argv: string[], out: NodeJS.WritableStream): Pr
         ...(args.name === undefined ? {} : { names: args.name.split(',').filter((n) => n !== '') }),
         ...(args.selector === undefined ? {} : { objectSelector: parseSelector(args.selector) }),
       };
-      return (await explainMetric(question, discovery, client, kube, print)) ? 0 : 1;
+      return (await explainMetric(question, discovery, servers, kube, print)) ? 0 : 1;
     } finally {
-      client.close();
+      for (const source of sources.all) source.client.close();
     }
   } catch (error) {
     print(`explain: ${(error as Error).message}`);
@@ -139,6 +172,11 @@ export async function runExplain(argv: string[], out: NodeJS.WritableStream): Pr
 }
 
 class UsageError extends Error {}
+
+/** A server's URL as its client shows it (without credentials). */
+function urlOf(sources: RuleSources, server: string): string {
+  return sources.all.find((s) => s.server.name === server)?.client.url ?? '';
+}
 
 /** Distinct from 1 ("no data"): scripts must not read an outage as a missing metric. */
 const PROMETHEUS_UNREACHABLE = 3;

@@ -1,3 +1,4 @@
+import type { CacheLevel } from '../cache/config.js';
 import type { QueryCache } from '../cache/query-cache.js';
 import type { AdapterConfig } from '../config/schema.js';
 import type { BackendContext } from './context.js';
@@ -15,7 +16,8 @@ import { createStaticBackend } from './static/static-backend.js';
 
 /** What main.ts hands to every backend; each backend gets its own cache from `cacheFor`. */
 export interface BackendEnvironment extends Omit<BackendContext, 'cache'> {
-  cacheFor(backend: string): QueryCache;
+  /** `overrides`: a Prometheus server's own cache settings, over the backend's section. */
+  cacheFor(backend: string, overrides?: CacheLevel): QueryCache;
   /** What the command line sets, which wins over the config file where both name a setting. */
   flags?: Partial<PrometheusOverrides>;
 }
@@ -36,7 +38,9 @@ export async function createBackends(config: AdapterConfig, env: BackendEnvironm
   if (prometheus)
     backends.push(
       guarded(
-        createPrometheusBackend(prometheus, contextFor('prometheus')),
+        createPrometheusBackend(prometheus, contextFor('prometheus'), {
+          cacheFor: (server) => env.cacheFor(server.cacheName, server.cache),
+        }),
         prometheusFailurePolicies(config.prometheus),
       ),
     );

@@ -2,7 +2,7 @@ import type { Registry } from 'prom-client';
 import { EXTERNAL_GROUP } from '../api/groups.js';
 import type { ResourceResolver } from '../api/resource-table.js';
 import { CacheBudget } from '../cache/cache-budget.js';
-import { cacheBudgetWarnings, resolveCacheBudget, resolveCacheSettings } from '../cache/config.js';
+import { type CacheLevel, cacheBudgetWarnings, resolveCacheBudget, resolveCacheSettings } from '../cache/config.js';
 import { createQueryCache, type MetricCache } from '../cache/metric-cache.js';
 import type { QueryCache } from '../cache/query-cache.js';
 import { ConfigError } from '../config/errors.js';
@@ -55,8 +55,8 @@ export async function startBackends(initial: AdapterConfig, deps: BackendDeps): 
   // cache and the old one is closed with the old backends.
   const build = async (config: AdapterConfig, stage: 'start' | 'reload') => {
     const created = new Map<string, { cache: MetricCache; settings: string }>();
-    const cacheFor = (backend: string): QueryCache => {
-      const settings = resolveCacheSettings(config.cache, backend);
+    const cacheFor = (backend: string, overrides?: CacheLevel): QueryCache => {
+      const settings = resolveCacheSettings(config.cache, backend, overrides);
       const key = JSON.stringify(settings);
       const existing = created.get(backend) ?? caches.get(backend);
       if (existing?.settings === key) return existing.cache;

@@ -1,23 +1,28 @@
 import { BUILTIN_RESOURCES } from '../../api/builtin-resources.js';
 import type { ResourceResolver } from '../../api/resource-table.js';
+import type { QueryCache } from '../../cache/query-cache.js';
 import { ConfigError } from '../../config/errors.js';
 import type { BackendContext } from '../context.js';
 import type { CustomMetricsProvider, ExternalMetricsProvider, MetricsBackend } from '../provider.js';
-import { createPrometheusClient, type PrometheusClient } from './client.js';
+import { createPrometheusClient, type PrometheusClient, type PrometheusClientOptions } from './client.js';
 import type { Discovery } from './discovery.js';
 import { prometheusCustomProvider, prometheusExternalProvider } from './metric-providers.js';
-import { createMetricQueries } from './metric-queries.js';
+import { createMetricQueries, type MetricQueries } from './metric-queries.js';
 import { type PrometheusBackendMetrics, prometheusMetricsFor } from './metrics.js';
+import { type RuleSource, ruleSources } from './rule-sources.js';
 import { type CompiledRule, compileRule, RuleError } from './rules.js';
 import { createSeriesDiscovery } from './series-discovery.js';
-import type { PrometheusSettings } from './settings.js';
+import type { PrometheusServerSettings, PrometheusSettings } from './settings.js';
 
 export interface PrometheusBackend extends MetricsBackend {
   readonly custom: CustomMetricsProvider;
   readonly external: ExternalMetricsProvider;
-  readonly client: PrometheusClient;
+  /** Each server's name and URL (without credentials), in config order. */
+  readonly servers: readonly { name: string; url: string }[];
   /** What the last relist found, per rule. */
   discovery(): Discovery;
+  /** The name of the server a rule of discovery() queries. */
+  serverOf(rule: CompiledRule): string;
   /** Runs series discovery now (start() does, then every relist interval). */
   relist(): Promise<void>;
 }
@@ -40,24 +45,58 @@ export function compileRules(
 
 /**
  * prometheus-adapter's rules served through the provider contract: series discovery
- * (series-discovery.ts) finds what the rules announce, the query part (metric-queries.ts) answers
- * through the cache, and the providers (metric-providers.ts) join the two. Cheap to build (rules
- * are compiled, nothing is fetched) so a reloaded config can build a new one beside the running
- * one; start() runs the first discovery, close() stops the relist timer and drops idle sockets.
+ * (series-discovery.ts) finds what the rules announce, the query part (metric-queries.ts, one per
+ * server and tenant, see rule-sources.ts) answers through each server's cache, and the providers
+ * (metric-providers.ts) join the two. Cheap to build (rules are compiled, nothing is fetched) so a
+ * reloaded config can build a new one beside the running one; start() runs the first discovery,
+ * close() stops the relist timers and drops idle sockets.
  */
 export function createPrometheusBackend(
   settings: PrometheusSettings,
   context: BackendContext,
-  options: { client?: PrometheusClient } = {},
+  options: {
+    /** Each server's cache; default: `context.cache` for all (cache keys never collide across servers). */
+    cacheFor?: (server: PrometheusServerSettings) => QueryCache;
+  } = {},
 ): PrometheusBackend {
   const rules = compileRules(settings, context.resources ?? BUILTIN_RESOURCES);
   const metrics = prometheusMetricsFor(context.registry);
-  const client = options.client ?? clientFor(settings, metrics);
   const logger = context.logger.child({ backend: 'prometheus' });
-  const queries = createMetricQueries({ client, cache: context.cache, now: context.now, metrics, logger });
+  const sources = ruleSources(settings, rules, (server, clientOptions) =>
+    clientFor(server.name, clientOptions, metrics),
+  );
+  const queriesBySource = new Map(
+    sources.all.map((source) => {
+      const server = source.server.name;
+      const queries = createMetricQueries({
+        client: source.client,
+        server,
+        keyPrefix: source.key === '' ? '' : `${source.key}\n`,
+        cache: options.cacheFor?.(source.server) ?? context.cache,
+        now: context.now,
+        metrics,
+        logger: logger.child(source.tenant === undefined ? { server } : { server, tenant: source.tenant }),
+      });
+      return [source, queries] as const;
+    }),
+  );
+  const queriesOf = (entry: { rule: CompiledRule }): MetricQueries => {
+    const queries = queriesBySource.get(sources.of(entry.rule));
+    if (!queries) throw new Error(`${entry.rule.id} has no query part`);
+    return queries;
+  };
+  // The providers see one query part; each entry's queries go to the source of its rule.
+  const queries: MetricQueries = {
+    external: (entry, request) => queriesOf(entry).external(entry, request),
+    object: (entry, request) => queriesOf(entry).object(entry, request),
+    selection: (entry, request, objects) => queriesOf(entry).selection(entry, request, objects),
+    forget() {
+      for (const part of queriesBySource.values()) part.forget();
+    },
+  };
   const series = createSeriesDiscovery({
     rules,
-    client,
+    sources,
     now: context.now,
     maxAgeMs: settings.maxAgeMs,
     relistIntervalMs: settings.relistIntervalMs,
@@ -69,10 +108,11 @@ export function createPrometheusBackend(
 
   return {
     name: 'prometheus',
-    client,
+    servers: settings.servers.map((server) => ({ name: server.name, url: sourceOfServer(server.name).client.url })),
     custom: prometheusCustomProvider({ discovery, queries, kube: context.kube, maxAgeMs: settings.maxAgeMs }),
     external: prometheusExternalProvider({ discovery, queries }),
     discovery,
+    serverOf: (rule) => sources.of(rule).server.name,
     async relist() {
       await series.relist();
     },
@@ -80,26 +120,40 @@ export function createPrometheusBackend(
       if (await series.start()) {
         const { customList, externalList } = discovery();
         logger.info(
-          { url: client.url, custom: customList.length, external: externalList.length },
+          {
+            servers: settings.servers.map((s) => `${s.name}=${sourceOfServer(s.name).client.url}`).join(' '),
+            custom: customList.length,
+            external: externalList.length,
+          },
           'prometheus backend ready',
         );
       }
     },
     async close() {
       series.close();
-      client.close();
+      for (const source of sources.all) source.client.close();
     },
   };
+
+  function sourceOfServer(name: string): RuleSource {
+    const source = sources.all.find((s) => s.server.name === name && s.tenant === undefined);
+    if (!source) throw new Error(`no source for server ${name}`);
+    return source;
+  }
 }
 
-/** The client of the settings; files it cannot read are config errors, named by their flag. */
-function clientFor(settings: PrometheusSettings, metrics: PrometheusBackendMetrics): PrometheusClient {
+/** A client of the settings; files it cannot read are config errors, named by their flag. */
+function clientFor(
+  server: string,
+  options: PrometheusClientOptions,
+  metrics: PrometheusBackendMetrics,
+): PrometheusClient {
   try {
     return createPrometheusClient({
-      ...settings.client,
+      ...options,
       observe(endpoint, outcome, seconds) {
-        metrics.calls.inc({ endpoint, outcome });
-        metrics.callDuration.observe({ endpoint }, seconds);
+        metrics.calls.inc({ server, endpoint, outcome });
+        metrics.callDuration.observe({ server, endpoint }, seconds);
       },
     });
   } catch (error) {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { BUILTIN_RESOURCES } from '../../api/builtin-resources.js';
-import { byteSize } from '../../cache/config.js';
+import { byteSize, cacheLevelSchema } from '../../cache/config.js';
 import { parseDuration } from '../../lib/duration.js';
 import { prometheusFailurePolicyFields } from '../failure-policy/config.js';
 import { compileRule, RuleError } from './rules.js';
@@ -68,34 +68,114 @@ export const discoveryRuleSchema = z
     name: nameMapping.nullish(),
     metricsQuery: z.string().min(1, 'metricsQuery must not be empty'),
     labelValueReplacements: z.array(labelValueReplacement).nullish(),
+    /** The `prometheus.servers` entry this rule queries; default: the first (or only) server. */
+    server: z.string().min(1).optional(),
+    /** X-Scope-OrgID of this rule's series and metric queries, over its server's `tenant`. */
+    tenant: z.string().min(1).optional(),
   })
   .strict();
+
+/** How the adapter reaches one Prometheus (or Thanos, Mimir, Cortex): the single-server section's fields and each server's. */
+const connectionFields = {
+  /** Deadline of every call to Prometheus. */
+  timeout: duration.optional(),
+  tokenFile: z.string().min(1).optional(),
+  caFile: z.string().min(1).optional(),
+  clientCert: z.string().min(1).optional(),
+  clientKey: z.string().min(1).optional(),
+  /** Extra request headers; --prometheus-header entries win for the same name (single-server form). */
+  headers: z.record(z.string().min(1), z.string()).optional(),
+  verb: z.enum(['GET', 'POST']).optional(),
+  /** Answers larger than this are cut off and the call fails (503 naming the limit). Default 32Mi. */
+  maxResponseBytes: byteSize.optional(),
+  /** Sent as X-Scope-OrgID on every call: the tenant of a Thanos, Mimir or Cortex that serves several. */
+  tenant: z.string().min(1).optional(),
+};
+
+const CONNECTION_KEYS = Object.keys(connectionFields) as (keyof typeof connectionFields)[];
+
+const TENANT_HEADER = 'x-scope-orgid';
+
+const halfClientCert = (s: { clientCert?: string | undefined; clientKey?: string | undefined }) =>
+  !(s.clientCert === undefined) === !(s.clientKey === undefined);
+
+const tenantTwice = (s: { tenant?: string | undefined; headers?: Record<string, string> | undefined }) =>
+  s.tenant === undefined || !Object.keys(s.headers ?? {}).some((name) => name.toLowerCase() === TENANT_HEADER);
+
+/** One of `prometheus.servers`: named, so rules, logs, metrics and explain can say which. */
+export const prometheusServerSchema = z
+  .object({
+    name: z
+      .string()
+      .regex(
+        /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
+        'expected a lowercase name of letters, digits and "-", such as thanos-eu',
+      ),
+    url: z.url(),
+    ...connectionFields,
+    /** This server's cache settings, over `cache.prometheus` over `cache.default`. */
+    cache: cacheLevelSchema.optional(),
+  })
+  .strict()
+  .refine(halfClientCert, { message: 'clientCert and clientKey must be given together' })
+  .refine(tenantTwice, { message: 'give the tenant as `tenant` or as an X-Scope-OrgID header, not both' });
+
+export type PrometheusServerConfig = z.infer<typeof prometheusServerSchema>;
+
+/** The name of the one server of the single-server form (`prometheus.url`), for `server:` and labels. */
+export const SINGLE_SERVER_NAME = 'default';
 
 export const prometheusSectionSchema = z
   .object({
     /** Base URL, path prefix included (`http://prometheus:9090/prom`). --prometheus-url wins. */
     url: z.url().optional(),
-    /** Deadline of every call to Prometheus. */
-    timeout: duration.optional(),
+    ...connectionFields,
+    /** Several servers instead of `url` and its settings; rules name theirs with `server:`. */
+    servers: z.array(prometheusServerSchema).min(1).optional(),
     /** Series age considered by discovery; defaults to the relist interval. --metrics-max-age wins. */
     maxAge: duration.optional(),
-    tokenFile: z.string().min(1).optional(),
-    caFile: z.string().min(1).optional(),
-    clientCert: z.string().min(1).optional(),
-    clientKey: z.string().min(1).optional(),
-    /** Extra request headers; --prometheus-header entries win for the same name. */
-    headers: z.record(z.string().min(1), z.string()).optional(),
-    verb: z.enum(['GET', 'POST']).optional(),
-    /** Answers larger than this are cut off and the call fails (503 naming the limit). Default 32Mi. */
-    maxResponseBytes: byteSize.optional(),
     rules: z.array(discoveryRuleSchema).nullish(),
     externalRules: z.array(discoveryRuleSchema).nullish(),
     resourceRules: resourceRulesRefusal,
     ...prometheusFailurePolicyFields,
   })
   .strict()
-  .refine((s) => !(s.clientCert === undefined) === !(s.clientKey === undefined), {
-    message: 'clientCert and clientKey must be given together',
+  .refine(halfClientCert, { message: 'clientCert and clientKey must be given together' })
+  .refine(tenantTwice, { message: 'give the tenant as `tenant` or as an X-Scope-OrgID header, not both' })
+  .superRefine((section, context) => {
+    const servers = section.servers;
+    if (servers === undefined) return;
+    const single = ['url' as const, ...CONNECTION_KEYS].filter((key) => section[key] !== undefined);
+    if (single.length > 0) {
+      context.addIssue({
+        code: 'custom',
+        path: ['servers'],
+        message: `give either servers or the single-server ${single.join(', ')}, not both: move ${single.length === 1 ? 'it' : 'them'} into a server`,
+      });
+    }
+    const seen = new Set<string>();
+    servers.forEach((server, i) => {
+      if (seen.has(server.name))
+        context.addIssue({
+          code: 'custom',
+          path: ['servers', i, 'name'],
+          message: `"${server.name}" names two servers`,
+        });
+      seen.add(server.name);
+    });
+  })
+  .superRefine((section, context) => {
+    const names = section.servers?.map((s) => s.name) ?? [SINGLE_SERVER_NAME];
+    for (const key of ['rules', 'externalRules'] as const) {
+      section[key]?.forEach((rule, i) => {
+        if (rule.server === undefined || names.includes(rule.server)) return;
+        context.addIssue({
+          code: 'custom',
+          path: [key, i, 'server'],
+          message: `no server is named "${rule.server}" (${section.servers ? 'prometheus.servers names' : 'the single server is'} ${names.join(', ')})`,
+        });
+      });
+    }
   })
   .superRefine((section, context) => {
     // Compiling here makes a bad regexp or template a config error at load and reload time.

@@ -62,17 +62,21 @@ export const EMPTY_DISCOVERY: Discovery = {
 /** Names the metrics API accepts in a request path; announcing any other could never be asked for. */
 const API_METRIC_NAME = /^[A-Za-z0-9_:]([-A-Za-z0-9_.:]*[A-Za-z0-9_:])?$/;
 
-/** Rules are applied in config order; a metric announced by an earlier rule shadows later ones. */
+/**
+ * Rules are applied in config order; a metric announced by an earlier rule shadows later ones.
+ * `keyOf` says under which key a rule's series are found (several servers: see rule-sources.ts).
+ */
 export function buildDiscovery(
   rules: readonly CompiledRule[],
   seriesByQuery: ReadonlyMap<string, readonly Series[] | Error>,
+  keyOf: (rule: CompiledRule) => string = (rule) => rule.seriesQuery,
 ): Discovery {
   const custom = new Map<string, CustomEntry>();
   const external = new Map<string, ExternalEntry>();
   const reports: RuleReport[] = [];
 
   for (const rule of rules) {
-    const found = seriesByQuery.get(rule.seriesQuery);
+    const found = seriesByQuery.get(keyOf(rule));
     if (found === undefined || found instanceof Error) {
       reports.push({ rule, error: found?.message ?? 'series query not run', seriesFound: 0, series: [] });
       continue;

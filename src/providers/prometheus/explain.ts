@@ -4,6 +4,7 @@ import type { KubeClient } from '../../kube/types.js';
 import type { PrometheusClient, PromSample } from './client.js';
 import type { CustomEntry, Discovery, RuleReport, SeriesReport } from './discovery.js';
 import { namespaceLabel, renderCustomQuery, renderExternalQuery } from './query.js';
+import type { CompiledRule } from './rules.js';
 
 /**
  * The report behind `hpa-metrics-adapter explain`: what each rule found and made of it, and
@@ -19,16 +20,24 @@ export interface DiscoveryView {
   limit: number;
 }
 
-export function printDiscovery(discovery: Discovery, print: Print, view: DiscoveryView): void {
-  for (const report of discovery.reports) printRule(report, print, view);
+/** Which server each rule queries (several servers, see rule-sources.ts). */
+export interface RuleServers {
+  client(rule: CompiledRule): PrometheusClient;
+  /** `thanos http://…`, with the tenant a rule names; undefined for the single server, where there is nothing to tell. */
+  describe(rule: CompiledRule): string | undefined;
+}
+
+export function printDiscovery(discovery: Discovery, print: Print, view: DiscoveryView, servers?: RuleServers): void {
+  for (const report of discovery.reports) printRule(report, print, view, servers?.describe(report.rule));
   const custom = discovery.customList.map((m) => `${formatGroupResource(m.resource)}/${m.metric}`).sort();
   const external = discovery.externalList.map((m) => m.metric).sort();
   print(`custom metrics announced (${custom.length}): ${custom.join(', ') || 'none'}`);
   print(`external metrics announced (${external.length}): ${external.join(', ') || 'none'}`);
 }
 
-function printRule(report: RuleReport, print: Print, view: DiscoveryView): void {
+function printRule(report: RuleReport, print: Print, view: DiscoveryView, server: string | undefined): void {
   print(`${report.rule.id}  seriesQuery: ${report.rule.seriesQuery}`);
+  if (server !== undefined) print(`  server: ${server}`);
   if (report.error !== undefined) {
     print(`  series query failed: ${report.error}`);
     print();
@@ -78,10 +87,14 @@ export interface MetricQuestion {
 export async function explainMetric(
   question: MetricQuestion,
   discovery: Discovery,
-  client: PrometheusClient,
+  servers: RuleServers,
   kube: KubeClient | undefined,
   print: Print,
 ): Promise<boolean> {
+  const serverLine = (rule: CompiledRule) => {
+    const server = servers.describe(rule);
+    if (server !== undefined) print(`  server:  ${server}`);
+  };
   const { metric } = question;
   const externalEntry = discovery.external.get(metric);
   const customEntries = [...discovery.custom.values()].filter((e) => e.info.metric === metric);
@@ -96,7 +109,8 @@ export async function explainMetric(
     });
     print(`external metric ${metric} in namespace ${namespace}, labelSelector "${question.metricSelector.toString()}"`);
     print(`  rule:    ${externalEntry.rule.id} (series ${externalEntry.seriesName})`);
-    return runQuery(promql, question.time, client, print, () => true);
+    serverLine(externalEntry.rule);
+    return runQuery(promql, question.time, servers.client(externalEntry.rule), print, () => true);
   }
   const entry = pickEntry(customEntries, question.resource);
   if (!entry)
@@ -138,8 +152,9 @@ export async function explainMetric(
     `custom metric ${metric} for ${formatGroupResource(entry.info.resource)} ${names.map((n) => where + n).join(', ')}`,
   );
   print(`  rule:    ${entry.rule.id} (series ${entry.seriesName}, object label ${rendered.objectLabel})`);
+  serverLine(entry.rule);
   if (others.length > 0) print(`  also announced for: ${others.join(', ')} (choose with --resource)`);
-  return runQuery(rendered.promql, question.time, client, print, (s) =>
+  return runQuery(rendered.promql, question.time, servers.client(entry.rule), print, (s) =>
     names.includes(s.labels[rendered.objectLabel] ?? ''),
   );
 }

@@ -41,6 +41,10 @@ export interface MetricQueries {
 
 export interface MetricQueriesOptions {
   client: Pick<PrometheusClient, 'query'>;
+  /** The server's name, for metrics; logs name it through `logger`. */
+  server: string;
+  /** Put before each PromQL to make the cache key, so two sources sharing a cache never share an answer. */
+  keyPrefix: string;
   cache: QueryCache;
   now: () => Date;
   metrics: PrometheusBackendMetrics;
@@ -63,12 +67,12 @@ export function createMetricQueries(options: MetricQueriesOptions): MetricQuerie
 
   function query(promql: string, caller: CacheCaller): Promise<readonly PromSample[]> {
     return cache.fetch(
-      promql,
+      options.keyPrefix + promql,
       async (loadSignal) => {
         const result = await client.query(promql, options.now(), loadSignal);
         const { served, dropped } = servedSamples(result.samples);
         if (dropped.length > 0) {
-          metrics.droppedSamples.inc(dropped.length);
+          metrics.droppedSamples.inc({ server: options.server }, dropped.length);
           logger.debug(
             { promql, dropped: dropped.map((s) => ({ labels: s.labels, value: String(s.value) })) },
             'prometheus returned NaN or infinite values: dropped, never served',

@@ -1,33 +1,36 @@
 import type { Logger } from '../../observability/logger.js';
 import { buildDiscovery, type Discovery, EMPTY_DISCOVERY, listSeries, type Series } from './discovery.js';
 import type { PrometheusBackendMetrics } from './metrics.js';
+import { type RuleSource, type RuleSources, seriesKey } from './rule-sources.js';
 import type { CompiledRule } from './rules.js';
 
 /**
  * Series discovery, kept apart from answering queries as prometheus-adapter keeps its lister and
- * registry: every relist interval each distinct `seriesQuery` is run against /api/v1/series and the
- * rules turn what it found into the metrics the API announces. A query that fails keeps serving
- * its last good series, so one bad relist does not take metrics out of discovery; after a failed
- * relist the next one comes sooner.
+ * registry: every relist interval each server runs its rules' distinct `seriesQuery`s against
+ * /api/v1/series, and the rules turn what all servers found into the metrics the API announces.
+ * A query that fails keeps serving its last good series, so one bad relist does not take metrics
+ * out of discovery; after a failed relist that server tries again sooner. Each server relists on
+ * its own schedule: one that is down or slow delays and affects only its own rules.
  */
 export interface SeriesDiscovery {
   /** What the last relist found, per rule. */
   current(): Discovery;
-  /** Runs series discovery now; true when every seriesQuery answered. */
+  /** Runs series discovery of every server now; true when every seriesQuery answered. */
   relist(): Promise<boolean>;
-  /** The first relist, then one every interval (sooner after a failure) until close(). */
+  /** The first relist, then one per server every interval (sooner after a failure) until close(). */
   start(): Promise<boolean>;
   close(): void;
 }
 
 export interface SeriesDiscoveryOptions {
   rules: readonly CompiledRule[];
-  client: { series(match: string, start: Date, end: Date, signal?: AbortSignal): Promise<Series[]> };
+  sources: RuleSources;
   now: () => Date;
   /** How far back a relist looks for series. */
   maxAgeMs: number;
   relistIntervalMs: number;
   metrics: PrometheusBackendMetrics;
+  /** The backend's logger; each server's lines carry `server`. */
   logger: Logger;
   /** Called after every relist with what it found, before current() returns it. */
   onRelist?: (discovery: Discovery) => void;
@@ -36,75 +39,136 @@ export interface SeriesDiscoveryOptions {
 /** After a failed relist, try again this soon (or at the interval, if shorter). */
 const RETRY_AFTER_FAILURE_MS = 5_000;
 
+/** One server's part: its sources (its own tenant and any a rule names), what they last found. */
+interface ServerLister {
+  name: string;
+  sources: RuleSource[];
+  logger: Logger;
+  /** Per series key (see rule-sources.ts), with last good series standing in for failed queries. */
+  found: ReadonlyMap<string, Series[] | Error>;
+  lastGood: Map<string, Series[]>;
+  timer?: NodeJS.Timeout;
+}
+
 export function createSeriesDiscovery(options: SeriesDiscoveryOptions): SeriesDiscovery {
-  const { rules, client, metrics, logger } = options;
+  const { rules, sources, metrics } = options;
   let current: Discovery = EMPTY_DISCOVERY;
-  const lastGood = new Map<string, Series[]>();
-  let timer: NodeJS.Timeout | undefined;
   let closed = false;
   const stopping = new AbortController();
+  const servers = new Map<string, ServerLister>();
+  for (const source of sources.all) {
+    const name = source.server.name;
+    const server = servers.get(name);
+    if (server) server.sources.push(source);
+    else
+      servers.set(name, {
+        name,
+        sources: [source],
+        logger: options.logger.child({ server: name }),
+        found: new Map(),
+        lastGood: new Map(),
+      });
+  }
 
-  async function relist(): Promise<boolean> {
+  async function relistServer(server: ServerLister): Promise<boolean> {
     const end = options.now();
     const start = new Date(end.getTime() - options.maxAgeMs);
-    const found = await listSeries(client, rules, { start, end }, stopping.signal);
+    const lists = await Promise.all(
+      server.sources.map((source) => listSeries(source.client, source.rules, { start, end }, stopping.signal)),
+    );
     if (stopping.signal.aborted) return false;
+    const found = new Map<string, Series[] | Error>();
     let failures = 0;
-    for (const [query, result] of found) {
-      if (!(result instanceof Error)) {
-        lastGood.set(query, result);
-        continue;
+    server.sources.forEach((source, i) => {
+      for (const [seriesQuery, result] of lists[i] ?? []) {
+        const key = seriesKey(source, seriesQuery);
+        found.set(key, result);
+        if (!(result instanceof Error)) {
+          server.lastGood.set(key, result);
+          continue;
+        }
+        failures++;
+        const kept = server.lastGood.get(key);
+        server.logger.warn(
+          {
+            seriesQuery,
+            ...(source.tenant !== undefined ? { tenant: source.tenant } : {}),
+            err: result.message,
+            keptSeries: kept?.length ?? 0,
+          },
+          kept ? 'series discovery failed: keeping the last good series of this query' : 'series discovery failed',
+        );
+        if (kept) found.set(key, kept);
       }
-      failures++;
-      const kept = lastGood.get(query);
-      logger.warn(
-        { seriesQuery: query, err: result.message, keptSeries: kept?.length ?? 0 },
-        kept ? 'series discovery failed: keeping the last good series of this query' : 'series discovery failed',
-      );
-      if (kept) found.set(query, kept);
-    }
-    current = buildDiscovery(rules, found);
+    });
+    server.found = found;
+    current = buildDiscovery(rules, allFound(), sources.seriesKey);
     options.onRelist?.(current);
-    metrics.relists.inc({ outcome: failures === 0 ? 'success' : 'failure' });
-    if (failures === 0) metrics.lastRelistSuccess.set(end.getTime() / 1000);
-    metrics.announced.set({ api: 'custom' }, current.customList.length);
-    metrics.announced.set({ api: 'external' }, current.externalList.length);
-    logger.debug(
+    metrics.relists.inc({ server: server.name, outcome: failures === 0 ? 'success' : 'failure' });
+    if (failures === 0) metrics.lastRelistSuccess.set({ server: server.name }, end.getTime() / 1000);
+    announce();
+    server.logger.debug(
       { custom: current.customList.length, external: current.externalList.length, failedQueries: failures },
       'prometheus series discovery done',
     );
     return failures === 0;
   }
 
+  function allFound(): Map<string, Series[] | Error> {
+    const merged = new Map<string, Series[] | Error>();
+    for (const server of servers.values()) for (const [key, result] of server.found) merged.set(key, result);
+    return merged;
+  }
+
+  function announce(): void {
+    const counts = new Map([...servers.keys()].map((name) => [name, { custom: 0, external: 0 }]));
+    for (const entry of current.custom.values()) {
+      const count = counts.get(sources.of(entry.rule).server.name);
+      if (count) count.custom++;
+    }
+    for (const entry of current.external.values()) {
+      const count = counts.get(sources.of(entry.rule).server.name);
+      if (count) count.external++;
+    }
+    for (const [server, count] of counts) {
+      metrics.announced.set({ server, api: 'custom' }, count.custom);
+      metrics.announced.set({ server, api: 'external' }, count.external);
+    }
+  }
+
   function nextDelay(ok: boolean): number {
     return ok ? options.relistIntervalMs : Math.min(options.relistIntervalMs, RETRY_AFTER_FAILURE_MS);
   }
 
-  function schedule(delayMs: number): void {
+  function schedule(server: ServerLister, delayMs: number): void {
     if (closed) return;
-    timer = setTimeout(() => {
-      void relist().then(
-        (ok) => schedule(nextDelay(ok)),
-        () => schedule(options.relistIntervalMs),
+    server.timer = setTimeout(() => {
+      void relistServer(server).then(
+        (ok) => schedule(server, nextDelay(ok)),
+        () => schedule(server, options.relistIntervalMs),
       );
     }, delayMs);
-    timer.unref();
+    server.timer.unref();
   }
+
+  const everyServer = (run: (server: ServerLister) => Promise<boolean>) =>
+    Promise.all([...servers.values()].map(run)).then((oks) => oks.every(Boolean));
 
   return {
     current: () => current,
-    relist,
-    async start() {
-      const ok = await relist().catch((error: unknown) => {
-        logger.warn({ err: (error as Error).message }, 'first prometheus series discovery failed');
-        return false;
-      });
-      schedule(nextDelay(ok));
-      return ok;
-    },
+    relist: () => everyServer(relistServer),
+    start: () =>
+      everyServer(async (server) => {
+        const ok = await relistServer(server).catch((error: unknown) => {
+          server.logger.warn({ err: (error as Error).message }, 'first prometheus series discovery failed');
+          return false;
+        });
+        schedule(server, nextDelay(ok));
+        return ok;
+      }),
     close() {
       closed = true;
-      if (timer) clearTimeout(timer);
+      for (const server of servers.values()) if (server.timer) clearTimeout(server.timer);
       stopping.abort(new Error('prometheus backend closed'));
     },
   };

@@ -1,10 +1,31 @@
+import type { CacheLevel } from '../../cache/config.js';
 import { ConfigError } from '../../config/errors.js';
 import type { PrometheusClientOptions } from './client.js';
-import type { DiscoveryRuleConfig, PrometheusSection } from './config.js';
+import {
+  type DiscoveryRuleConfig,
+  type PrometheusSection,
+  type PrometheusServerConfig,
+  SINGLE_SERVER_NAME,
+} from './config.js';
+
+/** One Prometheus the rules query. */
+export interface PrometheusServerSettings {
+  /** How rules (`server:`), logs, metrics and explain name it; `default` in the single-server form. */
+  name: string;
+  /** Its `tenant` is already among the headers, as X-Scope-OrgID. */
+  client: PrometheusClientOptions;
+  /** X-Scope-OrgID of its calls, unless a rule names its own. */
+  tenant?: string;
+  /** The cache its answers go through: `prometheus` in the single-server form, else `prometheus:<name>`. */
+  cacheName: string;
+  /** Its own cache settings, over `cache.prometheus` over `cache.default`. */
+  cache?: CacheLevel;
+}
 
 /** Everything the Prometheus backend is built from: the config section with the flags laid over it. */
 export interface PrometheusSettings {
-  client: PrometheusClientOptions;
+  /** At least one; rules without `server:` query the first. */
+  servers: readonly PrometheusServerSettings[];
   relistIntervalMs: number;
   /** How far back discovery looks for series (start = now - maxAge). */
   maxAgeMs: number;
@@ -29,8 +50,10 @@ export interface PrometheusOverrides {
 }
 
 /**
- * The backend runs when a URL is configured (flag or `prometheus.url`), or when rules exist —
- * then a missing URL is a config error. Flags win over the file where both name a setting.
+ * The backend runs when a URL is configured (flag or `prometheus.url`), when `prometheus.servers`
+ * lists servers, or when rules exist — then a missing URL is a config error. In the single-server
+ * form flags win over the file where both name a setting; with `servers` the connection flags are
+ * refused (they would have to pick a server silently).
  */
 export function resolvePrometheusSettings(
   section: PrometheusSection | undefined,
@@ -38,13 +61,32 @@ export function resolvePrometheusSettings(
 ): PrometheusSettings | undefined {
   const rules = section?.rules ?? [];
   const externalRules = section?.externalRules ?? [];
-  const url = flags?.prometheusUrl ?? section?.url;
-  if (url === undefined) {
+  const servers = section?.servers ? listedServers(section.servers, flags) : singleServer(section, flags);
+  if (servers === undefined) {
     if (rules.length === 0 && externalRules.length === 0) return undefined;
     throw new ConfigError(
-      'field prometheus.url: the config has Prometheus rules but no Prometheus URL: pass --prometheus-url or set prometheus.url',
+      'field prometheus.url: the config has Prometheus rules but no Prometheus URL: pass --prometheus-url or set prometheus.url (or prometheus.servers)',
     );
   }
+  const relistIntervalMs = flags?.metricsRelistIntervalMs ?? DEFAULT_RELIST_INTERVAL_MS;
+  return {
+    servers,
+    relistIntervalMs,
+    // prometheus-adapter looks back one relist interval unless told otherwise.
+    maxAgeMs: flags?.metricsMaxAgeMs ?? section?.maxAge ?? relistIntervalMs,
+    rules,
+    externalRules,
+  };
+}
+
+type Connection = Omit<PrometheusServerConfig, 'name' | 'url' | 'cache'>;
+
+function singleServer(
+  section: PrometheusSection | undefined,
+  flags: Partial<PrometheusOverrides> | undefined,
+): PrometheusServerSettings[] | undefined {
+  const url = flags?.prometheusUrl ?? section?.url;
+  if (url === undefined) return undefined;
   if (!/^https?:\/\/[^/]/.test(url)) {
     throw new ConfigError(`--prometheus-url / prometheus.url: expected an http:// or https:// URL, got "${url}"`);
   }
@@ -53,25 +95,76 @@ export function resolvePrometheusSettings(
   if ((clientCert === undefined) !== (clientKey === undefined)) {
     throw new ConfigError('--prometheus-client-cert and --prometheus-client-key must be given together');
   }
-  const relistIntervalMs = flags?.metricsRelistIntervalMs ?? DEFAULT_RELIST_INTERVAL_MS;
-  return {
-    client: {
-      url,
-      timeoutMs: section?.timeout ?? DEFAULT_TIMEOUT_MS,
-      tokenFile: flags?.prometheusTokenFile ?? section?.tokenFile,
-      caFile: flags?.prometheusCaFile ?? section?.caFile,
-      clientCert,
-      clientKey,
-      headers: mergeHeaders(section?.headers ?? {}, flags?.prometheusHeaders ?? []),
-      verb: flags?.prometheusVerb ?? section?.verb ?? 'GET',
-      ...(section?.maxResponseBytes !== undefined ? { maxResponseBytes: section.maxResponseBytes } : {}),
-    },
-    relistIntervalMs,
-    // prometheus-adapter looks back one relist interval unless told otherwise.
-    maxAgeMs: flags?.metricsMaxAgeMs ?? section?.maxAge ?? relistIntervalMs,
-    rules,
-    externalRules,
+  const connection: Connection = {
+    ...section,
+    tokenFile: flags?.prometheusTokenFile ?? section?.tokenFile,
+    caFile: flags?.prometheusCaFile ?? section?.caFile,
+    clientCert,
+    clientKey,
+    headers: mergeHeaders(section?.headers ?? {}, flags?.prometheusHeaders ?? []),
+    verb: flags?.prometheusVerb ?? section?.verb,
   };
+  return [
+    {
+      name: SINGLE_SERVER_NAME,
+      client: clientOptions(url, connection),
+      cacheName: 'prometheus',
+      ...(connection.tenant !== undefined ? { tenant: connection.tenant } : {}),
+    },
+  ];
+}
+
+const CONNECTION_FLAGS: [keyof PrometheusOverrides, string][] = [
+  ['prometheusUrl', '--prometheus-url'],
+  ['prometheusTokenFile', '--prometheus-token-file'],
+  ['prometheusCaFile', '--prometheus-ca-file'],
+  ['prometheusClientCert', '--prometheus-client-cert'],
+  ['prometheusClientKey', '--prometheus-client-key'],
+  ['prometheusVerb', '--prometheus-verb'],
+];
+
+function listedServers(
+  servers: readonly PrometheusServerConfig[],
+  flags: Partial<PrometheusOverrides> | undefined,
+): PrometheusServerSettings[] {
+  const given = CONNECTION_FLAGS.filter(([key]) => flags?.[key] !== undefined).map(([, flag]) => flag);
+  if ((flags?.prometheusHeaders ?? []).length > 0) given.push('--prometheus-header');
+  if (given.length > 0) {
+    throw new ConfigError(
+      `field prometheus.servers: ${given.join(', ')} set${given.length === 1 ? 's' : ''} the single-server form's Prometheus; with prometheus.servers give each server's settings in the config and drop the flag`,
+    );
+  }
+  return servers.map((server) => ({
+    name: server.name,
+    client: clientOptions(server.url, server),
+    cacheName: `prometheus:${server.name}`,
+    ...(server.tenant !== undefined ? { tenant: server.tenant } : {}),
+    ...(server.cache ? { cache: server.cache } : {}),
+  }));
+}
+
+function clientOptions(url: string, connection: Connection): PrometheusClientOptions {
+  return {
+    url,
+    timeoutMs: connection.timeout ?? DEFAULT_TIMEOUT_MS,
+    tokenFile: connection.tokenFile,
+    caFile: connection.caFile,
+    clientCert: connection.clientCert,
+    clientKey: connection.clientKey,
+    headers: withTenant(connection.headers ?? {}, connection.tenant),
+    verb: connection.verb ?? 'GET',
+    ...(connection.maxResponseBytes !== undefined ? { maxResponseBytes: connection.maxResponseBytes } : {}),
+  };
+}
+
+/** The headers with X-Scope-OrgID set to `tenant` (any other spelling of it dropped); unchanged without one. */
+export function withTenant(
+  headers: Readonly<Record<string, string>>,
+  tenant: string | undefined,
+): Record<string, string> {
+  if (tenant === undefined) return { ...headers };
+  const others = Object.entries(headers).filter(([name]) => name.toLowerCase() !== 'x-scope-orgid');
+  return { ...Object.fromEntries(others), 'X-Scope-OrgID': tenant };
 }
 
 /** `--prometheus-header "Name: value"` entries over the file's `headers`; names compare case-insensitively. */

@@ -70,7 +70,7 @@ describe('Prometheus client answer size', () => {
 
   it('takes maxResponseBytes from the config section, 32 MiB when absent', () => {
     const section = prometheusSectionSchema.parse({ url, maxResponseBytes: '64Mi' });
-    assert.equal(resolvePrometheusSettings(section, {})?.client.maxResponseBytes, 64 * 1024 * 1024);
+    assert.equal(resolvePrometheusSettings(section, {})?.servers[0]?.client.maxResponseBytes, 64 * 1024 * 1024);
     assert.throws(() => prometheusSectionSchema.parse({ url, maxResponseBytes: 'lots' }));
   });
 });

@@ -94,9 +94,9 @@ describe('settings: flags over the file', () => {
       prometheusHeaders: ['x-org: flag', 'X-Extra:  v  '],
       metricsRelistIntervalMs: 30_000,
     });
-    assert.equal(settings?.client.url, 'https://flag:9443/prom');
-    assert.equal(settings?.client.verb, 'GET');
-    assert.deepEqual(settings?.client.headers, { 'x-org': 'flag', 'X-Keep': 'yes', 'X-Extra': 'v' });
+    assert.equal(settings?.servers[0]?.client.url, 'https://flag:9443/prom');
+    assert.equal(settings?.servers[0]?.client.verb, 'GET');
+    assert.deepEqual(settings?.servers[0]?.client.headers, { 'x-org': 'flag', 'X-Keep': 'yes', 'X-Extra': 'v' });
     assert.equal(settings?.relistIntervalMs, 30_000);
     assert.equal(settings?.maxAgeMs, 30_000, 'max age defaults to the relist interval');
   });

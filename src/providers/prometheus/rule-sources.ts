@@ -1,0 +1,95 @@
+import type { PrometheusClient } from './client.js';
+import type { DiscoveryRuleConfig } from './config.js';
+import { listSeries, type Series } from './discovery.js';
+import type { CompiledRule } from './rules.js';
+import { type PrometheusServerSettings, type PrometheusSettings, withTenant } from './settings.js';
+
+/**
+ * Where each rule's queries go: a server, and the X-Scope-OrgID they carry (the rule's `tenant`,
+ * else its server's). One source per distinct pair, each with its own client, so a tenant is a
+ * header of the connection and never of a single call.
+ */
+export interface RuleSource {
+  /** '' for the first server's own tenant, else `<server>\n<tenant>`: prefixes cache and discovery keys. */
+  key: string;
+  server: PrometheusServerSettings;
+  /** Set when a rule names a tenant other than its server's. */
+  tenant?: string;
+  client: PrometheusClient;
+  rules: CompiledRule[];
+}
+
+export interface RuleSources {
+  /** In the order of the servers, each server's own tenant first. */
+  all: readonly RuleSource[];
+  of(rule: CompiledRule): RuleSource;
+  /** The key of a rule's series in the map `listSources` answers, and `buildDiscovery` reads. */
+  seriesKey(rule: CompiledRule): string;
+}
+
+/**
+ * `rules` are `settings.rules` then `settings.externalRules`, compiled in that order (compileRules).
+ * `clientFor` builds a source's client from its server's options with the tenant's header set.
+ */
+export function ruleSources(
+  settings: PrometheusSettings,
+  rules: readonly CompiledRule[],
+  clientFor: (server: PrometheusServerSettings, options: PrometheusServerSettings['client']) => PrometheusClient,
+): RuleSources {
+  const configs: readonly DiscoveryRuleConfig[] = [...settings.rules, ...settings.externalRules];
+  const [first] = settings.servers;
+  const byKey = new Map<string, RuleSource>();
+  const bySource = new Map<CompiledRule, RuleSource>();
+  const sourceFor = (server: PrometheusServerSettings, tenant: string | undefined): RuleSource => {
+    const own = tenant === undefined;
+    const key = own && server === first ? '' : `${server.name}\n${tenant ?? ''}`;
+    let source = byKey.get(key);
+    if (!source) {
+      const options = own
+        ? server.client
+        : { ...server.client, headers: withTenant(server.client.headers ?? {}, tenant) };
+      source = { key, server, ...(own ? {} : { tenant }), client: clientFor(server, options), rules: [] };
+      byKey.set(key, source);
+    }
+    return source;
+  };
+  // Every server's own source exists, rules or not, so each is listed and named in logs and explain.
+  for (const server of settings.servers) sourceFor(server, undefined);
+  rules.forEach((rule, i) => {
+    const config = configs[i];
+    const server = settings.servers.find((s) => s.name === config?.server) ?? first;
+    if (!server) throw new Error('Prometheus settings without a server');
+    const tenant = config?.tenant === undefined || config.tenant === server.tenant ? undefined : config.tenant;
+    const source = sourceFor(server, tenant);
+    source.rules.push(rule);
+    bySource.set(rule, source);
+  });
+  const of = (rule: CompiledRule): RuleSource => {
+    const source = bySource.get(rule);
+    if (!source) throw new Error(`${rule.id} is not a rule of these settings`);
+    return source;
+  };
+  return {
+    all: [...byKey.values()],
+    of,
+    seriesKey: (rule) => seriesKey(of(rule), rule.seriesQuery),
+  };
+}
+
+export function seriesKey(source: RuleSource, seriesQuery: string): string {
+  return source.key === '' ? seriesQuery : `${source.key}\n${seriesQuery}`;
+}
+
+/** Each source's distinct seriesQuery run once against its server, keyed by `seriesKey`. */
+export async function listSources(
+  sources: readonly RuleSource[],
+  window: { start: Date; end: Date },
+  signal?: AbortSignal,
+): Promise<Map<string, Series[] | Error>> {
+  const found = new Map<string, Series[] | Error>();
+  const lists = await Promise.all(sources.map((source) => listSeries(source.client, source.rules, window, signal)));
+  sources.forEach((source, i) => {
+    for (const [query, result] of lists[i] ?? []) found.set(seriesKey(source, query), result);
+  });
+  return found;
+}
