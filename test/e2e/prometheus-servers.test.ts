@@ -1,17 +1,16 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { adapterMetric, adapterRequest, eventually } from '../support/adapter-client.js';
-import { type AdapterProcess, startAdapter } from '../support/adapter-process.js';
+import { adapterMetric, eventually } from '../support/adapter-client.js';
+import type { AdapterProcess } from '../support/adapter-process.js';
+import { type ClusterHarness, startClusterHarness } from '../support/cluster-harness.js';
 import { counter, expectedRate, gauge, type PrometheusServer, startPrometheus } from '../support/prometheus-server.js';
 import { type RecordingProxy, startRecordingProxy } from '../support/recording-proxy.js';
 
 /**
  * Two real Prometheus servers with different data behind one adapter (`prometheus.servers`), one
  * rule set split across them, each server behind a recording proxy that shows which
- * X-Scope-OrgID each request carried. Then one server goes away: only its own rules notice.
+ * X-Scope-OrgID each request carried; the adapter runs as in a cluster (aggregator
+ * authentication, the real kubectl). Then one server goes away: only its own rules notice.
  */
 
 const STALE_MS = 500;
@@ -20,8 +19,8 @@ let apps: PrometheusServer;
 let queues: PrometheusServer;
 let appsProxy: RecordingProxy;
 let queuesProxy: RecordingProxy;
+let cluster: ClusterHarness;
 let adapter: AdapterProcess;
-let dir: string;
 
 const external = (metric: string, selector: string) =>
   `/apis/external.metrics.k8s.io/v1beta1/namespaces/default/${metric}?labelSelector=${encodeURIComponent(selector)}`;
@@ -76,31 +75,29 @@ before(async () => {
   });
   appsProxy = await startRecordingProxy(apps.url);
   queuesProxy = await startRecordingProxy(queues.url);
-  dir = await mkdtemp(join(tmpdir(), 'prometheus-servers-'));
-  await writeFile(join(dir, 'config.yaml'), config());
-  adapter = await startAdapter({
-    args: ['--secure-port=0', `--config=${join(dir, 'config.yaml')}`, '--metrics-relist-interval=1s'],
-  });
+  cluster = await startClusterHarness({ config: config(), extraArgs: ['--metrics-relist-interval=1s'] });
+  cluster.kube.tokens.set('oncall-token', { username: 'oncall', groups: [] });
+  cluster.kube.allowRules.push({ user: 'oncall', group: 'external.metrics.k8s.io' });
+  adapter = cluster.adapter;
 });
 
 after(async () => {
-  await adapter?.stop();
+  await cluster?.close();
   await appsProxy?.close();
   await queuesProxy?.close();
   await apps?.stop();
   await queues?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 async function value(path: string): Promise<string> {
-  const answer = await adapterRequest(adapter.port, path);
-  assert.equal(answer.status, 200, `${path}: ${answer.text}`);
+  const answer = await cluster.asAggregator(path);
+  assert.equal(answer.status, 200, `${path}: ${JSON.stringify(answer.body)}`);
   return answer.body.items[0]?.value;
 }
 
 async function announcedExternal(): Promise<string[]> {
-  const answer = await adapterRequest(adapter.port, '/apis/external.metrics.k8s.io/v1beta1');
-  assert.equal(answer.status, 200, answer.text);
+  const answer = await cluster.asAggregator('/apis/external.metrics.k8s.io/v1beta1');
+  assert.equal(answer.status, 200, JSON.stringify(answer.body));
   return answer.body.resources
     .map((r: { name: string }) => r.name)
     .filter((name: string) => name !== 'discovery-placeholder')
@@ -113,10 +110,26 @@ describe('several Prometheus servers', () => {
     assert.equal(await value(external('apps_jobs_waiting', 'queue=reports')), '10');
     assert.equal(await value(external('queues_jobs_waiting', 'queue=reports')), '20');
     assert.equal(await value(external('queue_depth', 'queue=jobs')), '1500');
-    const perPod = await adapterRequest(adapter.port, podMetric);
-    assert.equal(perPod.status, 200, perPod.text);
+    const perPod = await cluster.asAggregator(podMetric);
+    assert.equal(perPod.status, 200, JSON.stringify(perPod.body));
     // 7.000000000000001 (see expectedRate) as a Kubernetes quantity.
     assert.equal(Number(perPod.body.items[0].value), Math.round(expectedRate(7, 300) * 1000) / 1000);
+  });
+
+  it("shows each server's value to kubectl get --raw", async (t) => {
+    const raw = await cluster.kubectl(
+      ['get', '--raw', external('queues_jobs_waiting', 'queue=reports')],
+      'oncall-token',
+    );
+    if (!raw)
+      return t.skip('kubectl is not installed on this machine: the kubectl view of several servers is not checked');
+    assert.equal(raw.code, 0, raw.stderr);
+    assert.equal(JSON.parse(raw.stdout).items[0].value, '20');
+    const other = await cluster.kubectl(
+      ['get', '--raw', external('apps_jobs_waiting', 'queue=reports')],
+      'oncall-token',
+    );
+    assert.equal(JSON.parse(other?.stdout ?? '{}').items?.[0]?.value, '10', other?.stderr);
   });
 
   it('sends each server its tenant as X-Scope-OrgID, and a rule its own tenant', () => {
@@ -212,13 +225,13 @@ describe('several Prometheus servers', () => {
       assert.ok(kept, 'the log line names the server');
 
       assert.equal(await value(external('apps_jobs_waiting', 'queue=reports')), '10');
-      const perPod = await adapterRequest(adapter.port, podMetric);
-      assert.equal(perPod.status, 200, perPod.text);
+      const perPod = await cluster.asAggregator(podMetric);
+      assert.equal(perPod.status, 200, JSON.stringify(perPod.body));
 
       const down = await eventually(
         'a 503 from the stopped server once its stale bound has passed',
         async () => {
-          const answer = await adapterRequest(adapter.port, external('queues_jobs_waiting', 'queue=reports'));
+          const answer = await cluster.asAggregator(external('queues_jobs_waiting', 'queue=reports'));
           return answer.status === 503 ? answer : undefined;
         },
         10_000,
@@ -228,9 +241,22 @@ describe('several Prometheus servers', () => {
       assert.match(down.body.message, /^prometheus:queues backend unavailable/, 'the message names the server');
 
       for (const probe of ['/readyz', '/livez', '/healthz']) {
-        const answer = await adapterRequest(adapter.port, probe);
-        assert.equal(answer.status, 200, `${probe} must not depend on a backend: ${answer.text}`);
+        const answer = await cluster.call(probe);
+        assert.equal(answer.status, 200, `${probe} must not depend on a backend: ${JSON.stringify(answer.body)}`);
       }
+    });
+
+    it('kubectl get --raw: the other server still answers, the stopped one is ServiceUnavailable', async (t) => {
+      const up = await cluster.kubectl(
+        ['get', '--raw', external('apps_jobs_waiting', 'queue=reports')],
+        'oncall-token',
+      );
+      if (!up) return t.skip('kubectl is not installed on this machine: the kubectl view of an outage is not checked');
+      assert.equal(up.code, 0, up.stderr);
+      assert.equal(JSON.parse(up.stdout).items[0].value, '10');
+      const down = await cluster.kubectl(['get', '--raw', external('queue_depth', 'queue=jobs')], 'oncall-token');
+      assert.notEqual(down?.code, 0);
+      assert.match(down?.stderr ?? '', /ServiceUnavailable|503|prometheus:queues backend unavailable/);
     });
 
     it('answers from the server again once it is back', async () => {
@@ -238,7 +264,7 @@ describe('several Prometheus servers', () => {
       const back = await eventually(
         'queues_jobs_waiting answered again',
         async () => {
-          const answer = await adapterRequest(adapter.port, external('queues_jobs_waiting', 'queue=reports'));
+          const answer = await cluster.asAggregator(external('queues_jobs_waiting', 'queue=reports'));
           return answer.status === 200 ? answer : undefined;
         },
         20_000,

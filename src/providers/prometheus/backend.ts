@@ -9,7 +9,7 @@ import type { Discovery } from './discovery.js';
 import { prometheusCustomProvider, prometheusExternalProvider } from './metric-providers.js';
 import { createMetricQueries, type MetricQueries } from './metric-queries.js';
 import { type PrometheusBackendMetrics, prometheusMetricsFor } from './metrics.js';
-import { type RuleSource, ruleSources } from './rule-sources.js';
+import { ruleSources } from './rule-sources.js';
 import { type CompiledRule, compileRule, RuleError } from './rules.js';
 import { createSeriesDiscovery } from './series-discovery.js';
 import type { PrometheusServerSettings, PrometheusSettings } from './settings.js';
@@ -17,8 +17,6 @@ import type { PrometheusServerSettings, PrometheusSettings } from './settings.js
 export interface PrometheusBackend extends MetricsBackend {
   readonly custom: CustomMetricsProvider;
   readonly external: ExternalMetricsProvider;
-  /** Each server's name and URL (without credentials), in config order. */
-  readonly servers: readonly { name: string; url: string }[];
   /** What the last relist found, per rule. */
   discovery(): Discovery;
   /** The name of the server a rule of discovery() queries. */
@@ -108,7 +106,6 @@ export function createPrometheusBackend(
 
   return {
     name: 'prometheus',
-    servers: settings.servers.map((server) => ({ name: server.name, url: sourceOfServer(server.name).client.url })),
     custom: prometheusCustomProvider({ discovery, queries, kube: context.kube, maxAgeMs: settings.maxAgeMs }),
     external: prometheusExternalProvider({ discovery, queries }),
     discovery,
@@ -121,7 +118,10 @@ export function createPrometheusBackend(
         const { customList, externalList } = discovery();
         logger.info(
           {
-            servers: settings.servers.map((s) => `${s.name}=${sourceOfServer(s.name).client.url}`).join(' '),
+            servers: sources.all
+              .filter((source) => source.tenant === undefined)
+              .map((source) => `${source.server.name}=${source.client.url}`)
+              .join(' '),
             custom: customList.length,
             external: externalList.length,
           },
@@ -134,12 +134,6 @@ export function createPrometheusBackend(
       for (const source of sources.all) source.client.close();
     },
   };
-
-  function sourceOfServer(name: string): RuleSource {
-    const source = sources.all.find((s) => s.server.name === name && s.tenant === undefined);
-    if (!source) throw new Error(`no source for server ${name}`);
-    return source;
-  }
 }
 
 /** A client of the settings; files it cannot read are config errors, named by their flag. */
