@@ -5,6 +5,7 @@ import { createSecureContext, type SecureContextOptions, type TLSSocket } from '
 import type { Express } from 'express';
 import { ApiError, toStatus } from '../api/errors.js';
 import type { Logger } from '../observability/logger.js';
+import { clientCertificateRequest } from './client-certificate-request.js';
 import type { ServingCertificate } from './tls.js';
 import { DEFAULT_TLS_POLICY, type TlsPolicy } from './tls-policy.js';
 
@@ -108,9 +109,7 @@ function tlsOptions({ certificate, clientCaPem, policy }: TlsMaterial): SecureCo
     ciphers: policy.ciphers,
     // The authenticator verifies the chain itself so that one server can tell the
     // front-proxy CA from the client CA; the handshake only asks for a certificate.
-    requestCert: clientCaPem.length > 0,
-    rejectUnauthorized: false,
-    ...(clientCaPem.length > 0 ? { ca: [...clientCaPem] } : {}),
+    ...clientCertificateRequest(clientCaPem),
   };
 }
 

@@ -2,6 +2,7 @@ import { createServer, request as httpsRequest, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { ApiError, asApiError, toStatus } from '../../../src/api/errors.js';
 import type { Authenticator } from '../../../src/server/auth/types.js';
+import { clientCertificateRequest } from '../../../src/server/client-certificate-request.js';
 import { type CertDir, createCertDir, type IssuedCert, issueServingCert, type TestCa } from '../../support/certs.js';
 
 /** The CAs and certificates the auth tests share: kube's front-proxy and client CAs, and a stranger. */
@@ -49,8 +50,8 @@ export interface AuthProbe {
 }
 
 /**
- * An HTTPS server that asks for client certificates as the adapter's does (requestCert,
- * rejectUnauthorized: false) and answers with what the authenticator made of the request.
+ * An HTTPS server that asks for client certificates as the adapter's does (the same
+ * clientCertificateRequest options) and answers with what the authenticator made of the request.
  */
 export async function startAuthProbe(
   authenticator: Authenticator,
@@ -61,9 +62,9 @@ export async function startAuthProbe(
     {
       cert: pki.serving.cert,
       key: pki.serving.key,
+      ...clientCertificateRequest(clientCaPem),
+      // Also with no CA, unlike the adapter: a test may present a certificate where none is configured.
       requestCert: true,
-      rejectUnauthorized: false,
-      ...(clientCaPem.length > 0 ? { ca: [...clientCaPem] } : {}),
     },
     (req, res) => {
       authenticator.authenticate(req).then(
