@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { Agent, request } from 'node:https';
 import { BodyTooLargeError, readBoundedBody } from '../io/bounded-body.js';
+import { TimeoutDeadline } from '../lib/deadline.js';
 import type { UpstreamConfig } from './config.js';
 import type { UpstreamAnswer } from './forwarding.js';
 import { TokenFile } from './token-file.js';
@@ -90,21 +91,14 @@ export class UpstreamClient {
    * answers is returned; a 401 is retried once with the token read again (it may have rotated).
    */
   async get(pathAndQuery: string, signal: AbortSignal): Promise<UpstreamAnswer> {
-    // One controller and timer per call, linked to the caller's signal by hand: AbortSignal.any
-    // with AbortSignal.timeout costs measurably more on every forwarded request.
-    const call = new AbortController();
-    const timer = setTimeout(() => call.abort(new OwnTimeout()), this.config.timeout);
-    const onAbort = () => call.abort(signal.reason);
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
+    const deadline = new TimeoutDeadline(this.config.timeout, signal);
     try {
-      const first = await this.send(pathAndQuery, call.signal);
+      const first = await this.send(pathAndQuery, deadline);
       if (first.status !== 401 || !this.token) return first;
       this.token.invalidate();
-      return await this.send(pathAndQuery, call.signal);
+      return await this.send(pathAndQuery, deadline);
     } finally {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
+      deadline.dispose();
     }
   }
 
@@ -112,7 +106,7 @@ export class UpstreamClient {
     this.agent?.destroy();
   }
 
-  private async send(pathAndQuery: string, signal: AbortSignal): Promise<UpstreamAnswer> {
+  private async send(pathAndQuery: string, deadline: TimeoutDeadline): Promise<UpstreamAnswer> {
     const agent = this.agent ?? (await this.connect());
     const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': 'hpa-metrics-adapter' };
     if (this.token) {
@@ -120,7 +114,7 @@ export class UpstreamClient {
       headers.Authorization = `Bearer ${typeof token === 'string' ? token : await this.bearer(token)}`;
     }
     return new Promise((resolve, reject) => {
-      const fail = (error: unknown) => reject(this.failure(error, signal));
+      const fail = (error: unknown) => reject(this.failure(error, deadline));
       const req = request(
         {
           protocol: 'https:',
@@ -130,7 +124,7 @@ export class UpstreamClient {
           method: 'GET',
           headers,
           agent,
-          signal,
+          signal: deadline.signal,
         },
         (res: IncomingMessage) => {
           readBoundedBody(res, MAX_ANSWER_BYTES).then(
@@ -162,13 +156,13 @@ export class UpstreamClient {
     }
   }
 
-  private failure(error: unknown, signal: AbortSignal): UpstreamCallFailure {
+  private failure(error: unknown, deadline: TimeoutDeadline): UpstreamCallFailure {
     if (error instanceof UpstreamCallFailure) return error;
     if (error instanceof BodyTooLargeError) return new UpstreamCallFailure('too_large', `sent an ${error.message}`);
-    if (signal.aborted) {
+    if (deadline.signal.aborted) {
       return new UpstreamCallFailure(
         'timeout',
-        signal.reason instanceof OwnTimeout
+        deadline.expired
           ? `did not answer within its timeout of ${this.config.timeout} ms`
           : `did not answer before the request's deadline`,
         { cause: error },
@@ -182,5 +176,3 @@ export class UpstreamClient {
     );
   }
 }
-
-class OwnTimeout extends Error {}

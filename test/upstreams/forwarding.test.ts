@@ -201,6 +201,20 @@ describe('an upstream that fails', () => {
 });
 
 describe('upstream options', () => {
+  it("request deadline shorter than the upstream's timeout: 503 saying the request's deadline passed", async () => {
+    const h = await startUpstreamHarness(`${KEDA_TAKES}    timeout: 30s\n`, 300);
+    try {
+      h.keda.values.set('s0-orders', '5');
+      h.keda.delayMs = 1500;
+      const res = await request(h.app).get(`${EXTERNAL}/namespaces/shop/s0-orders`);
+      assert.equal(res.status, 503);
+      assert.match(res.body.message, /upstream "keda" .*did not answer before the request's deadline/);
+    } finally {
+      h.keda.delayMs = 0;
+      await h.close();
+    }
+  });
+
   it('huge: a body past the bound is cut and answered 503', async () => {
     const h = await startUpstreamHarness(KEDA_TAKES);
     try {
