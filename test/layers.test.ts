@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
  * section uses, and createBackends, which composes the whole config. See docs/architecture.md.
  */
 const LAYERS: readonly (readonly string[])[] = [
-  ['lib', 'api', 'version.ts', 'config/errors.ts', 'config/fields.ts'],
+  ['lib'],
+  ['api', 'version.ts', 'config/errors.ts', 'config/fields.ts'],
   ['concurrency', 'io', 'observability'],
   ['kube', 'cache'],
   ['providers', 'upstreams'],

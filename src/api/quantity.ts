@@ -1,3 +1,4 @@
+import { clip } from '../lib/text.js';
 import { ApiError } from './errors.js';
 
 /**
@@ -147,6 +148,5 @@ function scientific(digits: string, exponent: number): string {
 }
 
 function invalidQuantity(text: string, problem: string): ApiError {
-  const shown = text.length > QUOTED_TEXT_LIMIT ? `${text.slice(0, QUOTED_TEXT_LIMIT)}…` : text;
-  return ApiError.badRequest(`invalid quantity ${JSON.stringify(shown)}: ${problem}`);
+  return ApiError.badRequest(`invalid quantity ${JSON.stringify(clip(text, QUOTED_TEXT_LIMIT))}: ${problem}`);
 }

@@ -1,3 +1,4 @@
+import { clip } from '../lib/text.js';
 import { ApiError } from './errors.js';
 import type { ResourceInfo, ResourceResolver } from './resource-table.js';
 
@@ -100,5 +101,5 @@ function deriveKind(plural: string): string {
 }
 
 function truncate(text: string): string {
-  return text.length > 64 ? `${text.slice(0, 64)}…` : text;
+  return clip(text, 64);
 }

@@ -1,3 +1,5 @@
+import { clip } from '../lib/text.js';
+
 /**
  * The lexical layer of Kubernetes label selectors: tokens split the way
  * k8s.io/apimachinery/pkg/labels does (identifiers run until whitespace or a special symbol;
@@ -86,7 +88,7 @@ const QUOTED_LITERAL_LIMIT = 64;
 
 /** A key, value or other literal as an error message shows it. */
 export function quoteLiteral(literal: string): string {
-  return `'${literal.length > QUOTED_LITERAL_LIMIT ? `${literal.slice(0, QUOTED_LITERAL_LIMIT)}…` : literal}'`;
+  return `'${clip(literal, QUOTED_LITERAL_LIMIT)}'`;
 }
 
 /** How a token reads in an error message. */

@@ -1,3 +1,4 @@
+import { clip } from '../lib/text.js';
 import { ApiError } from './errors.js';
 import {
   describeToken,
@@ -202,7 +203,7 @@ function parseInt64(text: string): bigint | undefined {
 }
 
 function quoteSelector(text: string): string {
-  return JSON.stringify(text.length > QUOTED_SELECTOR_LIMIT ? `${text.slice(0, QUOTED_SELECTOR_LIMIT)}…` : text);
+  return JSON.stringify(clip(text, QUOTED_SELECTOR_LIMIT));
 }
 
 /** In value position kube reads the keywords `in` and `notin` as plain identifiers (`in in (in)`). */

@@ -5,6 +5,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { ApiError } from '../api/errors.js';
 import { DEFAULT_MAX_RESPONSE_BYTES, readBoundedBody } from '../io/bounded-body.js';
 import { TimeoutDeadline } from '../lib/deadline.js';
+import { clip } from '../lib/text.js';
 import { KubeRequestError } from './types.js';
 
 export interface KubeTransportOptions {
@@ -180,7 +181,7 @@ export class KubeTransport {
           try {
             resolve({ status, body: text.length === 0 ? undefined : JSON.parse(text) });
           } catch {
-            reject(new Error(`answered ${status} with a body that is not JSON: ${text.slice(0, 200)}`));
+            reject(new Error(`answered ${status} with a body that is not JSON: ${clip(text, 200)}`));
           }
         }, reject);
       });

@@ -1,6 +1,7 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { ApiError, asApiError, toStatus } from '../api/errors.js';
 import type { ResourceResolver } from '../api/resource-table.js';
+import { clip } from '../lib/text.js';
 import { createLogSampler } from '../observability/log-sampler.js';
 import type { Logger } from '../observability/logger.js';
 import type { AdapterMetrics } from '../observability/metrics.js';
@@ -76,7 +77,7 @@ export function createApp(options: AppOptions): Express {
 }
 
 function notFound(req: Request): never {
-  throw ApiError.notFound(`the server could not find the requested resource (path ${req.path.slice(0, 120)})`);
+  throw ApiError.notFound(`the server could not find the requested resource (path ${clip(req.path)})`);
 }
 
 /** `/apis` and below, matched by hand: a route pattern would cost a regexp and parameter decoding per request. */
@@ -107,7 +108,7 @@ function refuseWrites(req: Request, res: Response): void {
   res.setHeader('Allow', 'GET, HEAD');
   throw new ApiError(
     'MethodNotAllowed',
-    `the server does not allow method ${req.method.slice(0, 16)} on ${req.path.slice(0, 120)}; this API is read-only`,
+    `the server does not allow method ${clip(req.method, 16)} on ${clip(req.path)}; this API is read-only`,
   );
 }
 
@@ -141,7 +142,7 @@ function fromExpressError(error: unknown, req: Request): ApiError {
   if (error instanceof ApiError) return error;
   const status = (error as { status?: unknown } | undefined)?.status;
   if (typeof status === 'number' && status >= 400 && status < 500) {
-    return ApiError.badRequest(`malformed request ${req.path.slice(0, 120)}: ${(error as Error).message}`);
+    return ApiError.badRequest(`malformed request ${clip(req.path)}: ${(error as Error).message}`);
   }
   return asApiError(error);
 }

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Request, Response } from 'express';
 import { SERVED_GROUPS } from '../api/groups.js';
+import { clip } from '../lib/text.js';
 import type { Logger } from '../observability/logger.js';
 import type { AdapterMetrics } from '../observability/metrics.js';
 import { queryStringOf } from './request/query-string.js';
@@ -70,5 +71,5 @@ function leadingSegments(path: string): (string | undefined)[] {
 
 function queryOf(req: Request): string | undefined {
   const query = queryStringOf(req);
-  return query === '' ? undefined : query.slice(0, 512);
+  return query === '' ? undefined : clip(query, 512);
 }

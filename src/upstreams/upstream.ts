@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { ApiError } from '../api/errors.js';
 import type { QueryCache } from '../cache/query-cache.js';
 import type { Deadline } from '../lib/deadline.js';
+import { clip } from '../lib/text.js';
 import { UpstreamCallFailure, type UpstreamClient } from './client.js';
 import type { UpstreamConfig } from './config.js';
 import type { UpstreamDiscovery } from './discovery.js';
@@ -96,7 +97,7 @@ function checkAnswer(answer: UpstreamAnswer): void {
     throw garbage('an unexpected status');
   }
   if (!answer.contentType.startsWith('application/json'))
-    throw garbage(`Content-Type "${answer.contentType.slice(0, 80)}"`);
+    throw garbage(`Content-Type "${clip(answer.contentType, 80)}"`);
   let object: { kind?: unknown; apiVersion?: unknown } | null;
   try {
     object = JSON.parse(answer.body) as typeof object;
@@ -106,5 +107,5 @@ function checkAnswer(answer: UpstreamAnswer): void {
   if (typeof object?.kind !== 'string' || typeof object.apiVersion !== 'string')
     throw garbage('a body without kind and apiVersion');
   if (answer.status >= 300 && object.kind !== 'Status')
-    throw garbage(`a ${object.kind.slice(0, 60)} where a Status belongs`);
+    throw garbage(`a ${clip(object.kind, 60)} where a Status belongs`);
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type KubeClient, kubeStatusOf } from '../../kube/types.js';
+import { clip } from '../../lib/text.js';
 import type { RequestHeaderConfig } from './request-header.js';
 import { type CaBundle, parseCaBundle } from './x509.js';
 
@@ -70,7 +71,7 @@ export function parseClusterAuthentication(
       try {
         parsed = JSON.parse(raw);
       } catch {
-        throw new Error(`${source(key)}: expected a JSON array of strings, got ${JSON.stringify(raw.slice(0, 80))}`);
+        throw new Error(`${source(key)}: expected a JSON array of strings, got ${JSON.stringify(clip(raw, 80))}`);
       }
       const checked = stringArray.safeParse(parsed ?? []);
       if (!checked.success) throw new Error(`${source(key)}: expected a JSON array of strings`);

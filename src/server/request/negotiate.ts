@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { AGGREGATED_DISCOVERY_VERSIONS, type AggregatedDiscoveryVersion } from '../../api/aggregated-discovery.js';
 import { ApiError } from '../../api/errors.js';
+import { clip } from '../../lib/text.js';
 
 /**
  * Content negotiation as Kubernetes clients do it. We serve JSON only, plus on `/apis` the
@@ -40,7 +41,7 @@ export function negotiate(accept: string | undefined, offers: readonly Represent
   if (decision !== 'none') return decision;
   throw new ApiError(
     'NotAcceptable',
-    `the server cannot produce any media type the client accepts (Accept: ${accept.slice(0, 200)}): this adapter serves application/json${
+    `the server cannot produce any media type the client accepts (Accept: ${clip(accept, 200)}): this adapter serves application/json${
       offers.length > 1
         ? ` and, on /apis, ${AGGREGATED_DISCOVERY_VERSIONS.map(aggregatedContentType).join(' and ')}`
         : ''
