@@ -84,3 +84,31 @@ function testConfigBackend(): MetricsBackend {
     resources: BUILTIN_RESOURCES,
   });
 }
+
+/**
+ * That an answer is a Kubernetes Status as kubectl and client-go decode it: JSON, exactly the
+ * Status fields, Failure with `code` and `reason`, and no stack trace anywhere in the body.
+ */
+export function assertStatusAnswer(
+  res: { status: number; text: string; headers: Record<string, string | undefined>; body: Record<string, unknown> },
+  code: number,
+  reason: string,
+): void {
+  assert.equal(res.status, code, res.text);
+  assert.match(res.headers['content-type'] ?? '', /^application\/json/);
+  assert.deepEqual(Object.keys(res.body).sort(), [
+    'apiVersion',
+    'code',
+    'kind',
+    'message',
+    'metadata',
+    'reason',
+    'status',
+  ]);
+  assert.equal(res.body.kind, 'Status');
+  assert.equal(res.body.apiVersion, 'v1');
+  assert.equal(res.body.status, 'Failure');
+  assert.equal(res.body.code, code);
+  assert.equal(res.body.reason, reason);
+  assert.doesNotMatch(res.text, /at .*\.(ts|js):\d+/, 'no stack trace in the body');
+}
