@@ -57,7 +57,7 @@ export function parseGroupResource(text: string, resolver: ResourceResolver): Gr
 
 function checkSyntax(text: string): void {
   if (text.length === 0 || text.length > MAX_RESOURCE_TEXT) {
-    throw ApiError.badRequest(`invalid resource "${truncate(text)}": must be 1-${MAX_RESOURCE_TEXT} characters`);
+    throw ApiError.badRequest(`invalid resource "${clip(text, 64)}": must be 1-${MAX_RESOURCE_TEXT} characters`);
   }
   const lower = text.toLowerCase();
   const dot = lower.indexOf('.');
@@ -65,7 +65,7 @@ function checkSyntax(text: string): void {
   const group = dot === -1 ? '' : lower.slice(dot + 1);
   if (!RESOURCE_NAME.test(name) || (group !== '' && !GROUP_NAME.test(group))) {
     throw ApiError.badRequest(
-      `invalid resource "${truncate(text)}": expected <resource>[.<group>], e.g. pods or deployments.apps`,
+      `invalid resource "${clip(text, 64)}": expected <resource>[.<group>], e.g. pods or deployments.apps`,
     );
   }
 }
@@ -98,8 +98,4 @@ function deriveKind(plural: string): string {
   else if (/(xes|ches|shes|sses)$/.test(plural)) singular = plural.slice(0, -2);
   else if (plural.endsWith('s')) singular = plural.slice(0, -1);
   return singular.charAt(0).toUpperCase() + singular.slice(1);
-}
-
-function truncate(text: string): string {
-  return clip(text, 64);
 }
