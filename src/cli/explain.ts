@@ -8,6 +8,7 @@ import { type ClosableKubeClient, createKubeClient, loadKubeConfig } from '../ku
 import { LIST_PRICES } from '../providers/aws/cost.js';
 import { compileRules } from '../providers/prometheus/backend.js';
 import { createPrometheusClient } from '../providers/prometheus/client.js';
+import { ignoredResourceRules, RESOURCE_RULES_IGNORED } from '../providers/prometheus/config.js';
 import { buildDiscovery } from '../providers/prometheus/discovery.js';
 import {
   explainMetric,
@@ -110,6 +111,7 @@ export async function runExplain(argv: string[], out: NodeJS.WritableStream): Pr
           `Prometheus ${urlOf(sources, server.name)}${named}: series seen between ${start.toISOString()} and ${time.toISOString()}`,
         );
       }
+      if (ignoredResourceRules(config).length > 0) print(RESOURCE_RULES_IGNORED);
       print();
       const answers = await listSources(sources.all, { start, end: time });
       const answersOf = (server: PrometheusServerSettings) =>

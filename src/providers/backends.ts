@@ -10,6 +10,7 @@ import {
 } from './failure-policy/policies.js';
 import { withFailurePolicy } from './failure-policy/policy-backend.js';
 import { createPrometheusBackend } from './prometheus/backend.js';
+import { ignoredResourceRules, RESOURCE_RULES_IGNORED } from './prometheus/config.js';
 import { type PrometheusOverrides, resolvePrometheusSettings } from './prometheus/settings.js';
 import type { MetricsBackend } from './provider.js';
 import { createStaticBackend } from './static/static-backend.js';
@@ -33,6 +34,9 @@ export async function createBackends(config: AdapterConfig, env: BackendEnvironm
   // Every backend that can fail answers failures and missing data as each metric's policy says.
   const guarded = (backend: MetricsBackend, policies: PolicyLookup): MetricsBackend =>
     withFailurePolicy(backend, policies, env);
+  const resourceRules = ignoredResourceRules(config);
+  // Here, since this runs at start and on every reload: a reloaded file that has them says so too.
+  if (resourceRules.length > 0) env.logger.warn({ fields: resourceRules }, RESOURCE_RULES_IGNORED);
   if (config.static) backends.push(createStaticBackend(config.static, contextFor('static')));
   const prometheus = resolvePrometheusSettings(config.prometheus, env.flags);
   if (prometheus)

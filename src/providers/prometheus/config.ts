@@ -11,14 +11,27 @@ import { compileRule, RuleError } from './rules.js';
  * (see liftPrometheusAdapterKeys for files that carry them at the top level).
  */
 
-const RESOURCE_RULES_REFUSAL =
-  'resourceRules is not supported: use metrics-server for CPU/memory resource metrics (the rules and externalRules of this file are served)';
+/**
+ * prometheus-adapter's `resourceRules` (metrics.k8s.io: CPU and memory) are accepted in any shape
+ * and not served: its own deploy manifests, its config-gen, kube-prometheus and most Helm installs
+ * ship them, and refusing the file would refuse its custom rules too. Every load says so (see
+ * ignoredResourceRules).
+ */
+const acceptedResourceRules = z.unknown().optional();
 
-/** Accepts only absence, so a prometheus-adapter `resourceRules` block gets a clear message, not "unrecognized key". */
-export const resourceRulesRefusal = z
-  .unknown()
-  .refine((value) => value === undefined, { message: RESOURCE_RULES_REFUSAL })
-  .optional();
+export const RESOURCE_RULES_IGNORED =
+  'resourceRules ignored: this adapter does not serve metrics.k8s.io (CPU/memory resource metrics), leave that API to metrics-server; the rules and externalRules of this file are served';
+
+/** Where the config holds `resourceRules` (top level, under `prometheus:`), empty when it holds none. */
+export function ignoredResourceRules(config: {
+  resourceRules?: unknown;
+  prometheus?: { resourceRules?: unknown };
+}): string[] {
+  const fields: string[] = [];
+  if (config.resourceRules != null) fields.push('resourceRules');
+  if (config.prometheus?.resourceRules != null) fields.push('prometheus.resourceRules');
+  return fields;
+}
 
 const duration = z.string().transform((text, context) => {
   const ms = parseDuration(text);
@@ -136,7 +149,7 @@ export const prometheusSectionSchema = z
     maxAge: duration.optional(),
     rules: z.array(discoveryRuleSchema).nullish(),
     externalRules: z.array(discoveryRuleSchema).nullish(),
-    resourceRules: resourceRulesRefusal,
+    resourceRules: acceptedResourceRules,
     ...prometheusFailurePolicyFields,
   })
   .strict()
@@ -209,7 +222,7 @@ const writtenTwice = (key: string) =>
 
 /** Top-level keys of a prometheus-adapter file, for the adapter's top-level schema to spread in. */
 export const prometheusAdapterTopLevelKeys = {
-  resourceRules: resourceRulesRefusal,
+  resourceRules: acceptedResourceRules,
   rules: writtenTwice('rules'),
   externalRules: writtenTwice('externalRules'),
 };
@@ -217,7 +230,7 @@ export const prometheusAdapterTopLevelKeys = {
 /**
  * A prometheus-adapter file has `rules` and `externalRules` at the top level: move them under
  * `prometheus:` so one schema validates both layouts. `resourceRules` stays where it was
- * written, so the refusal names the field the user wrote.
+ * written, so the warning names the field the user wrote.
  */
 export function liftPrometheusAdapterKeys(raw: unknown): unknown {
   if (!isRecord(raw) || !LIFTED_KEYS.some((key) => key in raw)) return raw;

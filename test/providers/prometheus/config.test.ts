@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { ConfigError } from '../../../src/config/errors.js';
 import { parseConfig } from '../../../src/config/load.js';
 import { createPrometheusBackend } from '../../../src/providers/prometheus/backend.js';
+import { ignoredResourceRules } from '../../../src/providers/prometheus/config.js';
 import { resolvePrometheusSettings } from '../../../src/providers/prometheus/settings.js';
 import { testBackendContext } from '../../support/backend-context.js';
 
@@ -57,14 +58,17 @@ describe('config compatibility with prometheus-adapter', () => {
     assert.equal(config.prometheus?.rules?.length, 1);
   });
 
-  it('refuses resourceRules with a message naming the field and metrics-server', () => {
-    const message = configError(`${ADAPTER_FILE}\nresourceRules:\n  cpu: {containerQuery: x}\n`);
-    assert.match(
-      message,
-      /field resourceRules: resourceRules is not supported: use metrics-server for CPU\/memory resource metrics/,
+  it('accepts resourceRules in any shape, at the top level or under prometheus:, and says where they are', () => {
+    const topLevel = parseConfig(
+      `${ADAPTER_FILE}\nresourceRules:\n  cpu: {containerQuery: x, resources: {overrides: {pod: {resource: pod}}}}\n  window: 5m\n`,
+      'adapter.yaml',
     );
-    const nested = configError('prometheus:\n  url: http://p:9090\n  resourceRules: {}\n');
-    assert.match(nested, /field prometheus\.resourceRules: resourceRules is not supported/);
+    assert.equal(topLevel.prometheus?.rules?.length, 1, 'the custom rules of the file are kept');
+    assert.deepEqual(ignoredResourceRules(topLevel), ['resourceRules']);
+    const nested = parseConfig('prometheus:\n  url: http://p:9090\n  resourceRules: [odd, shape]\n', 'ours.yaml');
+    assert.deepEqual(ignoredResourceRules(nested), ['prometheus.resourceRules']);
+    assert.deepEqual(ignoredResourceRules(parseConfig(`${ADAPTER_FILE}\nresourceRules:\n`, 'empty.yaml')), []);
+    assert.deepEqual(ignoredResourceRules(parseConfig(ADAPTER_FILE, 'none.yaml')), []);
   });
 
   it('refuses rules given both at the top level and under prometheus:', () => {

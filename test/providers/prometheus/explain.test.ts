@@ -152,13 +152,28 @@ describe('hpa-metrics-adapter explain', () => {
     }
   });
 
+  it('explains a file with prometheus-adapter`s resourceRules, saying they are ignored', async () => {
+    const withResourceRules = join(dir, 'resource-rules.yaml');
+    await writeFile(withResourceRules, `${CLUSTER_RULES}resourceRules:\n  cpu: {containerQuery: x}\n  window: 5m\n`);
+    const { code, text } = await explain(
+      '--config',
+      withResourceRules,
+      '--prometheus-url',
+      prometheus.url,
+      '--time',
+      String(T),
+    );
+    assert.equal(code, 0, text);
+    assert.match(
+      text,
+      /^resourceRules ignored: this adapter does not serve metrics\.k8s\.io .* leave that API to metrics-server/m,
+    );
+    assert.match(text, /^custom metrics announced \(\d+\): deployments\.apps\/queue_messages_ready, /m);
+  });
+
   it('exits 2 with a message for usage and config errors', async () => {
     assert.match((await explain('--nope')).text, /Unknown option '--nope'/);
     assert.equal((await explain('--config', join(dir, 'missing.yaml'))).code, 2);
-    await writeFile(join(dir, 'resource-rules.yaml'), 'resourceRules: {cpu: {}}\n');
-    const refused = await explain('--config', join(dir, 'resource-rules.yaml'), '--prometheus-url', prometheus.url);
-    assert.equal(refused.code, 2);
-    assert.match(refused.text, /resourceRules is not supported: use metrics-server/);
   });
 
   it('exits 2 for --selector without any kubeconfig: a usage error, not "no data"', async () => {
