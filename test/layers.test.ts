@@ -54,6 +54,12 @@ function importsOf(file: string): string[] {
   );
 }
 
+/** Every package import (static, type-only or dynamic) of a file: `express`, `node:http` … */
+function packagesOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  return [...text.matchAll(/(?:from|import\()\s*'([^.'][^']*)'/g)].map((match) => match[1] ?? '');
+}
+
 /** Imports that run from a lower layer up, as "from → to". */
 function upwardImports(files: readonly string[]): string[] {
   const found: string[] = [];
@@ -68,8 +74,49 @@ function upwardImports(files: readonly string[]): string[] {
   return found;
 }
 
+/** Imports by files under `from` of modules under `to`, except `allowed`, as "from → to". */
+function importsBetween(from: string, to: string, allowed: readonly string[] = []): string[] {
+  return sourceFiles(join(SRC, from)).flatMap((file) =>
+    importsOf(file)
+      .filter((target) => target.startsWith(`${to}/`) && !allowed.includes(target))
+      .map((target) => `${relative(SRC, file)} → ${target}`),
+  );
+}
+
+/** Files outside `folders` that import one of `packages`, as "file → package". */
+function packageUsersOutside(folders: readonly string[], packages: readonly string[]): string[] {
+  return sourceFiles(SRC).flatMap((file) => {
+    const path = relative(SRC, file);
+    if (folders.some((folder) => path.startsWith(`${folder}/`))) return [];
+    return packagesOf(file)
+      .filter((name) => packages.includes(name))
+      .map((name) => `${path} → ${name}`);
+  });
+}
+
 describe('layering of src/', () => {
   it('has no import that runs from a lower layer up, or sideways between layers', () => {
     assert.deepEqual(upwardImports(sourceFiles(SRC)), []);
+  });
+
+  it('the HTTP layer knows no backend: of providers/ it sees only the interface, of upstreams/ only forwarding', () => {
+    assert.deepEqual(importsBetween('server', 'providers', ['providers/provider.ts']), []);
+    assert.deepEqual(importsBetween('server', 'upstreams', ['upstreams/forwarding.ts']), []);
+    assert.deepEqual(importsBetween('server/auth', 'providers'), []);
+  });
+
+  it('only the HTTP layer imports express, and the cache imports no HTTP at all', () => {
+    assert.deepEqual(packageUsersOutside(['server'], ['express']), []);
+    const http = ['express', 'node:http', 'node:https', 'http', 'https', 'node:http2'];
+    assert.deepEqual(
+      sourceFiles(join(SRC, 'cache')).flatMap((file) => packagesOf(file).filter((name) => http.includes(name))),
+      [],
+    );
+  });
+
+  it('the checks see what they check: a backend, express and node:http are imported where expected', () => {
+    assert.ok(importsBetween('startup', 'providers').length > 0, 'startup builds the backends');
+    assert.ok(packagesOf(join(SRC, 'server', 'app.ts')).includes('express'));
+    assert.ok(packagesOf(join(SRC, 'upstreams', 'client.ts')).includes('node:https'));
   });
 });
