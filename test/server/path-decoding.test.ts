@@ -67,6 +67,21 @@ describe('a malformed percent-escape in the path is a 400 Status before authenti
   });
 });
 
+describe('only a malformed path is answered before authentication', () => {
+  for (const path of [
+    '/apis/metrics.example.com/v1/namespaces/default/m',
+    `${CUSTOM}/pods`,
+    '/apis/nobody.example.com',
+  ]) {
+    it(`${path}: 401 without credentials, 404 with them`, async () => {
+      const { app, asked } = appWithAuth();
+      assertStatusAnswer(await request(app).get(path), 401, 'Unauthorized');
+      assertStatusAnswer(await request(app).get(path).set('Authorization', 'Bearer hpa'), 404, 'NotFound');
+      assert.equal(asked.authentications, 2);
+    });
+  }
+});
+
 describe('path segments are decoded once, and every layer sees the decoded names', () => {
   it('authorizes and reads an object named with escapes as the decoded name', async () => {
     const { app, asked } = appWithAuth();

@@ -12,6 +12,7 @@ import { createMetricReaders, type MetricRoute, type MetricsApiOptions } from '.
 
 export type ApiRoute =
   | { kind: 'discovery'; segments: string[] }
+  | { kind: 'unserved' }
   | ({ kind: 'custom' } & MetricRoute<CustomMetricPath>)
   | ({ kind: 'external' } & MetricRoute<ExternalMetricPath>);
 
@@ -56,6 +57,7 @@ export function createApisHandler(
         answerDiscovery(catalog, req, res, route.segments);
         return undefined;
       }
+      if (route.kind === 'unserved') throw notFoundPath(req.path);
       negotiate(req.headers.accept, JSON_ONLY);
       // Only parsed routes are remembered, so a route parsed before this read came from the memo.
       const remembered = route.parsed !== undefined;
@@ -76,5 +78,6 @@ function routeOf(path: string): ApiRoute {
   const rest = segments.slice(3);
   if (group === CUSTOM_GROUP) return { kind: 'custom', version, rest };
   if (group === EXTERNAL_GROUP) return { kind: 'external', version, rest };
-  throw notFoundPath(path);
+  // A NotFound only once authenticated: an anonymous caller learns nothing of what is served.
+  return { kind: 'unserved' };
 }
