@@ -39,15 +39,12 @@ export async function createBackends(config: AdapterConfig, env: BackendEnvironm
   if (resourceRules.length > 0) env.logger.warn({ fields: resourceRules }, RESOURCE_RULES_IGNORED);
   if (config.static) backends.push(createStaticBackend(config.static, contextFor('static')));
   const prometheus = resolvePrometheusSettings(config.prometheus, env.flags);
-  if (prometheus)
-    backends.push(
-      guarded(
-        createPrometheusBackend(prometheus, contextFor('prometheus'), {
-          cacheFor: (server) => env.cacheFor(server.cacheName, server.cache),
-        }),
-        prometheusFailurePolicies(config.prometheus),
-      ),
-    );
+  if (prometheus) {
+    const backend = createPrometheusBackend(prometheus, contextFor('prometheus'), {
+      cacheFor: (server) => env.cacheFor(server.cacheName, server.cache),
+    });
+    backends.push(guarded(backend, prometheusFailurePolicies(config.prometheus, backend.serverOfMetric)));
+  }
   if (config.sqs) {
     const { createSqsBackend } = await import('./sqs/sqs-backend.js');
     backends.push(guarded(createSqsBackend(config.sqs, contextFor('sqs')), sqsFailurePolicies(config.sqs)));

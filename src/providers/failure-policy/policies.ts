@@ -15,14 +15,31 @@ function lookup(
   return (metric) => resolved.get(metric) ?? fallback;
 }
 
-/** Prometheus metric names come from rule templates, so its policies are keyed by the served name. */
+/**
+ * Prometheus metric names come from rule templates, so its policies are keyed by the served name.
+ * With several servers, a server's `failurePolicy` stands between a metric's own policy and the
+ * section's; `serverOf` says which server serves a metric now (it follows discovery).
+ */
 export function prometheusFailurePolicies(
   section: {
     failurePolicy?: FailurePolicyConfig | undefined;
     failurePolicies?: Record<string, FailurePolicyConfig> | undefined;
+    servers?: readonly { name: string; failurePolicy?: FailurePolicyConfig | undefined }[] | undefined;
   } = {},
+  serverOf: (metric: string) => string | undefined = () => undefined,
 ): PolicyLookup {
-  return lookup(section.failurePolicy, Object.entries(section.failurePolicies ?? {}));
+  const own = Object.entries(section.failurePolicies ?? {});
+  const sectionLookup = lookup(section.failurePolicy, own);
+  const byServer = new Map(
+    (section.servers ?? [])
+      .filter((server) => server.failurePolicy !== undefined)
+      .map((server) => [server.name, lookup({ ...section.failurePolicy, ...server.failurePolicy }, own)]),
+  );
+  if (byServer.size === 0) return sectionLookup;
+  return (metric) => {
+    const server = serverOf(metric);
+    return ((server === undefined ? undefined : byServer.get(server)) ?? sectionLookup)(metric);
+  };
 }
 
 export function sqsFailurePolicies(section: SqsBackendConfig): PolicyLookup {

@@ -21,6 +21,8 @@ export interface PrometheusBackend extends MetricsBackend {
   discovery(): Discovery;
   /** The name of the server a rule of discovery() queries. */
   serverOf(rule: CompiledRule): string;
+  /** The server of the rule serving a metric now (of several, the first rule's); undefined when none does. */
+  serverOfMetric(metric: string): string | undefined;
   /** Runs series discovery now (start() does, then every relist interval). */
   relist(): Promise<void>;
 }
@@ -100,9 +102,13 @@ export function createPrometheusBackend(
     relistIntervalMs: settings.relistIntervalMs,
     metrics,
     logger,
-    onRelist: () => queries.forget(),
+    onRelist(found) {
+      queries.forget();
+      serverByMetric = serversOfMetrics(found, (rule) => sources.of(rule).server.name);
+    },
   });
   const discovery = series.current;
+  let serverByMetric = new Map<string, string>();
 
   return {
     name: 'prometheus',
@@ -110,6 +116,7 @@ export function createPrometheusBackend(
     external: prometheusExternalProvider({ discovery, queries }),
     discovery,
     serverOf: (rule) => sources.of(rule).server.name,
+    serverOfMetric: (metric) => serverByMetric.get(metric),
     async relist() {
       await series.relist();
     },
@@ -153,4 +160,14 @@ function clientFor(
   } catch (error) {
     throw new ConfigError((error as Error).message);
   }
+}
+
+/** Each announced metric name's server; a custom name announced for several resources goes with the first. */
+function serversOfMetrics(found: Discovery, serverOf: (rule: CompiledRule) => string): Map<string, string> {
+  const servers = new Map<string, string>();
+  for (const [metric, entry] of found.external) servers.set(metric, serverOf(entry.rule));
+  for (const entry of found.custom.values()) {
+    if (!servers.has(entry.info.metric)) servers.set(entry.info.metric, serverOf(entry.rule));
+  }
+  return servers;
 }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { BUILTIN_RESOURCES } from '../../api/builtin-resources.js';
 import { byteSize, cacheLevelSchema } from '../../cache/config.js';
 import { parseDuration } from '../../lib/duration.js';
-import { prometheusFailurePolicyFields } from '../failure-policy/config.js';
+import { failurePolicySchema, prometheusFailurePolicyFields } from '../failure-policy/config.js';
 import { compileRule, RuleError } from './rules.js';
 
 /**
@@ -128,6 +128,8 @@ export const prometheusServerSchema = z
     ...connectionFields,
     /** This server's cache settings, over `cache.prometheus` over `cache.default`. */
     cache: cacheLevelSchema.optional(),
+    /** The default policy of the metrics this server's rules serve, over the section's `failurePolicy`. */
+    failurePolicy: failurePolicySchema.optional(),
   })
   .strict()
   .refine(halfClientCert, { message: 'clientCert and clientKey must be given together' })

@@ -79,7 +79,7 @@ export function resolvePrometheusSettings(
   };
 }
 
-type Connection = Omit<PrometheusServerConfig, 'name' | 'url' | 'cache'>;
+type Connection = Omit<PrometheusServerConfig, 'name' | 'url' | 'cache' | 'failurePolicy'>;
 
 function singleServer(
   section: PrometheusSection | undefined,

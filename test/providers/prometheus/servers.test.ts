@@ -10,6 +10,7 @@ import { runExplain } from '../../../src/cli/explain.js';
 import { ConfigError } from '../../../src/config/errors.js';
 import { parseConfig } from '../../../src/config/load.js';
 import { deadlineOf } from '../../../src/lib/deadline.js';
+import { createBackends } from '../../../src/providers/backends.js';
 import { createPrometheusBackend, type PrometheusBackend } from '../../../src/providers/prometheus/backend.js';
 import { resolvePrometheusSettings } from '../../../src/providers/prometheus/settings.js';
 import { passThroughCache, testBackendContext } from '../../support/backend-context.js';
@@ -151,6 +152,10 @@ prometheus:
   - name: thanos
     url: ${second.url}
     tenant: org-1
+    failurePolicy: { onError: 7 }
+  failurePolicy: { onError: fail }
+  failurePolicies:
+    other_tenant_jobs: { onError: 9 }
   externalRules:
   - seriesQuery: '{__name__="jobs_waiting"}'
     name: { as: main_jobs }${RULE}
@@ -206,6 +211,42 @@ prometheus:
       );
     } finally {
       await backend.close?.();
+    }
+  });
+
+  it("answers a down server's metrics by its failurePolicy, under each metric's own", async () => {
+    const config = parseConfig(yaml(), 't');
+    const [backend] = await createBackends(config, {
+      ...testBackendContext({ now: () => new Date(T * 1000) }),
+      flags: { metricsMaxAgeMs: 3600_000 },
+      cacheFor: () => passThroughCache(),
+    });
+    assert.ok(backend?.external);
+    await backend.start?.();
+    const ask = async (metric: string) => {
+      const samples = await backend.external?.getExternalMetric({
+        metric,
+        namespace: 'default',
+        metricSelector: parseSelector(''),
+        deadline: deadlineOf(AbortSignal.timeout(5000)),
+      });
+      return samples?.[0]?.value;
+    };
+    await second.pause();
+    try {
+      assert.equal(await ask('thanos_jobs'), 7, "the server's failurePolicy");
+      assert.equal(await ask('other_tenant_jobs'), 9, "the metric's own policy over its server's");
+      assert.equal(await ask('main_jobs'), 1, 'the other server answers');
+      await first.pause();
+      await assert.rejects(
+        ask('main_jobs'),
+        /prometheus backend at/,
+        "the section's policy (fail) for the first server",
+      );
+    } finally {
+      await backend.close?.();
+      await first.restart();
+      await second.restart();
     }
   });
 
