@@ -57,6 +57,12 @@ export async function startBackends(initial: AdapterConfig, deps: BackendDeps): 
     const created = new Map<string, { cache: MetricCache; settings: string }>();
     const cacheFor = (backend: string, overrides?: CacheLevel): QueryCache => {
       const settings = resolveCacheSettings(config.cache, backend, overrides);
+      const budgetBytes = resolveCacheBudget(config.cache);
+      if (overrides?.maxBytes !== undefined && overrides.maxBytes >= budgetBytes) {
+        deps.logger.warn(
+          `the ${backend} cache's own maxBytes (${overrides.maxBytes} bytes) is not below the budget every backend shares, cache.maxBytes (${budgetBytes} bytes): the budget bounds it`,
+        );
+      }
       const key = JSON.stringify(settings);
       const existing = created.get(backend) ?? caches.get(backend);
       if (existing?.settings === key) return existing.cache;

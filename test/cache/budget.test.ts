@@ -164,4 +164,31 @@ describe('the cache budget on reload', () => {
       await running.close();
     }
   });
+
+  it("warns at load when a cache cap cannot bind, a Prometheus server's own included", async () => {
+    const { logger, lines } = capturingLogger();
+    const yaml = `
+prometheus:
+  servers:
+    - { name: thanos, url: 'http://127.0.0.1:9', cache: { maxBytes: 64Mi } }
+  rules: []
+cache:
+  maxBytes: 48Mi
+  sqs: { maxBytes: 64Mi }
+`;
+    const running = await startBackends(parseConfig(yaml, 'c.yaml'), {
+      flags: parseFlags([]),
+      logger,
+      registry: new Registry(),
+    });
+    try {
+      const warnings = lines.map((line) => String(line.msg)).filter((msg) => msg.includes('the budget bounds it'));
+      assert.deepEqual(warnings, [
+        "the prometheus:thanos cache's own maxBytes (67108864 bytes) is not below the budget every backend shares, cache.maxBytes (50331648 bytes): the budget bounds it",
+        'cache.sqs.maxBytes (67108864 bytes) is not below the budget every backend shares, cache.maxBytes (50331648 bytes): the budget bounds it',
+      ]);
+    } finally {
+      await running.close();
+    }
+  });
 });
