@@ -4,15 +4,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
+import { Registry } from 'prom-client';
 import { parseSelector } from '../../../src/api/selector.js';
 import { resolveCacheSettings } from '../../../src/cache/config.js';
 import { runExplain } from '../../../src/cli/explain.js';
 import { ConfigError } from '../../../src/config/errors.js';
 import { parseConfig } from '../../../src/config/load.js';
+import { ConfigReloader } from '../../../src/config/reloader.js';
 import { deadlineOf } from '../../../src/lib/deadline.js';
+import { silentLogger } from '../../../src/observability/logger.js';
 import { createBackends } from '../../../src/providers/backends.js';
 import { createPrometheusBackend, type PrometheusBackend } from '../../../src/providers/prometheus/backend.js';
 import { resolvePrometheusSettings } from '../../../src/providers/prometheus/settings.js';
+import { startBackends } from '../../../src/startup/backends.js';
 import { passThroughCache, testBackendContext } from '../../support/backend-context.js';
 import { alignedQueryTime, gauge, type PrometheusServer, startPrometheus } from '../../support/prometheus-server.js';
 
@@ -247,6 +251,62 @@ prometheus:
       await backend.close?.();
       await first.restart();
       await second.restart();
+    }
+  });
+
+  it('refuses a reload that would not work and keeps serving the running config', async () => {
+    const running = await startBackends(parseConfig(yaml(), 't'), {
+      flags: { metricsMaxAgeMs: 3600_000 },
+      logger: silentLogger(),
+      registry: new Registry(),
+    });
+    try {
+      const served = () => running.router.listExternalMetrics().map((m) => m.metric);
+      assert.deepEqual(served(), ['main_jobs', 'thanos_jobs', 'other_tenant_jobs']);
+      const reloader = async (yamlText: string) => {
+        const dir = await mkdtemp(join(tmpdir(), 'servers-reload-'));
+        const path = join(dir, 'config.yaml');
+        await writeFile(path, yamlText);
+        const messages: string[] = [];
+        const logger = silentLogger();
+        logger.warn = ((...args: unknown[]) => messages.push(JSON.stringify(args))) as typeof logger.warn;
+        logger.error = logger.warn;
+        const reload = new ConfigReloader({ path, registry: new Registry(), logger, apply: running.apply });
+        try {
+          return { ok: await reload.reload(), messages: messages.join('\n') };
+        } finally {
+          await rm(dir, { recursive: true, force: true });
+        }
+      };
+      const unknown = await reloader(
+        yaml().replace('server: thanos\n    tenant: org-2', 'server: thanso\n    tenant: org-2'),
+      );
+      assert.equal(unknown.ok, false);
+      assert.match(unknown.messages, /prometheus\.externalRules\[2\]\.server: no server is named \\"thanso\\"/);
+      const twice = await reloader(yaml().replace('name: thanos', 'name: main'));
+      assert.equal(twice.ok, false);
+      assert.match(twice.messages, /prometheus\.servers\[1\]\.name/);
+      assert.deepEqual(served(), ['main_jobs', 'thanos_jobs', 'other_tenant_jobs'], 'the running config still serves');
+    } finally {
+      await running.close();
+    }
+  });
+
+  it('refuses a reload to servers while --prometheus-url is given, keeping the single server serving', async () => {
+    const single = `prometheus:\n  externalRules:\n  - seriesQuery: '{__name__="jobs_waiting"}'\n    name: { as: main_jobs }${RULE}\n`;
+    const running = await startBackends(parseConfig(single, 't'), {
+      flags: { prometheusUrl: first.url, metricsMaxAgeMs: 3600_000 },
+      logger: silentLogger(),
+      registry: new Registry(),
+    });
+    try {
+      await assert.rejects(running.apply(parseConfig(yaml(), 't')), /--prometheus-url sets the single-server form/);
+      assert.deepEqual(
+        running.router.listExternalMetrics().map((m) => m.metric),
+        ['main_jobs'],
+      );
+    } finally {
+      await running.close();
     }
   });
 
