@@ -4,7 +4,7 @@ import type { CompiledRule } from './rules.js';
 
 /**
  * Turning the series each rule's `seriesQuery` found into the metrics the API announces, and a
- * per-rule account of every series — kept, renamed, filtered out or shadowed — that the explain
+ * per-rule account of every series — kept, renamed, filtered out or replaced — that the explain
  * command prints and debug logs carry, since "why is my metric missing" is the question users ask.
  */
 export type Series = Readonly<Record<string, string>>;
@@ -24,7 +24,25 @@ export interface ExternalEntry {
 export type SeriesOutcome =
   | { kind: 'rejected'; reason: string }
   | { kind: 'unnamed'; reason: string }
-  | { kind: 'announced'; metric: string; resources: GroupResource[]; shadowed: string[] };
+  | {
+      kind: 'announced';
+      metric: string;
+      resources: GroupResource[];
+      /** The collisions this series is in, as the replaced or the served side. */
+      collisions: Collision[];
+    };
+
+/**
+ * Two series named one metric for one resource (custom) or one external metric name: the later
+ * is served, as prometheus-adapter's registry keeps the last it was given (rules in config order,
+ * series in name order).
+ */
+export interface Collision {
+  /** `pods/http_requests`, `deployments.apps/queue_length`, or the external metric's name. */
+  metric: string;
+  served: { rule: string; series: string };
+  replaced: { rule: string; series: string };
+}
 
 export interface SeriesReport {
   name: string;
@@ -49,6 +67,7 @@ export interface Discovery {
   customList: readonly CustomMetricInfo[];
   externalList: readonly ExternalMetricInfo[];
   reports: readonly RuleReport[];
+  collisions: readonly Collision[];
 }
 
 export const EMPTY_DISCOVERY: Discovery = {
@@ -57,13 +76,19 @@ export const EMPTY_DISCOVERY: Discovery = {
   customList: [],
   externalList: [],
   reports: [],
+  collisions: [],
 };
 
 /** Names the metrics API accepts in a request path; announcing any other could never be asked for. */
 const API_METRIC_NAME = /^[A-Za-z0-9_:]([-A-Za-z0-9_.:]*[A-Za-z0-9_:])?$/;
 
 /**
- * Rules are applied in config order; a metric announced by an earlier rule shadows later ones.
+ * Rules are applied in config order, series in name order; when two name the same metric the
+ * later one is served and the pair is recorded as a collision (see Collision).
+ * A custom metric is announced namespaced as its resource is served by the cluster (the rule's
+ * resolver): pods with only a `pod` label are namespaced, nodes and namespaces are not, as in
+ * prometheus-adapter, which announces a metric root-scoped only for namespaces, nodes and
+ * persistentvolumes.
  * `keyOf` says under which key a rule's series are found (several servers: see rule-sources.ts).
  */
 export function buildDiscovery(
@@ -74,6 +99,30 @@ export function buildDiscovery(
   const custom = new Map<string, CustomEntry>();
   const external = new Map<string, ExternalEntry>();
   const reports: RuleReport[] = [];
+  const collisions: Collision[] = [];
+  // The report line behind each entry, to mark it when a later series replaces it.
+  const lineOf = new Map<CustomEntry | ExternalEntry, SeriesReport>();
+
+  const announce = <E extends CustomEntry | ExternalEntry>(
+    entries: Map<string, E>,
+    key: string,
+    entry: E,
+    line: SeriesReport,
+  ): void => {
+    const earlier = entries.get(key);
+    entries.set(key, entry);
+    lineOf.set(entry, line);
+    if (!earlier || (earlier.rule === entry.rule && earlier.seriesName === entry.seriesName)) return;
+    const collision: Collision = {
+      metric: key,
+      served: { rule: entry.rule.id, series: entry.seriesName },
+      replaced: { rule: earlier.rule.id, series: earlier.seriesName },
+    };
+    collisions.push(collision);
+    for (const side of new Set([lineOf.get(earlier), line])) {
+      if (side?.outcome.kind === 'announced') side.outcome.collisions.push(collision);
+    }
+  };
 
   for (const rule of rules) {
     const found = seriesByQuery.get(keyOf(rule));
@@ -85,7 +134,11 @@ export function buildDiscovery(
     for (const [name, group] of groupByName(found)) {
       const labels = [...new Set(group.flatMap((s) => Object.keys(s)))].filter((l) => l !== '__name__').sort();
       const sample = group[0] ?? {};
-      const report = (outcome: SeriesOutcome) => series.push({ name, labels, sample, outcome });
+      const report = (outcome: SeriesOutcome): SeriesReport => {
+        const line = { name, labels, sample, outcome };
+        series.push(line);
+        return line;
+      };
       const rejected = rule.rejects(name);
       if (rejected !== undefined) {
         report({ kind: 'rejected', reason: `dropped by ${rejected}` });
@@ -100,12 +153,11 @@ export function buildDiscovery(
         continue;
       }
       if (rule.kind === 'external') {
-        const shadowed = external.has(metric) ? [metric] : [];
-        if (!external.has(metric)) external.set(metric, { info: { metric }, rule, seriesName: name });
-        report({ kind: 'announced', metric, resources: [], shadowed });
+        const line = report({ kind: 'announced', metric, resources: [], collisions: [] });
+        announce(external, metric, { info: { metric }, rule, seriesName: name }, line);
         continue;
       }
-      const { resources, namespaced } = rule.resources.resourcesFor(labels);
+      const resources = rule.resources.resourcesFor(labels);
       if (resources.length === 0) {
         report({
           kind: 'unnamed',
@@ -113,21 +165,11 @@ export function buildDiscovery(
         });
         continue;
       }
-      const shadowed: string[] = [];
+      const line = report({ kind: 'announced', metric, resources: resources.map((r) => r.resource), collisions: [] });
       for (const { resource } of resources) {
-        const key = customMetricKey(resource, metric);
-        if (custom.has(key)) {
-          shadowed.push(key);
-          continue;
-        }
-        const info = {
-          resource,
-          metric,
-          namespaced: namespaced && rule.resources.kindOf(resource).namespaced && resource.resource !== 'namespaces',
-        };
-        custom.set(key, { info, rule, seriesName: name });
+        const info = { resource, metric, namespaced: rule.resources.kindOf(resource).namespaced };
+        announce(custom, customMetricKey(resource, metric), { info, rule, seriesName: name }, line);
       }
-      report({ kind: 'announced', metric, resources: resources.map((r) => r.resource), shadowed });
     }
     reports.push({ rule, seriesFound: found.length, series });
   }
@@ -137,7 +179,13 @@ export function buildDiscovery(
     customList: [...custom.values()].map((e) => e.info),
     externalList: [...external.values()].map((e) => e.info),
     reports,
+    collisions,
   };
+}
+
+/** How a collision reads in the log and in explain. */
+export function describeCollision({ metric, served, replaced }: Collision): string {
+  return `${metric}: ${served.rule} (series ${served.series}) is served, replacing ${replaced.rule} (series ${replaced.series})`;
 }
 
 function groupByName(series: readonly Series[]): Map<string, Series[]> {

@@ -1,8 +1,15 @@
 import { formatGroupResource, type GroupResource, sameGroupResource } from '../../api/resources.js';
 import type { LabelSelector } from '../../api/selector.js';
 import type { KubeClient } from '../../kube/types.js';
+import { customMetricKey } from '../provider.js';
 import type { PrometheusClient, PromSample } from './client.js';
-import type { CustomEntry, Discovery, RuleReport, SeriesReport } from './discovery.js';
+import {
+  type CustomEntry,
+  type Discovery,
+  describeCollision,
+  type RuleReport,
+  type SeriesReport,
+} from './discovery.js';
 import { namespaceLabel, renderCustomQuery, renderExternalQuery } from './query.js';
 import type { CompiledRule } from './rules.js';
 
@@ -31,6 +38,10 @@ export function printDiscovery(discovery: Discovery, print: Print, view: Discove
   for (const report of discovery.reports) printRule(report, print, view, servers?.describe(report.rule));
   const custom = discovery.customList.map((m) => `${formatGroupResource(m.resource)}/${m.metric}`).sort();
   const external = discovery.externalList.map((m) => m.metric).sort();
+  if (discovery.collisions.length > 0) {
+    print(`collisions (${discovery.collisions.length}): two rules name one metric, the later is served:`);
+    for (const collision of discovery.collisions) print(`  ${describeCollision(collision)}`);
+  }
   print(`custom metrics announced (${custom.length}): ${custom.join(', ') || 'none'}`);
   print(`external metrics announced (${external.length}): ${external.join(', ') || 'none'}`);
 }
@@ -65,9 +76,8 @@ function describeSeries(series: SeriesReport): string {
         outcome.resources.length === 0
           ? 'external metric'
           : `on ${outcome.resources.map(formatGroupResource).join(', ')}`;
-      const shadowed =
-        outcome.shadowed.length > 0 ? ` (already announced by an earlier rule: ${outcome.shadowed.join(', ')})` : '';
-      return `${head}  → ${outcome.metric} ${on}${shadowed}`;
+      const collided = outcome.collisions.map((c) => `\n      collision: ${describeCollision(c)}`);
+      return `${head}  → ${outcome.metric} ${on}${collided.join('')}`;
     }
   }
 }
@@ -110,6 +120,7 @@ export async function explainMetric(
     print(`external metric ${metric} in namespace ${namespace}, labelSelector "${question.metricSelector.toString()}"`);
     print(`  rule:    ${externalEntry.rule.id} (series ${externalEntry.seriesName})`);
     serverLine(externalEntry.rule);
+    collisionLines(discovery, metric, print);
     return runQuery(promql, question.time, servers.client(externalEntry.rule), print, () => true);
   }
   const entry = pickEntry(customEntries, question.resource);
@@ -153,10 +164,18 @@ export async function explainMetric(
   );
   print(`  rule:    ${entry.rule.id} (series ${entry.seriesName}, object label ${rendered.objectLabel})`);
   serverLine(entry.rule);
+  collisionLines(discovery, customMetricKey(entry.info.resource, metric), print);
   if (others.length > 0) print(`  also announced for: ${others.join(', ')} (choose with --resource)`);
   return runQuery(rendered.promql, question.time, servers.client(entry.rule), print, (s) =>
     names.includes(s.labels[rendered.objectLabel] ?? ''),
   );
+}
+
+/** The rules a metric replaced: the answer to "I changed that rule and nothing happened". */
+function collisionLines(discovery: Discovery, key: string, print: Print): void {
+  for (const { metric, replaced } of discovery.collisions) {
+    if (metric === key) print(`  replaces: ${replaced.rule} (series ${replaced.series}), which names it too`);
+  }
 }
 
 function pickEntry(entries: CustomEntry[], resource: GroupResource | undefined): CustomEntry | undefined {

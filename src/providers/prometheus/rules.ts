@@ -172,15 +172,15 @@ export class ResourceLabels {
     this.current();
   }
 
-  /** The resources a series' labels name, and whether one of them is the namespace. */
-  resourcesFor(labelNames: Iterable<string>): { resources: LabelResource[]; namespaced: boolean } {
+  /** The resources a series' labels name. */
+  resourcesFor(labelNames: Iterable<string>): LabelResource[] {
     const { overrides, templated } = this.current();
     const resources: LabelResource[] = [];
     for (const label of labelNames) {
       const resource = overrides.get(label) ?? templated.get(label);
       if (resource) resources.push({ label, resource });
     }
-    return { resources, namespaced: resources.some((r) => sameGroupResource(r.resource, NAMESPACES)) };
+    return resources;
   }
 
   /** The label naming objects of this resource (overrides first), or undefined when the rule cannot name it. */

@@ -1,5 +1,12 @@
 import type { Logger } from '../../observability/logger.js';
-import { buildDiscovery, type Discovery, EMPTY_DISCOVERY, listSeries, type Series } from './discovery.js';
+import {
+  buildDiscovery,
+  type Discovery,
+  describeCollision,
+  EMPTY_DISCOVERY,
+  listSeries,
+  type Series,
+} from './discovery.js';
 import type { PrometheusBackendMetrics } from './metrics.js';
 import { type RuleSource, type RuleSources, seriesKey } from './rule-sources.js';
 import type { CompiledRule } from './rules.js';
@@ -102,7 +109,9 @@ export function createSeriesDiscovery(options: SeriesDiscoveryOptions): SeriesDi
       }
     });
     server.found = found;
+    const previous = current;
     current = buildDiscovery(rules, allFound(), sources.seriesKey);
+    logNewCollisions(previous, current);
     options.onRelist?.(current);
     metrics.relists.inc({ server: server.name, outcome: failures === 0 ? 'success' : 'failure' });
     if (failures === 0) metrics.lastRelistSuccess.set({ server: server.name }, end.getTime() / 1000);
@@ -112,6 +121,16 @@ export function createSeriesDiscovery(options: SeriesDiscoveryOptions): SeriesDi
       'prometheus series discovery done',
     );
     return failures === 0;
+  }
+
+  /** Each collision is logged when it appears (so at every load), not again at every relist. */
+  function logNewCollisions(previous: Discovery, next: Discovery): void {
+    const known = new Set(previous.collisions.map(describeCollision));
+    for (const collision of next.collisions) {
+      const text = describeCollision(collision);
+      if (!known.has(text))
+        options.logger.warn({ collision }, `two rules name one metric, the later is served: ${text}`);
+    }
   }
 
   function allFound(): Map<string, Series[] | Error> {

@@ -2,6 +2,7 @@ import { Registry } from 'prom-client';
 import { markCachedEntry, type QueryCache } from '../../../src/cache/query-cache.js';
 import { parseConfig } from '../../../src/config/load.js';
 import type { ObjectLister } from '../../../src/kube/index.js';
+import type { Logger } from '../../../src/observability/logger.js';
 import { createPrometheusBackend, type PrometheusBackend } from '../../../src/providers/prometheus/backend.js';
 import { resolvePrometheusSettings } from '../../../src/providers/prometheus/settings.js';
 import { passThroughCache, type RecordingCache, testBackendContext } from '../../support/backend-context.js';
@@ -43,6 +44,8 @@ export async function startBackend(
     flags?: Parameters<typeof resolvePrometheusSettings>[1];
     /** Default: a pass-through cache that records every key. */
     cache?: RecordingCache;
+    /** Default: silent. */
+    logger?: Logger;
   },
 ): Promise<BackendUnderTest> {
   const config = parseConfig(yaml, 'test config');
@@ -52,7 +55,13 @@ export async function startBackend(
   const registry = new Registry();
   const backend = createPrometheusBackend(
     settings,
-    testBackendContext({ cache, registry, now: () => new Date(options.queryTime * 1000), kube: options.kube }),
+    testBackendContext({
+      cache,
+      registry,
+      now: () => new Date(options.queryTime * 1000),
+      kube: options.kube,
+      ...(options.logger ? { logger: options.logger } : {}),
+    }),
   );
   await backend.start?.();
   return { backend, cache, registry };

@@ -131,18 +131,11 @@ describe('resources', () => {
         },
       },
     });
-    const { resources, namespaced } = r.resources.resourcesFor([
-      'namespace',
-      'pod_name',
-      'microservice',
-      'brand',
-      'verb',
-    ]);
+    const resources = r.resources.resourcesFor(['namespace', 'pod_name', 'microservice', 'brand', 'verb']);
     assert.deepEqual(
       resources.map((x) => `${x.label}→${x.resource.resource}.${x.resource.group}`),
       ['namespace→namespaces.', 'pod_name→pods.', 'microservice→deployments.apps', 'brand→brands.cheese.io'],
     );
-    assert.equal(namespaced, true);
     assert.equal(r.resources.labelFor({ group: '', resource: 'pods' }), 'pod_name');
     assert.equal(r.resources.labelFor({ group: 'apps', resource: 'deployments' }), 'microservice');
     assert.equal(r.resources.labelFor({ group: '', resource: 'services' }), undefined);
@@ -150,7 +143,7 @@ describe('resources', () => {
 
   it('maps template labels to the built-in kinds only, as a RESTMapper would', () => {
     const r = rule({ resources: { template: '<<.Resource>>' } });
-    const { resources } = r.resources.resourcesFor([
+    const resources = r.resources.resourcesFor([
       'namespace',
       'pod',
       'service',
@@ -176,7 +169,7 @@ describe('resources', () => {
     assert.deepEqual(
       r.resources
         .resourcesFor(['kube_apps_deployment', 'kube_networking_k8s_io_ingress', 'deployment'])
-        .resources.map((x) => x.resource.resource),
+        .map((x) => x.resource.resource),
       ['deployments', 'ingresses'],
     );
   });
