@@ -24,11 +24,10 @@ export type ResolvedCacheSettings = Required<Omit<CacheSettings, 'maxBytes'>> & 
 /**
  * The bytes every backend's cache holds together (`cache.maxBytes`). The deployment gives V8
  * 320 MB of heap (NODE_OPTIONS) in a 512 Mi container; an idle adapter uses 120–165 MB RSS.
- * RSS grows about 1.8 times the heap the entries hold (bench (c): heap +57 MiB, RSS +103 MiB
- * for 50,000 answers), so a full 96 MiB budget is about 170 MiB more RSS (about 330 MB in all)
- * and about 100 MB more heap: room is left for the informers (about 28 MiB of heap per 100,000
- * pods), the selector and URL memos (at most about 28 MiB), a config reload and garbage
- * collection. It holds about 120,000 one-pod answers, twelve backends' default maxEntries.
+ * Filled to 96 MiB under that heap limit (test/support/cache-heap-fill.ts, 67,000 three-pod or
+ * 128,000 one-pod answers) the heap grew by 90–95 MiB and RSS by 128–134 MiB: about 300 MB in
+ * all, leaving room for the informers (about 28 MiB of heap per 100,000 pods), the selector and
+ * URL memos (at most about 28 MiB), a config reload and garbage collection.
  */
 export const DEFAULT_CACHE_BUDGET_BYTES = 96 * 1024 * 1024;
 
