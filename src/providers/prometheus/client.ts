@@ -11,7 +11,8 @@ import { clip } from '../../lib/text.js';
  * The Prometheus HTTP API client: `/api/v1/query` and `/api/v1/series` over node:http(s) with
  * keep-alive, a path prefix, a deadline on every call, a bearer token file re-read when it
  * changes (projected service-account tokens rotate), CA and client-certificate TLS, extra
- * headers, and GET that turns into a form POST when the query string grows long (big
+ * headers, an optional request signer (SigV4 for Amazon Managed Service for Prometheus, see
+ * sigv4.ts), and GET that turns into a form POST when the query string grows long (big
  * `pod=~"a|b|…"` matchers get 414s from proxies).
  */
 export interface PrometheusClientOptions {
@@ -28,8 +29,29 @@ export interface PrometheusClientOptions {
   maxGetQueryBytes?: number;
   /** Larger answers are cut off and the call fails (503 naming the limit). Default 32 MiB. */
   maxResponseBytes?: number;
+  /** Signs every request (GET and POST) once it is complete; its headers replace the request's. */
+  signer?: RequestSigner;
   /** Called once per HTTP call, for the backend's metrics. */
   observe?: (endpoint: 'query' | 'series', outcome: string, seconds: number) => void;
+}
+
+/** A request as it will be sent, for a signer to sign. */
+export interface OutgoingRequest {
+  method: 'GET' | 'POST';
+  /** The full URL, query string included, exactly as sent. */
+  url: URL;
+  headers: Readonly<Record<string, string>>;
+  body?: string;
+}
+
+export interface RequestSigner {
+  /** Names the signing in messages, e.g. `SigV4 (region eu-west-1, service aps)`. */
+  readonly description: string;
+  /**
+   * The request's headers with the signature's added; fails with an ApiError (503) naming the
+   * cause, and gives up when `signal` aborts.
+   */
+  sign(request: OutgoingRequest, signal: AbortSignal): Promise<Record<string, string>>;
 }
 
 export interface PromSample {
@@ -73,6 +95,9 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
   const token = options.tokenFile ? new TokenFile(options.tokenFile) : undefined;
   const maxGet = options.maxGetQueryBytes ?? DEFAULT_MAX_GET_QUERY_BYTES;
   const maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+  const authHint = options.signer
+    ? ` (check ${options.signer.description}: the region and service of the URL, and the IAM policy of the credentials)`
+    : ' (check --prometheus-token-file / --prometheus-header)';
   const userinfo = base.username
     ? `Basic ${Buffer.from(`${decodeURIComponent(base.username)}:${decodeURIComponent(base.password)}`).toString('base64')}`
     : undefined;
@@ -94,9 +119,11 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
   }
 
   async function send(endpoint: 'query' | 'series', params: URLSearchParams, signal?: AbortSignal): Promise<unknown> {
-    const form = params.toString();
+    // A signer canonicalises the query string the RFC 3986 way (%20, not '+'); sending it in that
+    // form means the server reads exactly the parameters that were signed.
+    const form = options.signer ? rfc3986Query(params) : params.toString();
     const post = options.verb === 'POST' || form.length > maxGet;
-    const headers: Record<string, string> = {
+    let headers: Record<string, string> = {
       accept: 'application/json',
       'user-agent': 'hpa-metrics-adapter',
       ...options.headers,
@@ -112,17 +139,22 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
     target.password = '';
     target.pathname = `${prefix}/api/v1/${endpoint}`;
     target.search = post ? '' : form;
+    const method = post ? 'POST' : 'GET';
+    const body = post ? form : undefined;
     const deadline = new TimeoutDeadline(options.timeoutMs, signal);
     let response: Exchanged;
     try {
-      response = await exchange(
-        target,
-        { method: post ? 'POST' : 'GET', headers, agent, signal: deadline.signal },
-        post ? form : undefined,
-        { secure, maxResponseBytes },
-      );
+      if (options.signer) {
+        const request = { method, url: target, headers, ...(body !== undefined ? { body } : {}) } as const;
+        headers = await options.signer.sign(request, deadline.signal);
+      }
+      response = await exchange(target, { method, headers, agent, signal: deadline.signal }, body, {
+        secure,
+        maxResponseBytes,
+      });
     } catch (error) {
       if (signal?.aborted) throw signal.reason ?? error;
+      if (error instanceof ApiError) throw error;
       if (error instanceof BodyTooLargeError)
         throw ApiError.unavailable(
           `prometheus backend at ${shownUrl} sent a ${endpoint} ${error.message} (maxResponseBytes); the answer was dropped`,
@@ -140,7 +172,7 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
     } finally {
       deadline.dispose();
     }
-    return interpret(response, params.get('query') ?? params.get('match[]') ?? '', shownUrl);
+    return interpret(response, params.get('query') ?? params.get('match[]') ?? '', shownUrl, authHint);
   }
 
   return {
@@ -232,7 +264,7 @@ interface ApiEnvelope {
   error?: unknown;
 }
 
-function interpret(response: Exchanged, query: string, url: string): unknown {
+function interpret(response: Exchanged, query: string, url: string, authHint: string): unknown {
   let envelope: ApiEnvelope | undefined;
   try {
     const parsed: unknown = JSON.parse(response.body);
@@ -243,10 +275,7 @@ function interpret(response: Exchanged, query: string, url: string): unknown {
   if (response.status >= 200 && response.status < 300 && envelope?.status === 'success') return envelope.data;
   const status = `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`;
   if (envelope === undefined || typeof envelope.error !== 'string') {
-    const hint =
-      response.status === 401 || response.status === 403
-        ? ' (check --prometheus-token-file / --prometheus-header)'
-        : '';
+    const hint = response.status === 401 || response.status === 403 ? authHint : '';
     throw ApiError.unavailable(
       `prometheus backend at ${url} answered ${status}${hint}: ${clip(response.body.trim(), 200)}`,
     );
@@ -313,6 +342,13 @@ function isStringRecord(value: unknown): value is Record<string, string> {
 /** Prometheus takes RFC 3339 or Unix seconds; seconds with milliseconds keep the clock's precision. */
 function seconds(time: Date): string {
   return (time.getTime() / 1000).toFixed(3);
+}
+
+/** `a=b&c=d` with every byte but RFC 3986's unreserved ones percent-encoded, as SigV4 canonicalises it. */
+function rfc3986Query(params: URLSearchParams): string {
+  const strict = (text: string) =>
+    encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return [...params].map(([name, value]) => `${strict(name)}=${strict(value)}`).join('&');
 }
 
 export function redactUrl(url: URL): string {

@@ -4,6 +4,7 @@ import { byteSize, cacheLevelSchema } from '../../cache/config.js';
 import { parseDuration } from '../../lib/duration.js';
 import { failurePolicySchema, prometheusFailurePolicyFields } from '../failure-policy/config.js';
 import { compileRule, RuleError } from './rules.js';
+import { prometheusAuthSchema } from './sigv4.js';
 
 /**
  * The `prometheus:` section of the config file. Its `rules` and `externalRules` are
@@ -103,6 +104,8 @@ const connectionFields = {
   maxResponseBytes: byteSize.optional(),
   /** Sent as X-Scope-OrgID on every call: the tenant of a Thanos, Mimir or Cortex that serves several. */
   tenant: z.string().min(1).optional(),
+  /** Request signing: `{ sigv4: { region, service } }` for Amazon Managed Service for Prometheus. */
+  auth: prometheusAuthSchema.optional(),
 };
 
 const CONNECTION_KEYS = Object.keys(connectionFields) as (keyof typeof connectionFields)[];

@@ -7,6 +7,7 @@ import {
   type PrometheusServerConfig,
   SINGLE_SERVER_NAME,
 } from './config.js';
+import { resolveSigV4, sigV4Signer } from './sigv4.js';
 
 /** One Prometheus the rules query. */
 export interface PrometheusServerSettings {
@@ -107,7 +108,7 @@ function singleServer(
   return [
     {
       name: SINGLE_SERVER_NAME,
-      client: clientOptions(url, connection),
+      client: clientOptions(url, connection, 'prometheus'),
       cacheName: 'prometheus',
       ...(connection.tenant !== undefined ? { tenant: connection.tenant } : {}),
     },
@@ -134,16 +135,21 @@ function listedServers(
       `field prometheus.servers: ${given.join(', ')} set${given.length === 1 ? 's' : ''} the single-server form's Prometheus; with prometheus.servers give each server's settings in the config and drop the flag`,
     );
   }
-  return servers.map((server) => ({
+  return servers.map((server, i) => ({
     name: server.name,
-    client: clientOptions(server.url, server),
+    client: clientOptions(server.url, server, `prometheus.servers[${i}]`),
     cacheName: `prometheus:${server.name}`,
     ...(server.tenant !== undefined ? { tenant: server.tenant } : {}),
     ...(server.cache ? { cache: server.cache } : {}),
   }));
 }
 
-function clientOptions(url: string, connection: Connection): PrometheusClientOptions {
+function clientOptions(url: string, connection: Connection, field: string): PrometheusClientOptions {
+  if (connection.auth && (connection.tokenFile !== undefined || new URL(url).username !== '')) {
+    throw new ConfigError(
+      `field ${field}.auth: a request is signed or carries a bearer token / URL credentials, not both: drop one`,
+    );
+  }
   return {
     url,
     timeoutMs: connection.timeout ?? DEFAULT_TIMEOUT_MS,
@@ -154,6 +160,7 @@ function clientOptions(url: string, connection: Connection): PrometheusClientOpt
     headers: withTenant(connection.headers ?? {}, connection.tenant),
     verb: connection.verb ?? 'GET',
     ...(connection.maxResponseBytes !== undefined ? { maxResponseBytes: connection.maxResponseBytes } : {}),
+    ...(connection.auth ? { signer: sigV4Signer(resolveSigV4(connection.auth, url, field)) } : {}),
   };
 }
 
