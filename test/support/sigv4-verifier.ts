@@ -42,6 +42,8 @@ export interface SigV4Verifier {
   /** The workspace URL to configure, `http://127.0.0.1:PORT/workspaces/<id>`. */
   url: string;
   requests: VerifiedRequest[];
+  /** From now on, signatures must be scoped to this region (the workspace "moved"). */
+  expectRegion(region: string): void;
   close(): Promise<void>;
 }
 
@@ -62,6 +64,7 @@ export async function startSigV4Verifier(options: SigV4VerifierOptions): Promise
   const workspace = options.workspace ?? 'ws-00000000-0000-0000-0000-000000000000';
   const prefix = `/workspaces/${workspace}`;
   const now = options.now ?? Date.now;
+  let expectedRegion = options.region;
   const requests: VerifiedRequest[] = [];
   const signer = new SignatureV4({
     credentials: {
@@ -90,7 +93,7 @@ export async function startSigV4Verifier(options: SigV4VerifierOptions): Promise
     const [, keyId, , region, signingName, signedList = ''] = parsed;
     if (keyId !== options.accessKeyId)
       throw new Rejection('UnrecognizedClientException', 'The security token included in the request is invalid.');
-    if (region !== options.region)
+    if (region !== expectedRegion)
       throw new Rejection(
         'InvalidSignatureException',
         `Credential should be scoped to a valid region. (got ${region})`,
@@ -139,7 +142,7 @@ export async function startSigV4Verifier(options: SigV4VerifierOptions): Promise
         headers,
         body: body.length > 0 ? body : undefined,
       },
-      { signingDate },
+      { signingDate, signingRegion: expectedRegion },
     );
     if (recomputed.headers.authorization !== authorization)
       throw new Rejection(
@@ -211,6 +214,9 @@ export async function startSigV4Verifier(options: SigV4VerifierOptions): Promise
   return {
     url: `http://127.0.0.1:${port}${prefix}`,
     requests,
+    expectRegion(region) {
+      expectedRegion = region;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -96,7 +96,7 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
   const maxGet = options.maxGetQueryBytes ?? DEFAULT_MAX_GET_QUERY_BYTES;
   const maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   const authHint = options.signer
-    ? ` (check ${options.signer.description}: the region and service of the URL, and the IAM policy of the credentials)`
+    ? ` (check ${options.signer.description}: the workspace's region and service, and the credentials' IAM permissions)`
     : ' (check --prometheus-token-file / --prometheus-header)';
   const userinfo = base.username
     ? `Basic ${Buffer.from(`${decodeURIComponent(base.username)}:${decodeURIComponent(base.password)}`).toString('base64')}`
