@@ -47,7 +47,7 @@ export function prometheusAnswer(i: number, shape: AnswerShape): { key: string; 
   const body = JSON.stringify({ status: 'success', data: { resultType: 'vector', result } });
   const key = shape.concatenatedKey ? concatenatedKey(i, shape.keyLength) : flatKey(i, shape.keyLength);
   const { data } = JSON.parse(body) as { data: unknown };
-  return { key, value: servedSamples(parseQueryData(data, 'http://prometheus.test').samples).served };
+  return { key, value: servedSamples(parseQueryData(data, 'http://prometheus.test').samples, 'zero').served };
 }
 
 function metric(i: number, n: number, shape: AnswerShape): Record<string, string> {

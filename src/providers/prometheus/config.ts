@@ -86,6 +86,11 @@ export const discoveryRuleSchema = z
     server: z.string().min(1).optional(),
     /** X-Scope-OrgID of this rule's series and metric queries, over its server's `tenant`. */
     tenant: z.string().min(1).optional(),
+    /**
+     * What a NaN result is: `zero` (default) serves 0, as prometheus-adapter does for custom metrics;
+     * `noData` leaves the object out, so the metric's noData policy answers. Not a prometheus-adapter field.
+     */
+    nan: z.enum(['zero', 'noData']).optional(),
   })
   .strict();
 

@@ -121,7 +121,7 @@ export async function explainMetric(
     print(`  rule:    ${externalEntry.rule.id} (series ${externalEntry.seriesName})`);
     serverLine(externalEntry.rule);
     collisionLines(discovery, metric, print);
-    return runQuery(promql, question.time, servers.client(externalEntry.rule), print, () => true);
+    return runQuery(promql, question.time, externalEntry.rule, servers.client(externalEntry.rule), print, () => true);
   }
   const entry = pickEntry(customEntries, question.resource);
   if (!entry)
@@ -166,7 +166,7 @@ export async function explainMetric(
   serverLine(entry.rule);
   collisionLines(discovery, customMetricKey(entry.info.resource, metric), print);
   if (others.length > 0) print(`  also announced for: ${others.join(', ')} (choose with --resource)`);
-  return runQuery(rendered.promql, question.time, servers.client(entry.rule), print, (s) =>
+  return runQuery(rendered.promql, question.time, entry.rule, servers.client(entry.rule), print, (s) =>
     names.includes(s.labels[rendered.objectLabel] ?? ''),
   );
 }
@@ -186,6 +186,7 @@ function pickEntry(entries: CustomEntry[], resource: GroupResource | undefined):
 async function runQuery(
   promql: string,
   time: Date,
+  rule: CompiledRule,
   client: PrometheusClient,
   print: Print,
   counts: (sample: PromSample) => boolean,
@@ -204,14 +205,17 @@ async function runQuery(
     const labels = Object.entries(sample.labels)
       .map(([k, v]) => `${k}="${v}"`)
       .join(',');
-    const finite = Number.isFinite(sample.value);
-    const used = finite && counts(sample);
+    const zeroed = Number.isNaN(sample.value) && rule.nan === 'zero';
+    const served = Number.isFinite(sample.value) || zeroed;
+    const used = served && counts(sample);
     if (used) useful++;
-    const note = !finite
-      ? '  (not finite: dropped, never served)'
-      : used
-        ? ''
-        : '  (not one of the requested objects: ignored)';
+    const note = !served
+      ? `  (${Number.isNaN(sample.value) ? 'NaN, the rule has nan: noData' : 'not finite'}: dropped, never served)`
+      : !used
+        ? '  (not one of the requested objects: ignored)'
+        : zeroed
+          ? '  (NaN: served as 0, see the rule`s nan)'
+          : '';
     print(`  result:  {${labels}} ${sample.value} at ${sample.timestamp.toISOString()}${note}`);
   }
   return useful > 0;

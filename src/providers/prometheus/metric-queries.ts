@@ -13,12 +13,14 @@ import type { CustomEntry, ExternalEntry } from './discovery.js';
 import type { PrometheusBackendMetrics } from './metrics.js';
 import { type RenderedQuery, renderCustomQuery, renderExternalQuery } from './query.js';
 import { memoKey, RenderedQueries } from './rendered-queries.js';
+import type { CompiledRule } from './rules.js';
 import { servedSamples } from './served-samples.js';
 
 /**
  * The query part of the Prometheus backend: a discovered entry and a request become PromQL
  * (remembered per request shape), the PromQL goes through the cache to Prometheus, and what comes
- * back is what the backend serves (NaN and infinite values dropped, see served-samples.ts).
+ * back is what the backend serves (NaN as the entry's rule reads it, infinite values dropped, see
+ * served-samples.ts).
  * It knows nothing of discovery beyond the entry it is handed; `forget()` is called when the
  * entries change (a relist), since its memos are keyed by metric name, not by entry.
  */
@@ -65,17 +67,21 @@ interface Selection {
 export function createMetricQueries(options: MetricQueriesOptions): MetricQueries {
   const { client, cache, metrics, logger } = options;
 
-  function query(promql: string, caller: CacheCaller): Promise<readonly PromSample[]> {
+  /** One PromQL read two ways (NaN as 0 or as no data) is cached as two answers. */
+  function query(promql: string, rule: CompiledRule, caller: CacheCaller): Promise<readonly PromSample[]> {
+    const reading = rule.nan === 'zero' ? '' : '\n# NaN read as no data';
     return cache.fetch(
-      options.keyPrefix + promql,
+      options.keyPrefix + promql + reading,
       async (loadSignal) => {
         const result = await client.query(promql, options.now(), loadSignal);
-        const { served, dropped } = servedSamples(result.samples);
+        const { served, dropped } = servedSamples(result.samples, rule.nan);
         if (dropped.length > 0) {
           metrics.droppedSamples.inc({ server: options.server }, dropped.length);
           logger.debug(
             { promql, dropped: dropped.map((s) => ({ labels: s.labels, value: String(s.value) })) },
-            'prometheus returned NaN or infinite values: dropped, never served',
+            rule.nan === 'zero'
+              ? 'prometheus returned infinite values: dropped, never served'
+              : 'prometheus returned NaN or infinite values: dropped, never served (the rule reads NaN as no data)',
           );
         }
         logger.debug({ promql, samples: served.length }, 'prometheus query');
@@ -134,7 +140,7 @@ export function createMetricQueries(options: MetricQueriesOptions): MetricQuerie
       const promql = renderedExternal.get(memoKey(metric, namespace, metricSelector.toString()), () =>
         renderExternalQuery({ rule: entry.rule, seriesName: entry.seriesName, namespace, metricSelector }),
       );
-      return query(promql, request);
+      return query(promql, entry.rule, request);
     },
 
     async object(entry, request) {
@@ -151,12 +157,12 @@ export function createMetricQueries(options: MetricQueriesOptions): MetricQuerie
           metricSelector,
         }),
       );
-      return { samples: await query(rendered.promql, request), rendered };
+      return { samples: await query(rendered.promql, entry.rule, request), rendered };
     },
 
     async selection(entry, request, objects) {
       const selection = selectionQuery(entry, request, objects);
-      const samples = await query(selection.rendered.promql, request);
+      const samples = await query(selection.rendered.promql, entry.rule, request);
       if (selection.samples === samples && selection.answer) return selection.answer;
       const byName = new Map<string, PromSample>();
       for (const sample of samples) {

@@ -26,11 +26,15 @@ export interface CompiledRule {
   /** External rules: add `namespace="<ns>"` to every query (resources.namespaced, default true). */
   readonly namespaced: boolean;
   readonly labelValueReplacements: readonly { find: string; replace: string }[];
+  /** A NaN result is served as 0 (prometheus-adapter's answer) or as no data for that object. */
+  readonly nan: NanReading;
   /** Why the rule drops a series of this name (a filter or name.matches), or undefined when it keeps it. */
   rejects(seriesName: string): string | undefined;
   /** The API metric name of a kept series; '' when `as` expands to nothing. */
   metricName(seriesName: string): string;
 }
+
+export type NanReading = 'zero' | 'noData';
 
 /** A rule that cannot compile; `path` leads to the field inside the rule, e.g. ['name', 'matches']. */
 export class RuleError extends Error {
@@ -96,6 +100,7 @@ export function compileRule(
     metricsQuery,
     resources,
     namespaced: config.resources?.namespaced ?? true,
+    nan: config.nan ?? 'zero',
     labelValueReplacements: (config.labelValueReplacements ?? []).map((r) => ({
       find: r.find ?? '',
       replace: r.replace ?? '',

@@ -1,17 +1,28 @@
 import type { PromSample } from './client.js';
+import type { NanReading } from './rules.js';
 
 /**
- * A query's samples as the backend caches and serves them: NaN and ±Inf dropped (the HPA cannot
- * use them; `dropped` says which, for the log), `__name__` stripped, and frozen, since a cached
- * hit hands this same array out again and it must never change.
+ * A query's samples as the backend caches and serves them: NaN served as 0 or dropped as the rule
+ * reads it (prometheus-adapter answers 0, and migrated HPAs were tuned on that), ±Inf always
+ * dropped (no quantity holds it; `dropped` says which, for the log), `__name__` stripped, and
+ * frozen, since a cached hit hands this same array out again and it must never change.
  */
-export function servedSamples(samples: readonly PromSample[]): {
+export function servedSamples(
+  samples: readonly PromSample[],
+  nan: NanReading,
+): {
   served: readonly PromSample[];
   dropped: readonly PromSample[];
 } {
-  const served = samples.filter((s) => Number.isFinite(s.value)).map(withoutMetricName);
+  const served: PromSample[] = [];
+  const dropped: PromSample[] = [];
+  for (const sample of samples) {
+    if (Number.isFinite(sample.value)) served.push(withoutMetricName(sample));
+    else if (Number.isNaN(sample.value) && nan === 'zero') served.push({ ...withoutMetricName(sample), value: 0 });
+    else dropped.push(sample);
+  }
   for (const sample of served) Object.freeze(sample);
-  return { served: Object.freeze(served), dropped: samples.filter((s) => !Number.isFinite(s.value)) };
+  return { served: Object.freeze(served), dropped };
 }
 
 function withoutMetricName(sample: PromSample): PromSample {

@@ -118,7 +118,7 @@ describe('hpa-metrics-adapter explain', () => {
   it('marks NaN results as dropped and exits 1 when no requested object has data', async () => {
     const { code, text } = await explain(...common, 'flaky_gauge', '--namespace', 'default', '--name', 'web-1');
     assert.equal(code, 1);
-    assert.match(text, /result: {2}\{pod="web-1"\} NaN at .* \(not finite: dropped, never served\)/);
+    assert.match(text, /result: {2}\{pod="web-1"\} NaN at .* \(NaN, the rule has nan: noData: dropped, never served\)/);
   });
 
   it('shows Prometheus`s error for a query it rejects', async () => {

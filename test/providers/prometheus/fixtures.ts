@@ -47,7 +47,10 @@ const POD_OVERRIDES = `
       namespace: {resource: namespace}
       pod: {resource: pod}`;
 
-/** The rules, written as a prometheus-adapter file (top-level rules and externalRules). */
+/**
+ * The rules, written as a prometheus-adapter file (top-level rules and externalRules); flaky_gauge's
+ * rule reads NaN as no data (our `nan` field), so its NaN pod has none.
+ */
 export const CLUSTER_RULES = `
 rules:
 - seriesQuery: '{__name__="http_requests_total",namespace!="",pod!=""}'
@@ -85,6 +88,7 @@ rules:
 - seriesQuery: flaky_gauge
   resources:${POD_OVERRIDES}
   metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)
+  nan: noData
 - seriesQuery: '{__name__=~"^app_.*_total$",namespace!="",pod!=""}'
   seriesFilters:
   - isNot: ^app_.*_seconds_total$

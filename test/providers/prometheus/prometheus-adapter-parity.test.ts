@@ -49,7 +49,17 @@ rules:
 - seriesQuery: '{__name__=~"node_temperature|volume_fill|class_iops"}'
   resources: {template: <<.Resource>>}
   metricsQuery: max(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)
+- seriesQuery: '{__name__=~"error_ratio|saturation"}'
+  resources: {template: <<.Resource>>}
+  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)
+- seriesQuery: error_ratio
+  resources: {template: <<.Resource>>}
+  name: {as: error_ratio_or_nothing}
+  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)
+  nan: noData
 externalRules:
+- seriesQuery: queue_error_ratio
+  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>})
 - seriesQuery: backlog_a
   name: {as: backlog}
   metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>})
@@ -91,6 +101,11 @@ describe('prometheus-adapter parity against a real Prometheus', () => {
         gauge('node_temperature', { node: 'node-a', instance: '10.0.0.1:9100' }, 40, range),
         gauge('volume_fill', { persistentvolume: 'pv-1' }, 0.5, range),
         gauge('class_iops', { storageclass: 'fast' }, 3000, range),
+        // 0/0: a ratio over no traffic.
+        gauge('error_ratio', web, Number.NaN, range),
+        gauge('error_ratio', { namespace: 'default', pod: 'web-2' }, 0.25, range),
+        gauge('saturation', web, Number.POSITIVE_INFINITY, range),
+        gauge('queue_error_ratio', { namespace: 'default', queue: 'jobs' }, Number.NaN, range),
       ],
     });
     subject = await startBackend(RULES, { url: prometheus.url, queryTime: T, logger: logs.logger });
@@ -142,7 +157,7 @@ describe('prometheus-adapter parity against a real Prometheus', () => {
       await subject.backend.relist();
       const collisions = logs.lines.filter((l) => String(l.msg).startsWith('two rules name one metric'));
       assert.deepEqual(collisions.map((l) => l.msg).sort(), [
-        'two rules name one metric, the later is served: backlog: externalRules[1] (series backlog_b) is served, replacing externalRules[0] (series backlog_a)',
+        'two rules name one metric, the later is served: backlog: externalRules[2] (series backlog_b) is served, replacing externalRules[1] (series backlog_a)',
         'two rules name one metric, the later is served: namespaces/jobs_pending: rules[2] (series jobs_pending_total) is served, replacing rules[0] (series jobs_pending)',
         'two rules name one metric, the later is served: namespaces/queue_depth: rules[1] (series queue_b_depth) is served, replacing rules[1] (series queue_a_depth)',
         'two rules name one metric, the later is served: pods/jobs_pending: rules[2] (series jobs_pending_total) is served, replacing rules[0] (series jobs_pending)',
@@ -171,6 +186,49 @@ describe('prometheus-adapter parity against a real Prometheus', () => {
       assert.match(text, /^ {2}rule: {4}rules\[2\] \(series jobs_pending_total, object label pod\)$/m);
       assert.match(text, /^ {2}replaces: rules\[0\] \(series jobs_pending\), which names it too$/m);
       assert.match(text, /^ {2}result: {2}\{pod="web-1"\} 2(\.\d+)? at /m);
+    });
+  });
+
+  describe('NaN', () => {
+    it('answers a NaN custom value as 0 by default, as prometheus-adapter does', async () => {
+      const { app } = buildTestApp({ backends: [subject.backend] });
+      const answer = await request(app).get(
+        '/apis/custom.metrics.k8s.io/v1beta1/namespaces/default/pods/web-1/error_ratio',
+      );
+      assert.equal(answer.status, 200, answer.text);
+      assert.equal(answer.body.items[0].value, '0');
+      assert.equal(await value('error_ratio', 'web-2', 'default'), 0.25);
+    });
+
+    it('answers a NaN external value as 0 by default', async () => {
+      const samples = await subject.backend.external.getExternalMetric({
+        metric: 'queue_error_ratio',
+        namespace: 'default',
+        metricSelector: parseSelector(''),
+        deadline,
+      });
+      assert.deepEqual(
+        samples.map((s) => s.value),
+        [0],
+      );
+    });
+
+    it('leaves a NaN object out under nan: noData, so the HPA gets no value rather than 0', async () => {
+      const { app } = buildTestApp({ backends: [subject.backend] });
+      const answer = await request(app).get(
+        '/apis/custom.metrics.k8s.io/v1beta1/namespaces/default/pods/web-1/error_ratio_or_nothing',
+      );
+      assert.equal(answer.status, 404, answer.text);
+      assert.match(answer.body.message, /no data for custom metric "error_ratio_or_nothing"/);
+      assert.equal(await value('error_ratio_or_nothing', 'web-2', 'default'), 0.25);
+    });
+
+    it('never serves an infinite value, whatever the rule says of NaN', async () => {
+      const { app } = buildTestApp({ backends: [subject.backend] });
+      const answer = await request(app).get(
+        '/apis/custom.metrics.k8s.io/v1beta1/namespaces/default/pods/web-1/saturation',
+      );
+      assert.equal(answer.status, 404, answer.text);
     });
   });
 
