@@ -1,3 +1,4 @@
+import { ConfigError } from '../../config/errors.js';
 import type { PrometheusClient } from './client.js';
 import type { DiscoveryRuleConfig } from './config.js';
 import { listSeries, type Series } from './discovery.js';
@@ -57,8 +58,9 @@ export function ruleSources(
   for (const server of settings.servers) sourceFor(server, undefined);
   rules.forEach((rule, i) => {
     const config = configs[i];
-    const server = settings.servers.find((s) => s.name === config?.server) ?? first;
-    if (!server) throw new Error('Prometheus settings without a server');
+    const server = config?.server === undefined ? first : settings.servers.find((s) => s.name === config.server);
+    // The config schema refuses both; settings built by hand meet them here.
+    if (!server) throw new ConfigError(`field prometheus.${rule.id}.server: no server is named "${config?.server}"`);
     const tenant = config?.tenant === undefined || config.tenant === server.tenant ? undefined : config.tenant;
     const source = sourceFor(server, tenant);
     source.rules.push(rule);
