@@ -223,6 +223,26 @@ describe('prometheus-adapter parity against a real Prometheus', () => {
       assert.equal(await value('error_ratio_or_nothing', 'web-2', 'default'), 0.25);
     });
 
+    it('explain says a NaN is served as 0, or dropped under nan: noData', async () => {
+      const configPath = join(dir, 'nan.yaml');
+      await writeFile(configPath, RULES);
+      const explain = async (...args: string[]) => {
+        const out = new PassThrough();
+        let text = '';
+        out.on('data', (chunk: Buffer) => {
+          text += chunk.toString();
+        });
+        const argv = ['--config', configPath, '--prometheus-url', prometheus.url, '--time', String(T), ...args];
+        return { code: await runExplain(argv, out), text };
+      };
+      const zero = await explain('error_ratio', '--namespace', 'default', '--name', 'web-1');
+      assert.equal(zero.code, 0, zero.text);
+      assert.match(zero.text, /result: {2}\{pod="web-1"\} NaN at .* \(NaN: served as 0, see the rule`s nan\)/);
+      const dropped = await explain('error_ratio_or_nothing', '--namespace', 'default', '--name', 'web-1');
+      assert.equal(dropped.code, 1, dropped.text);
+      assert.match(dropped.text, /\(NaN, the rule has nan: noData: dropped, never served\)/);
+    });
+
     it('never serves an infinite value, whatever the rule says of NaN', async () => {
       const { app } = buildTestApp({ backends: [subject.backend] });
       const answer = await request(app).get(
