@@ -93,4 +93,25 @@ describe('deploy/aws IAM documents', () => {
       "the reader policy covers that account's queues",
     );
   });
+
+  it('the AMP policy grants the four query calls on the workspace the eks-amp overlay reads, and nothing that writes', () => {
+    const policy = read('amp-query-policy.json');
+    assert.deepEqual(actions(policy).sort(), [
+      'aps:GetLabels',
+      'aps:GetMetricMetadata',
+      'aps:GetSeries',
+      'aps:QueryMetrics',
+    ]);
+    const overlay = parse(readFileSync(join(DIR, '../overlays/eks-amp/config.yaml'), 'utf8')) as {
+      prometheus: { url: string };
+    };
+    const [, region, workspace] =
+      /^https:\/\/aps-workspaces\.([a-z0-9-]+)\.amazonaws\.com\/workspaces\/(ws-[0-9a-f-]+)$/.exec(
+        overlay.prometheus.url,
+      ) ?? [];
+    assert.deepEqual(
+      policy.Statement.flatMap((s) => list(s.Resource)),
+      [`arn:aws:aps:${region}:111122223333:workspace/${workspace}`],
+    );
+  });
 });

@@ -10,6 +10,7 @@ import { join, posix } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { parseConfig } from '../../src/config/load.js';
+import { resolvePrometheusSettings } from '../../src/providers/prometheus/settings.js';
 import {
   ADAPTER,
   type APIService,
@@ -298,5 +299,20 @@ describe('deploy/ rendered with kubectl kustomize', () => {
     assert.ok(config.prometheus?.rules?.length, 'Prometheus rules');
     assert.ok(config.sqs, 'sqs');
     assert.ok(config.cloudwatch?.metrics.length, 'CloudWatch metrics');
+  });
+
+  it('overlays/eks-amp: the eks install, its config signing for the AMP workspace it names', needsKubectl, () => {
+    const objects = install('overlays/eks-amp');
+    const config = parseConfig(shippedConfigText(objects), 'EKS AMP ConfigMap');
+    const settings = resolvePrometheusSettings(config.prometheus, {});
+    const url = settings?.servers[0]?.client.url ?? '';
+    const [, region] =
+      /^https:\/\/aps-workspaces\.([a-z0-9-]+)\.amazonaws\.com\/workspaces\/ws-[0-9a-f-]+$/.exec(url) ?? [];
+    assert.ok(region, `an AMP workspace query URL: ${url}`);
+    assert.equal(settings?.servers[0]?.client.signer?.description, `SigV4 (region ${region}, service aps)`);
+    assert.ok(config.prometheus?.rules?.length, 'Prometheus rules');
+    const deployment = adapterDeployment(objects);
+    const account = theOne(objects, 'ServiceAccount', deployment.spec.template.spec.serviceAccountName);
+    assert.ok(account.metadata.annotations?.['eks.amazonaws.com/role-arn'], 'IRSA, as the eks overlay');
   });
 });

@@ -36,6 +36,7 @@ export const INSTALLS: readonly Install[] = [
   { name: 'base', resources: ['deploy/base'] },
   { name: 'overlays/cert-manager', resources: ['deploy/overlays/cert-manager'] },
   { name: 'overlays/eks', resources: ['deploy/overlays/eks'] },
+  { name: 'overlays/eks-amp', resources: ['deploy/overlays/eks-amp'] },
   {
     name: 'overlays/eks + components/monitoring',
     resources: ['deploy/overlays/eks'],
