@@ -12,12 +12,15 @@ import { SignatureV4 } from '@smithy/signature-v4';
  * failure is a 403 with AMP's JSON body and `x-amzn-errortype`. Paths are AMP's
  * (`/workspaces/<id>/api/v1/...`), forwarded without the workspace prefix.
  */
-export interface SigV4VerifierOptions {
-  /** The Prometheus the verified requests go to, e.g. `http://127.0.0.1:9090`. */
-  upstream: string;
+export interface Credentials {
   accessKeyId: string;
   secretAccessKey: string;
   sessionToken?: string;
+}
+
+export interface SigV4VerifierOptions extends Partial<Credentials> {
+  /** The Prometheus the verified requests go to, e.g. `http://127.0.0.1:9090`. */
+  upstream: string;
   region: string;
   service?: string;
   workspace?: string;
@@ -32,6 +35,8 @@ export interface VerifiedRequest {
   path: string;
   rawQuery: string;
   body: string;
+  /** The access key the request was signed with, as its Credential names it. */
+  accessKeyId?: string;
   signedHeaders: string[];
   /** 'ok', or the x-amzn-errortype of the 403. */
   verdict: string;
@@ -44,6 +49,8 @@ export interface SigV4Verifier {
   requests: VerifiedRequest[];
   /** From now on, signatures must be scoped to this region (the workspace "moved"). */
   expectRegion(region: string): void;
+  /** Accepts these credentials too (each issued by a credentials endpoint, say). */
+  accept(credentials: Credentials): void;
   close(): Promise<void>;
 }
 
@@ -66,18 +73,12 @@ export async function startSigV4Verifier(options: SigV4VerifierOptions): Promise
   const now = options.now ?? Date.now;
   let expectedRegion = options.region;
   const requests: VerifiedRequest[] = [];
-  const signer = new SignatureV4({
-    credentials: {
-      accessKeyId: options.accessKeyId,
-      secretAccessKey: options.secretAccessKey,
-      ...(options.sessionToken ? { sessionToken: options.sessionToken } : {}),
-    },
-    region: options.region,
-    service,
-    sha256: Sha256,
-  });
+  const accepted = new Map<string, Credentials>();
+  const accept = (credentials: Credentials) => accepted.set(credentials.accessKeyId, credentials);
+  const { accessKeyId, secretAccessKey, sessionToken } = options;
+  if (accessKeyId && secretAccessKey) accept({ accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) });
 
-  async function verify(req: http.IncomingMessage, body: Buffer): Promise<string[]> {
+  async function verify(req: http.IncomingMessage, body: Buffer, record: VerifiedRequest): Promise<string[]> {
     const authorization = req.headers.authorization;
     if (authorization === undefined)
       throw new Rejection('MissingAuthenticationTokenException', 'Missing Authentication Token');
@@ -90,8 +91,10 @@ export async function startSigV4Verifier(options: SigV4VerifierOptions): Promise
         'IncompleteSignatureException',
         `Authorization header requires existence of Credential, SignedHeaders and Signature: ${authorization}`,
       );
-    const [, keyId, , region, signingName, signedList = ''] = parsed;
-    if (keyId !== options.accessKeyId)
+    const [, keyId = '', , region, signingName, signedList = ''] = parsed;
+    record.accessKeyId = keyId;
+    const credentials = accepted.get(keyId);
+    if (credentials === undefined)
       throw new Rejection('UnrecognizedClientException', 'The security token included in the request is invalid.');
     if (region !== expectedRegion)
       throw new Rejection(
@@ -101,11 +104,11 @@ export async function startSigV4Verifier(options: SigV4VerifierOptions): Promise
     if (signingName !== service)
       throw new Rejection('InvalidSignatureException', `Credential should be scoped to correct service: '${service}'.`);
     const signedHeaders = signedList.split(';');
-    for (const required of ['host', 'x-amz-date', ...(options.sessionToken ? ['x-amz-security-token'] : [])]) {
+    for (const required of ['host', 'x-amz-date', ...(credentials.sessionToken ? ['x-amz-security-token'] : [])]) {
       if (!signedHeaders.includes(required))
         throw new Rejection('IncompleteSignatureException', `'${required}' must be a signed header.`);
     }
-    if (options.sessionToken && req.headers['x-amz-security-token'] !== options.sessionToken)
+    if (credentials.sessionToken && req.headers['x-amz-security-token'] !== credentials.sessionToken)
       throw new Rejection('UnrecognizedClientException', 'The security token included in the request is invalid.');
     const amzDate = String(req.headers['x-amz-date'] ?? '');
     const dated = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(amzDate);
@@ -132,6 +135,7 @@ export async function startSigV4Verifier(options: SigV4VerifierOptions): Promise
     const target = req.url ?? '/';
     const question = target.indexOf('?');
     const path = question === -1 ? target : target.slice(0, question);
+    const signer = new SignatureV4({ credentials, region: expectedRegion, service, sha256: Sha256 });
     const recomputed = await signer.sign(
       {
         method: req.method ?? 'GET',
@@ -168,7 +172,7 @@ export async function startSigV4Verifier(options: SigV4VerifierOptions): Promise
         verdict: 'ok',
       };
       requests.push(record);
-      verify(req, body).then(
+      verify(req, body, record).then(
         (signedHeaders) => {
           record.signedHeaders = signedHeaders;
           forward(req, body, record, res);
@@ -217,6 +221,7 @@ export async function startSigV4Verifier(options: SigV4VerifierOptions): Promise
     expectRegion(region) {
       expectedRegion = region;
     },
+    accept,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
