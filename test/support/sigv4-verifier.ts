@@ -76,7 +76,8 @@ export async function startSigV4Verifier(options: SigV4VerifierOptions): Promise
   const accepted = new Map<string, Credentials>();
   const accept = (credentials: Credentials) => accepted.set(credentials.accessKeyId, credentials);
   const { accessKeyId, secretAccessKey, sessionToken } = options;
-  if (accessKeyId && secretAccessKey) accept({ accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) });
+  if (accessKeyId && secretAccessKey)
+    accept({ accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) });
 
   async function verify(req: http.IncomingMessage, body: Buffer, record: VerifiedRequest): Promise<string[]> {
     const authorization = req.headers.authorization;
