@@ -14,15 +14,13 @@ export function servedSamples(
   served: readonly PromSample[];
   dropped: readonly PromSample[];
 } {
-  const served: PromSample[] = [];
-  const dropped: PromSample[] = [];
-  for (const sample of samples) {
-    if (Number.isFinite(sample.value)) served.push(withoutMetricName(sample));
-    else if (Number.isNaN(sample.value) && nan === 'zero') served.push({ ...withoutMetricName(sample), value: 0 });
-    else dropped.push(sample);
-  }
+  const isServed = (s: PromSample) => Number.isFinite(s.value) || (nan === 'zero' && Number.isNaN(s.value));
+  // filter then map: map sizes the kept array exactly, which a cache full of these answers feels.
+  const served = samples
+    .filter(isServed)
+    .map((s) => (Number.isNaN(s.value) ? { ...withoutMetricName(s), value: 0 } : withoutMetricName(s)));
   for (const sample of served) Object.freeze(sample);
-  return { served: Object.freeze(served), dropped };
+  return { served: Object.freeze(served), dropped: samples.filter((s) => !isServed(s)) };
 }
 
 function withoutMetricName(sample: PromSample): PromSample {
