@@ -29,6 +29,14 @@ export const prometheusAuthSchema = z
           .string()
           .regex(/^[a-z0-9-]+$/, 'must be an AWS signing name such as aps')
           .default('aps'),
+        /** A role to assume (STS AssumeRole with the chain's credentials), e.g. the workspace account's. */
+        roleArn: z
+          .string()
+          .regex(
+            /^arn:aws[a-z-]*:iam::[0-9]{12}:role\/[\w+=,.@/-]{1,512}$/,
+            'must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)',
+          )
+          .optional(),
       })
       .strict(),
   })
@@ -39,6 +47,7 @@ export type PrometheusAuthConfig = z.infer<typeof prometheusAuthSchema>;
 export interface SigV4Settings {
   region: string;
   service: string;
+  roleArn?: string;
 }
 
 const AMP_HOST = /^aps-workspaces\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$/;
@@ -65,25 +74,41 @@ export function resolveSigV4(
   if (!AWS_REGION_PATTERN.test(region)) {
     throw new ConfigError(`field ${field}.auth.sigv4.region: AWS_REGION "${clip(region, 40)}" is no AWS region`);
   }
-  return { region, service: auth.sigv4.service };
+  return { region, service: auth.sigv4.service, ...(auth.sigv4.roleArn ? { roleArn: auth.sigv4.roleArn } : {}) };
 }
 
 /**
  * A signer for one server's requests. `credentials` replaces the SDK's default chain (tests of a
  * credential failure only); the chain is made once per signer, so its cached credentials serve
- * every call.
+ * every call. A role's credentials are kept the same way: assumed once, again five minutes before
+ * they expire.
  */
 export function sigV4Signer(settings: SigV4Settings, credentials?: AwsCredentialIdentityProvider): RequestSigner {
-  const description = `SigV4 (region ${settings.region}, service ${settings.service})`;
+  const description = `SigV4 (region ${settings.region}, service ${settings.service}${settings.roleArn ? `, role ${settings.roleArn}` : ''})`;
   let loading: Promise<SignatureV4> | undefined;
   const load = async (): Promise<SignatureV4> => {
-    const [{ SignatureV4: Signer }, { Sha256 }, { fromNodeProviderChain }] = await Promise.all([
-      import('@smithy/signature-v4'),
-      import('@smithy/core/checksum'),
-      import('@aws-sdk/credential-providers'),
-    ]);
+    const [{ SignatureV4: Signer }, { Sha256 }, { fromNodeProviderChain, fromTemporaryCredentials }, identity] =
+      await Promise.all([
+        import('@smithy/signature-v4'),
+        import('@smithy/core/checksum'),
+        import('@aws-sdk/credential-providers'),
+        import('@smithy/core'),
+      ]);
+    const own = credentials ?? fromNodeProviderChain();
+    // memoizeIdentityProvider answers undefined only for an undefined provider.
+    const assumed =
+      settings.roleArn &&
+      identity.memoizeIdentityProvider(
+        fromTemporaryCredentials({
+          params: { RoleArn: settings.roleArn, RoleSessionName: 'hpa-metrics-adapter' },
+          masterCredentials: own,
+          clientConfig: { region: settings.region },
+        }),
+        identity.isIdentityExpired,
+        identity.doesIdentityRequireRefresh,
+      );
     return new Signer({
-      credentials: credentials ?? fromNodeProviderChain(),
+      credentials: assumed || own,
       region: settings.region,
       service: settings.service,
       sha256: Sha256,
@@ -117,7 +142,7 @@ export function sigV4Signer(settings: SigV4Settings, credentials?: AwsCredential
       } catch (error) {
         if (error instanceof ApiError) throw error;
         throw ApiError.unavailable(
-          `prometheus request not sent: ${description} could not sign it: no AWS credentials (${clip((error as Error).message, 300)})`,
+          `prometheus request not sent: ${description} could not sign it, getting AWS credentials failed (${clip((error as Error).message, 300)})`,
           error,
         );
       }

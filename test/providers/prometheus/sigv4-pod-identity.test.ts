@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createPrometheusClient, type PrometheusClient } from '../../../src/providers/prometheus/client.js';
 import { sigV4Signer } from '../../../src/providers/prometheus/sigv4.js';
+import { StsDouble } from '../../support/aws-sts-double.js';
 import { gauge, type PrometheusServer, startPrometheus } from '../../support/prometheus-server.js';
 import { type SigV4Verifier, startSigV4Verifier } from '../../support/sigv4-verifier.js';
 
@@ -28,6 +29,7 @@ let prometheus: PrometheusServer;
 let verifier: SigV4Verifier;
 let agent: http.Server;
 let dir: string;
+let sts: StsDouble;
 /** How long the next credentials the agent hands out last. */
 let lifetimeMs = 3_600_000;
 const issued: { accessKeyId: string; authorization: string | undefined }[] = [];
@@ -64,21 +66,24 @@ before(async () => {
   });
   await new Promise<void>((resolve) => agent.listen(0, '127.0.0.1', resolve));
   process.env.AWS_CONTAINER_CREDENTIALS_FULL_URI = `http://127.0.0.1:${(agent.address() as AddressInfo).port}/v1/credentials`;
+  sts = await StsDouble.start();
+  process.env.AWS_ENDPOINT_URL_STS = sts.url;
 });
 
 after(async () => {
   agent?.closeAllConnections();
   agent?.close();
+  await sts?.close();
   await verifier?.close();
   await prometheus?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-function client(): PrometheusClient {
+function client(roleArn?: string): PrometheusClient {
   return createPrometheusClient({
     url: verifier.url,
     timeoutMs: 5000,
-    signer: sigV4Signer({ region: 'eu-west-1', service: 'aps' }),
+    signer: sigV4Signer({ region: 'eu-west-1', service: 'aps', ...(roleArn ? { roleArn } : {}) }),
   });
 }
 
@@ -128,5 +133,52 @@ describe('SigV4 with EKS Pod Identity credentials from the default chain', () =>
     const keys = verifier.requests.map((r) => r.accessKeyId);
     assert.equal(keys.at(-1), issued[1]?.accessKeyId, `the last call is signed with the renewed key: ${keys}`);
     assert.ok(verifier.requests.every((r) => r.verdict === 'ok'));
+  });
+});
+
+describe('SigV4 with an assumed role (a workspace in another account)', () => {
+  const ROLE = 'arn:aws:iam::444455556666:role/amp-query';
+
+  it("signs with the role's credentials, assumed once with the chain's and kept while fresh", async () => {
+    issued.length = 0;
+    verifier.requests.length = 0;
+    lifetimeMs = 3_600_000;
+    for (let n = 1; n <= 3; n++)
+      verifier.accept({ accessKeyId: `ASIATEST${n}`, secretAccessKey: 'secret', sessionToken: `token-ASIATEST${n}` });
+    const signed = client(ROLE);
+    try {
+      assert.equal(await queryValue(signed), 3);
+      assert.equal(await queryValue(signed), 3);
+    } finally {
+      signed.close();
+    }
+    assert.deepEqual(
+      sts.calls.map((c) => [c.roleArn, c.sessionName]),
+      [[ROLE, 'hpa-metrics-adapter']],
+    );
+    assert.equal(issued.length, 1, 'AssumeRole was signed with the Pod Identity credentials');
+    assert.deepEqual(
+      verifier.requests.map((r) => [r.accessKeyId, r.verdict]),
+      [
+        ['ASIATEST1', 'ok'],
+        ['ASIATEST1', 'ok'],
+      ],
+    );
+  });
+
+  it("a role STS refuses is a 503 naming the role and STS's words", async () => {
+    sts.deny = 'User is not authorized to perform: sts:AssumeRole';
+    const signed = client('arn:aws:iam::444455556666:role/other');
+    try {
+      await assert.rejects(queryValue(signed), (error: Error & { code?: number }) => {
+        assert.equal(error.code, 503);
+        assert.match(error.message, /role arn:aws:iam::444455556666:role\/other\) could not sign it/);
+        assert.match(error.message, /not authorized to perform: sts:AssumeRole/);
+        return true;
+      });
+    } finally {
+      sts.deny = undefined;
+      signed.close();
+    }
   });
 });

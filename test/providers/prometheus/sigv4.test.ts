@@ -176,7 +176,7 @@ describe('SigV4 signing of Prometheus calls (AMP)', () => {
     assert.equal(error.code, 503);
     assert.match(
       error.message,
-      /SigV4 \(region eu-west-1, service aps\) could not sign it: no AWS credentials \(Could not load credentials from any providers\)/,
+      /SigV4 \(region eu-west-1, service aps\) could not sign it, getting AWS credentials failed \(Could not load credentials from any providers\)/,
     );
     assert.equal(verifier.requests.length, 0);
   });
@@ -318,6 +318,10 @@ describe('prometheus auth.sigv4 config', () => {
     assert.throws(() => prometheusSectionSchema.parse({ url: AMP_URL, auth: { sigv4: { regoin: 'x' } } }));
     assert.throws(() => prometheusSectionSchema.parse({ url: AMP_URL, auth: { sigv4: { region: 'Mars' } } }));
     assert.throws(() => prometheusSectionSchema.parse({ url: AMP_URL, auth: { basic: {} } }));
+    assert.throws(
+      () => prometheusSectionSchema.parse({ url: AMP_URL, auth: { sigv4: { roleArn: 'amp-query' } } }),
+      /must be an IAM role ARN/,
+    );
     const section = prometheusSectionSchema.parse({ url: AMP_URL, tokenFile: '/t', auth: { sigv4: {} } });
     assert.throws(
       () => resolvePrometheusSettings(section, {}),
