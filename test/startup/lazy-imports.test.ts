@@ -106,6 +106,21 @@ describe('heavy packages are imported only when used', { concurrency: true }, ()
     ]);
   });
 
+  test('a Prometheus server with auth.sigv4 imports the signer and the credential chain, and nothing else heavy', async () => {
+    const config = join(dir, 'sigv4.yaml');
+    await writeFile(
+      config,
+      'prometheus:\n  url: http://127.0.0.1:1/workspaces/ws-1\n  auth: { sigv4: { region: us-east-1 } }\n  externalRules:\n  - { seriesQuery: up, metricsQuery: up }\n',
+    );
+    const run = await runMain('sigv4', ['--secure-port=0', `--config=${config}`]);
+    assert.deepEqual(run.logs.find((l) => l.msg.startsWith('serving'))?.backends, ['prometheus']);
+    assert.deepEqual(packagesOf(run), ['@aws-sdk/credential-providers', '@smithy/core', '@smithy/signature-v4']);
+    assert.ok(
+      run.heavyImports.every((line) => line.endsWith('<- src/providers/prometheus/sigv4.ts')),
+      run.heavyImports.join('\n'),
+    );
+  });
+
   test('a --kubeconfig imports the Kubernetes client, and its load error is reported as before', async () => {
     const missing = join(dir, 'missing-kubeconfig');
     const run = await runMain('kubeconfig', ['--secure-port=0', `--kubeconfig=${missing}`]);
