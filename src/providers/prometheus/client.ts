@@ -5,7 +5,7 @@ import https from 'node:https';
 import { ApiError } from '../../api/errors.js';
 import { BodyTooLargeError, DEFAULT_MAX_RESPONSE_BYTES, readBoundedBody } from '../../io/bounded-body.js';
 import { TimeoutDeadline } from '../../lib/deadline.js';
-import { clip } from '../../lib/text.js';
+import { clip, percentDecoded } from '../../lib/text.js';
 
 /**
  * The Prometheus HTTP API client: `/api/v1/query` and `/api/v1/series` over node:http(s) with
@@ -98,9 +98,7 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
   const authHint = options.signer
     ? ` (check ${options.signer.description}: the workspace's region and service, and the credentials' IAM permissions)`
     : ' (check --prometheus-token-file / --prometheus-header)';
-  const userinfo = base.username
-    ? `Basic ${Buffer.from(`${decodeURIComponent(base.username)}:${decodeURIComponent(base.password)}`).toString('base64')}`
-    : undefined;
+  const userinfo = base.username ? basicCredentials(base, shownUrl) : undefined;
 
   async function call(endpoint: 'query' | 'series', params: URLSearchParams, signal?: AbortSignal): Promise<unknown> {
     const started = performance.now();
@@ -349,6 +347,16 @@ function rfc3986Query(params: URLSearchParams): string {
   const strict = (text: string) =>
     encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
   return [...params].map(([name, value]) => `${strict(name)}=${strict(value)}`).join('&');
+}
+
+/** The Basic authorization of the URL's user info; a malformed %-escape there is an Error naming the URL. */
+function basicCredentials(url: URL, shownUrl: string): string {
+  const user = percentDecoded(url.username);
+  const password = percentDecoded(url.password);
+  if (user === undefined || password === undefined) {
+    throw new Error(`prometheus URL ${shownUrl}: the user name or password has a malformed %-escape`);
+  }
+  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 }
 
 export function redactUrl(url: URL): string {

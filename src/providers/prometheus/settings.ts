@@ -1,6 +1,7 @@
 import type { CacheLevel } from '../../cache/config.js';
 import { ConfigError } from '../../config/errors.js';
-import type { PrometheusClientOptions } from './client.js';
+import { clip, percentDecoded } from '../../lib/text.js';
+import { type PrometheusClientOptions, redactUrl } from './client.js';
 import {
   type DiscoveryRuleConfig,
   type PrometheusSection,
@@ -88,9 +89,7 @@ function singleServer(
 ): PrometheusServerSettings[] | undefined {
   const url = flags?.prometheusUrl ?? section?.url;
   if (url === undefined) return undefined;
-  if (!/^https?:\/\/[^/]/.test(url)) {
-    throw new ConfigError(`--prometheus-url / prometheus.url: expected an http:// or https:// URL, got "${url}"`);
-  }
+  checkUrl(url, flags?.prometheusUrl !== undefined ? '--prometheus-url' : 'field prometheus.url');
   const clientCert = flags?.prometheusClientCert ?? section?.clientCert;
   const clientKey = flags?.prometheusClientKey ?? section?.clientKey;
   if ((clientCert === undefined) !== (clientKey === undefined)) {
@@ -135,6 +134,9 @@ function listedServers(
       `field prometheus.servers: ${given.join(', ')} set${given.length === 1 ? 's' : ''} the single-server form's Prometheus; with prometheus.servers give each server's settings in the config and drop the flag`,
     );
   }
+  servers.forEach((server, i) => {
+    checkUrl(server.url, `field prometheus.servers[${i}].url`);
+  });
   return servers.map((server, i) => ({
     name: server.name,
     client: clientOptions(server.url, server, `prometheus.servers[${i}]`),
@@ -142,6 +144,27 @@ function listedServers(
     ...(server.tenant !== undefined ? { tenant: server.tenant } : {}),
     ...(server.cache ? { cache: server.cache } : {}),
   }));
+}
+
+/**
+ * Refuses a URL the client could not use, naming `field` (a flag or a config field) and never
+ * showing its password: another scheme than http(s), or user info that is not valid %-encoding.
+ */
+function checkUrl(url: string, field: string): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError(`${field}: expected an http:// or https:// URL, got one that does not parse`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new ConfigError(`${field}: expected an http:// or https:// URL, got "${clip(redactUrl(parsed))}"`);
+  }
+  if (percentDecoded(parsed.username) === undefined || percentDecoded(parsed.password) === undefined) {
+    throw new ConfigError(
+      `${field}: the user name or password in the URL has a malformed %-escape (a literal % is written %25)`,
+    );
+  }
 }
 
 function clientOptions(url: string, connection: Connection, field: string): PrometheusClientOptions {
