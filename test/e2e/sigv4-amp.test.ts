@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { adapterRequest } from '../support/adapter-client.js';
 import { type AdapterOnPrometheus, startAdapterOnPrometheus } from '../support/adapter-on-prometheus.js';
+import { type AdapterProcess, startAdapter } from '../support/adapter-process.js';
 import { gauge, type PrometheusServer, startPrometheus } from '../support/prometheus-server.js';
 import { type SigV4Verifier, startSigV4Verifier } from '../support/sigv4-verifier.js';
 
@@ -41,6 +42,7 @@ let verifier: SigV4Verifier;
 let dir: string;
 let env: Record<string, string | undefined>;
 const adapters: AdapterOnPrometheus[] = [];
+const processes: AdapterProcess[] = [];
 
 async function adapterSigningFor(region: string): Promise<AdapterOnPrometheus> {
   const served = await startAdapterOnPrometheus({
@@ -83,6 +85,7 @@ before(async () => {
 
 after(async () => {
   for (const served of adapters) await served.close();
+  for (const adapter of processes) await adapter.stop();
   await verifier?.close();
   await prometheus?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
@@ -146,5 +149,53 @@ describe('the adapter reading Amazon Managed Service for Prometheus with SigV4',
     } finally {
       verifier.expectRegion(REGION);
     }
+  });
+
+  it('prometheus.servers: the AMP server signs, the in-cluster one does not, each rule answered from its own', async () => {
+    verifier.requests.length = 0;
+    const configPath = join(dir, 'servers.yaml');
+    await writeFile(
+      configPath,
+      `
+prometheus:
+  servers:
+    - name: in-cluster
+      url: ${prometheus.url}
+    - name: amp
+      url: ${verifier.url}
+      auth: { sigv4: { region: ${REGION} } }
+  externalRules:
+  - seriesQuery: '{__name__="amp_queue_depth",queue="jobs"}'
+    name: {as: local_depth}
+    metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (queue)
+  - seriesQuery: '{__name__="amp_queue_depth",queue="mail"}'
+    server: amp
+    name: {as: amp_depth}
+    metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (queue)
+`,
+    );
+    const adapter = await startAdapter({
+      args: ['--secure-port=0', `--config=${configPath}`, '--metrics-max-age=1h'],
+      env,
+    });
+    processes.push(adapter);
+    const value = async (metric: string, queue: string) => {
+      const answer = await adapterRequest(
+        adapter.port,
+        `/apis/external.metrics.k8s.io/v1beta1/namespaces/default/${metric}?labelSelector=queue%3D${queue}`,
+      );
+      assert.equal(answer.status, 200, answer.text);
+      return answer.body.items.map((item: { value: string }) => item.value);
+    };
+    assert.deepEqual(await value('local_depth', 'jobs'), ['42']);
+    assert.deepEqual(await value('amp_depth', 'mail'), ['8']);
+    assert.deepEqual(
+      verifier.requests.map((r) => [r.path.replace(/.*\/api\/v1\//, ''), r.verdict]),
+      [
+        ['series', 'ok'],
+        ['query', 'ok'],
+      ],
+      'only the amp server went through the verifier, signed',
+    );
   });
 });

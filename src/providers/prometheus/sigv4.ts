@@ -120,6 +120,7 @@ export function sigV4Signer(settings: SigV4Settings, credentials?: AwsCredential
       loading ??= load();
       const signer = await loading;
       const { url } = request;
+      // The client sends a signed query RFC 3986-encoded, so no '+' here stands for a space.
       const query: Record<string, string | string[]> = {};
       for (const [name, value] of url.searchParams) {
         const held = query[name];
