@@ -63,12 +63,13 @@ export function resolveSigV4(
   field: string,
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): SigV4Settings {
-  const fromUrl = AMP_HOST.exec(new URL(url).hostname)?.[1];
+  const host = new URL(url).hostname;
+  const fromUrl = AMP_HOST.exec(host)?.[1];
   const fromEnv = env.AWS_REGION;
   const region = auth.sigv4.region ?? fromUrl ?? fromEnv;
   if (region === undefined) {
     throw new ConfigError(
-      `field ${field}.auth.sigv4.region: no region to sign for: set it, or AWS_REGION (the URL ${url} is no AMP workspace URL to take it from)`,
+      `field ${field}.auth.sigv4.region: no region to sign for: set it, or AWS_REGION (the URL's host ${clip(host, 80)} is no aps-workspaces.<region>.amazonaws.com to take it from)`,
     );
   }
   if (!AWS_REGION_PATTERN.test(region)) {
