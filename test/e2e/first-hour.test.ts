@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -105,8 +105,16 @@ describe('npm start', () => {
   it('stops the adapter when npm is sent SIGTERM (no shell left between npm and node)', {
     timeout: 240_000,
   }, async (t) => {
+    // npm start rebuilds dist/: in a copy of the project, so the e2e files running beside this
+    // one never load a dist/main.js that tsc is half-way through writing.
+    const project = await mkdtemp(join(tmpdir(), 'npm-start-'));
+    t.after(() => rm(project, { recursive: true, force: true }));
+    for (const entry of ['package.json', 'tsconfig.json', 'src']) {
+      await cp(join(ROOT, entry), join(project, entry), { recursive: true });
+    }
+    await symlink(join(ROOT, 'node_modules'), join(project, 'node_modules'), 'dir');
     const npm = spawn('npm', ['start', '--silent', '--', '--secure-port=0'], {
-      cwd: ROOT,
+      cwd: project,
       env: cleanEnv,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
