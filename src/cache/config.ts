@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isValidQuantity, parseQuantity } from '../api/quantity.js';
-import { parseDuration } from '../lib/duration.js';
+import { DURATION_BOUND, parseDuration } from '../lib/duration.js';
 import type { CacheSettings } from './query-cache.js';
 
 /**
@@ -41,7 +41,7 @@ export const duration = z
     if (ms === undefined) {
       context.addIssue({
         code: 'custom',
-        message: `expected a duration such as 500ms, 15s, 2m or 1h30m, got "${text}"`,
+        message: `expected a duration such as 500ms, 15s, 2m or 1h30m (${DURATION_BOUND}), got "${text}"`,
       });
       return z.NEVER;
     }

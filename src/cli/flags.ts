@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { isValidQuantity, parseQuantity } from '../api/quantity.js';
 import { FlagError } from '../config/errors.js';
-import { parseDuration } from '../lib/duration.js';
+import { DURATION_BOUND, parseDuration } from '../lib/duration.js';
 import type { PrometheusOverrides } from '../providers/prometheus/settings.js';
 import { type TlsPolicy, TlsPolicyError, tlsPolicy } from '../server/tls-policy.js';
 import type { ClusterFlags } from '../startup/cluster.js';
@@ -218,7 +218,7 @@ function durationFlag(name: string, raw: string | undefined): number | undefined
   if (raw === undefined) return undefined;
   const ms = parseDuration(raw);
   if (ms === undefined || ms <= 0)
-    throw new FlagError(`--${name}: expected a duration such as 30s, 1m or 1h30m, got "${raw}"`);
+    throw new FlagError(`--${name}: expected a duration such as 30s, 1m or 1h30m (${DURATION_BOUND}), got "${raw}"`);
   return ms;
 }
 

@@ -1,4 +1,16 @@
-/** Go-style durations as prometheus-adapter takes them: `30s`, `1m`, `1h30m`, `500ms`. */
+/**
+ * The longest delay a Node.js timer keeps, 2^31-1 ms (about 596h): a longer one fires after 1 ms,
+ * so a timeout would expire at once and an interval would run in a hot loop.
+ */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** What every duration message says of the bound, e.g. `expected a duration such as 30s (at most 596h)`. */
+export const DURATION_BOUND = 'at most 596h';
+
+/**
+ * Go-style durations as prometheus-adapter takes them: `30s`, `1m`, `1h30m`, `500ms`; undefined
+ * when malformed or longer than a timer can wait (see MAX_TIMER_MS).
+ */
 export function parseDuration(text: string): number | undefined {
   if (!/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(text)) return undefined;
   const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -6,7 +18,7 @@ export function parseDuration(text: string): number | undefined {
   for (const [, amount, , unit] of text.matchAll(/(\d+(\.\d+)?)(ms|s|m|h)/g)) {
     total += Number(amount) * (units[unit as string] ?? 0);
   }
-  return total;
+  return total <= MAX_TIMER_MS ? total : undefined;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CUSTOM_GROUP, CUSTOM_VERSIONS, EXTERNAL_GROUP, EXTERNAL_VERSIONS } from '../api/groups.js';
-import { parseDuration } from '../lib/duration.js';
+import { DURATION_BOUND, parseDuration } from '../lib/duration.js';
 
 /** Where kubelet mounts the pod's projected service-account token, and rotates it in place. */
 export const SERVICE_ACCOUNT_TOKEN_PATH = '/var/run/secrets/kubernetes.io/serviceaccount/token';
@@ -16,7 +16,7 @@ const duration = (what: string) =>
     if (ms === undefined || ms <= 0) {
       context.addIssue({
         code: 'custom',
-        message: `${what}: expected a duration such as 500ms, 5s or 1m, got "${text}"`,
+        message: `${what}: expected a duration such as 500ms, 5s or 1m (${DURATION_BOUND}), got "${text}"`,
       });
       return z.NEVER;
     }

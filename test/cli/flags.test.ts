@@ -52,6 +52,8 @@ describe('command-line flags', () => {
     [['--secure-port=https'], /--secure-port: expected a non-negative integer, got "https"/],
     [['--secure-port=-1'], /--secure-port/],
     [['--metrics-relist-interval=soon'], /--metrics-relist-interval: expected a duration/],
+    // Past 2^31-1 ms a Node timer fires after 1 ms: a 1000h relist interval relisted 500 times a second.
+    [['--metrics-relist-interval=1000h'], /--metrics-relist-interval: expected a duration .*at most 596h.*got "1000h"/],
     [['--prometheus-verb=PUT'], /--prometheus-verb: expected GET or POST/],
     [['--watch-resources=Pods/x'], /--watch-resources: expected resources such as pods,deployments.apps/],
     [['--no-such-flag'], /no-such-flag/],
@@ -73,5 +75,8 @@ describe('command-line flags', () => {
     assert.equal(parseDuration('1.5s'), 1500);
     assert.equal(parseDuration('30'), undefined);
     assert.equal(parseDuration(''), undefined);
+    assert.equal(parseDuration('596h'), 596 * 3_600_000, 'the longest a timer waits is 596h31m23.647s');
+    assert.equal(parseDuration('597h'), undefined);
+    assert.equal(parseDuration('596h31m24s'), undefined);
   });
 });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { BUILTIN_RESOURCES } from '../../api/builtin-resources.js';
 import { byteSize, cacheLevelSchema } from '../../cache/config.js';
-import { parseDuration } from '../../lib/duration.js';
+import { DURATION_BOUND, parseDuration } from '../../lib/duration.js';
 import { failurePolicySchema, prometheusFailurePolicyFields } from '../failure-policy/config.js';
 import { compileRule, RuleError } from './rules.js';
 import { prometheusAuthSchema } from './sigv4.js';
@@ -37,7 +37,10 @@ export function ignoredResourceRules(config: {
 const duration = z.string().transform((text, context) => {
   const ms = parseDuration(text);
   if (ms === undefined || ms <= 0) {
-    context.addIssue({ code: 'custom', message: `expected a duration such as 10s, 1m or 1h30m, got "${text}"` });
+    context.addIssue({
+      code: 'custom',
+      message: `expected a duration such as 10s, 1m or 1h30m (${DURATION_BOUND}), got "${text}"`,
+    });
     return z.NEVER;
   }
   return ms;
