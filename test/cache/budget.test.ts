@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import { CacheBudget } from '../../src/cache/cache-budget.js';
 import { entryBytes } from '../../src/cache/entry-size.js';
 import { parseFlags } from '../../src/cli/flags.js';
 import { parseConfig } from '../../src/config/load.js';
-import { createLogger, silentLogger } from '../../src/observability/logger.js';
+import { silentLogger } from '../../src/observability/logger.js';
 import { startBackends } from '../../src/startup/backends.js';
+import { capturingLogger } from '../support/capturing-logger.js';
 import { FakeBackend, FakeClock, makeCache, metricValue, patient } from './fakes.js';
 
 const EVICTIONS = 'hpa_metrics_adapter_cache_evictions_total';
@@ -28,17 +28,6 @@ function twoBackends(entries: number, settings: { maxBytes?: number } = {}) {
   const sqs = makeCache({}, { ...options, backend: 'sqs' }).cache;
   const backend = new FakeBackend((call) => call);
   return { budget, registry, prometheus, sqs, backend };
-}
-
-function capturingLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-      done();
-    },
-  });
-  return { logger: createLogger('info', sink), lines };
 }
 
 describe('one cache budget for every backend', () => {

@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { ApiError } from '../../src/api/errors.js';
 import { parseSelector } from '../../src/api/selector.js';
 import { deadlineOf } from '../../src/lib/deadline.js';
-import { createLogger } from '../../src/observability/logger.js';
 import type { ExternalMetricRequest, MetricsBackend } from '../../src/providers/provider.js';
 import { BackendRouter } from '../../src/providers/router.js';
 import { createStaticBackend } from '../../src/providers/static/static-backend.js';
+import { capturingLogger } from '../support/capturing-logger.js';
 
 /** An external-only backend answering its name as the value, counting how often its list is read. */
 function backend(name: string, metrics: string[]) {
@@ -38,17 +37,6 @@ function request(metric: string): ExternalMetricRequest {
     metricSelector: parseSelector(''),
     deadline: deadlineOf(new AbortController().signal),
   };
-}
-
-function capturingLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-      done();
-    },
-  });
-  return { logger: createLogger('info', sink), lines };
 }
 
 const servedBy = async (router: BackendRouter, metric: string) =>

@@ -2,15 +2,15 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Writable } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
 import type { GroupResource } from '../../../src/api/resources.js';
 import { parseSelector } from '../../../src/api/selector.js';
 import { runExplain } from '../../../src/cli/explain.js';
 import { deadlineOf } from '../../../src/lib/deadline.js';
-import { createLogger } from '../../../src/observability/logger.js';
 import { buildTestApp } from '../../support/app.js';
+import { capturingLogger } from '../../support/capturing-logger.js';
 import {
   alignedQueryTime,
   counter,
@@ -67,17 +67,6 @@ externalRules:
   name: {as: backlog}
   metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>})
 `;
-
-function capturingLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-      done();
-    },
-  });
-  return { logger: createLogger('info', sink), lines };
-}
 
 describe('prometheus-adapter parity against a real Prometheus', () => {
   let prometheus: PrometheusServer;
