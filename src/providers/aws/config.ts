@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { iamRoleArn } from '../../config/fields.js';
 
 /** e.g. `us-east-1`, `eu-central-2`, `us-gov-west-1`; regions become host names, so keep them to this shape. */
 export const AWS_REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$/;
@@ -14,13 +15,7 @@ export const ACCOUNT_ID_PATTERN = /^[0-9]{12}$/;
  */
 const accountAccess = z
   .object({
-    roleArn: z
-      .string()
-      .regex(
-        /^arn:aws[a-z-]*:iam::[0-9]{12}:role\/[\w+=,.@/-]{1,512}$/,
-        'must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)',
-      )
-      .optional(),
+    roleArn: iamRoleArn.optional(),
     /** The sts:ExternalId the role's trust policy asks for. */
     externalId: z.string().min(2).max(1224).optional(),
     /** Seconds the assumed credentials last (STS allows 900 up to the role's maximum). */

@@ -3,6 +3,7 @@ import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { z } from 'zod';
 import { ApiError } from '../../api/errors.js';
 import { ConfigError } from '../../config/errors.js';
+import { iamRoleArn } from '../../config/fields.js';
 import { clip } from '../../lib/text.js';
 import { abandonOnAbort } from '../aws/abort.js';
 import { AWS_REGION_PATTERN, awsRegion } from '../aws/config.js';
@@ -30,13 +31,7 @@ export const prometheusAuthSchema = z
           .regex(/^[a-z0-9-]+$/, 'must be an AWS signing name such as aps')
           .default('aps'),
         /** A role to assume (STS AssumeRole with the chain's credentials), e.g. the workspace account's. */
-        roleArn: z
-          .string()
-          .regex(
-            /^arn:aws[a-z-]*:iam::[0-9]{12}:role\/[\w+=,.@/-]{1,512}$/,
-            'must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)',
-          )
-          .optional(),
+        roleArn: iamRoleArn.optional(),
       })
       .strict(),
   })
