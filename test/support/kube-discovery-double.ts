@@ -76,7 +76,7 @@ function parse(lines: string): DiscoveryResource[] {
 }
 
 function hashOf(name: string): string {
-  return Buffer.from(name.padEnd(6, '=')).toString('base64').slice(0, 11) + '=';
+  return `${Buffer.from(name.padEnd(6, '=')).toString('base64').slice(0, 11)}=`;
 }
 
 function kube130(): DiscoveryGroup[] {
