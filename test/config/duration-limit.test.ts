@@ -1,22 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError } from '../../src/config/errors.js';
 import { parseConfig } from '../../src/config/load.js';
+import { configError } from '../support/failures.js';
 
 /**
  * A duration longer than a Node.js timer can wait (2^31-1 ms, about 596h) is a config error
  * naming the field: the timer would fire after 1 ms instead, so `timeout: 1000h` timed every
  * Prometheus call out at once and an upstream's `discoveryInterval: 1000h` ran in a hot loop.
  */
-function configError(yaml: string): string {
-  try {
-    parseConfig(yaml, 't.yaml');
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, String(error));
-    return error.message;
-  }
-  assert.fail('expected a ConfigError');
-}
 
 describe('durations a timer cannot hold', () => {
   it('are refused in every section, naming the field', () => {

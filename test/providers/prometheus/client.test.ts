@@ -5,9 +5,9 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { TLSSocket } from 'node:tls';
-import { ApiError } from '../../../src/api/errors.js';
 import { createPrometheusClient, type PrometheusClientOptions } from '../../../src/providers/prometheus/client.js';
 import { type CertDir, createCertDir, issueServingCert, type TestCa } from '../../support/certs.js';
+import { rejection } from '../../support/failures.js';
 
 /** What the Prometheus double saw of one request. */
 interface Seen {
@@ -66,16 +66,6 @@ function double(server: http.Server | https.Server) {
 async function listen(server: http.Server | https.Server): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return (server.address() as AddressInfo).port;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ApiError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof ApiError, `expected an ApiError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected the call to fail');
 }
 
 const T = new Date(1_700_000_000_500);

@@ -6,6 +6,7 @@ import { createPrometheusBackend } from '../../../src/providers/prometheus/backe
 import { ignoredResourceRules } from '../../../src/providers/prometheus/config.js';
 import { resolvePrometheusSettings } from '../../../src/providers/prometheus/settings.js';
 import { testBackendContext } from '../../support/backend-context.js';
+import { configError } from '../../support/failures.js';
 
 const ADAPTER_FILE = `
 rules:
@@ -28,16 +29,6 @@ externalRules:
   resources:
     namespaced: false
 `;
-
-function configError(yaml: string): string {
-  try {
-    parseConfig(yaml, 'test.yaml');
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, String(error));
-    return error.message;
-  }
-  assert.fail('expected a ConfigError');
-}
 
 describe('config compatibility with prometheus-adapter', () => {
   it('accepts a prometheus-adapter file unchanged, moving its rules under prometheus', () => {

@@ -18,22 +18,13 @@ import { createPrometheusBackend, type PrometheusBackend } from '../../../src/pr
 import { resolvePrometheusSettings } from '../../../src/providers/prometheus/settings.js';
 import { startBackends } from '../../../src/startup/backends.js';
 import { passThroughCache, testBackendContext } from '../../support/backend-context.js';
+import { configError } from '../../support/failures.js';
 import { alignedQueryTime, gauge, type PrometheusServer, startPrometheus } from '../../support/prometheus-server.js';
 
 /** `prometheus.servers`: validation, settings, the per-server parts of the backend, and explain. */
 
 const RULE = `
     metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (queue)`;
-
-function configError(yaml: string): string {
-  try {
-    parseConfig(yaml, 'test.yaml');
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, String(error));
-    return error.message;
-  }
-  assert.fail('expected a ConfigError');
-}
 
 const twoServers = (rules: string, extra = '') => `
 prometheus:

@@ -3,12 +3,12 @@ import http from 'node:http';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { Sha256 } from '@smithy/core/checksum';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { ApiError } from '../../../src/api/errors.js';
 import { ConfigError } from '../../../src/config/errors.js';
 import { createPrometheusClient, type PrometheusClient } from '../../../src/providers/prometheus/client.js';
 import { prometheusSectionSchema } from '../../../src/providers/prometheus/config.js';
 import { resolvePrometheusSettings } from '../../../src/providers/prometheus/settings.js';
 import { resolveSigV4, sigV4Signer } from '../../../src/providers/prometheus/sigv4.js';
+import { rejection } from '../../support/failures.js';
 import { gauge, type PrometheusServer, startPrometheus } from '../../support/prometheus-server.js';
 import { type SigV4Verifier, startSigV4Verifier } from '../../support/sigv4-verifier.js';
 
@@ -58,16 +58,6 @@ function signedClient(settings: { region: string; service?: string }, options: {
     signer: sigV4Signer({ service: 'aps', ...settings }),
     ...options,
   });
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ApiError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof ApiError, `expected an ApiError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected the call to fail');
 }
 
 async function using<T>(client: PrometheusClient, work: (client: PrometheusClient) => Promise<T>): Promise<T> {

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { ApiError } from '../../../src/api/errors.js';
 import { type ClosableKubeClient, createKubeClient } from '../../../src/kube/client.js';
 import { loadKubeConfig } from '../../../src/kube/config.js';
 import { createSubjectAccessReviewAuthorizer } from '../../../src/server/auth/subject-access-review.js';
 import type { ResourceAttributes, UserInfo } from '../../../src/server/auth/types.js';
 import { createCertDir } from '../../support/certs.js';
+import { rejection } from '../../support/failures.js';
 import { type KubeApiserverDouble, startKubeApiserverDouble } from '../../support/kube-apiserver-double.js';
 
 const HPA: UserInfo = {
@@ -32,15 +32,6 @@ const EXTERNAL_METRIC: ResourceAttributes = {
   resource: 'sqs-queue-length',
   namespace: 'batch',
 };
-
-async function rejection(promise: Promise<unknown>): Promise<ApiError> {
-  const error = await promise.then(
-    () => assert.fail('expected a rejection'),
-    (e: unknown) => e,
-  );
-  assert.ok(error instanceof ApiError, `expected an ApiError, got ${String(error)}`);
-  return error;
-}
 
 describe('SubjectAccessReview authorizer', () => {
   let double: KubeApiserverDouble;
