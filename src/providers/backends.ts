@@ -11,6 +11,7 @@ import {
 import { withFailurePolicy } from './failure-policy/policy-backend.js';
 import { createPrometheusBackend } from './prometheus/backend.js';
 import { ignoredResourceRules, RESOURCE_RULES_IGNORED } from './prometheus/config.js';
+import type { CarriedSeries } from './prometheus/series-discovery.js';
 import { type PrometheusOverrides, resolvePrometheusSettings } from './prometheus/settings.js';
 import type { MetricsBackend } from './provider.js';
 import { createStaticBackend } from './static/static-backend.js';
@@ -21,6 +22,8 @@ export interface BackendEnvironment extends Omit<BackendContext, 'cache'> {
   cacheFor(backend: string, overrides?: CacheLevel): QueryCache;
   /** What the command line sets, which wins over the config file where both name a setting. */
   flags?: Partial<PrometheusOverrides>;
+  /** Prometheus series the running config found, for the backend of a reloaded one. */
+  carriedSeries?: CarriedSeries;
 }
 
 /**
@@ -42,6 +45,7 @@ export async function createBackends(config: AdapterConfig, env: BackendEnvironm
   if (prometheus) {
     const backend = createPrometheusBackend(prometheus, contextFor('prometheus'), {
       cacheFor: (server) => env.cacheFor(server.cacheName, server.cache),
+      ...(env.carriedSeries ? { carried: env.carriedSeries } : {}),
     });
     backends.push(guarded(backend, prometheusFailurePolicies(config.prometheus, backend.serverOfMetric)));
   }

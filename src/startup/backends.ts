@@ -10,6 +10,7 @@ import type { AdapterConfig } from '../config/schema.js';
 import type { ObjectLister } from '../kube/index.js';
 import type { Logger } from '../observability/logger.js';
 import { createBackends } from '../providers/backends.js';
+import type { Series } from '../providers/prometheus/discovery.js';
 import type { PrometheusOverrides } from '../providers/prometheus/settings.js';
 import { customMetricKey, type MetricsBackend } from '../providers/provider.js';
 import { BackendRouter } from '../providers/router.js';
@@ -43,6 +44,8 @@ export async function startBackends(initial: AdapterConfig, deps: BackendDeps): 
   const caches = new Map<string, { cache: MetricCache; settings: string }>();
   // One byte budget for every cache, old and new: resized when a reload commits, never rebuilt.
   const budget = new CacheBudget(resolveCacheBudget(initial.cache), deps.registry);
+  // The running config's Prometheus series, so a reload while a server is down keeps its metrics.
+  let carriedSeries: ReadonlyMap<string, Series[]> = new Map();
   const upstreamMetrics = createUpstreamMetrics(deps.registry);
   // Read only once serving: `router` exists by then.
   const ours: OwnMetrics = {
@@ -55,6 +58,7 @@ export async function startBackends(initial: AdapterConfig, deps: BackendDeps): 
   // cache and the old one is closed with the old backends.
   const build = async (config: AdapterConfig, stage: 'start' | 'reload') => {
     const created = new Map<string, { cache: MetricCache; settings: string }>();
+    const seriesFound = new Map<string, Series[]>();
     const cacheFor = (backend: string, overrides?: CacheLevel): QueryCache => {
       const settings = resolveCacheSettings(config.cache, backend, overrides);
       const budgetBytes = resolveCacheBudget(config.cache);
@@ -78,6 +82,7 @@ export async function startBackends(initial: AdapterConfig, deps: BackendDeps): 
       resources: deps.resources,
       flags: deps.flags,
       cacheFor,
+      carriedSeries: { previous: carriedSeries, next: seriesFound },
     });
     if (backends.length === 0 && (config.upstreams ?? []).length === 0) {
       const problem =
@@ -108,6 +113,7 @@ export async function startBackends(initial: AdapterConfig, deps: BackendDeps): 
     for (const warning of cacheBudgetWarnings(config.cache)) deps.logger.warn(warning);
     const commit = (): MetricCache[] => {
       budget.resize(resolveCacheBudget(config.cache));
+      carriedSeries = seriesFound;
       const retired: MetricCache[] = [];
       for (const [backend, entry] of created) {
         const old = caches.get(backend);

@@ -11,7 +11,7 @@ import { createMetricQueries, type MetricQueries } from './metric-queries.js';
 import { type PrometheusBackendMetrics, prometheusMetricsFor } from './metrics.js';
 import { ruleSources } from './rule-sources.js';
 import { type CompiledRule, compileRule, RuleError } from './rules.js';
-import { createSeriesDiscovery } from './series-discovery.js';
+import { type CarriedSeries, createSeriesDiscovery } from './series-discovery.js';
 import type { PrometheusServerSettings, PrometheusSettings } from './settings.js';
 
 export interface PrometheusBackend extends MetricsBackend {
@@ -57,6 +57,8 @@ export function createPrometheusBackend(
   options: {
     /** Each server's cache; default: `context.cache` for all (cache keys never collide across servers). */
     cacheFor?: (server: PrometheusServerSettings) => QueryCache;
+    /** The running config's last good series, on a reload (see CarriedSeries). */
+    carried?: CarriedSeries;
   } = {},
 ): PrometheusBackend {
   const rules = compileRules(settings, context.resources ?? BUILTIN_RESOURCES);
@@ -102,6 +104,7 @@ export function createPrometheusBackend(
     relistIntervalMs: settings.relistIntervalMs,
     metrics,
     logger,
+    ...(options.carried ? { carried: options.carried } : {}),
     onRelist(found) {
       queries.forget();
       serverByMetric = serversOfMetrics(found, (rule) => sources.of(rule).server.name);

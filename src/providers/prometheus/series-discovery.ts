@@ -41,6 +41,24 @@ export interface SeriesDiscoveryOptions {
   logger: Logger;
   /** Called after every relist with what it found, before current() returns it. */
   onRelist?: (discovery: Discovery) => void;
+  /** The last good series of the config running before a reload, and where this one keeps its own. */
+  carried?: CarriedSeries;
+}
+
+/**
+ * Last good series handed from the running config's backend to a reloaded one (startup/backends.ts),
+ * so a reload while a server is down keeps that server's metrics as a failed relist does. Keyed by
+ * what the series come from (URL, headers, tenant, seriesQuery), never by server name: a server
+ * moved to another URL starts afresh.
+ */
+export interface CarriedSeries {
+  previous: ReadonlyMap<string, Series[]>;
+  next: Map<string, Series[]>;
+}
+
+function carriedKey(source: RuleSource, seriesQuery: string): string {
+  const { url, headers } = source.server.client;
+  return JSON.stringify([url, headers ?? {}, source.tenant ?? null, seriesQuery]);
 }
 
 /** After a failed relist, try again this soon (or at the interval, if shorter). */
@@ -89,13 +107,19 @@ export function createSeriesDiscovery(options: SeriesDiscoveryOptions): SeriesDi
     server.sources.forEach((source, i) => {
       for (const [seriesQuery, result] of lists[i] ?? []) {
         const key = seriesKey(source, seriesQuery);
+        const carried = carriedKey(source, seriesQuery);
         found.set(key, result);
         if (!(result instanceof Error)) {
           server.lastGood.set(key, result);
+          options.carried?.next.set(carried, result);
           continue;
         }
         failures++;
-        const kept = server.lastGood.get(key);
+        const kept = server.lastGood.get(key) ?? options.carried?.previous.get(carried);
+        if (kept) {
+          server.lastGood.set(key, kept);
+          options.carried?.next.set(carried, kept);
+        }
         server.logger.warn(
           {
             seriesQuery,
