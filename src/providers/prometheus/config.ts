@@ -1,3 +1,4 @@
+import { validateHeaderName, validateHeaderValue } from 'node:http';
 import { z } from 'zod';
 import { BUILTIN_RESOURCES } from '../../api/builtin-resources.js';
 import { byteSize, cacheLevelSchema } from '../../cache/config.js';
@@ -46,6 +47,30 @@ const duration = z.string().transform((text, context) => {
   return ms;
 });
 
+/** Checked as node:http checks them when sending, so a header it would refuse is a config error, not a failing call. */
+const headerValue = z.string().refine(
+  sendable((value) => validateHeaderValue('x', value)),
+  'expected a header value without control characters',
+);
+
+const headers = z.record(z.string(), headerValue).superRefine((record, context) => {
+  for (const name of Object.keys(record)) {
+    if (!sendable(validateHeaderName)(name))
+      context.addIssue({ code: 'custom', path: [name], message: 'expected an HTTP header name (a token: no spaces)' });
+  }
+});
+
+function sendable(validate: (text: string) => void): (text: string) => boolean {
+  return (text) => {
+    try {
+      validate(text);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+}
+
 const regexFilter = z
   .object({ is: z.string().optional(), isNot: z.string().optional() })
   .strict()
@@ -88,7 +113,7 @@ export const discoveryRuleSchema = z
     /** The `prometheus.servers` entry this rule queries; default: the first (or only) server. */
     server: z.string().min(1).optional(),
     /** X-Scope-OrgID of this rule's series and metric queries, over its server's `tenant`. */
-    tenant: z.string().min(1).optional(),
+    tenant: headerValue.min(1).optional(),
     /**
      * What a NaN result is: `zero` (default) serves 0, as prometheus-adapter does for custom metrics;
      * `noData` leaves the object out, so the metric's noData policy answers. Not a prometheus-adapter field.
@@ -106,12 +131,12 @@ const connectionFields = {
   clientCert: z.string().min(1).optional(),
   clientKey: z.string().min(1).optional(),
   /** Extra request headers; --prometheus-header entries win for the same name (single-server form). */
-  headers: z.record(z.string().min(1), z.string()).optional(),
+  headers: headers.optional(),
   verb: z.enum(['GET', 'POST']).optional(),
   /** Answers larger than this are cut off and the call fails (503 naming the limit). Default 32Mi. */
   maxResponseBytes: byteSize.optional(),
   /** Sent as X-Scope-OrgID on every call: the tenant of a Thanos, Mimir or Cortex that serves several. */
-  tenant: z.string().min(1).optional(),
+  tenant: headerValue.min(1).optional(),
   /** Request signing: `{ sigv4: { region, service } }` for Amazon Managed Service for Prometheus. */
   auth: prometheusAuthSchema.optional(),
 };
