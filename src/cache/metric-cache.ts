@@ -6,6 +6,7 @@ import { createLimiter, type Limiter, Overloaded } from '../concurrency/limiter.
 import { formatBytes } from '../io/bounded-body.js';
 import { formatDuration } from '../lib/duration.js';
 import { type Flight, SingleFlight } from '../lib/single-flight.js';
+import { createLogSampler, type LogSampler } from '../observability/log-sampler.js';
 import type { Logger } from '../observability/logger.js';
 import { type BudgetHolder, CacheBudget } from './cache-budget.js';
 import { type CacheGaugeSource, type CacheMetrics, cacheMetricsFor, type RequestResult } from './cache-metrics.js';
@@ -81,6 +82,9 @@ export function createQueryCache(backend: string, settings: CacheSettings, deps:
   return new LruQueryCache(backend, settings, deps);
 }
 
+/** Oversize answers warned about per minute and cache; the evictions metric counts every one. */
+const OVERSIZE_WARNINGS_PER_MINUTE = 5;
+
 class LruQueryCache implements MetricCache, CacheGaugeSource, BudgetHolder<Entry> {
   /** This backend's entries, bounded by its own maxEntries (and maxBytes, when its section sets one). */
   private readonly entries: LRUCache<string, Entry>;
@@ -97,6 +101,8 @@ class LruQueryCache implements MetricCache, CacheGaugeSource, BudgetHolder<Entry
   private readonly limiter: Limiter;
   /** How long past the TTL values are kept for stale answers: the largest bound any caller asked for. */
   private keepStaleMs: number;
+  /** Answers too large to cache are warned about a few times a minute, not per request. */
+  private readonly oversizeLog: LogSampler;
   private closed = false;
 
   constructor(
@@ -110,6 +116,7 @@ class LruQueryCache implements MetricCache, CacheGaugeSource, BudgetHolder<Entry
     this.refreshAheadAfterMs = ratio > 0 ? settings.ttlMs * (1 - ratio) : Number.POSITIVE_INFINITY;
     this.staleRetryMs = Math.min(settings.ttlMs, STALE_RETRY_MS);
     this.keepStaleMs = settings.maxStaleMs;
+    this.oversizeLog = createLogSampler(OVERSIZE_WARNINGS_PER_MINUTE, 60_000, this.now);
     this.metrics = cacheMetricsFor(deps.registry);
     this.limiter = createLimiter({
       name: `${backend} backend`,
@@ -328,8 +335,11 @@ class LruQueryCache implements MetricCache, CacheGaugeSource, BudgetHolder<Entry
       // lru-cache would refuse it silently; drop the older entry too so it is never served in its place.
       this.entries.delete(key);
       this.metrics.evictions.inc({ backend: this.backend, reason: 'oversize' });
+      const sampled = this.oversizeLog.admit();
+      if (!sampled.log) return;
+      const dropped = sampled.suppressed > 0 ? { suppressedSinceLastLogged: sampled.suppressed } : {};
       this.deps.logger?.warn(
-        { backend: this.backend, key, bytes: entry.size, maxBytes: limit.maxBytes },
+        { backend: this.backend, key, bytes: entry.size, maxBytes: limit.maxBytes, ...dropped },
         `backend answer larger than ${limit.name} (${formatBytes(limit.maxBytes)}); not cached`,
       );
       return;
