@@ -82,8 +82,8 @@ export function createQueryCache(backend: string, settings: CacheSettings, deps:
   return new LruQueryCache(backend, settings, deps);
 }
 
-/** Oversize answers warned about per minute and cache; the evictions metric counts every one. */
-const OVERSIZE_WARNINGS_PER_MINUTE = 5;
+/** Oversize answers and failed loads warned about per minute and cache; the evictions and loads metrics count every one. */
+const WARNINGS_PER_MINUTE = 5;
 
 class LruQueryCache implements MetricCache, CacheGaugeSource, BudgetHolder<Entry> {
   /** This backend's entries, bounded by its own maxEntries (and maxBytes, when its section sets one). */
@@ -101,8 +101,9 @@ class LruQueryCache implements MetricCache, CacheGaugeSource, BudgetHolder<Entry
   private readonly limiter: Limiter;
   /** How long past the TTL values are kept for stale answers: the largest bound any caller asked for. */
   private keepStaleMs: number;
-  /** Answers too large to cache are warned about a few times a minute, not per request. */
+  /** Answers too large to cache, and failed loads, are warned about a few times a minute, not per request. */
   private readonly oversizeLog: LogSampler;
+  private readonly failureLog: LogSampler;
   private closed = false;
 
   constructor(
@@ -116,7 +117,8 @@ class LruQueryCache implements MetricCache, CacheGaugeSource, BudgetHolder<Entry
     this.refreshAheadAfterMs = ratio > 0 ? settings.ttlMs * (1 - ratio) : Number.POSITIVE_INFINITY;
     this.staleRetryMs = Math.min(settings.ttlMs, STALE_RETRY_MS);
     this.keepStaleMs = settings.maxStaleMs;
-    this.oversizeLog = createLogSampler(OVERSIZE_WARNINGS_PER_MINUTE, 60_000, this.now);
+    this.oversizeLog = createLogSampler(WARNINGS_PER_MINUTE, 60_000, this.now);
+    this.failureLog = createLogSampler(WARNINGS_PER_MINUTE, 60_000, this.now);
     this.metrics = cacheMetricsFor(deps.registry);
     this.limiter = createLimiter({
       name: `${backend} backend`,
@@ -297,19 +299,23 @@ class LruQueryCache implements MetricCache, CacheGaugeSource, BudgetHolder<Entry
   private fallBack(key: string, error: unknown): Answer {
     const message = error instanceof Error ? error.message : String(error);
     const previous = this.entries.peek(key);
+    const sampled = this.failureLog.admit();
+    const dropped = sampled.log && sampled.suppressed > 0 ? { suppressedSinceLastLogged: sampled.suppressed } : {};
     if (previous?.kind === 'value' && this.now() - previous.loadedAt < this.settings.ttlMs + this.keepStaleMs) {
       previous.failedAt = this.now();
       previous.failure = error;
-      this.deps.logger?.warn(
-        { backend: this.backend, key, ageMs: this.now() - previous.loadedAt, error: message },
-        'backend load failed; the last value is kept for callers that accept it',
-      );
+      if (sampled.log)
+        this.deps.logger?.warn(
+          { backend: this.backend, key, ageMs: this.now() - previous.loadedAt, error: message, ...dropped },
+          'backend load failed; the last value is kept for callers that accept it',
+        );
       return { kind: 'error', error, last: { value: previous.value, loadedAt: previous.loadedAt } };
     }
-    this.deps.logger?.warn(
-      { backend: this.backend, key, error: message },
-      'backend load failed; no value to fall back on',
-    );
+    if (sampled.log)
+      this.deps.logger?.warn(
+        { backend: this.backend, key, error: message, ...dropped },
+        'backend load failed; no value to fall back on',
+      );
     return { kind: 'error', error };
   }
 
