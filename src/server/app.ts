@@ -112,21 +112,23 @@ function refuseWrites(req: Request, res: Response): void {
   );
 }
 
-/** Client errors logged per window; the rest are counted into the next line logged. */
-const CLIENT_ERRORS_LOGGED_PER_MINUTE = 60;
+/**
+ * Client errors, and server errors (a backend down answers every request 503), logged per window
+ * each; the rest are counted into the next line logged.
+ */
+const ERRORS_LOGGED_PER_MINUTE = 60;
 
 function errorToStatus(logger: Logger) {
-  const clientErrors = createLogSampler(CLIENT_ERRORS_LOGGED_PER_MINUTE, 60_000);
+  const clientErrors = createLogSampler(ERRORS_LOGGED_PER_MINUTE, 60_000);
+  const serverErrors = createLogSampler(ERRORS_LOGGED_PER_MINUTE, 60_000);
   return (error: unknown, req: Request, res: Response, _next: NextFunction) => {
     const apiError = fromExpressError(error, req);
-    if (apiError.code >= 500) {
-      logger.error({ err: error, path: req.path, code: apiError.code }, apiError.message);
-    } else {
-      const sampled = clientErrors.admit();
-      if (sampled.log) {
-        const dropped = sampled.suppressed > 0 ? { suppressedSinceLastLogged: sampled.suppressed } : {};
-        logger.warn({ path: req.path, code: apiError.code, reason: apiError.reason, ...dropped }, apiError.message);
-      }
+    const server = apiError.code >= 500;
+    const sampled = (server ? serverErrors : clientErrors).admit();
+    if (sampled.log) {
+      const dropped = sampled.suppressed > 0 ? { suppressedSinceLastLogged: sampled.suppressed } : {};
+      if (server) logger.error({ err: error, path: req.path, code: apiError.code, ...dropped }, apiError.message);
+      else logger.warn({ path: req.path, code: apiError.code, reason: apiError.reason, ...dropped }, apiError.message);
     }
     if (res.headersSent) {
       res.destroy();
