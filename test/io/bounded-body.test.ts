@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { KubeConfig } from '@kubernetes/client-node';
 import { ApiError } from '../../src/api/errors.js';
 import { BodyTooLargeError, readBoundedBody } from '../../src/io/bounded-body.js';
 import { KubeTransport } from '../../src/kube/transport.js';
+import { loopbackKubeConfig } from '../support/kube-config.js';
 
 let server: http.Server;
 let port: number;
@@ -66,13 +66,7 @@ describe('the kube API transport', () => {
   it('refuses an answer past maxResponseBytes as 503 naming the limit', async () => {
     size = 8 * 1024 * 1024;
     bytesSent = 0;
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromOptions({
-      clusters: [{ name: 'c', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
-      users: [{ name: 'u', token: 't' }],
-      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-      currentContext: 'x',
-    });
+    const kubeConfig = loopbackKubeConfig(port);
     const transport = new KubeTransport(kubeConfig, { maxResponseBytes: 1024 * 1024 });
     try {
       await assert.rejects(transport.request('GET', '/api/v1/pods'), (error) => {

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { KubeConfig } from '@kubernetes/client-node';
 import { KubeTransport } from '../../src/kube/transport.js';
+import { loopbackKubeConfig } from '../support/kube-config.js';
 
 /**
  * The API server closes a kept-alive connection as idle just as the adapter sends on it: the
@@ -38,13 +38,7 @@ after(async () => {
 
 describe('the kube API transport and kept-alive connections', () => {
   it('sends a request again on a new connection when a reused one is closed under it', async () => {
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromOptions({
-      clusters: [{ name: 'c', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
-      users: [{ name: 'u', token: 't' }],
-      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-      currentContext: 'x',
-    });
+    const kubeConfig = loopbackKubeConfig(port);
     const transport = new KubeTransport(kubeConfig);
     try {
       for (let i = 0; i < 3; i++) {
