@@ -115,6 +115,15 @@ describe('prometheus-adapter parity against a real Prometheus', () => {
         deadline,
       })
     ).value;
+  const externalValues = async (metric: string) =>
+    (
+      await subject.backend.external.getExternalMetric({
+        metric,
+        namespace: 'default',
+        metricSelector: parseSelector(''),
+        deadline,
+      })
+    ).map((s) => s.value);
 
   describe('two rules naming one metric: the later is served, as prometheus-adapter`s registry keeps the last', () => {
     it('serves the later rule`s custom metric, for each resource they share', async () => {
@@ -130,16 +139,7 @@ describe('prometheus-adapter parity against a real Prometheus', () => {
     });
 
     it('serves the later external rule for one external metric name', async () => {
-      const samples = await subject.backend.external.getExternalMetric({
-        metric: 'backlog',
-        namespace: 'default',
-        metricSelector: parseSelector(''),
-        deadline,
-      });
-      assert.deepEqual(
-        samples.map((s) => s.value),
-        [200],
-      );
+      assert.deepEqual(await externalValues('backlog'), [200]);
     });
 
     it('logs each collision once, naming both rules and series, and not again at the next relist', async () => {
@@ -190,16 +190,7 @@ describe('prometheus-adapter parity against a real Prometheus', () => {
     });
 
     it('answers a NaN external value as 0 by default', async () => {
-      const samples = await subject.backend.external.getExternalMetric({
-        metric: 'queue_error_ratio',
-        namespace: 'default',
-        metricSelector: parseSelector(''),
-        deadline,
-      });
-      assert.deepEqual(
-        samples.map((s) => s.value),
-        [0],
-      );
+      assert.deepEqual(await externalValues('queue_error_ratio'), [0]);
     });
 
     it('leaves a NaN object out under nan: noData, so the HPA gets no value rather than 0', async () => {
