@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { BUILTIN_RESOURCES } from '../api/builtin-resources.js';
 import { type ResourceInfo, type ResourceResolver, ResourceTable } from '../api/resource-table.js';
 import type { GroupResource } from '../api/resources.js';
+import { sharedStopController } from '../lib/stop-signal.js';
 import type { Logger } from '../observability/logger.js';
 import type { KubeClient } from './types.js';
 
@@ -54,7 +55,8 @@ export class ClusterResources implements ResourceResolver {
   private signature = '';
   private readonly lastGood = new Map<string, ResourceInfo[]>();
   private timer: NodeJS.Timeout | undefined;
-  private readonly stopping = new AbortController();
+  // Every group-version is read at once, each read listening here until it ends.
+  private readonly stopping = sharedStopController();
 
   constructor(private readonly options: ClusterResourcesOptions) {}
 

@@ -145,6 +145,24 @@ describe('resource names from the cluster discovery', () => {
     }
   });
 
+  it('reads 11 or more group-versions at once without Node warning of a listener leak on its stop signal', async () => {
+    const groupVersions = double.discovery.groups.filter((g) => g.versions.length > 0).length;
+    assert.ok(groupVersions >= 11, `${groupVersions} group-versions, the warning's threshold is 11`);
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+    process.on('warning', onWarning);
+    try {
+      await resolver().refresh();
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    assert.deepEqual(
+      warnings.filter((w) => w.startsWith('MaxListenersExceededWarning')),
+      [],
+    );
+  });
+
   it('start() does not fail when the API server is down; names resolve from the built-in table', async () => {
     const resources = resolver();
     await double.setDown(true);

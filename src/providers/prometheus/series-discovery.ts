@@ -1,4 +1,4 @@
-import { setMaxListeners } from 'node:events';
+import { sharedStopController } from '../../lib/stop-signal.js';
 import type { Logger } from '../../observability/logger.js';
 import {
   buildDiscovery,
@@ -80,10 +80,8 @@ export function createSeriesDiscovery(options: SeriesDiscoveryOptions): SeriesDi
   const { rules, sources, metrics } = options;
   let current: Discovery = EMPTY_DISCOVERY;
   let closed = false;
-  const stopping = new AbortController();
-  // Every seriesQuery of every server is listed at once, each call listening here until it ends:
-  // more than Node's default of ten is this fan-out, not a leak.
-  setMaxListeners(0, stopping.signal);
+  // Every seriesQuery of every server is listed at once, each call listening here until it ends.
+  const stopping = sharedStopController();
   const servers = new Map<string, ServerLister>();
   for (const source of sources.all) {
     const name = source.server.name;
