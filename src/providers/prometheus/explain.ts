@@ -210,7 +210,9 @@ async function runQuery(
     const used = served && counts(sample);
     if (used) useful++;
     const note = !served
-      ? `  (${Number.isNaN(sample.value) ? 'NaN, the rule has nan: noData' : 'not finite'}: dropped, never served)`
+      ? Number.isNaN(sample.value)
+        ? '  (NaN, the rule has nan: noData: dropped, never served)'
+        : '  (not finite: never served; the whole answer counts as a failed read, so the failure policy answers)'
       : !used
         ? '  (not one of the requested objects: ignored)'
         : zeroed
@@ -218,7 +220,8 @@ async function runQuery(
           : '';
     print(`  result:  {${labels}} ${sample.value} at ${sample.timestamp.toISOString()}${note}`);
   }
-  return useful > 0;
+  const infinite = samples.some((s) => !Number.isNaN(s.value) && !Number.isFinite(s.value));
+  return useful > 0 && !infinite;
 }
 
 function missing(metric: string, kind: string, discovery: Discovery, print: Print): false {

@@ -1,6 +1,8 @@
 import { LRUCache } from 'lru-cache';
+import { ApiError } from '../../api/errors.js';
 import { type CacheCaller, isCachedEntry, markCachedEntry, type QueryCache } from '../../cache/query-cache.js';
 import type { ObjectSummary } from '../../kube/types.js';
+import { clip } from '../../lib/text.js';
 import type { Logger } from '../../observability/logger.js';
 import type {
   CustomMetricByNameRequest,
@@ -19,8 +21,8 @@ import { servedSamples } from './served-samples.js';
 /**
  * The query part of the Prometheus backend: a discovered entry and a request become PromQL
  * (remembered per request shape), the PromQL goes through the cache to Prometheus, and what comes
- * back is what the backend serves (NaN as the entry's rule reads it, infinite values dropped, see
- * served-samples.ts).
+ * back is what the backend serves (NaN as the entry's rule reads it, see served-samples.ts; an
+ * answer holding ±Inf is a failed load).
  * It knows nothing of discovery beyond the entry it is handed; `forget()` is called when the
  * entries change (a relist), since its memos are keyed by metric name, not by entry.
  */
@@ -75,13 +77,21 @@ export function createMetricQueries(options: MetricQueriesOptions): MetricQuerie
       async (loadSignal) => {
         const result = await client.query(promql, options.now(), loadSignal);
         const { served, dropped } = servedSamples(result.samples, rule.nan);
+        const infinite = dropped.filter((s) => !Number.isNaN(s.value));
+        if (infinite.length > 0) {
+          metrics.droppedSamples.inc({ server: options.server }, dropped.length);
+          // No quantity holds ±Inf (1e400 parses to it too): the answer is unusable, as a malformed
+          // one is, so the cache keeps serving the last good value under the metric's failure
+          // policy instead of remembering an answer with the series missing (a 404).
+          throw ApiError.unavailable(
+            `prometheus server "${options.server}" answered ${describeInfinite(infinite)} to ${clip(promql, 200)}, which no Kubernetes quantity can hold`,
+          );
+        }
         if (dropped.length > 0) {
           metrics.droppedSamples.inc({ server: options.server }, dropped.length);
           logger.debug(
             { promql, dropped: dropped.map((s) => ({ labels: s.labels, value: String(s.value) })) },
-            rule.nan === 'zero'
-              ? 'prometheus returned infinite values: dropped, never served'
-              : 'prometheus returned NaN or infinite values: dropped, never served (the rule reads NaN as no data)',
+            'prometheus returned NaN: dropped, never served (the rule reads NaN as no data)',
           );
         }
         logger.debug({ promql, samples: served.length }, 'prometheus query');
@@ -189,4 +199,15 @@ export function createMetricQueries(options: MetricQueriesOptions): MetricQuerie
       renderedSelection.clear();
     },
   };
+}
+
+/** `+Inf for {pod="web-1"}` (and how many more), for the error a caller may see. */
+function describeInfinite(samples: readonly PromSample[]): string {
+  const [first] = samples;
+  if (!first) return '';
+  const labels = Object.entries(first.labels)
+    .map(([k, v]) => `${k}="${v}"`)
+    .join(',');
+  const more = samples.length > 1 ? ` (and ${samples.length - 1} more infinite series)` : '';
+  return `${first.value > 0 ? '+Inf' : '-Inf'} for series {${clip(labels, 200)}}${more}`;
 }

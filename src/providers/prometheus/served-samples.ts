@@ -4,7 +4,7 @@ import type { NanReading } from './rules.js';
 /**
  * A query's samples as the backend caches and serves them: NaN served as 0 or dropped as the rule
  * reads it (prometheus-adapter answers 0, and migrated HPAs were tuned on that), ±Inf always
- * dropped (no quantity holds it; `dropped` says which, for the log), `__name__` stripped, and
+ * dropped (no quantity holds it; `dropped` says which: the query part fails such an answer), `__name__` stripped, and
  * frozen, since a cached hit hands this same array out again and it must never change.
  */
 export function servedSamples(
