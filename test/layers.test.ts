@@ -74,6 +74,18 @@ function upwardImports(files: readonly string[]): string[] {
   return found;
 }
 
+/** Pairs of files that import each other, as "a ↔ b": a type shared by both belongs in a file below them. */
+function twoFileCircles(files: readonly string[]): string[] {
+  const importsByFile = new Map(files.map((file) => [relative(SRC, file), new Set(importsOf(file))]));
+  const found: string[] = [];
+  for (const [from, targets] of importsByFile) {
+    for (const to of targets) {
+      if (from < to && importsByFile.get(to)?.has(from)) found.push(`${from} ↔ ${to}`);
+    }
+  }
+  return found;
+}
+
 /** Imports by files under `from` of modules under `to`, except `allowed`, as "from → to". */
 function importsBetween(from: string, to: string, allowed: readonly string[] = []): string[] {
   return sourceFiles(join(SRC, from)).flatMap((file) =>
@@ -97,6 +109,10 @@ function packageUsersOutside(folders: readonly string[], packages: readonly stri
 describe('layering of src/', () => {
   it('has no import that runs from a lower layer up, or sideways between layers', () => {
     assert.deepEqual(upwardImports(sourceFiles(SRC)), []);
+  });
+
+  it('has no two files that import each other', () => {
+    assert.deepEqual(twoFileCircles(sourceFiles(SRC)), []);
   });
 
   it('the HTTP layer knows no backend: of providers/ it sees only the interface, of upstreams/ only forwarding', () => {

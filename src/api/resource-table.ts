@@ -1,4 +1,4 @@
-import type { GroupResource } from './resources.js';
+import type { GroupResource } from './group-resource.js';
 
 /** A resource as the cluster's discovery describes it, at its preferred version. */
 export interface ResourceInfo extends GroupResource {

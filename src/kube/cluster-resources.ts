@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { BUILTIN_RESOURCES } from '../api/builtin-resources.js';
+import type { GroupResource } from '../api/group-resource.js';
 import { type ResourceInfo, type ResourceResolver, ResourceTable } from '../api/resource-table.js';
-import type { GroupResource } from '../api/resources.js';
 import { sharedStopController } from '../lib/stop-signal.js';
 import type { Logger } from '../observability/logger.js';
 import type { KubeClient } from './types.js';

@@ -1,4 +1,5 @@
-import { formatGroupResource, type GroupResource } from '../api/resources.js';
+import type { GroupResource } from '../api/group-resource.js';
+import { formatGroupResource } from '../api/resources.js';
 import type { LabelSelector } from '../api/selector.js';
 import type { CacheCaller } from '../cache/query-cache.js';
 

@@ -1,5 +1,6 @@
 import { ApiError } from '../api/errors.js';
-import { formatGroupResource, type GroupResource } from '../api/resources.js';
+import type { GroupResource } from '../api/group-resource.js';
+import { formatGroupResource } from '../api/resources.js';
 import type { Logger } from '../observability/logger.js';
 import type {
   CustomMetricByNameRequest,

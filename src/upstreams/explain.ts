@@ -1,6 +1,7 @@
 import { Registry } from 'prom-client';
+import type { GroupResource } from '../api/group-resource.js';
 import { CUSTOM_GROUP, CUSTOM_VERSIONS, EXTERNAL_GROUP, EXTERNAL_VERSIONS } from '../api/groups.js';
-import { formatGroupResource, type GroupResource } from '../api/resources.js';
+import { formatGroupResource } from '../api/resources.js';
 import { silentLogger } from '../observability/logger.js';
 import { UpstreamClient } from './client.js';
 import type { UpstreamConfig } from './config.js';

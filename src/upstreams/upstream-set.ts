@@ -1,5 +1,5 @@
 import type { ApiResource } from '../api/discovery.js';
-import type { GroupResource } from '../api/resources.js';
+import type { GroupResource } from '../api/group-resource.js';
 import type { QueryCache } from '../cache/query-cache.js';
 import type { Logger } from '../observability/logger.js';
 import { UpstreamClient } from './client.js';

@@ -1,4 +1,4 @@
-import type { GroupResource } from '../../api/resources.js';
+import type { GroupResource } from '../../api/group-resource.js';
 import { type CustomMetricInfo, customMetricKey, type ExternalMetricInfo } from '../provider.js';
 import type { CompiledRule } from './rules.js';
 

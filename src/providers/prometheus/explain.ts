@@ -1,4 +1,5 @@
-import { formatGroupResource, type GroupResource, sameGroupResource } from '../../api/resources.js';
+import type { GroupResource } from '../../api/group-resource.js';
+import { formatGroupResource, sameGroupResource } from '../../api/resources.js';
 import type { LabelSelector } from '../../api/selector.js';
 import type { KubeClient } from '../../kube/types.js';
 import { customMetricKey } from '../provider.js';

@@ -1,5 +1,6 @@
 import { ApiError } from '../../api/errors.js';
-import { formatGroupResource, type GroupResource } from '../../api/resources.js';
+import type { GroupResource } from '../../api/group-resource.js';
+import { formatGroupResource } from '../../api/resources.js';
 import type { ObjectLister } from '../../kube/index.js';
 import { clip } from '../../lib/text.js';
 import type { CustomMetricsProvider, ExternalMetricsProvider } from '../provider.js';

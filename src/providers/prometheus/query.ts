@@ -1,5 +1,6 @@
 import { ApiError } from '../../api/errors.js';
-import { formatGroupResource, type GroupResource } from '../../api/resources.js';
+import type { GroupResource } from '../../api/group-resource.js';
+import { formatGroupResource } from '../../api/resources.js';
 import type { LabelSelector, Requirement } from '../../api/selector.js';
 import { type CompiledRule, NAMESPACES } from './rules.js';
 import { TemplateError } from './template.js';

@@ -1,7 +1,7 @@
 import { ConfigError } from '../../config/errors.js';
 import type { PrometheusClient } from './client.js';
-import type { DiscoveryRuleConfig } from './config.js';
 import { listSeries, type Series } from './discovery.js';
+import type { DiscoveryRuleConfig } from './rule-schema.js';
 import type { CompiledRule } from './rules.js';
 import { type PrometheusServerSettings, type PrometheusSettings, withTenant } from './settings.js';
 

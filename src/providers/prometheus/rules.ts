@@ -1,13 +1,8 @@
+import type { GroupResource } from '../../api/group-resource.js';
 import type { ResourceInfo, ResourceResolver } from '../../api/resource-table.js';
-import {
-  type GroupResource,
-  kindFor,
-  parseGroupResource,
-  type ResourceKind,
-  sameGroupResource,
-} from '../../api/resources.js';
-import type { DiscoveryRuleConfig } from './config.js';
+import { kindFor, parseGroupResource, type ResourceKind, sameGroupResource } from '../../api/resources.js';
 import { captureGroupCount, compileGoRegexp, expandGoTemplate } from './go-regexp.js';
+import type { DiscoveryRuleConfig } from './rule-schema.js';
 import { compileTemplate, type Template } from './template.js';
 
 /**

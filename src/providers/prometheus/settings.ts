@@ -2,12 +2,8 @@ import type { CacheLevel } from '../../cache/config.js';
 import { ConfigError } from '../../config/errors.js';
 import { clip, percentDecoded } from '../../lib/text.js';
 import { type PrometheusClientOptions, redactUrl } from './client.js';
-import {
-  type DiscoveryRuleConfig,
-  type PrometheusSection,
-  type PrometheusServerConfig,
-  SINGLE_SERVER_NAME,
-} from './config.js';
+import { type PrometheusSection, type PrometheusServerConfig, SINGLE_SERVER_NAME } from './config.js';
+import type { DiscoveryRuleConfig } from './rule-schema.js';
 import { resolveSigV4, sigV4Signer } from './sigv4.js';
 
 /** One Prometheus the rules query. */

@@ -1,5 +1,4 @@
 import { TemplateError } from './template-error.js';
-import type { Literal } from './template-parse.js';
 
 /**
  * The lexer of the `<< >>` template language: cuts the source into text and actions (applying
@@ -7,6 +6,9 @@ import type { Literal } from './template-parse.js';
  */
 const LEFT = '<<';
 const RIGHT = '>>';
+/** A constant a template writes: a string, number, boolean or nil. */
+export type Literal = string | number | boolean | null;
+
 export type Token =
   | { kind: 'pipe' | 'open' | 'close' | 'declare' | 'assign' | 'comma'; pos: number }
   | { kind: 'word'; text: string; pos: number }

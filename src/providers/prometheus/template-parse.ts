@@ -6,11 +6,9 @@
  */
 
 import { TemplateError } from './template-error.js';
-import { type Action, type Piece, position, splitActions, type Token } from './template-lex.js';
+import { type Action, type Literal, type Piece, position, splitActions, type Token } from './template-lex.js';
 
 export { TemplateError } from './template-error.js';
-
-export type Literal = string | number | boolean | null;
 
 export type Operand =
   | { kind: 'field'; chain: string[] }

@@ -1,6 +1,7 @@
 import { BUILTIN_RESOURCES } from '../../api/builtin-resources.js';
 import { ApiError } from '../../api/errors.js';
-import { formatGroupResource, type GroupResource, kindFor, parseGroupResource } from '../../api/resources.js';
+import type { GroupResource } from '../../api/group-resource.js';
+import { formatGroupResource, kindFor, parseGroupResource } from '../../api/resources.js';
 import type { BackendContext } from '../context.js';
 import { checkNamespace } from '../namespace-access.js';
 import type {

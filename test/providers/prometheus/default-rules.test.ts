@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { GroupResource } from '../../../src/api/resources.js';
+import type { GroupResource } from '../../../src/api/group-resource.js';
 import { parseSelector } from '../../../src/api/selector.js';
 import { deadlineOf } from '../../../src/lib/deadline.js';
 import {

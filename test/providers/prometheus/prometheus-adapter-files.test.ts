@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import type { GroupResource } from '../../../src/api/resources.js';
+import type { GroupResource } from '../../../src/api/group-resource.js';
 import { parseSelector } from '../../../src/api/selector.js';
 import { loadConfigFile } from '../../../src/config/load.js';
 import { deadlineOf } from '../../../src/lib/deadline.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
-import type { GroupResource } from '../../../src/api/resources.js';
+import type { GroupResource } from '../../../src/api/group-resource.js';
 import { parseSelector } from '../../../src/api/selector.js';
 import { runExplain } from '../../../src/cli/explain.js';
 import { deadlineOf } from '../../../src/lib/deadline.js';

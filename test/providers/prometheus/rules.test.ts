@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BUILTIN_RESOURCES } from '../../../src/api/builtin-resources.js';
-import type { DiscoveryRuleConfig } from '../../../src/providers/prometheus/config.js';
 import { compileGoRegexp, expandGoTemplate } from '../../../src/providers/prometheus/go-regexp.js';
+import type { DiscoveryRuleConfig } from '../../../src/providers/prometheus/rule-schema.js';
 import { compileRule, RuleError } from '../../../src/providers/prometheus/rules.js';
 
 const QUERY = 'sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)';
