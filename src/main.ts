@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { errorText } from './cli/error-text.js';
 import { parseFlags } from './cli/flags.js';
 import { ConfigError, FlagError } from './config/errors.js';
 import { defaultConfig, loadConfigFile } from './config/load.js';
@@ -140,6 +141,8 @@ function fail(logger: Logger, error: unknown): never {
   const listen = listenFailure(error);
   const message = listen ?? (error instanceof Error ? error.message : String(error));
   logger.fatal(known || listen ? {} : { err: error }, `cannot start: ${message}`);
+  // The JSON line is for log pipelines; whoever started the process reads this one.
+  process.stderr.write(errorText('hpa-metrics-adapter: cannot start', message));
   process.exit(known ? 2 : 1);
 }
 

@@ -19,6 +19,7 @@ import {
 import { listSources, type RuleSources, ruleSources } from '../providers/prometheus/rule-sources.js';
 import { type PrometheusServerSettings, resolvePrometheusSettings } from '../providers/prometheus/settings.js';
 import { explainUpstreams } from '../upstreams/explain.js';
+import { errorText } from './error-text.js';
 import { explainAwsMetric } from './explain-aws.js';
 import { PROMETHEUS_FLAG_OPTIONS, type PrometheusFlagValues, prometheusFlagsFrom } from './flags.js';
 
@@ -165,7 +166,7 @@ export async function runExplain(argv: string[], out: NodeJS.WritableStream): Pr
       for (const source of sources.all) source.client.close();
     }
   } catch (error) {
-    print(`explain: ${(error as Error).message}`);
+    out.write(errorText('explain', error));
     if (error instanceof UsageError) print(USAGE);
     return 2;
   } finally {

@@ -5,6 +5,7 @@ import { formatBytes } from '../io/bounded-body.js';
 import { DEFAULT_CONFIG_YAML } from './default-config.js';
 import { ConfigError } from './errors.js';
 import { type AdapterConfig, configSchema } from './schema.js';
+import { suggestKnownKey } from './unknown-keys.js';
 
 /** A config file that cannot be used; the message names the file, the field and the problem. */
 
@@ -52,19 +53,29 @@ export function parseConfig(text: string, source: string): AdapterConfig {
   const raw: unknown = document.toJS() ?? {};
   const result = configSchema.safeParse(raw);
   if (!result.success) {
-    throw new ConfigError(`config file ${source}: ${describeIssues(result.error.issues)}`);
+    throw new ConfigError(`config file ${source}: ${describeIssues(result.error.issues, configSchema)}`);
   }
   return result.data;
 }
 
-function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
+function describeIssues(issues: readonly z.core.$ZodIssue[], schema: z.core.$ZodType): string {
   return issues
     .slice(0, 5)
     .map((issue) => {
       const field = issue.path.length === 0 ? '(top level)' : formatPath(issue.path);
-      return `field ${field}: ${issue.message}`;
+      return `field ${field}: ${issue.message}${suggestions(issue, schema)}`;
     })
     .join('; ');
+}
+
+function suggestions(issue: z.core.$ZodIssue, schema: z.core.$ZodType): string {
+  if (issue.code !== 'unrecognized_keys') return '';
+  const hints = issue.keys.flatMap((key) => {
+    const known = suggestKnownKey(schema, issue.path, key);
+    if (known === undefined) return [];
+    return [issue.keys.length === 1 ? `"${known}"` : `"${known}" for "${key}"`];
+  });
+  return hints.length === 0 ? '' : ` (did you mean ${hints.join(', ')}?)`;
 }
 
 function formatPath(path: readonly PropertyKey[]): string {

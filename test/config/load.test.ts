@@ -40,6 +40,26 @@ describe('config file validation', () => {
     assert.match(refusal('static:\n  external:\n    - metric: m\n      serie: []\n'), /static\.external\[0\].*"serie"/);
   });
 
+  it('suggests the known key one edit away from an unknown one, at any depth', () => {
+    assert.match(refusal('static:\n  externl: []\n'), /field static: .*"externl" \(did you mean "external"\?\)/);
+    assert.match(refusal('upstream: []\n'), /\(top level\): .*"upstream" \(did you mean "upstreams"\?\)/);
+    assert.match(
+      refusal(
+        'prometheus:\n  url: http://p\n  rules:\n    - { seriesQuery: up, metricsQuery: up, seriesFilter: [] }\n',
+      ),
+      /prometheus\.rules\[0\]: .*"seriesFilter" \(did you mean "seriesFilters"\?\)/,
+    );
+    assert.match(
+      refusal('static:\n  external:\n    - metric: m\n      seris: []\n'),
+      /static\.external\[0\]: .*"seris" \(did you mean "series"\?\)/,
+    );
+  });
+
+  it('offers no suggestion for an unknown key two edits or more from every known one', () => {
+    assert.doesNotMatch(refusal('metrics: {}\n'), /did you mean/);
+    assert.doesNotMatch(refusal('static:\n  custom: []\n  colour: 1\n'), /did you mean/);
+  });
+
   it('reports YAML syntax errors with the position', () => {
     assert.match(refusal('static: [\n'), /invalid YAML: .*at line \d+, column \d+/);
   });
