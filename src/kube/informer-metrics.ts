@@ -62,7 +62,7 @@ export function createInformerMetrics(
   });
   const restarts = new Counter({
     name: 'hpa_metrics_adapter_informer_watch_restarts_total',
-    help: 'Watches ended and restarted: closed (server timeout or EOF), expired (410), error, forbidden (403).',
+    help: 'Watches ended and restarted: closed (server timeout), expired (410), empty (ended early with no event or bookmark), error, forbidden (403).',
     labelNames: ['resource', 'reason'],
     registers,
   });

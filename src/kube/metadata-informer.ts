@@ -14,7 +14,12 @@ export interface InformerTimings {
   backoffMaxMs: number;
   /** Retry delay after a 403 on the LIST or WATCH of all namespaces (RBAC may be granted later). Default 5 min. */
   forbiddenRetryMs: number;
-  /** How long a failing watch may be trusted before selector requests fall back to LIST. Default 30 s. */
+  /**
+   * How long a failing watch may be trusted before selector requests fall back to LIST. Default
+   * 30 s. A watch fails when it errs, is cut, sends a line that is not a watch event, or ends
+   * before its timeout having delivered no event or bookmark; only a delivered event or bookmark
+   * (or a fresh LIST) ends the failure, not an accepted watch.
+   */
   failureToleranceMs: number;
 }
 
@@ -39,13 +44,16 @@ export function backoffDelay(
   return base * (0.5 + random);
 }
 
-/** A watch that ends sooner than this without an event counts as ending at once (see pace()). */
+/** A 410 that ends a watch sooner than this without an event counts as ending at once (see pace()). */
 const QUICK_END_MS = 1000;
+
+/** A watch that ended before its timeout having delivered nothing: the index learned nothing from it. */
+class EmptyWatchError extends Error {}
 
 /** What an informer reports, so the metrics module counts and logs without knowing the loop. */
 export interface InformerEvents {
   relisted(reason: 'initial' | 'expired' | 'retry'): void;
-  watchRestarted(reason: 'closed' | 'expired' | 'error' | 'forbidden'): void;
+  watchRestarted(reason: 'closed' | 'expired' | 'empty' | 'error' | 'forbidden'): void;
   forbidden(message: string): void;
 }
 
@@ -76,7 +84,7 @@ export class MetadataInformer {
   private forbiddenSince: number | undefined;
   private failingSince: number | undefined;
   private failures = 0;
-  /** Watches in a row that ended within QUICK_END_MS without an event. */
+  /** 410s in a row that ended a watch within QUICK_END_MS without an event. */
   private quickEnds = 0;
   private delivered = false;
   private lastResourceVersion: string | undefined;
@@ -137,7 +145,6 @@ export class MetadataInformer {
           logger.debug({ resource: resource.resource, objects: list.objects.length }, 'informer listed');
         }
         await this.watch();
-        this.recovered();
         events.watchRestarted('closed');
         await this.pace(started);
       } catch (error) {
@@ -166,16 +173,22 @@ export class MetadataInformer {
             'informer watch failed; retrying',
           );
         if (this.lastResourceVersion === undefined) relistReason = 'retry';
-        events.watchRestarted('error');
+        events.watchRestarted(error instanceof EmptyWatchError ? 'empty' : 'error');
         await this.sleep(this.backoff());
       }
     }
   }
 
-  private watch(): Promise<void> {
+  /**
+   * One watch, until the server ends it. An end before its timeout with nothing delivered is a
+   * failure (EmptyWatchError): a proxy or server that accepts every watch and closes it at once
+   * would otherwise keep the index at its last LIST forever while it claimed to be serving.
+   */
+  private async watch(): Promise<void> {
     const { minWatchTimeoutSeconds } = this.options.timings;
     const timeoutSeconds = Math.floor(minWatchTimeoutSeconds * (1 + this.random()));
-    return watchMetadata(
+    const opened = this.now();
+    await watchMetadata(
       this.options.transport,
       this.collection,
       {
@@ -184,15 +197,14 @@ export class MetadataInformer {
         // A server that neither sends nor ends past its own timeout is gone.
         idleTimeoutMs: (timeoutSeconds + 30) * 1000,
         signal: this.stop.signal,
-        // An accepted watch is trusted again; the backoff resets only once it delivers.
+        // Accepted: RBAC allows the watch again. It is trusted again only once it delivers.
         onOpen: () => {
-          this.failingSince = undefined;
           this.forbiddenSince = undefined;
         },
       },
       (event) => {
         this.delivered = true;
-        if (this.failures > 0) this.recovered();
+        if (this.failingSince !== undefined || this.failures > 0) this.recovered();
         this.lastEventAt = this.now();
         if (event.resourceVersion !== '') this.lastResourceVersion = event.resourceVersion;
         if (event.type === 'BOOKMARK') return;
@@ -200,12 +212,18 @@ export class MetadataInformer {
         else this.index.upsert(event.object);
       },
     );
+    const ranFor = this.now() - opened;
+    if (!this.delivered && ranFor < timeoutSeconds * 1000) {
+      throw new EmptyWatchError(
+        `the watch ended after ${ranFor} ms of its ${timeoutSeconds} s without an event or bookmark`,
+      );
+    }
   }
 
   /**
-   * A watch that ends (cleanly or with 410) at once, having delivered nothing, is retried after
-   * a backoff rather than at once: a server or proxy that closes every watch must not be met
-   * with a LIST or WATCH in a tight loop.
+   * A watch that ends with 410 at once, having delivered nothing, is retried after a backoff
+   * rather than at once: a server or proxy that expires every watch must not be met with a LIST
+   * and a WATCH in a tight loop. (A watch that ends cleanly at once is an EmptyWatchError.)
    */
   private async pace(started: number): Promise<void> {
     if (this.delivered || this.now() - started >= QUICK_END_MS) {

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
 import { readBoundedBody } from '../io/bounded-body.js';
+import { clip } from '../lib/text.js';
 import { METADATA_WATCH_ACCEPT, objectMetadataSchema, summaryOf } from './metadata.js';
 import { type KubeTransport, statusError } from './transport.js';
 import { KubeRequestError, type ObjectSummary } from './types.js';
@@ -73,7 +74,12 @@ export async function watchMetadata(
 }
 
 function decodeEvent(path: string, line: string): WatchEvent {
-  const event = eventSchema.parse(JSON.parse(line));
+  let event: z.infer<typeof eventSchema>;
+  try {
+    event = eventSchema.parse(JSON.parse(line));
+  } catch {
+    throw new Error(`kubernetes API sent a line that is not a watch event on ${path}: ${clip(line, 80)}`);
+  }
   if (event.type === 'ERROR') {
     const status = statusSchema.parse(event.object);
     throw new WatchStatusError(

@@ -38,6 +38,7 @@ describe('object informers: selector requests from watched metadata', () => {
     double.failures.clear();
     double.objects.length = 0;
     double.watch.endAtOnce = false;
+    double.watch.sendGarbage = false;
   });
 
   function start(
@@ -286,7 +287,7 @@ describe('object informers: selector requests from watched metadata', () => {
       const rewatches = double.calls.watches - watches;
       // 100, 200, 400, 400 … ms (±50 %): at most about eight in 1.5 s; without pacing, hundreds.
       assert.ok(rewatches >= 2 && rewatches <= 12, `${rewatches} watches in 1.5 s`);
-      assert.equal(lister.informer(PODS)?.health(), 'serving', 'a clean end is not a failure');
+      assert.equal(lister.informer(PODS)?.health(), 'serving', 'within the failure tolerance');
     } finally {
       double.watch.endAtOnce = false;
     }
@@ -335,10 +336,46 @@ describe('object informers: selector requests from watched metadata', () => {
     assert.equal(double.calls.objects, lists + 1, 'beyond it: a LIST');
     assert.equal(await metric('hpa_metrics_adapter_informer_list_fallbacks_total', { reason: 'watch_failing' }), 1);
     double.failures.clear();
+    // An accepted watch is not yet a working one: the bookmark the API server sends is.
+    await waitUntil(() => double.watch.openWatches === 1, 3000);
+    assert.equal(lister.informer(PODS)?.health(), 'watch_failing');
+    double.watch.bookmark();
     await caughtUp(lister);
     await names(lister, 'app=web');
     assert.equal(double.calls.objects, lists + 1, 'recovered: the index again');
   });
+
+  for (const misbehaving of ['endAtOnce', 'sendGarbage'] as const) {
+    it(`watches that ${misbehaving === 'endAtOnce' ? 'are accepted and end at once' : 'send a line that is not an event'} are failing: after the tolerance a deleted pod leaves the selection, a new one joins`, async () => {
+      double.watch.put(pod('web-1', { app: 'web' }));
+      double.watch.put(pod('web-2', { app: 'web' }));
+      const lister = start({ timings: { failureToleranceMs: 300 } });
+      await lister.listObjects(PODS, 'default', '');
+      await caughtUp(lister);
+      await waitUntil(() => double.watch.openWatches === 1);
+      double.watch[misbehaving] = true;
+      double.watch.endWatches();
+      double.watch.remove(pod('web-1', {}));
+      double.watch.put(pod('web-3', { app: 'web' }));
+      await waitUntil(async () => (await names(lister, 'app=web')).join() === 'web-2,web-3', 5000);
+      assert.equal(lister.informer(PODS)?.health(), 'watch_failing');
+      assert.equal(
+        await metric('hpa_metrics_adapter_informer_serving', { resource: 'pods', state: 'watch_failing' }),
+        0,
+      );
+      assert.ok(
+        ((await metric('hpa_metrics_adapter_informer_list_fallbacks_total', { reason: 'watch_failing' })) ?? 0) >= 1,
+      );
+      const reason = misbehaving === 'endAtOnce' ? 'empty' : 'error';
+      assert.ok(((await metric('hpa_metrics_adapter_informer_watch_restarts_total', { reason })) ?? 0) >= 1);
+      assert.equal(logLines.filter((l) => l.includes('informer watch failed')).length, 1, 'logged once');
+      double.watch[misbehaving] = false;
+      await caughtUp(lister);
+      const lists = double.calls.objects;
+      assert.deepEqual(await names(lister, 'app=web'), ['web-2', 'web-3'], 'the watch delivers again: the index');
+      assert.equal(double.calls.objects, lists);
+    });
+  }
 });
 
 async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs = 2000): Promise<void> {

@@ -14,7 +14,9 @@ import type { ServerResponse } from 'node:http';
  * - an RV older than the retained history gets the watch cache's answer: 200, one `ERROR`
  *   event whose object is a Status `410 Expired` ("too old resource version"), then the end;
  * - `allowWatchBookmarks=true` makes `bookmark()` send `BOOKMARK` events whose object carries
- *   only `metadata.resourceVersion`; `timeoutSeconds` ends the stream cleanly;
+ *   only `metadata.resourceVersion`; `timeoutSeconds` ends the stream cleanly, after a bookmark
+ *   as kube-apiserver sends one shortly before a watch's deadline (and every minute, which
+ *   tests do by hand: kubernetes/kubernetes#90249);
  * - `Accept: application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1` (LIST) and
  *   `…;as=PartialObjectMetadata;…` (WATCH) get `meta.k8s.io/v1` PartialObjectMetadata shapes
  *   (metadata only); a list of Accept types is negotiated in order, nothing acceptable is 406.
@@ -49,12 +51,14 @@ export interface WatchControls {
   bookmark(): void;
   /** Cuts every open watch connection mid-stream (no clean end), as a network failure would. */
   cutWatches(): void;
-  /** Ends every open watch cleanly, as the server does when a watch's timeout is up. */
+  /** Ends every open watch cleanly, as the server does when a watch's timeout is up (a bookmark, then the end). */
   endWatches(): void;
   /** Watch streams open right now. */
   readonly openWatches: number;
   /** When set, every new watch is accepted and ended at once with no event (a misbehaving proxy). */
   endAtOnce: boolean;
+  /** When set, every new watch is accepted and sent a line that is not a watch event, then left open. */
+  sendGarbage: boolean;
 }
 
 type Answer = [code: number, body: unknown];
@@ -119,6 +123,7 @@ export function createWatchServer(objects: WatchedObject[], failure: Failure) {
 
   const controls: WatchControls = {
     endAtOnce: false,
+    sendGarbage: false,
     get resourceVersion() {
       return String(current);
     },
@@ -149,22 +154,29 @@ export function createWatchServer(objects: WatchedObject[], failure: Failure) {
       oldestRetained = current;
     },
     bookmark() {
-      for (const watch of watches) {
-        if (!watch.bookmarks) continue;
-        const kind = watch.metadataOnly ? 'PartialObjectMetadata' : kindOf(watch.route.resource);
-        const apiVersion = watch.metadataOnly ? METADATA_GROUP_VERSION : apiVersionOf(watch.route);
-        writeEvent(watch, 'BOOKMARK', { kind, apiVersion, metadata: { resourceVersion: String(current) } });
-      }
+      for (const watch of watches) sendBookmark(watch);
     },
     cutWatches() {
       for (const watch of watches) watch.res.socket?.destroy();
       watches.clear();
     },
     endWatches() {
-      for (const watch of watches) watch.res.end();
+      for (const watch of watches) endAtDeadline(watch);
       watches.clear();
     },
   };
+
+  function sendBookmark(watch: OpenWatch): void {
+    if (!watch.bookmarks) return;
+    const kind = watch.metadataOnly ? 'PartialObjectMetadata' : kindOf(watch.route.resource);
+    const apiVersion = watch.metadataOnly ? METADATA_GROUP_VERSION : apiVersionOf(watch.route);
+    writeEvent(watch, 'BOOKMARK', { kind, apiVersion, metadata: { resourceVersion: String(current) } });
+  }
+
+  function endAtDeadline(watch: OpenWatch): void {
+    sendBookmark(watch);
+    watch.res.end();
+  }
 
   /** GET a collection (no `watch`): the list, paged with limit/continue, at the current resourceVersion. */
   function list(
@@ -224,6 +236,10 @@ export function createWatchServer(objects: WatchedObject[], failure: Failure) {
       res.end();
       return undefined;
     }
+    if (controls.sendGarbage) {
+      res.write('<html><body>502 Bad Gateway</body></html>\n');
+      return undefined;
+    }
     const from = Number(requested || 0);
     if (from !== 0 && from < oldestRetained) {
       const message = `too old resource version: ${from} (${oldestRetained})`;
@@ -250,7 +266,7 @@ export function createWatchServer(objects: WatchedObject[], failure: Failure) {
     }
     watches.add(open);
     const timeoutSeconds = Number(query.get('timeoutSeconds') ?? 0);
-    const timer = timeoutSeconds > 0 ? setTimeout(() => res.end(), timeoutSeconds * 1000) : undefined;
+    const timer = timeoutSeconds > 0 ? setTimeout(() => endAtDeadline(open), timeoutSeconds * 1000) : undefined;
     res.on('close', () => {
       clearTimeout(timer);
       watches.delete(open);
