@@ -63,6 +63,7 @@ async function main(argv: readonly string[]): Promise<void> {
     logger,
     tlsPolicy: flags.tlsPolicy,
     maxConnections: flags.maxConnections,
+    registry: metrics.registry,
   });
   const metricsListener =
     flags.metricsPort > 0 ? await serveMetrics(metrics.registry, cluster.host, flags.metricsPort) : undefined;

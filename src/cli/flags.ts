@@ -21,7 +21,7 @@ export interface Flags extends PrometheusOverrides, ClusterFlags {
   certDir?: string;
   /** --tls-min-version and --tls-cipher-suites, validated. */
   tlsPolicy: TlsPolicy;
-  /** Open connections beyond this are closed as they arrive. */
+  /** Open connections at most; when full, a newcomer takes the slot of the oldest that has sent no request. */
   maxConnections: number;
   metricsPort: number;
   shutdownGraceSeconds: number;

@@ -11,7 +11,7 @@ const FLAGS: readonly [flag: string, defaultValue: string, meaning: string][] = 
   ['--cert-dir DIR', '', 'where to keep a generated self-signed certificate'],
   ['--tls-min-version NAME', 'VersionTLS12', 'VersionTLS12 or VersionTLS13'],
   ['--tls-cipher-suites LIST', 'ECDHE AES-GCM and ChaCha20 suites', 'TLS 1.2 suites by Go name'],
-  ['--max-connections N', '1000', 'connections beyond this are closed as they arrive'],
+  ['--max-connections N', '1000', 'open connections; when full, the oldest that sent no request yet makes room'],
   ['--requestheader-client-ca-file FILE', 'from the extension-apiserver-authentication ConfigMap', 'front-proxy CA'],
   ['--requestheader-allowed-names LIST', 'any', 'allowed CNs of the front-proxy certificate'],
   ['--requestheader-username-headers LIST', 'X-Remote-User', 'user header, trusted after the certificate'],

@@ -3,9 +3,11 @@ import { type AddressInfo, Server as NetServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createSecureContext, type SecureContextOptions, type TLSSocket } from 'node:tls';
 import type { Express } from 'express';
+import type { Registry } from 'prom-client';
 import { ApiError, toStatus } from '../api/errors.js';
 import type { Logger } from '../observability/logger.js';
 import { clientCertificateRequest } from './client-certificate-request.js';
+import { ConnectionSlots } from './connection-slots.js';
 import type { ServingCertificate } from './tls.js';
 import { DEFAULT_TLS_POLICY, type TlsPolicy } from './tls-policy.js';
 
@@ -19,8 +21,13 @@ export interface ServeOptions {
   logger: Logger;
   /** TLS versions and suites (--tls-min-version, --tls-cipher-suites). Default: TLS 1.2+, AEAD suites only. */
   tlsPolicy?: TlsPolicy;
-  /** Connections beyond this are closed as they arrive (--max-connections). Default 1000. */
+  /**
+   * Open connections at most (--max-connections); when full, a newcomer takes the slot of the
+   * oldest connection that has not sent a request yet (connection-slots.ts). Default 1000.
+   */
   maxConnections?: number;
+  /** Where the connections closed early are counted. */
+  registry?: Registry;
 }
 
 export interface RunningServer {
@@ -89,6 +96,13 @@ const HEADERS_TIMEOUT_MS = 20_000;
 const REQUEST_TIMEOUT_MS = 60_000;
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 export const DEFAULT_MAX_CONNECTIONS = 1000;
+/**
+ * Connections the kernel completes while the process has not accepted them yet. Node's 511 was
+ * overrun by bursts of reconnecting silent clients, and a real client whose connection the
+ * kernel dropped then waited a second or more for its retransmission; the kernel caps this at
+ * net.core.somaxconn (4096 by default since Linux 5.4).
+ */
+const LISTEN_BACKLOG = 4096;
 /** While draining, a kept-alive connection idle this long is closed; a busier client gets Connection: close. */
 const DRAIN_IDLE_MS = 2_000;
 
@@ -135,7 +149,10 @@ export async function serveHttps(options: ServeOptions): Promise<RunningServer> 
   server.headersTimeout = HEADERS_TIMEOUT_MS;
   server.requestTimeout = REQUEST_TIMEOUT_MS;
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-  server.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  const slots = new ConnectionSlots({
+    maxConnections: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+    ...(options.registry ? { registry: options.registry } : {}),
+  });
 
   let inflight = 0;
   let closeAfterResponse = false;
@@ -143,6 +160,7 @@ export async function serveHttps(options: ServeOptions): Promise<RunningServer> 
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
+    slots.admit(socket);
   });
   /** Per TLS connection: requests running on it, and when it last finished one (or was opened). */
   const connections = new Map<TLSSocket, { busy: number; lastActive: number; ending: boolean }>();
@@ -153,6 +171,7 @@ export async function serveHttps(options: ServeOptions): Promise<RunningServer> 
   // Before the app's listener, which may answer at once: headers can only be set before that.
   server.prependListener('request', (req, res) => {
     inflight++;
+    slots.requested(req.socket.remoteAddress, req.socket.remotePort);
     if (closeAfterResponse) res.setHeader('Connection', 'close');
     const state = connections.get(req.socket as TLSSocket);
     if (state) state.busy++;
@@ -169,7 +188,7 @@ export async function serveHttps(options: ServeOptions): Promise<RunningServer> 
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, options.host, () => {
+    server.listen({ port: options.port, host: options.host, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', reject);
       resolve();
     });

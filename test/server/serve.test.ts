@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { request as httpsRequest } from 'node:https';
+import { Agent, request as httpsRequest } from 'node:https';
+import { connect as netConnect, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
 import express from 'express';
@@ -20,25 +21,23 @@ function get(
   port: number,
   path: string,
   headers: Record<string, string> = {},
+  agent: Agent | false = false,
 ): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpsRequest(
-      { host: '127.0.0.1', port, path, rejectUnauthorized: false, agent: false, headers },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8').on('data', (c: string) => {
-          body += c;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-        res.on('error', reject);
-      },
-    );
+    const req = httpsRequest({ host: '127.0.0.1', port, path, rejectUnauthorized: false, agent, headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (c: string) => {
+        body += c;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', reject);
+    });
     req.on('error', reject);
     req.end();
   });
 }
 
-async function start(delayMs: number) {
+async function start(delayMs: number, maxConnections?: number) {
   return serveHttps({
     app: slowApp(delayMs),
     certificate: await loadServingCertificate({}),
@@ -46,8 +45,27 @@ async function start(delayMs: number) {
     host: '127.0.0.1',
     port: 0,
     logger: silentLogger(),
+    ...(maxConnections !== undefined ? { maxConnections } : {}),
   });
 }
+
+/** TCP connections that send nothing; each resolves `closed` when the server closes it. */
+async function silentConnections(port: number, count: number): Promise<{ socket: Socket; closed: Promise<void> }[]> {
+  return Promise.all(
+    Array.from({ length: count }, async () => {
+      const socket = netConnect({ host: '127.0.0.1', port });
+      socket.on('error', () => {});
+      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      await new Promise((resolve) => socket.once('connect', resolve));
+      // The server must have taken it before the next one arrives, for "oldest" to mean something.
+      await new Promise((r) => setTimeout(r, 20));
+      return { socket, closed };
+    }),
+  );
+}
+
+const settled = (promise: Promise<unknown>) =>
+  Promise.race([promise.then(() => true), new Promise((r) => setTimeout(() => r(false), 200))]);
 
 describe('HTTPS serving and drain', () => {
   it('serves over TLS 1.2+ with the self-signed certificate when none is given', async () => {
@@ -126,6 +144,41 @@ describe('HTTPS serving and drain', () => {
       assert.match(garbage, /^HTTP\/1\.1 400 Bad Request/);
       assert.match(garbage, /"kind":"Status".*"code":400/);
     } finally {
+      await running.drain(100);
+    }
+  });
+
+  it('gives a new client the slot of the oldest connection that has not sent a request when the cap is full', async () => {
+    const running = await start(0, 3);
+    const silent = await silentConnections(running.address.port, 3);
+    try {
+      assert.deepEqual(await get(running.address.port, '/slow'), { status: 200, body: 'done' });
+      await silent[0]?.closed;
+      assert.deepEqual(
+        await Promise.all(silent.slice(1).map((s) => settled(s.closed))),
+        [false, false],
+        'only the oldest silent connection was closed',
+      );
+    } finally {
+      for (const { socket } of silent) socket.destroy();
+      await running.drain(100);
+    }
+  });
+
+  it('closes a newcomer when every slot is held by a connection that has sent a request', async () => {
+    const running = await start(0, 2);
+    const agent = new Agent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: false });
+    const otherAgent = new Agent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: false });
+    try {
+      await get(running.address.port, '/slow', {}, agent);
+      await get(running.address.port, '/slow', {}, otherAgent);
+      const [newcomer] = await silentConnections(running.address.port, 1);
+      assert.ok(newcomer);
+      await newcomer.closed;
+      assert.deepEqual(await get(running.address.port, '/slow', {}, agent), { status: 200, body: 'done' });
+    } finally {
+      agent.destroy();
+      otherAgent.destroy();
       await running.drain(100);
     }
   });

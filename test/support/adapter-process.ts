@@ -22,17 +22,20 @@ export interface StartOptions {
   env?: Record<string, string | undefined>;
   /** How long to wait for the "serving" log line. */
   timeoutMs?: number;
+  /** Another build's main.js (a before/after measurement); default this tree's dist/main.js. */
+  mainJs?: string;
 }
 
 export async function startAdapter(options: StartOptions): Promise<AdapterProcess> {
-  if (!existsSync(MAIN_JS)) throw new Error(`${MAIN_JS} is missing: run npm run build first (npm test does)`);
+  const mainJs = options.mainJs ?? MAIN_JS;
+  if (!existsSync(mainJs)) throw new Error(`${mainJs} is missing: run npm run build first (npm test does)`);
   const env: Record<string, string | undefined> = {
     ...process.env,
     KUBERNETES_SERVICE_HOST: undefined,
     KUBECONFIG: undefined,
     ...options.env,
   };
-  const child = spawn(process.execPath, [MAIN_JS, ...options.args], {
+  const child = spawn(process.execPath, [mainJs, ...options.args], {
     env: Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) as NodeJS.ProcessEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
