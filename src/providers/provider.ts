@@ -1,6 +1,7 @@
 import type { GroupResource } from '../api/group-resource.js';
 import { formatGroupResource } from '../api/resources.js';
 import type { LabelSelector } from '../api/selector.js';
+import type { MetricApi, UndiscoveredSource } from '../api/unknown-metric.js';
 import type { CacheCaller } from '../cache/query-cache.js';
 
 /**
@@ -141,6 +142,12 @@ export interface MetricsBackend {
   readonly name: string;
   readonly custom?: CustomMetricsProvider;
   readonly external?: ExternalMetricsProvider;
+  /**
+   * Its sources of `api` names whose discovery has never succeeded (a backend whose names come
+   * from the config has none). While any is listed, a name no backend serves answers 503 naming
+   * it, not 404 (the router's unknownMetricError). Called only for such names, so it may scan.
+   */
+  undiscovered?(api: MetricApi): readonly UndiscoveredSource[];
   /** Background work (relists, connections) starts here, not in the constructor. */
   start?(): Promise<void>;
   /** Release sockets and timers; called once on shutdown. */

@@ -1,6 +1,6 @@
-import { ApiError } from '../api/errors.js';
 import type { GroupResource } from '../api/group-resource.js';
 import { formatGroupResource } from '../api/resources.js';
+import { type MetricApi, type UndiscoveredSource, unknownMetricError } from '../api/unknown-metric.js';
 import type { Logger } from '../observability/logger.js';
 import type {
   CustomMetricByNameRequest,
@@ -22,7 +22,9 @@ import { customMetricKey } from './provider.js';
  * the metric, in the order createBackends builds them (static, prometheus, sqs, cloudwatch),
  * asked through each backend's own `serves…` (a map lookup). A metric two backends announce is
  * served by the first; the others' are shadowed, which is logged when the backends are loaded
- * and on every reload. The HTTP layer only ever sees this router.
+ * and on every reload. A metric no backend serves is 404, unless a source that may serve it has
+ * never been discovered (a backend's `undiscovered`, or `others`, the upstreams): then 503 naming
+ * each (unknownMetricError). The HTTP layer only ever sees this router.
  */
 export class BackendRouter implements CustomMetricsProvider, ExternalMetricsProvider {
   private customMerged: Merged<CustomMetricInfo> | undefined;
@@ -31,6 +33,8 @@ export class BackendRouter implements CustomMetricsProvider, ExternalMetricsProv
   constructor(
     private backends: readonly MetricsBackend[],
     private readonly logger?: Logger,
+    /** Sources besides the backends that may serve a name once discovered (the upstreams). */
+    private readonly others?: { undiscovered(api: MetricApi): readonly UndiscoveredSource[] },
   ) {
     this.reportShadowed();
   }
@@ -118,11 +122,18 @@ export class BackendRouter implements CustomMetricsProvider, ExternalMetricsProv
   getExternalMetric(request: ExternalMetricRequest): Promise<readonly ExternalSample[]> {
     const backend = this.externalBackendFor(request.metric);
     if (!backend?.external) {
-      throw ApiError.notFound(
-        `external metric "${request.metric}" is not served by any configured backend (see /apis/external.metrics.k8s.io/v1beta1 for the served metrics)`,
+      throw unknownMetricError(
+        `external metric "${request.metric}"`,
+        '/apis/external.metrics.k8s.io/v1beta1',
+        this.undiscovered('external'),
       );
     }
     return backend.external.getExternalMetric(request);
+  }
+
+  /** Every source, of a backend or not, whose discovery of `api` names has never succeeded. */
+  undiscovered(api: MetricApi): UndiscoveredSource[] {
+    return [...this.backends.flatMap((b) => b.undiscovered?.(api) ?? []), ...(this.others?.undiscovered(api) ?? [])];
   }
 
   private externalBackendFor(metric: string): MetricsBackend | undefined {
@@ -136,8 +147,10 @@ export class BackendRouter implements CustomMetricsProvider, ExternalMetricsProv
   private customFor(resource: GroupResource, metric: string): CustomMetricsProvider {
     const backend = this.customBackendFor(resource, metric);
     if (!backend?.custom) {
-      throw ApiError.notFound(
-        `custom metric "${metric}" for resource "${formatGroupResource(resource)}" is not served by any configured backend (see /apis/custom.metrics.k8s.io/v1beta2 for the served metrics)`,
+      throw unknownMetricError(
+        `custom metric "${metric}" for resource "${formatGroupResource(resource)}"`,
+        '/apis/custom.metrics.k8s.io/v1beta2',
+        this.undiscovered('custom'),
       );
     }
     return backend.custom;

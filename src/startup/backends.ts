@@ -127,8 +127,8 @@ export async function startBackends(initial: AdapterConfig, deps: BackendDeps): 
 
   const first = await build(initial, 'start');
   first.commit();
-  const router = new BackendRouter(first.backends, deps.logger);
   const upstreams = new UpstreamSet(first.upstreams, ours);
+  const router = new BackendRouter(first.backends, deps.logger, upstreams);
   return {
     router,
     upstreams,

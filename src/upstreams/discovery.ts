@@ -21,6 +21,8 @@ export type OwnsName = (group: string, name: string) => boolean;
 export class UpstreamDiscovery {
   private readonly documents = new Map<string, GroupVersionDocument>();
   private readonly reportedCollisions = new Set<string>();
+  /** Per group-version, why its last fetch failed; kept only until one succeeds. */
+  private readonly lastErrors = new Map<string, string>();
   private readonly skipped: ReadonlySet<string>;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -64,6 +66,16 @@ export class UpstreamDiscovery {
     return this.documents.get(`${group}/${version}`)?.names.has(name) ?? false;
   }
 
+  /** The group-versions of `group` never fetched yet, each with its last error. */
+  neverFetched(group: string): { groupVersion: string; error: string }[] {
+    return this.config.groupVersions
+      .filter((gv) => gv.startsWith(`${group}/`) && !this.documents.has(gv))
+      .map((groupVersion) => ({
+        groupVersion,
+        error: this.lastErrors.get(groupVersion) ?? 'its discovery has not been fetched yet',
+      }));
+  }
+
   /** When every group-version has been fetched at least once. */
   get complete(): boolean {
     return this.documents.size === this.config.groupVersions.length;
@@ -81,6 +93,8 @@ export class UpstreamDiscovery {
       result: failed.length ? 'failure' : 'success',
     });
     for (const [groupVersion, reason] of failed) {
+      if (!this.documents.has(groupVersion as string))
+        this.lastErrors.set(groupVersion as string, (reason as Error).message);
       this.deps.logger.warn(
         { upstream: this.config.name, groupVersion, kept: this.documents.has(groupVersion as string) },
         `upstream "${this.config.name}": discovery of ${groupVersion} failed, its last good document stays in use: ${(reason as Error).message}`,
@@ -96,6 +110,7 @@ export class UpstreamDiscovery {
       (r) => !this.skipped.has(r.name),
     );
     this.documents.set(groupVersion, { resources, names: new Set(resources.map((r) => r.name)) });
+    this.lastErrors.delete(groupVersion);
     this.reportCollisions(groupVersion, resources);
   }
 

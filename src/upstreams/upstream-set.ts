@@ -1,5 +1,7 @@
 import type { ApiResource } from '../api/discovery.js';
 import type { GroupResource } from '../api/group-resource.js';
+import { CUSTOM_GROUP, EXTERNAL_GROUP } from '../api/groups.js';
+import type { MetricApi, UndiscoveredSource } from '../api/unknown-metric.js';
 import type { QueryCache } from '../cache/query-cache.js';
 import type { Logger } from '../observability/logger.js';
 import { UpstreamClient } from './client.js';
@@ -70,6 +72,22 @@ export class UpstreamSet implements Forwarding {
       if (upstream.config.metrics.unserved) fallback ??= upstream;
     }
     return fallback && { upstream: fallback, why: 'unserved' };
+  }
+
+  /**
+   * The upstreams routed by announced names whose discovery of an `api` group-version was never
+   * read (down since start, or a CA file it cannot read): a name they may serve is unknown yet.
+   */
+  undiscovered(api: MetricApi): UndiscoveredSource[] {
+    const group = api === 'custom' ? CUSTOM_GROUP : EXTERNAL_GROUP;
+    return this.upstreams
+      .filter((upstream) => upstream.config.metrics.announced)
+      .flatMap((upstream) =>
+        upstream.discovery.neverFetched(group).map(({ groupVersion, error }) => ({
+          source: `upstream "${upstream.name}" (${upstream.client.url}, ${groupVersion})`,
+          error,
+        })),
+      );
   }
 
   /** Every upstream's announced resources of a group-version, in config order (discovery keeps the first of a name). */

@@ -134,6 +134,13 @@ describe('the adapter reading Amazon Managed Service for Prometheus with SigV4',
     const failed = adapter.logs.find((entry) => entry.msg === 'series discovery failed');
     assert.match(String(failed?.err), /Credential should be scoped to a valid region/, JSON.stringify(adapter.logs));
     assert.match(String(failed?.err), /check SigV4 \(region us-east-1, service aps\)/);
+    // Its metrics were never discovered: a read is a 503 with AMP's words, not a 404 sending the user to the rules.
+    const undiscovered = await adapterRequest(adapter.port, queueDepth('queue=jobs'));
+    assert.equal(undiscovered.status, 503, undiscovered.text);
+    assert.match(
+      undiscovered.body.message,
+      /discovery has never succeeded for prometheus server "default" \(http:.*\): .*HTTP 403.*Credential should be scoped to a valid region/,
+    );
 
     // An adapter that discovered its metrics, then signs for a region its workspace is not in.
     const { adapter: discovered } = await adapterSigningFor(REGION);

@@ -1,5 +1,6 @@
 import { BUILTIN_RESOURCES } from '../../api/builtin-resources.js';
 import type { ResourceResolver } from '../../api/resource-table.js';
+import type { MetricApi, UndiscoveredSource } from '../../api/unknown-metric.js';
 import type { QueryCache } from '../../cache/query-cache.js';
 import { ConfigError } from '../../config/errors.js';
 import type { BackendContext } from '../context.js';
@@ -9,7 +10,7 @@ import type { Discovery } from './discovery.js';
 import { prometheusCustomProvider, prometheusExternalProvider } from './metric-providers.js';
 import { createMetricQueries, type MetricQueries } from './metric-queries.js';
 import { type PrometheusBackendMetrics, prometheusMetricsFor } from './metrics.js';
-import { ruleSources } from './rule-sources.js';
+import { type RuleSources, ruleSources } from './rule-sources.js';
 import { type CompiledRule, compileRule, RuleError } from './rules.js';
 import { type CarriedSeries, createSeriesDiscovery } from './series-discovery.js';
 import type { PrometheusServerSettings, PrometheusSettings } from './settings.js';
@@ -120,6 +121,7 @@ export function createPrometheusBackend(
     discovery,
     serverOf: (rule) => sources.of(rule).server.name,
     serverOfMetric: (metric) => serverByMetric.get(metric),
+    undiscovered: (api) => undiscoveredServers(discovery(), api, sources),
     async relist() {
       await series.relist();
     },
@@ -173,4 +175,19 @@ function serversOfMetrics(found: Discovery, serverOf: (rule: CompiledRule) => st
     if (!servers.has(entry.info.metric)) servers.set(entry.info.metric, serverOf(entry.rule));
   }
   return servers;
+}
+
+/**
+ * The servers with a rule of `api` whose seriesQuery has never answered (a failed relist keeps the
+ * last good series, so a rule's report carries an error only then), each with that error.
+ */
+function undiscoveredServers(found: Discovery, api: MetricApi, sources: RuleSources): UndiscoveredSource[] {
+  const servers = new Map<string, UndiscoveredSource>();
+  for (const { rule, error } of found.reports) {
+    if (error === undefined || rule.kind !== api) continue;
+    const { server, client } = sources.of(rule);
+    if (!servers.has(server.name))
+      servers.set(server.name, { source: `prometheus server "${server.name}" (${client.url})`, error });
+  }
+  return [...servers.values()];
 }
