@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { BUILTIN_RESOURCES } from '../api/builtin-resources.js';
 import type { GroupResource } from '../api/group-resource.js';
 import { type ResourceInfo, type ResourceResolver, ResourceTable } from '../api/resource-table.js';
-import { sharedStopController } from '../lib/stop-signal.js';
+import { BackgroundRefresh } from '../lib/background-refresh.js';
 import type { Logger } from '../observability/logger.js';
 import type { KubeClient } from './types.js';
 
@@ -54,11 +54,16 @@ export class ClusterResources implements ResourceResolver {
   private table: ResourceTable = BUILTIN_RESOURCES;
   private signature = '';
   private readonly lastGood = new Map<string, ResourceInfo[]>();
-  private timer: NodeJS.Timeout | undefined;
-  // Every group-version is read at once, each read listening here until it ends.
-  private readonly stopping = sharedStopController();
+  private readonly refresher: BackgroundRefresh<void>;
 
-  constructor(private readonly options: ClusterResourcesOptions) {}
+  constructor(private readonly options: ClusterResourcesOptions) {
+    this.refresher = new BackgroundRefresh({
+      run: (signal) => this.read(signal),
+      intervalMs: options.intervalMs,
+      onFailure: (error) => this.warnUnread(error),
+      closeReason: 'cluster resource discovery stopped',
+    });
+  }
 
   get source(): string {
     return this.table === BUILTIN_RESOURCES ? `${BUILTIN_RESOURCES.source}; ${SOURCE} not read yet` : SOURCE;
@@ -78,23 +83,20 @@ export class ClusterResources implements ResourceResolver {
 
   /** Reads discovery once; waits for it (bounded by the client's deadline), then refreshes in the background. */
   async start(): Promise<void> {
-    await this.refreshLogged();
-    const tick = () => {
-      this.timer = setTimeout(() => void this.refreshLogged().finally(tick), this.options.intervalMs);
-      this.timer.unref();
-    };
-    tick();
+    await this.refresher.start();
   }
 
-  close(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.stopping.abort(new Error('cluster resource discovery stopped'));
+  /** Stops refreshing; resolves once a read in flight has ended. */
+  close(): Promise<void> {
+    return this.refresher.close();
   }
 
   /** One read of the cluster's discovery. Rejects when `/api` or `/apis` cannot be read; the table is then unchanged. */
-  async refresh(): Promise<void> {
-    const signal = this.stopping.signal;
+  refresh(): Promise<void> {
+    return this.refresher.refresh();
+  }
+
+  private async read(signal: AbortSignal): Promise<void> {
     const read = async <S extends z.ZodType>(path: string, schema: S): Promise<z.infer<S>> => {
       const parsed = schema.safeParse(await this.options.kube.readDiscovery(path, signal));
       if (!parsed.success)
@@ -148,17 +150,12 @@ export class ClusterResources implements ResourceResolver {
     this.options.logger.info({ resources: resources.length }, 'resource names read from the cluster discovery');
   }
 
-  private async refreshLogged(): Promise<void> {
-    try {
-      await this.refresh();
-    } catch (error) {
-      if (this.stopping.signal.aborted) return;
-      this.options.logger.warn(
-        { err: (error as Error).message },
-        this.table === BUILTIN_RESOURCES
-          ? 'cannot read the cluster discovery: resource names resolve from the built-in table until it answers'
-          : 'cannot read the cluster discovery: keeping the resource names last read',
-      );
-    }
+  private warnUnread(error: unknown): void {
+    this.options.logger.warn(
+      { err: (error as Error).message },
+      this.table === BUILTIN_RESOURCES
+        ? 'cannot read the cluster discovery: resource names resolve from the built-in table until it answers'
+        : 'cannot read the cluster discovery: keeping the resource names last read',
+    );
   }
 }

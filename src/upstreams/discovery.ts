@@ -1,4 +1,5 @@
 import { type ApiResource, PLACEHOLDER_RESOURCE } from '../api/discovery.js';
+import { BackgroundRefresh } from '../lib/background-refresh.js';
 import type { Logger } from '../observability/logger.js';
 import type { UpstreamClient } from './client.js';
 import type { UpstreamConfig } from './config.js';
@@ -24,10 +25,7 @@ export class UpstreamDiscovery {
   /** Per group-version, why its last fetch failed; kept only until one succeeds. */
   private readonly lastErrors = new Map<string, string>();
   private readonly skipped: ReadonlySet<string>;
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = false;
-  private readonly aborter = new AbortController();
+  private readonly refresher: BackgroundRefresh<void>;
 
   constructor(
     private readonly config: UpstreamConfig,
@@ -36,24 +34,21 @@ export class UpstreamDiscovery {
   ) {
     // Another instance of this project announces its own placeholder: ours already stands for it.
     this.skipped = new Set([...config.placeholderResources, PLACEHOLDER_RESOURCE]);
+    this.refresher = new BackgroundRefresh({
+      run: (signal) => this.fetchAll(signal),
+      intervalMs: config.discoveryInterval,
+      closeReason: 'upstream closed',
+    });
   }
 
   /** Starts fetching; does not wait for the upstream, which may be down when we start. */
   start(): void {
-    const loop = () => {
-      this.running = this.refresh().finally(() => {
-        this.running = undefined;
-        if (!this.stopped) this.timer = setTimeout(loop, this.config.discoveryInterval).unref();
-      });
-    };
-    loop();
+    void this.refresher.start();
   }
 
-  async close(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    this.aborter.abort(new Error('upstream closed'));
-    await this.running;
+  /** Stops fetching; resolves once a fetch in flight has ended. */
+  close(): Promise<void> {
+    return this.refresher.close();
   }
 
   /** The upstream's resources of a group-version as last fetched; empty before the first success. */
@@ -81,13 +76,17 @@ export class UpstreamDiscovery {
     return this.documents.size === this.config.groupVersions.length;
   }
 
-  /** Fetches every group-version once; a failed one keeps its last good document. */
-  async refresh(): Promise<void> {
-    const results = await Promise.allSettled(this.config.groupVersions.map((gv) => this.fetch(gv)));
+  /** Fetches every group-version once (after a fetch in flight); a failed one keeps its last good document. */
+  refresh(): Promise<void> {
+    return this.refresher.refresh();
+  }
+
+  private async fetchAll(signal: AbortSignal): Promise<void> {
+    const results = await Promise.allSettled(this.config.groupVersions.map((gv) => this.fetch(gv, signal)));
     const failed = results.flatMap((r, i) =>
       r.status === 'rejected' ? [[this.config.groupVersions[i], r.reason]] : [],
     );
-    if (this.stopped) return;
+    if (signal.aborted) return;
     this.deps.metrics.discoveryRefreshes.inc({
       upstream: this.config.name,
       result: failed.length ? 'failure' : 'success',
@@ -102,8 +101,8 @@ export class UpstreamDiscovery {
     }
   }
 
-  private async fetch(groupVersion: string): Promise<void> {
-    const answer = await this.client.get(`/apis/${groupVersion}`, this.aborter.signal);
+  private async fetch(groupVersion: string, signal: AbortSignal): Promise<void> {
+    const answer = await this.client.get(`/apis/${groupVersion}`, signal);
     if (answer.status !== 200) throw new Error(`answered ${answer.status}`);
     const previous = this.documents.get(groupVersion);
     const resources = parseResourceList(answer.body, groupVersion, previous?.resources ?? []).filter(

@@ -142,7 +142,7 @@ export function createPrometheusBackend(
       }
     },
     async close() {
-      series.close();
+      await series.close();
       for (const source of sources.all) source.client.close();
     },
   };

@@ -1,4 +1,4 @@
-import { sharedStopController } from '../../lib/stop-signal.js';
+import { BackgroundRefresh } from '../../lib/background-refresh.js';
 import type { Logger } from '../../observability/logger.js';
 import {
   buildDiscovery,
@@ -23,11 +23,12 @@ import type { CompiledRule } from './rules.js';
 export interface SeriesDiscovery {
   /** What the last relist found, per rule. */
   current(): Discovery;
-  /** Runs series discovery of every server now; true when every seriesQuery answered. */
+  /** Runs series discovery of every server now (after any relist in flight); true when every seriesQuery answered. */
   relist(): Promise<boolean>;
   /** The first relist, then one per server every interval (sooner after a failure) until close(). */
   start(): Promise<boolean>;
-  close(): void;
+  /** Stops relisting; resolves once the relists in flight have ended. */
+  close(): Promise<void>;
 }
 
 export interface SeriesDiscoveryOptions {
@@ -73,37 +74,47 @@ interface ServerLister {
   /** Per series key (see rule-sources.ts), with last good series standing in for failed queries. */
   found: ReadonlyMap<string, Series[] | Error>;
   lastGood: Map<string, Series[]>;
-  timer?: NodeJS.Timeout;
+  /** Its relists, on its own schedule; a relist with any failed query is retried sooner. */
+  relists: BackgroundRefresh<boolean>;
 }
 
 export function createSeriesDiscovery(options: SeriesDiscoveryOptions): SeriesDiscovery {
   const { rules, sources, metrics } = options;
   let current: Discovery = EMPTY_DISCOVERY;
-  let closed = false;
-  // Every seriesQuery of every server is listed at once, each call listening here until it ends.
-  const stopping = sharedStopController();
   const servers = new Map<string, ServerLister>();
   for (const source of sources.all) {
     const name = source.server.name;
-    const server = servers.get(name);
-    if (server) server.sources.push(source);
-    else
-      servers.set(name, {
-        name,
-        sources: [source],
-        logger: options.logger.child({ server: name }),
-        found: new Map(),
-        lastGood: new Map(),
-      });
+    const known = servers.get(name);
+    if (known) {
+      known.sources.push(source);
+      continue;
+    }
+    const logger = options.logger.child({ server: name });
+    const server: ServerLister = {
+      name,
+      sources: [source],
+      logger,
+      found: new Map(),
+      lastGood: new Map(),
+      relists: new BackgroundRefresh({
+        run: (signal) => relistServer(server, signal),
+        intervalMs: options.relistIntervalMs,
+        retryAfterFailureMs: RETRY_AFTER_FAILURE_MS,
+        complete: (ok) => ok,
+        onFailure: (error) => logger.warn({ err: (error as Error).message }, 'prometheus series discovery failed'),
+        closeReason: 'prometheus backend closed',
+      }),
+    };
+    servers.set(name, server);
   }
 
-  async function relistServer(server: ServerLister): Promise<boolean> {
+  async function relistServer(server: ServerLister, signal: AbortSignal): Promise<boolean> {
     const end = options.now();
     const start = new Date(end.getTime() - options.maxAgeMs);
     const lists = await Promise.all(
-      server.sources.map((source) => listSeries(source.client, source.rules, { start, end }, stopping.signal)),
+      server.sources.map((source) => listSeries(source.client, source.rules, { start, end }, signal)),
     );
-    if (stopping.signal.aborted) return false;
+    if (signal.aborted) return false;
     const found = new Map<string, Series[] | Error>();
     let failures = 0;
     server.sources.forEach((source, i) => {
@@ -181,40 +192,15 @@ export function createSeriesDiscovery(options: SeriesDiscoveryOptions): SeriesDi
     }
   }
 
-  function nextDelay(ok: boolean): number {
-    return ok ? options.relistIntervalMs : Math.min(options.relistIntervalMs, RETRY_AFTER_FAILURE_MS);
-  }
-
-  function schedule(server: ServerLister, delayMs: number): void {
-    if (closed) return;
-    server.timer = setTimeout(() => {
-      void relistServer(server).then(
-        (ok) => schedule(server, nextDelay(ok)),
-        () => schedule(server, options.relistIntervalMs),
-      );
-    }, delayMs);
-    server.timer.unref();
-  }
-
   const everyServer = (run: (server: ServerLister) => Promise<boolean>) =>
     Promise.all([...servers.values()].map(run)).then((oks) => oks.every(Boolean));
 
   return {
     current: () => current,
-    relist: () => everyServer(relistServer),
-    start: () =>
-      everyServer(async (server) => {
-        const ok = await relistServer(server).catch((error: unknown) => {
-          server.logger.warn({ err: (error as Error).message }, 'first prometheus series discovery failed');
-          return false;
-        });
-        schedule(server, nextDelay(ok));
-        return ok;
-      }),
-    close() {
-      closed = true;
-      for (const server of servers.values()) if (server.timer) clearTimeout(server.timer);
-      stopping.abort(new Error('prometheus backend closed'));
+    relist: () => everyServer((server) => server.relists.refresh()),
+    start: () => everyServer((server) => server.relists.start()),
+    async close() {
+      await Promise.all([...servers.values()].map((server) => server.relists.close()));
     },
   };
 }
