@@ -9,8 +9,8 @@ import {
   RegionalClients,
 } from './clients.js';
 import type { AwsConnectionSettings } from './config.js';
-import { isExpiredCredentials } from './errors.js';
-import { type AwsMetrics, awsMetrics } from './metrics.js';
+import { type AwsCall, isExpiredCredentials } from './errors.js';
+import { type AwsMetrics, awsMetrics, callAws } from './metrics.js';
 
 /** What tests (and only tests) pass to an AWS backend: explicit credentials, fast retries. */
 export interface AwsBackendOptions {
@@ -36,9 +36,20 @@ export interface AwsBackendBase<Client extends AwsClient> {
    * role is assumed afresh for the next call (this one fails as it did).
    */
   renewingExpired<T>(accountId: string | undefined, call: () => Promise<T>): Promise<T>;
+  /** One call with the client of `where`, counted and failing as an ApiError (callAws), its role renewed when expired. */
+  call<T>(where: AwsPlace, call: AwsCall, send: (client: Client) => Promise<T>): Promise<T>;
   /** Destroys every client; for a base used inside another backend (`backend` does it itself). */
   destroy(): void;
-  backend(external: ExternalMetricsProvider, own?: { start?(): void | Promise<void>; close?(): void }): MetricsBackend;
+  backend(
+    external: ExternalMetricsProvider,
+    own?: { start?(): void | Promise<void>; close?(): void | Promise<void> },
+  ): MetricsBackend;
+}
+
+/** Where a call goes: a region and an account (undefined: the section's defaults). */
+export interface AwsPlace {
+  region?: string | undefined;
+  accountId?: string | undefined;
 }
 
 /**
@@ -61,24 +72,30 @@ export function awsBackendBase<Client extends AwsClient>(
     metrics,
     ...(options.aws?.credentials === undefined ? {} : { baseCredentials: options.aws.credentials }),
   });
+  const clientFor = (region: string | undefined, accountId?: string): Client => {
+    const credentials = roles.credentialsFor(accountId);
+    return clients.get(region, credentials && accountId !== undefined ? { accountId, credentials } : undefined);
+  };
+  const renewingExpired = async <T>(accountId: string | undefined, call: () => Promise<T>): Promise<T> => {
+    try {
+      return await call();
+    } catch (error) {
+      if (accountId !== undefined && isExpiredCredentials(error)) {
+        roles.forget(accountId);
+        clients.dropAccount(accountId);
+      }
+      throw error;
+    }
+  };
   return {
-    clientFor(region, accountId) {
-      const credentials = roles.credentialsFor(accountId);
-      return clients.get(region, credentials && accountId !== undefined ? { accountId, credentials } : undefined);
-    },
+    clientFor,
     metrics,
     destroy: () => clients.destroyAll(),
-    async renewingExpired(accountId, call) {
-      try {
-        return await call();
-      } catch (error) {
-        if (accountId !== undefined && isExpiredCredentials(error)) {
-          roles.forget(accountId);
-          clients.dropAccount(accountId);
-        }
-        throw error;
-      }
-    },
+    renewingExpired,
+    call: (where, call, send) =>
+      renewingExpired(where.accountId, () =>
+        callAws(metrics, call, () => send(clientFor(where.region, where.accountId))),
+      ),
     backend: (external, own = {}) => ({
       name: service,
       external,
@@ -87,7 +104,7 @@ export function awsBackendBase<Client extends AwsClient>(
         await own.start?.();
       },
       async close() {
-        own.close?.();
+        await own.close?.();
         clients.destroyAll();
       },
     }),

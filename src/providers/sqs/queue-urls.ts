@@ -1,7 +1,10 @@
+import { GetQueueUrlCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { LRUCache } from 'lru-cache';
+import { ApiError } from '../../api/errors.js';
 import type { Deadline } from '../../lib/deadline.js';
 import { SingleFlight } from '../../lib/single-flight.js';
 import { cancelled } from '../aws/abort.js';
+import type { AwsBackendBase } from '../aws/backend-base.js';
 
 /** A queue as a request or the config names it. A configured `url` needs no lookup. */
 export interface QueueRef {
@@ -58,4 +61,17 @@ export class QueueUrlResolver {
 
 function keyOf(ref: QueueRef): string {
   return `${ref.region ?? ''}|${ref.accountId ?? ''}|${ref.name}`;
+}
+
+/** GetQueueUrl, as the resolver's `lookup`. */
+export function getQueueUrl(aws: AwsBackendBase<SQSClient>): (ref: QueueRef) => Promise<string> {
+  return async (ref) => {
+    const output = await aws.call(
+      ref,
+      { service: 'SQS', operation: 'GetQueueUrl', target: describeQueue(ref) },
+      (client) => client.send(new GetQueueUrlCommand({ QueueName: ref.name, QueueOwnerAWSAccountId: ref.accountId })),
+    );
+    if (!output.QueueUrl) throw ApiError.unavailable(`SQS GetQueueUrl returned no URL for ${describeQueue(ref)}`);
+    return output.QueueUrl;
+  };
 }

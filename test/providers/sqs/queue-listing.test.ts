@@ -39,3 +39,42 @@ test('each prefix is listed once however many metrics share it; a failed refresh
   );
   listing.close();
 });
+
+test('a slow ListQueues is not overlapped by the next, and close() waits for it to end', async () => {
+  let inFlight = 0;
+  let mostAtOnce = 0;
+  const slow: { release: () => void; signal: AbortSignal }[] = [];
+  const listing = new QueuePrefixListing(
+    [{ prefix: 'team-a-' }],
+    async (_prefix, signal) => {
+      inFlight++;
+      mostAtOnce = Math.max(mostAtOnce, inFlight);
+      const first = slow.length === 0;
+      const answered = new Promise<void>((release) => slow.push({ release, signal }));
+      // The first listing answers at once; every later one hangs until the test releases it.
+      if (!first) await answered;
+      inFlight--;
+      return [{ name: 'team-a-1' }];
+    },
+    10,
+    silentLogger(),
+  );
+  await listing.start();
+  // Twenty intervals pass while the second listing hangs.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.equal(slow.length, 2, 'one listing in flight, none started beside it');
+  assert.equal(mostAtOnce, 1);
+
+  let closed = false;
+  const closing = listing.close().then(() => {
+    closed = true;
+  });
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(slow[1]?.signal.aborted, true, 'close() aborts the listing in flight');
+  assert.equal(closed, false, 'close() waits for it');
+  slow[1]?.release();
+  await closing;
+  assert.equal(closed, true);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(slow.length, 2, 'nothing is listed after close()');
+});
