@@ -6,8 +6,7 @@ import { FlagError } from '../config/errors.js';
 import { findKubeConfigSource, type KubeConfigSource } from '../kube/config-source.js';
 import type { ObjectInformers } from '../kube/index.js';
 import type { Logger } from '../observability/logger.js';
-import type { AuthFlags } from '../server/auth/setup.js';
-import type { AuthSetup } from '../server/auth/types.js';
+import type { AuthFlags, AuthSetup } from '../server/auth/types.js';
 
 export interface ClusterAccess {
   /** Absent in standalone mode. */
@@ -134,7 +133,7 @@ export async function clusterAccess(flags: ClusterFlags, logger: Logger, registr
     },
     close() {
       auth.close();
-      clusterResources?.close();
+      void clusterResources?.close();
       kube?.close();
       void objects?.close();
     },

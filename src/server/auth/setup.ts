@@ -1,37 +1,15 @@
-import { readFile } from 'node:fs/promises';
 import type { Registry } from 'prom-client';
 import { createLimiter } from '../../concurrency/limiter.js';
-import { type ClosableKubeClient, createKubeClient } from '../../kube/client.js';
-import { loadKubeConfig } from '../../kube/config.js';
 import type { KubeClient } from '../../kube/types.js';
 import type { Logger } from '../../observability/logger.js';
+import { type ClientCas, clientCas, readFlagCas } from './client-cas.js';
 import { createClientCertificateAuthenticator } from './client-certificate.js';
 import { createUnionAuthenticator } from './credentials.js';
-import {
-  AUTHENTICATION_CONFIGMAP,
-  type ClusterAuthentication,
-  type RequestHeaderNames,
-  readClusterAuthentication,
-} from './extension-apiserver-authentication.js';
-import { createRequestHeaderAuthenticator, type RequestHeaderConfig } from './request-header.js';
+import { delegationClients } from './delegation-clients.js';
+import { createRequestHeaderAuthenticator } from './request-header.js';
 import { createSubjectAccessReviewAuthorizer } from './subject-access-review.js';
 import { createTokenReviewAuthenticator } from './token-review.js';
-import type { AuthSetup } from './types.js';
-import { type CaBundle, parseCaBundle } from './x509.js';
-
-/** The authentication and authorization flags (kube-apiserver's names); cli/flags.ts fills them. */
-export interface AuthFlags {
-  requestheaderClientCaFile?: string;
-  requestheaderAllowedNames: string[];
-  requestheaderUsernameHeaders: string[];
-  requestheaderGroupHeaders: string[];
-  requestheaderExtraHeadersPrefix: string[];
-  clientCaFile?: string;
-  kubeconfig?: string;
-  authenticationKubeconfig?: string;
-  authorizationKubeconfig?: string;
-  authorizationAlwaysAllowPaths: string[];
-}
+import type { Authenticator, AuthFlags, Authorizer, AuthSetup } from './types.js';
 
 export interface AuthSetupOptions {
   logger: Logger;
@@ -68,82 +46,53 @@ const SUBJECT_ACCESS_REVIEWS_QUEUED = 256;
  * naming the flag or file when something given is unusable, so the process refuses to start.
  */
 export async function createAuthSetup(flags: AuthFlags, options: AuthSetupOptions): Promise<AuthSetup> {
-  const { logger } = options;
   const alwaysAllowPaths = normaliseAlwaysAllowPaths(flags.authorizationAlwaysAllowPaths);
-  const flagRequestHeader = flags.requestheaderClientCaFile
-    ? {
-        ...headerNames(flags),
-        ca: await readCaFile(flags.requestheaderClientCaFile, '--requestheader-client-ca-file'),
-        allowedNames: flags.requestheaderAllowedNames,
-      }
-    : undefined;
-  const flagClientCa = flags.clientCaFile ? await readCaFile(flags.clientCaFile, '--client-ca-file') : undefined;
-
-  const owned: ClosableKubeClient[] = [];
-  const authenticationKube =
-    flags.authenticationKubeconfig || !options.kube
-      ? ownedClient(flags.authenticationKubeconfig, '--authentication-kubeconfig', flags, owned, logger)
-      : options.kube;
-  const authorizationKube = flags.authorizationKubeconfig
-    ? ownedClient(flags.authorizationKubeconfig, '--authorization-kubeconfig', flags, owned, logger)
-    : (options.kube ?? authenticationKube);
-
-  const usesConfigMap = !flagRequestHeader || !flagClientCa;
-  let cluster: ClusterAuthentication | undefined;
+  const fromFlags = await readFlagCas(flags);
+  const clients = delegationClients(flags, options.kube, options.logger);
+  let cas: ClientCas;
   try {
-    cluster = usesConfigMap ? await readClusterAuthentication(authenticationKube, headerNames(flags)) : undefined;
+    cas = await clientCas(flags, fromFlags, clients.authentication, {
+      logger: options.logger,
+      refreshIntervalMs: options.refreshIntervalMs ?? 60_000,
+      ...(options.onClientCaChange ? { onClientCaChange: options.onClientCaChange } : {}),
+    });
   } catch (error) {
-    for (const client of owned) client.close();
+    clients.close();
     throw error;
   }
-  const requestHeader = (): RequestHeaderConfig | undefined => flagRequestHeader ?? cluster?.requestHeader;
-  const clientCa = (): CaBundle | undefined => flagClientCa ?? cluster?.clientCa;
-  const clientCaPem = (): string[] => [...new Set([...(requestHeader()?.ca.pem ?? []), ...(clientCa()?.pem ?? [])])];
-  logSources(logger, { flagRequestHeader, flagClientCa, cluster, usesConfigMap });
+  return {
+    authenticator: delegatedAuthenticator(cas, clients.authentication, options),
+    authorizer: delegatedAuthorizer(clients.authorization, options),
+    alwaysAllowPaths,
+    get clientCaPem() {
+      return cas.clientCaPem();
+    },
+    close() {
+      cas.close();
+      clients.close();
+    },
+  };
+}
 
-  const refreshMs = options.refreshIntervalMs ?? 60_000;
-  const refresh = usesConfigMap && refreshMs > 0 ? setInterval(() => void refreshCluster(), refreshMs) : undefined;
-  refresh?.unref();
-  let refreshing = false;
-  async function refreshCluster(): Promise<void> {
-    if (refreshing) return;
-    refreshing = true;
-    try {
-      const next = await readClusterAuthentication(authenticationKube, headerNames(flags));
-      if (!next) {
-        logger.warn(AUTHENTICATION_CONFIGMAP, 'authentication configmap disappeared; keeping the CAs read before');
-        return;
-      }
-      const before = clientCaPem().join('');
-      cluster = next;
-      const after = clientCaPem();
-      if (after.join('') !== before) {
-        logger.info({ certificates: after.length }, 'client CA bundle changed in the authentication configmap');
-        options.onClientCaChange?.(after);
-      }
-    } catch (error) {
-      logger.warn(
-        { err: error instanceof Error ? error.message : String(error) },
-        'cannot refresh the authentication configmap; keeping the CAs read before',
-      );
-    } finally {
-      refreshing = false;
-    }
-  }
-
+/** Front-proxy certificates, then client certificates, then bearer tokens (TokenReview). */
+function delegatedAuthenticator(cas: ClientCas, kube: KubeClient, options: AuthSetupOptions): Authenticator {
   const now = options.now ?? (() => new Date());
-  const authenticator = createUnionAuthenticator([
-    createRequestHeaderAuthenticator(requestHeader, now),
-    createClientCertificateAuthenticator(clientCa, now),
+  return createUnionAuthenticator([
+    createRequestHeaderAuthenticator(cas.requestHeader, now),
+    createClientCertificateAuthenticator(cas.clientCa, now),
     createTokenReviewAuthenticator({
-      kube: authenticationKube,
+      kube,
       ...(options.tokenCacheTtlMs !== undefined
         ? { successTtlMs: options.tokenCacheTtlMs, failureTtlMs: options.tokenCacheTtlMs }
         : {}),
     }),
   ]);
-  const authorizer = createSubjectAccessReviewAuthorizer({
-    kube: authorizationKube,
+}
+
+/** SubjectAccessReviews, cached, at most SUBJECT_ACCESS_REVIEWS_AT_ONCE at a time. */
+function delegatedAuthorizer(kube: KubeClient, options: AuthSetupOptions): Authorizer {
+  return createSubjectAccessReviewAuthorizer({
+    kube,
     limiter: createLimiter({
       name: 'SubjectAccessReview',
       label: 'subjectaccessreview',
@@ -154,19 +103,6 @@ export async function createAuthSetup(flags: AuthFlags, options: AuthSetupOption
     ...(options.authorizationAllowedTtlMs !== undefined ? { allowedTtlMs: options.authorizationAllowedTtlMs } : {}),
     ...(options.authorizationDeniedTtlMs !== undefined ? { deniedTtlMs: options.authorizationDeniedTtlMs } : {}),
   });
-
-  return {
-    authenticator,
-    authorizer,
-    alwaysAllowPaths,
-    get clientCaPem() {
-      return clientCaPem();
-    },
-    close() {
-      if (refresh) clearInterval(refresh);
-      for (const client of owned) client.close();
-    },
-  };
 }
 
 /**
@@ -181,84 +117,4 @@ export function normaliseAlwaysAllowPaths(patterns: readonly string[]): string[]
     }
     return path;
   });
-}
-
-async function readCaFile(path: string, flag: string): Promise<CaBundle> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new Error(
-      `${flag} ${path}: cannot read the CA file: ${error instanceof Error ? error.message : String(error)}`,
-    );
-  }
-  return parseCaBundle(text, `${flag} ${path}`);
-}
-
-function headerNames(flags: AuthFlags): RequestHeaderNames {
-  return {
-    usernameHeaders: flags.requestheaderUsernameHeaders,
-    uidHeaders: [],
-    groupHeaders: flags.requestheaderGroupHeaders,
-    extraHeaderPrefixes: flags.requestheaderExtraHeadersPrefix,
-  };
-}
-
-// kube falls back to the in-cluster config only; --kubeconfig is tried first so that one flag
-// is enough when the adapter runs outside the cluster.
-function ownedClient(
-  path: string | undefined,
-  flag: string,
-  flags: AuthFlags,
-  owned: ClosableKubeClient[],
-  logger: Logger,
-): ClosableKubeClient {
-  const chosen = path ?? flags.kubeconfig;
-  const loaded = loadKubeConfig(chosen, { flag: path ? flag : '--kubeconfig' });
-  if (!loaded) {
-    throw new Error(
-      'no Kubernetes API to delegate authentication and authorization to (TokenReview, SubjectAccessReview, ' +
-        `configmap ${AUTHENTICATION_CONFIGMAP.namespace}/${AUTHENTICATION_CONFIGMAP.name}): give ${flag} or --kubeconfig, ` +
-        'run in a cluster with a service account, or pass --standalone',
-    );
-  }
-  logger.info({ flag, source: loaded.source }, 'delegating authentication/authorization to the Kubernetes API');
-  const client = createKubeClient(loaded.kubeConfig, { userAgent: 'hpa-metrics-adapter/auth' });
-  owned.push(client);
-  return client;
-}
-
-function logSources(
-  logger: Logger,
-  state: {
-    flagRequestHeader?: RequestHeaderConfig;
-    flagClientCa?: CaBundle;
-    cluster?: ClusterAuthentication;
-    usesConfigMap: boolean;
-  },
-): void {
-  const configMap = `configmap ${AUTHENTICATION_CONFIGMAP.namespace}/${AUTHENTICATION_CONFIGMAP.name}`;
-  const requestHeader = state.flagRequestHeader ?? state.cluster?.requestHeader;
-  const sourceOf = (fromFlag: unknown, fromCluster: unknown, flag: string) =>
-    fromFlag ? flag : fromCluster ? configMap : 'none';
-  logger.info(
-    {
-      requestHeaderCa: sourceOf(
-        state.flagRequestHeader,
-        state.cluster?.requestHeader,
-        '--requestheader-client-ca-file',
-      ),
-      requestHeaderAllowedNames: requestHeader?.allowedNames,
-      clientCa: sourceOf(state.flagClientCa, state.cluster?.clientCa, '--client-ca-file'),
-    },
-    'client certificate authentication sources',
-  );
-  if (state.usesConfigMap && !state.cluster) {
-    logger.warn(`${configMap} not found: only the CA files given by flag and bearer tokens can authenticate`);
-  }
-  if (!requestHeader) {
-    logger.warn(
-      'no request-header (front-proxy) CA: requests proxied by the kube-apiserver aggregator will be rejected with 401',
-    );
-  }
 }

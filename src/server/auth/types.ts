@@ -38,3 +38,17 @@ export interface AuthSetup {
   clientCaPem: string[];
   close(): void;
 }
+
+/** The authentication and authorization flags (kube-apiserver's names); cli/flags.ts fills them. */
+export interface AuthFlags {
+  requestheaderClientCaFile?: string;
+  requestheaderAllowedNames: string[];
+  requestheaderUsernameHeaders: string[];
+  requestheaderGroupHeaders: string[];
+  requestheaderExtraHeadersPrefix: string[];
+  clientCaFile?: string;
+  kubeconfig?: string;
+  authenticationKubeconfig?: string;
+  authorizationKubeconfig?: string;
+  authorizationAlwaysAllowPaths: string[];
+}

@@ -3,8 +3,8 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { type ClosableKubeClient, createKubeClient } from '../../../src/kube/client.js';
 import { loadKubeConfig } from '../../../src/kube/config.js';
 import { silentLogger } from '../../../src/observability/logger.js';
-import { type AuthFlags, createAuthSetup, normaliseAlwaysAllowPaths } from '../../../src/server/auth/setup.js';
-import type { AuthSetup } from '../../../src/server/auth/types.js';
+import { createAuthSetup, normaliseAlwaysAllowPaths } from '../../../src/server/auth/setup.js';
+import type { AuthFlags, AuthSetup } from '../../../src/server/auth/types.js';
 import { type KubeApiserverDouble, startKubeApiserverDouble } from '../../support/kube-apiserver-double.js';
 import { type AuthPki, createAuthPki, startAuthProbe } from './tls-harness.js';
 
