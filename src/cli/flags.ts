@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { isValidQuantity, parseQuantity } from '../api/quantity.js';
 import { FlagError } from '../config/errors.js';
+import { DEFAULT_OBJECT_CAPS } from '../kube/object-caps.js';
 import { DURATION_BOUND, parseDuration } from '../lib/duration.js';
 import type { PrometheusOverrides } from '../providers/prometheus/settings.js';
 import { type TlsPolicy, TlsPolicyError, tlsPolicy } from '../server/tls-policy.js';
@@ -86,6 +87,15 @@ export function parseFlags(argv: readonly string[]): Flags {
     ...prometheusFlagsFrom(v),
     metricsRelistIntervalMs: durationFlag('metrics-relist-interval', v['metrics-relist-interval']) ?? 60_000,
     watchResources: watchResourcesFlag(v['watch-resources']),
+    watchMaxObjects: positive(
+      'watch-max-objects',
+      intFlag('watch-max-objects', v['watch-max-objects'], DEFAULT_OBJECT_CAPS.maxObjects),
+    ),
+    watchMaxLabelBytes: byteFlag(
+      'watch-max-label-bytes',
+      v['watch-max-label-bytes'],
+      DEFAULT_OBJECT_CAPS.maxLabelBytes,
+    ),
   };
 }
 
@@ -167,6 +177,8 @@ export const SERVE_FLAG_OPTIONS = {
   'shutdown-delay-seconds': str,
   'log-level': str,
   'watch-resources': str,
+  'watch-max-objects': str,
+  'watch-max-label-bytes': str,
   ...PROMETHEUS_FLAG_OPTIONS,
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
@@ -185,6 +197,11 @@ function watchResourcesFlag(raw: string | undefined): string[] {
     );
   }
   return resources;
+}
+
+function positive(name: string, n: number): number {
+  if (n === 0) throw new FlagError(`--${name}: expected a positive integer, got 0`);
+  return n;
 }
 
 function intFlag(name: string, raw: string | undefined, fallback: number): number {

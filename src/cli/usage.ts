@@ -42,6 +42,8 @@ const FLAGS: readonly [flag: string, defaultValue: string, meaning: string][] = 
   ['--metrics-relist-interval DURATION', '1m', 'how often series are rediscovered'],
   ['--metrics-max-age DURATION', 'the relist interval', 'how far back discovery looks'],
   ['--watch-resources LIST', '*', 'resources whose metadata may be watched for labelSelector requests'],
+  ['--watch-max-objects N', '150000', 'objects held per watched resource (and per LIST); past it, LIST by selector'],
+  ['--watch-max-label-bytes SIZE', '32Mi', 'names and labels held per watched resource (and per LIST)'],
   ['-h, --help', '', 'print this help and exit'],
   ['--version', '', 'print the version and exit'],
 ];

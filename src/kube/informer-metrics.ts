@@ -11,8 +11,8 @@ export interface InformerMetrics {
 
 /**
  * The informers' health in /metrics: objects held, relists, watch restarts, LIST fallbacks,
- * age of the last event, and whether a watch is forbidden. Gauges read the informers when
- * scraped; a forbidden watch is also logged, once per resource.
+ * age of the last event, whether a watch is forbidden, and caps passed. Gauges read the informers
+ * when scraped; a forbidden watch and a cap passed are also logged, once per resource.
  */
 export function createInformerMetrics(
   registry: Registry,
@@ -72,7 +72,14 @@ export function createInformerMetrics(
     labelNames: ['resource', 'reason'],
     registers,
   });
+  const capsExceeded = new Counter({
+    name: 'hpa_metrics_adapter_informer_cap_exceeded_total',
+    help: 'Times an informer outgrew a cap (cap="objects": --watch-max-objects, "label_bytes": --watch-max-label-bytes) and dropped its index.',
+    labelNames: ['resource', 'cap'],
+    registers,
+  });
   const reportedForbidden = new Set<string>();
+  const reportedOverCap = new Set<string>();
   return {
     eventsFor(resource) {
       return {
@@ -84,6 +91,15 @@ export function createInformerMetrics(
           logger.warn(
             { resource, err: message },
             'watch forbidden by RBAC (watch, or list across all namespaces): selector requests fall back to a LIST per request (grant cluster-wide "list" and "watch" to the adapter, see deploy/base/rbac-resource-reader.yaml)',
+          );
+        },
+        overCap(error) {
+          capsExceeded.inc({ resource, cap: error.cap });
+          if (reportedOverCap.has(resource)) return;
+          reportedOverCap.add(resource);
+          logger.warn(
+            { resource, cap: error.cap, limit: error.limit, err: error.message },
+            'informer over its cap: index dropped, selector requests fall back to a LIST by selector (retried later; raise the flag if the cluster is this large)',
           );
         },
       };

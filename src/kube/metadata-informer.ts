@@ -1,6 +1,7 @@
 import type { Logger } from '../observability/logger.js';
 import { collectionPath } from './client.js';
-import { listMetadata } from './metadata.js';
+import { listIndexed } from './metadata.js';
+import { ObjectCapError, type ObjectCaps } from './object-caps.js';
 import { ObjectIndex } from './object-index.js';
 import type { KubeTransport } from './transport.js';
 import { kubeStatusOf, type ResourceRef } from './types.js';
@@ -14,6 +15,8 @@ export interface InformerTimings {
   backoffMaxMs: number;
   /** Retry delay after a 403 on the LIST or WATCH of all namespaces (RBAC may be granted later). Default 5 min. */
   forbiddenRetryMs: number;
+  /** Retry delay after the resource outgrew a cap (ObjectCaps): the cluster may shrink. Default 5 min. */
+  overCapRetryMs: number;
   /**
    * How long a failing watch may be trusted before selector requests fall back to LIST. Default
    * 30 s. A watch fails when it errs, is cut, sends a line that is not a watch event, or ends
@@ -28,6 +31,7 @@ export const DEFAULT_INFORMER_TIMINGS: InformerTimings = {
   backoffInitialMs: 800,
   backoffMaxMs: 30_000,
   forbiddenRetryMs: 300_000,
+  overCapRetryMs: 300_000,
   failureToleranceMs: 30_000,
 };
 
@@ -55,6 +59,7 @@ export interface InformerEvents {
   relisted(reason: 'initial' | 'expired' | 'retry'): void;
   watchRestarted(reason: 'closed' | 'expired' | 'empty' | 'error' | 'forbidden'): void;
   forbidden(message: string): void;
+  overCap(error: ObjectCapError): void;
 }
 
 export interface MetadataInformerOptions {
@@ -64,24 +69,27 @@ export interface MetadataInformerOptions {
   logger: Logger;
   events: InformerEvents;
   timings: InformerTimings;
+  caps: ObjectCaps;
   now?: () => number;
   random?: () => number;
 }
 
-export type InformerHealth = 'serving' | 'not_synced' | 'watch_failing' | 'watch_forbidden';
+export type InformerHealth = 'serving' | 'not_synced' | 'watch_failing' | 'watch_forbidden' | 'over_cap';
 
 /**
  * LIST then WATCH of one resource across the cluster, metadata only, kept in an ObjectIndex:
  * re-watches from the last resourceVersion when the server ends a watch, relists on 410
  * Expired/Gone, backs off with jitter on errors. The index answers selectors only while
- * `health()` is `serving`; the caller falls back to a LIST otherwise.
+ * `health()` is `serving`; the caller falls back to a LIST otherwise. Past a cap on what it
+ * holds (ObjectCaps) it drops the index and tries again after `overCapRetryMs`.
  */
 export class MetadataInformer {
-  readonly index = new ObjectIndex();
+  readonly index: ObjectIndex;
   /** When the last event (or bookmark) arrived, ms since the epoch; undefined before the first. */
   lastEventAt: number | undefined;
   private synced = false;
   private forbiddenSince: number | undefined;
+  private overCap: ObjectCapError | undefined;
   private failingSince: number | undefined;
   private failures = 0;
   /** 410s in a row that ended a watch within QUICK_END_MS without an event. */
@@ -98,6 +106,11 @@ export class MetadataInformer {
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
     this.collection = collectionPath(options.resource, undefined);
+    this.index = new ObjectIndex(options.caps, this.what);
+  }
+
+  private get what(): string {
+    return `the informer of ${this.collection}`;
   }
 
   /** The resourceVersion the index reflects; undefined before the first LIST and after a 410. */
@@ -111,6 +124,7 @@ export class MetadataInformer {
 
   health(): InformerHealth {
     if (this.forbiddenSince !== undefined) return 'watch_forbidden';
+    if (this.overCap !== undefined) return 'over_cap';
     if (!this.synced) return 'not_synced';
     if (this.failingSince !== undefined && this.now() - this.failingSince > this.options.timings.failureToleranceMs)
       return 'watch_failing';
@@ -130,25 +144,25 @@ export class MetadataInformer {
       this.delivered = false;
       try {
         if (this.lastResourceVersion === undefined) {
-          const list = await listMetadata(
-            this.options.transport,
-            this.collection,
-            '',
-            this.options.pageSize,
-            this.stop.signal,
-          );
-          this.index.replace(list.objects);
-          this.lastResourceVersion = list.resourceVersion;
-          this.synced = true;
-          this.recovered();
+          await this.list();
           events.relisted(relistReason);
-          logger.debug({ resource: resource.resource, objects: list.objects.length }, 'informer listed');
+          logger.debug({ resource: resource.resource, objects: this.index.size }, 'informer listed');
         }
         await this.watch();
         events.watchRestarted('closed');
         await this.pace(started);
       } catch (error) {
         if (this.stop.signal.aborted) break;
+        if (error instanceof ObjectCapError) {
+          // Held no longer: what is over a cap must not stay in memory while requests fall back.
+          this.index.replace([]);
+          this.lastResourceVersion = undefined;
+          this.overCap = error;
+          relistReason = 'retry';
+          events.overCap(error);
+          await this.sleep(this.options.timings.overCapRetryMs);
+          continue;
+        }
         const status = kubeStatusOf(error);
         if (status === 410) {
           // The history no longer reaches our resourceVersion: rebuild from a fresh LIST at once.
@@ -177,6 +191,17 @@ export class MetadataInformer {
         await this.sleep(this.backoff());
       }
     }
+  }
+
+  /** A full LIST into a new index, which then replaces the one serving. */
+  private async list(): Promise<void> {
+    const { transport, pageSize, caps } = this.options;
+    const list = await listIndexed(transport, this.collection, '', pageSize, this.stop.signal, caps);
+    this.index.adopt(list.index);
+    this.lastResourceVersion = list.resourceVersion;
+    this.synced = true;
+    this.overCap = undefined;
+    this.recovered();
   }
 
   /**

@@ -1,5 +1,8 @@
 import { z } from 'zod';
 import { ApiError } from '../api/errors.js';
+import { parseSelector } from '../api/selector.js';
+import { DEFAULT_OBJECT_CAPS, type ObjectCaps } from './object-caps.js';
+import { ObjectIndex } from './object-index.js';
 import { type KubeResponse, type KubeTransport, statusError } from './transport.js';
 import type { ObjectSummary } from './types.js';
 
@@ -31,15 +34,37 @@ export interface MetadataList {
   resourceVersion: string;
 }
 
-/** LIST a collection metadata-only, following `continue` pages (one consistent snapshot). */
+/**
+ * LIST a collection metadata-only, following `continue` pages (one consistent snapshot), held
+ * to `caps`: the first object past one rejects with ObjectCapError. Objects come sorted by
+ * namespace and name, as the API server lists them.
+ */
 export async function listMetadata(
   transport: KubeTransport,
   collection: string,
   labelSelector: string,
   pageSize: number,
   signal?: AbortSignal,
+  caps: ObjectCaps = DEFAULT_OBJECT_CAPS,
 ): Promise<MetadataList> {
-  const objects: ObjectSummary[] = [];
+  const { index, resourceVersion } = await listIndexed(transport, collection, labelSelector, pageSize, signal, caps);
+  return { objects: index.select(undefined, EVERYTHING), resourceVersion };
+}
+
+/**
+ * A metadata-only LIST into a new ObjectIndex held to `caps`, page by page: each page's objects
+ * join the index (sharing equal label values, so those are held and counted once) before the
+ * next page is read, and the first object past a cap rejects with ObjectCapError.
+ */
+export async function listIndexed(
+  transport: KubeTransport,
+  collection: string,
+  labelSelector: string,
+  pageSize: number,
+  signal: AbortSignal | undefined,
+  caps: ObjectCaps,
+): Promise<{ index: ObjectIndex; resourceVersion: string }> {
+  const index = new ObjectIndex(caps, `the LIST of ${collection}`);
   let continueToken: string | undefined;
   let resourceVersion = '';
   do {
@@ -50,12 +75,14 @@ export async function listMetadata(
     const response = await transport.request('GET', path, undefined, signal, METADATA_LIST_ACCEPT);
     if (response.status < 200 || response.status > 299) throw statusError('GET', path, response);
     const page = parseBody('GET', path, metadataListSchema, response);
-    for (const item of page.items ?? []) objects.push(summaryOf(item.metadata));
+    for (const item of page.items ?? []) index.upsert(summaryOf(item.metadata));
     resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
     continueToken = page.metadata?.continue ?? undefined;
   } while (continueToken);
-  return { objects, resourceVersion };
+  return { index, resourceVersion };
 }
+
+const EVERYTHING = parseSelector('');
 
 export function summaryOf(metadata: z.infer<typeof objectMetadataSchema>): ObjectSummary {
   const summary: ObjectSummary = { name: metadata.name, labels: metadata.labels ?? {} };

@@ -1,22 +1,35 @@
 import type { LabelSelector } from '../api/selector.js';
+import { ObjectCapError, type ObjectCaps } from './object-caps.js';
 import type { ObjectSummary } from './types.js';
 
 /**
  * The objects of one resource, indexed namespace → label key → value → names, so a selector is
  * answered in memory at a cost proportional to the objects of its namespace that carry its most
  * selective `key=value` (or `key in (…)`), not to the cluster. Summaries are frozen and handed
- * out as they are.
+ * out as they are. With `caps`, an upsert that takes it past one throws ObjectCapError and leaves
+ * the index over it: the caller drops it.
  */
 export class ObjectIndex {
-  private readonly namespaces = new Map<string, NamespaceEntries>();
+  private namespaces = new Map<string, NamespaceEntries>();
   /** Changes per namespace ('' for root-scoped objects), and in all; never reset, so an old reading never matches again. */
   private readonly changes = new Map<string, number>();
   private allChanges = 0;
   private resets = 0;
   private count = 0;
+  /** Names, and label keys and values, held: a value shared by many objects counts once. */
+  private heldLabelBytes = 0;
+
+  constructor(
+    private readonly caps?: ObjectCaps,
+    private readonly what = 'the index',
+  ) {}
 
   get size(): number {
     return this.count;
+  }
+
+  get labelBytes(): number {
+    return this.heldLabelBytes;
   }
 
   /**
@@ -41,7 +54,10 @@ export class ObjectIndex {
     if (previous && sameLabels(previous.labels, object.labels)) return;
     this.changed(namespace);
     if (previous) this.unindex(entries, previous);
-    else this.count++;
+    else {
+      this.count++;
+      this.heldLabelBytes += object.name.length;
+    }
     const labels: Record<string, string> = {};
     const buckets: Bucket[] = [];
     for (const [key, value] of Object.entries(object.labels)) {
@@ -54,6 +70,7 @@ export class ObjectIndex {
       if (!bucket) {
         bucket = { value, names: new Set() };
         values.set(value, bucket);
+        this.heldLabelBytes += key.length + value.length;
       }
       // The bucket's copy of the value: every pod of a workload then shares one string.
       labels[key] = bucket.value;
@@ -66,6 +83,10 @@ export class ObjectIndex {
     });
     entries.byName.set(stored.name, stored);
     for (const bucket of buckets) bucket.names.add(stored.name);
+    if (this.caps && this.count > this.caps.maxObjects)
+      throw new ObjectCapError('objects', this.caps.maxObjects, this.what);
+    if (this.caps && this.heldLabelBytes > this.caps.maxLabelBytes)
+      throw new ObjectCapError('label_bytes', this.caps.maxLabelBytes, this.what);
   }
 
   /** Removes one object (DELETED); unknown objects are ignored. */
@@ -77,17 +98,28 @@ export class ObjectIndex {
     this.unindex(entries, previous);
     entries.byName.delete(name);
     this.count--;
+    this.heldLabelBytes -= name.length;
     if (entries.byName.size === 0) this.namespaces.delete(namespace ?? '');
   }
 
   /** Replaces everything (after a LIST). */
   replace(objects: readonly ObjectSummary[]): void {
-    this.namespaces.clear();
-    this.count = 0;
+    const fresh = new ObjectIndex(this.caps, this.what);
+    for (const object of objects) fresh.upsert(object);
+    this.adopt(fresh);
+  }
+
+  /**
+   * Takes over the objects of `fresh` (an index filled from a LIST page by page), dropping its
+   * own; `fresh` must not be used afterwards.
+   */
+  adopt(fresh: ObjectIndex): void {
+    this.namespaces = fresh.namespaces;
+    this.count = fresh.count;
+    this.heldLabelBytes = fresh.heldLabelBytes;
     // Every namespace's generation moves, including namespaces the new list no longer has.
-    this.resets += objects.length + 1;
+    this.resets++;
     this.allChanges++;
-    for (const object of objects) this.upsert(object);
   }
 
   /**
@@ -116,7 +148,10 @@ export class ObjectIndex {
       const values = entries.byLabel.get(key);
       const bucket = values?.get(value);
       bucket?.names.delete(object.name);
-      if (bucket?.names.size === 0) values?.delete(value);
+      if (bucket?.names.size === 0) {
+        values?.delete(value);
+        this.heldLabelBytes -= key.length + value.length;
+      }
       if (values?.size === 0) entries.byLabel.delete(key);
     }
   }

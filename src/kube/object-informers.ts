@@ -8,6 +8,7 @@ import { collectionPath } from './client.js';
 import { createInformerMetrics } from './informer-metrics.js';
 import { listMetadata } from './metadata.js';
 import { DEFAULT_INFORMER_TIMINGS, type InformerTimings, MetadataInformer } from './metadata-informer.js';
+import { DEFAULT_OBJECT_CAPS, type ObjectCaps } from './object-caps.js';
 import { KubeTransport, type KubeTransportOptions } from './transport.js';
 import type { ObjectLister, ObjectSummary, ResourceRef } from './types.js';
 
@@ -24,6 +25,8 @@ export interface ObjectInformersOptions extends KubeTransportOptions {
   /** Objects per LIST page. Default 500. */
   listPageSize?: number;
   timings?: Partial<InformerTimings>;
+  /** What one resource's index, or one LIST, may hold. Defaults: DEFAULT_OBJECT_CAPS. */
+  caps?: Partial<ObjectCaps>;
   now?: () => number;
   random?: () => number;
 }
@@ -51,13 +54,15 @@ interface Selection {
  * Selector requests answered from metadata-only informers: the first request for a resource
  * starts its informer (LIST then WATCH) and is answered by a metadata-only LIST, as is every
  * request until the informer has synced, while its watch is forbidden, or while it has been
- * failing for longer than `failureToleranceMs`. Each such LIST is counted as a fallback.
+ * failing for longer than `failureToleranceMs`, or once it outgrew its caps. Each such LIST is
+ * counted as a fallback and held to the same caps (more answers 503).
  * An answer from the index is a frozen array, handed out again while its namespace is unchanged.
  */
 export function createObjectInformers(kubeConfig: KubeConfig, options: ObjectInformersOptions): ObjectInformers {
   const transport = new KubeTransport(kubeConfig, { userAgent: 'hpa-metrics-adapter/informer', ...options });
   const pageSize = options.listPageSize ?? 500;
   const timings = { ...DEFAULT_INFORMER_TIMINGS, ...options.timings };
+  const caps = { ...DEFAULT_OBJECT_CAPS, ...options.caps };
   const informers = new Map<string, MetadataInformer>();
   const metrics = createInformerMetrics(options.registry, options.logger, informers, options.now ?? Date.now);
   const watchAll = options.watchResources.includes('*');
@@ -95,6 +100,7 @@ export function createObjectInformers(kubeConfig: KubeConfig, options: ObjectInf
         logger: options.logger,
         events: metrics.eventsFor(key),
         timings,
+        caps,
         ...(options.now ? { now: options.now } : {}),
         ...(options.random ? { random: options.random } : {}),
       });
@@ -117,7 +123,7 @@ export function createObjectInformers(kubeConfig: KubeConfig, options: ObjectInf
         metrics.fallback(key, 'not_watched');
       }
       const collection = collectionPath(resource, namespace);
-      return (await listMetadata(transport, collection, labelSelector, pageSize, signal)).objects;
+      return (await listMetadata(transport, collection, labelSelector, pageSize, signal, caps)).objects;
     },
     informer: (resource) => informers.get(resourceKey(resource)),
     async close() {

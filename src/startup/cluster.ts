@@ -63,6 +63,9 @@ export interface ClusterFlags extends AuthFlags {
    * `deployments.apps`, `*` for any); others are LISTed per request. Default `*`.
    */
   watchResources: string[];
+  /** Objects, and bytes of names and labels, one watched resource (or one LIST) may hold. */
+  watchMaxObjects: number;
+  watchMaxLabelBytes: number;
 }
 
 export async function clusterAccess(flags: ClusterFlags, logger: Logger, registry: Registry): Promise<ClusterAccess> {
@@ -105,6 +108,7 @@ export async function clusterAccess(flags: ClusterFlags, logger: Logger, registr
         logger,
         registry,
         watchResources: flags.watchResources,
+        caps: { maxObjects: flags.watchMaxObjects, maxLabelBytes: flags.watchMaxLabelBytes },
         ...(clusterResources ? { resources: clusterResources } : {}),
       })
     : undefined;

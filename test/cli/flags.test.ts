@@ -26,6 +26,13 @@ describe('command-line flags', () => {
     assert.deepEqual(parseFlags(['--watch-resources=']).watchResources, []);
   });
 
+  it('--watch-max-objects and --watch-max-label-bytes cap what one watched resource holds', () => {
+    const defaults = parseFlags([]);
+    assert.deepEqual([defaults.watchMaxObjects, defaults.watchMaxLabelBytes], [150_000, 32 * 1024 * 1024]);
+    const set = parseFlags(['--watch-max-objects=5000', '--watch-max-label-bytes=8Mi']);
+    assert.deepEqual([set.watchMaxObjects, set.watchMaxLabelBytes], [5000, 8 * 1024 * 1024]);
+  });
+
   it('accepts --flag=value and --flag value, and comma-separated lists', () => {
     const flags = parseFlags([
       '--secure-port=8443',
@@ -56,6 +63,8 @@ describe('command-line flags', () => {
     [['--metrics-relist-interval=1000h'], /--metrics-relist-interval: expected a duration .*at most 596h.*got "1000h"/],
     [['--prometheus-verb=PUT'], /--prometheus-verb: expected GET or POST/],
     [['--watch-resources=Pods/x'], /--watch-resources: expected resources such as pods,deployments.apps/],
+    [['--watch-max-objects=0'], /--watch-max-objects: expected a positive integer/],
+    [['--watch-max-label-bytes=lots'], /--watch-max-label-bytes: expected a positive number of bytes/],
     [['--no-such-flag'], /no-such-flag/],
     [['positional'], /positional/],
   ];

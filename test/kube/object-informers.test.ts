@@ -6,6 +6,7 @@ import { BUILTIN_RESOURCES } from '../../src/api/builtin-resources.js';
 import type { ResourceResolver } from '../../src/api/resource-table.js';
 import { loadKubeConfig } from '../../src/kube/config.js';
 import type { InformerTimings } from '../../src/kube/metadata-informer.js';
+import type { ObjectCaps } from '../../src/kube/object-caps.js';
 import { createObjectInformers, type ObjectInformers } from '../../src/kube/object-informers.js';
 import type { ResourceRef } from '../../src/kube/types.js';
 import { createLogger } from '../../src/observability/logger.js';
@@ -42,7 +43,12 @@ describe('object informers: selector requests from watched metadata', () => {
   });
 
   function start(
-    options: { watchResources?: string[]; timings?: Partial<InformerTimings>; resources?: ResourceResolver } = {},
+    options: {
+      watchResources?: string[];
+      timings?: Partial<InformerTimings>;
+      resources?: ResourceResolver;
+      caps?: Partial<ObjectCaps>;
+    } = {},
   ): ObjectInformers {
     const loaded = loadKubeConfig(double.kubeconfigPath);
     assert.ok(loaded);
@@ -60,6 +66,7 @@ describe('object informers: selector requests from watched metadata', () => {
       watchResources: options.watchResources ?? ['*'],
       timings: { ...FAST, ...options.timings },
       ...(options.resources ? { resources: options.resources } : {}),
+      ...(options.caps ? { caps: options.caps } : {}),
     });
     return informers;
   }
@@ -385,3 +392,99 @@ async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs 
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+describe('object informers: caps on what a watched resource holds', () => {
+  let double: KubeApiserverDouble;
+  let informers: ObjectInformers | undefined;
+  let registry: Registry;
+  let logLines: string[];
+
+  before(async () => {
+    double = await startKubeApiserverDouble();
+  });
+  after(() => double.close());
+  afterEach(async () => {
+    await informers?.close();
+    informers = undefined;
+    double.objects.length = 0;
+  });
+
+  function start(caps: Partial<ObjectCaps>): ObjectInformers {
+    const loaded = loadKubeConfig(double.kubeconfigPath);
+    assert.ok(loaded);
+    registry = new Registry();
+    logLines = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        logLines.push(String(chunk));
+        done();
+      },
+    });
+    informers = createObjectInformers(loaded.kubeConfig, {
+      logger: createLogger('info', sink),
+      registry,
+      watchResources: ['*'],
+      listPageSize: 7,
+      timings: FAST,
+      caps,
+    });
+    return informers;
+  }
+
+  async function metric(name: string, labels: Record<string, string>): Promise<number | undefined> {
+    const found = (await registry.getSingleMetric(name)?.get())?.values.find((v) =>
+      Object.entries(labels).every(([k, value]) => v.labels[k] === value),
+    );
+    return found?.value;
+  }
+
+  const names = async (lister: ObjectInformers, selector: string) =>
+    (await lister.listObjects(PODS, 'default', selector)).map((o) => o.name);
+
+  it('a paged LIST past --watch-max-objects: the index is dropped, the state says over_cap, selectors LIST by selector', async () => {
+    double.watch.put(pod('web-1', { app: 'web' }));
+    double.watch.put(pod('web-2', { app: 'web' }));
+    for (let i = 0; i < 60; i++) double.watch.put(pod(`batch-${i}`, { app: 'batch' }));
+    const lister = start({ maxObjects: 25 });
+    assert.deepEqual(await names(lister, 'app=web'), ['web-1', 'web-2']);
+    await waitUntil(() => lister.informer(PODS)?.health() === 'over_cap');
+    assert.equal(lister.informer(PODS)?.index.size, 0, 'nothing held');
+    assert.equal(await metric('hpa_metrics_adapter_informer_cap_exceeded_total', { cap: 'objects' }), 1);
+    assert.equal(await metric('hpa_metrics_adapter_informer_serving', { resource: 'pods', state: 'over_cap' }), 0);
+    double.watch.remove(pod('web-1', {}));
+    double.watch.put(pod('web-3', { app: 'web' }));
+    const lists = double.calls.objects;
+    assert.deepEqual(await names(lister, 'app=web'), ['web-2', 'web-3'], 'right, by a LIST by selector');
+    assert.equal(double.calls.objects, lists + 1);
+    assert.equal(await metric('hpa_metrics_adapter_informer_list_fallbacks_total', { reason: 'over_cap' }), 1);
+    await assert.rejects(lister.listObjects(PODS, 'default', 'app=batch'), (error: Error & { code?: number }) => {
+      assert.equal(error.code, 503);
+      assert.match(error.message, /holds more than 25 objects \(--watch-max-objects\)/);
+      return true;
+    });
+    const warnings = logLines.filter((l) => l.includes('informer over its cap'));
+    assert.equal(warnings.length, 1, 'logged once');
+    assert.match(warnings[0] ?? '', /"cap":"objects"/);
+  });
+
+  it('watch events past --watch-max-label-bytes drop the index too; a label value shared by every pod counts once', async () => {
+    const shared = 'x'.repeat(20_000);
+    for (let i = 0; i < 20; i++) double.watch.put(pod(`web-${i}`, { app: 'web', build: shared }));
+    const lister = start({ maxLabelBytes: 64 * 1024 });
+    await lister.listObjects(PODS, 'default', '');
+    await waitUntil(() => {
+      const informer = lister.informer(PODS);
+      return informer?.health() === 'serving' && informer.resourceVersion === double.watch.resourceVersion;
+    });
+    assert.equal(lister.informer(PODS)?.index.size, 20, '20 × 20 kB of one shared value fits 64 KiB');
+    for (let i = 0; i < 5; i++) double.watch.put(pod(`big-${i}`, { app: 'big', blob: `${i}`.repeat(20_000) }));
+    await waitUntil(() => lister.informer(PODS)?.health() === 'over_cap');
+    assert.equal(lister.informer(PODS)?.index.size, 0);
+    assert.equal(await metric('hpa_metrics_adapter_informer_cap_exceeded_total', { cap: 'label_bytes' }), 1);
+    assert.equal((await names(lister, 'app=web')).length, 20, 'by a LIST by selector');
+    await assert.rejects(
+      lister.listObjects(PODS, 'default', 'app=big'),
+      /names and labels \(--watch-max-label-bytes\)/,
+    );
+  });
+});
