@@ -9,12 +9,33 @@ import {
   RegionalClients,
 } from './clients.js';
 import type { AwsConnectionSettings } from './config.js';
+import { AwsCredentialSources, processCredentialSources } from './credential-sources.js';
 import { type AwsCall, isExpiredCredentials } from './errors.js';
 import { type AwsMetrics, awsMetrics, callAws } from './metrics.js';
 
 /** What tests (and only tests) pass to an AWS backend: explicit credentials, fast retries. */
 export interface AwsBackendOptions {
   aws?: AwsClientOverrides;
+}
+
+/**
+ * The options with their credential sources settled: the process's, or, for explicit test
+ * credentials, sources of their own signing with them. A backend that builds several bases
+ * (SQS and its CloudWatch client for ages) settles them once, so the bases share the roles.
+ */
+export function withCredentialSources(options: AwsBackendOptions): AwsBackendOptions & {
+  aws: { credentialSources: AwsCredentialSources };
+} {
+  const aws = options.aws ?? {};
+  if (aws.credentialSources) return { ...options, aws: { ...aws, credentialSources: aws.credentialSources } };
+  const { credentials } = aws;
+  const credentialSources =
+    credentials === undefined
+      ? processCredentialSources
+      : new AwsCredentialSources({
+          own: typeof credentials === 'function' ? credentials : async () => credentials,
+        });
+  return { ...options, aws: { ...aws, credentialSources } };
 }
 
 /** What every AWS backend is built on: its per-region SDK clients and the shared AWS metrics. */
@@ -63,14 +84,15 @@ export function awsBackendBase<Client extends AwsClient>(
   options: AwsBackendOptions,
   newClient: (config: CommonClientConfig) => Client,
 ): AwsBackendBase<Client> {
+  const settled = withCredentialSources(options);
   const clients = new RegionalClients(service, settings.region, (region, credentials) =>
-    newClient(commonClientConfig(settings, region, options.aws, credentials)),
+    newClient(commonClientConfig(settings, region, settled.aws, credentials)),
   );
   const metrics = awsMetrics(context.registry);
   const roles = new AccountRoles(settings, {
     section: service,
     metrics,
-    ...(options.aws?.credentials === undefined ? {} : { baseCredentials: options.aws.credentials }),
+    sources: settled.aws.credentialSources,
   });
   const clientFor = (region: string | undefined, accountId?: string): Client => {
     const credentials = roles.credentialsFor(accountId);

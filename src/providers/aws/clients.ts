@@ -1,21 +1,24 @@
-import { pipeline, type Readable } from 'node:stream';
 import type { CloudWatchClientConfig } from '@aws-sdk/client-cloudwatch';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { ConfiguredRetryStrategy } from '@smithy/util-retry';
 import { ApiError } from '../../api/errors.js';
-import { DEFAULT_MAX_RESPONSE_BYTES, limitStream } from '../../io/bounded-body.js';
+import { DEFAULT_MAX_RESPONSE_BYTES } from '../../io/bounded-body.js';
 import type { Logger } from '../../observability/logger.js';
 import { AWS_REGION_PATTERN, type AwsConnectionSettings } from './config.js';
+import { type AwsCredentialSources, processCredentialSources } from './credential-sources.js';
+import { BoundedNodeHttpHandler } from './http-handler.js';
 
 export type AwsCredentials = NonNullable<CloudWatchClientConfig['credentials']>;
 
 /**
- * What tests (and only tests) change about how AWS clients are built. In production both are
- * absent: credentials come from the SDK's default chain (environment, IRSA web identity, EKS Pod
- * Identity, instance profile) and retries back off as the SDK's standard strategy does.
+ * What tests (and only tests) change about how AWS clients are built. In production all are
+ * absent: credentials come from the process's one credential chain (environment, IRSA web
+ * identity, EKS Pod Identity, instance profile; see credential-sources.ts) and retries back off
+ * as the SDK's standard strategy does.
  */
 export interface AwsClientOverrides {
   credentials?: AwsCredentials;
+  /** Where the adapter's own and assumed-role credentials come from; default the process's. */
+  credentialSources?: AwsCredentialSources;
   /** Milliseconds to wait before retry `attempt`; replaces the SDK's exponential backoff. */
   retryBackoffMs?: (attempt: number) => number;
 }
@@ -26,8 +29,8 @@ export interface CommonClientConfig {
   endpoint?: string;
   maxAttempts: number;
   retryStrategy?: ConfiguredRetryStrategy;
-  credentials?: AwsCredentials;
-  requestHandler: NodeHttpHandler;
+  credentials: AwsCredentials;
+  requestHandler: BoundedNodeHttpHandler;
 }
 
 export function commonClientConfig(
@@ -39,50 +42,21 @@ export function commonClientConfig(
 ): CommonClientConfig {
   const config: CommonClientConfig = {
     maxAttempts: settings.maxAttempts,
-    // requestTimeout alone only logs a warning; throwOnRequestTimeout makes a slow attempt
-    // fail with a (retried) TimeoutError, so every call has a real deadline.
-    requestHandler: new BoundedNodeHttpHandler(
-      {
-        connectionTimeout: settings.connectTimeoutMs,
-        requestTimeout: settings.timeoutMs,
-        throwOnRequestTimeout: true,
-      },
-      DEFAULT_MAX_RESPONSE_BYTES,
-    ),
+    // A slow attempt fails with a (retried) TimeoutError, so every call has a real deadline.
+    requestHandler: new BoundedNodeHttpHandler({
+      connectTimeoutMs: settings.connectTimeoutMs,
+      timeoutMs: settings.timeoutMs,
+      maxResponseBytes: DEFAULT_MAX_RESPONSE_BYTES,
+    }),
+    credentials:
+      credentials ?? overrides.credentials ?? (overrides.credentialSources ?? processCredentialSources).own(),
   };
   if (region !== undefined) config.region = region;
   if (settings.endpoint !== undefined) config.endpoint = settings.endpoint;
-  const signWith = credentials ?? overrides.credentials;
-  if (signWith !== undefined) config.credentials = signWith;
   if (overrides.retryBackoffMs !== undefined) {
     config.retryStrategy = new ConfiguredRetryStrategy(settings.maxAttempts, overrides.retryBackoffMs);
   }
   return config;
-}
-
-/**
- * The SDK's handler with every response body passed through a byte limit: the SDK's
- * deserialisers read the whole body into memory, so an endpoint (or a proxy in front of one)
- * answering hundreds of MB would otherwise cost that much heap. Past the limit the body stream
- * fails and the call fails with it.
- */
-class BoundedNodeHttpHandler extends NodeHttpHandler {
-  constructor(
-    options: ConstructorParameters<typeof NodeHttpHandler>[0],
-    private readonly maxResponseBytes: number,
-  ) {
-    super(options);
-  }
-
-  override async handle(...args: Parameters<NodeHttpHandler['handle']>): ReturnType<NodeHttpHandler['handle']> {
-    const result = await super.handle(...args);
-    const body = result.response.body as Readable | undefined;
-    if (body && typeof body.pipe === 'function') {
-      // pipeline destroys the socket's stream when the limit fails, so the rest is never read.
-      result.response.body = pipeline(body, limitStream(this.maxResponseBytes), () => {});
-    }
-    return result;
-  }
 }
 
 /** A bound on clients built for regions named in requests, so selectors cannot open sockets without end. */

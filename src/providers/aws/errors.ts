@@ -11,6 +11,7 @@ export type AwsOutcome =
   | 'timeout'
   | 'network_error'
   | 'config_error'
+  | 'no_credentials'
   | 'aborted';
 
 /** One AWS call, described for error messages: `SQS GetQueueAttributes for queue "jobs" in us-east-1`. */
@@ -86,6 +87,7 @@ export function classifyAwsError(error: unknown): AwsOutcome {
   const e = asSdkError(error);
   const status = e.$metadata?.httpStatusCode;
   if (e.name === 'AbortError') return 'aborted';
+  if (e.name === 'CredentialFetchError') return 'no_credentials';
   // The SDK names a connection reset `TimeoutError` too; the code tells them apart.
   if (e.code !== undefined && NETWORK_CODES.has(e.code)) return 'network_error';
   if (e.name === 'TimeoutError' || e.code === 'ETIMEDOUT' || e.name === 'RequestTimeout') return 'timeout';
@@ -131,6 +133,9 @@ export function toApiError(error: unknown, call: AwsCall, outcome = classifyAwsE
         `${what} cannot be sent: no AWS region is configured (set ${call.service.toLowerCase()}.region in the config or AWS_REGION)`,
         error,
       );
+    case 'no_credentials':
+      // The message names the source (endpoint, STS role, chain) and what went wrong.
+      return ApiError.unavailable(`${what} was not sent: ${e.message}`, error);
     case 'aborted':
       return ApiError.unavailable(`${what} was cancelled before AWS answered`, error);
     default: {

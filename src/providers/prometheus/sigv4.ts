@@ -1,5 +1,4 @@
 import type { SignatureV4 } from '@smithy/signature-v4';
-import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { z } from 'zod';
 import { ApiError } from '../../api/errors.js';
 import { ConfigError } from '../../config/errors.js';
@@ -7,15 +6,16 @@ import { iamRoleArn } from '../../config/fields.js';
 import { clip } from '../../lib/text.js';
 import { abandonOnAbort } from '../aws/abort.js';
 import { AWS_REGION_PATTERN, awsRegion } from '../aws/config.js';
+import { type AwsCredentialSources, processCredentialSources } from '../aws/credential-sources.js';
 import type { OutgoingRequest, RequestSigner } from './client.js';
 
 /**
  * SigV4 request signing for Amazon Managed Service for Prometheus (AMP), so an EKS adapter needs
  * no signing proxy beside it. The signature is the AWS SDK's own (@smithy/signature-v4), with the
- * SDK's default credential chain (environment, shared files, IRSA web identity, EKS Pod Identity,
- * instance profile), which caches credentials and renews them five minutes before they expire.
- * The AWS modules are imported on the first signed call, so an adapter without `auth` never
- * loads them.
+ * process's credentials (../aws/credential-sources.ts: the default chain of environment, shared
+ * files, IRSA web identity, EKS Pod Identity, instance profile, each fetch bounded), cached and
+ * renewed five minutes before they expire, shared with the SQS and CloudWatch clients. The AWS
+ * modules are imported on the first signed call, so an adapter without `auth` never loads them.
  */
 
 /** `auth:` of a Prometheus server: how its requests are signed. */
@@ -74,37 +74,32 @@ export function resolveSigV4(
 }
 
 /**
- * A signer for one server's requests. `credentials` replaces the SDK's default chain (tests of a
- * credential failure only); the chain is made once per signer, so its cached credentials serve
- * every call. A role's credentials are kept the same way: assumed once, again five minutes before
- * they expire.
+ * A signer for one server's requests, with the adapter's own credentials or, with a roleArn, the
+ * role's (assumed once for the process, whoever else reads with it). `sources` replaces the
+ * process's credential sources (tests).
  */
-export function sigV4Signer(settings: SigV4Settings, credentials?: AwsCredentialIdentityProvider): RequestSigner {
+export function sigV4Signer(
+  settings: SigV4Settings,
+  sources: AwsCredentialSources = processCredentialSources,
+): RequestSigner {
   const description = `SigV4 (region ${settings.region}, service ${settings.service}${settings.roleArn ? `, role ${settings.roleArn}` : ''})`;
   let loading: Promise<SignatureV4> | undefined;
   const load = async (): Promise<SignatureV4> => {
-    const [{ SignatureV4: Signer }, { Sha256 }, { fromNodeProviderChain, fromTemporaryCredentials }, identity] =
-      await Promise.all([
-        import('@smithy/signature-v4'),
-        import('@smithy/core/checksum'),
-        import('@aws-sdk/credential-providers'),
-        import('@smithy/core'),
-      ]);
-    const own = credentials ?? fromNodeProviderChain();
-    // memoizeIdentityProvider answers undefined only for an undefined provider.
-    const assumed =
-      settings.roleArn &&
-      identity.memoizeIdentityProvider(
-        fromTemporaryCredentials({
-          params: { RoleArn: settings.roleArn, RoleSessionName: 'hpa-metrics-adapter' },
-          masterCredentials: own,
-          clientConfig: { region: settings.region },
-        }),
-        identity.isIdentityExpired,
-        identity.doesIdentityRequireRefresh,
-      );
+    const [{ SignatureV4: Signer }, { Sha256 }] = await Promise.all([
+      import('@smithy/signature-v4'),
+      import('@smithy/core/checksum'),
+    ]);
+    const credentials = settings.roleArn
+      ? sources.role({
+          accountId: settings.roleArn.split(':')[4] ?? '',
+          roleArn: settings.roleArn,
+          // STS's default, spelled out so a role also read by an AWS backend shares one provider.
+          durationSeconds: 3600,
+          region: settings.region,
+        }).provider
+      : sources.own();
     return new Signer({
-      credentials: assumed || own,
+      credentials,
       region: settings.region,
       service: settings.service,
       sha256: Sha256,

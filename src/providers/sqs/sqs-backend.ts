@@ -1,6 +1,6 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { ApiError } from '../../api/errors.js';
-import { type AwsBackendOptions, awsBackendBase } from '../aws/backend-base.js';
+import { type AwsBackendOptions, awsBackendBase, withCredentialSources } from '../aws/backend-base.js';
 import type { AwsConnectionSettings } from '../aws/config.js';
 import { pinnedLabels } from '../aws/selector-labels.js';
 import type { BackendContext } from '../context.js';
@@ -24,8 +24,10 @@ import { getQueueUrl, type QueueRef, QueueUrlResolver } from './queue-urls.js';
 export function createSqsBackend(
   config: SqsBackendConfig,
   context: BackendContext,
-  options: AwsBackendOptions = {},
+  given: AwsBackendOptions = {},
 ): MetricsBackend {
+  // Settled once: the SQS and the age metrics' CloudWatch clients share the roles' credentials.
+  const options = withCredentialSources(given);
   const aws = awsBackendBase('sqs', config, context, options, (clientConfig) => new SQSClient(clientConfig));
   const allowList = new QueueAllowList(config.allowQueues);
   const plans = planMetrics(config);

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { AwsCredentialSources } from '../../../src/providers/aws/credential-sources.js';
 import { createPrometheusClient, type PrometheusClient } from '../../../src/providers/prometheus/client.js';
 import { sigV4Signer } from '../../../src/providers/prometheus/sigv4.js';
+import { CredentialsEndpoint } from '../../support/aws-credentials-endpoint.js';
 import { StsDouble } from '../../support/aws-sts-double.js';
 import { gauge, type PrometheusServer, startPrometheus } from '../../support/prometheus-server.js';
 import { type SigV4Verifier, startSigV4Verifier } from '../../support/sigv4-verifier.js';
@@ -27,12 +27,10 @@ process.env.AWS_EC2_METADATA_DISABLED = 'true';
 const now = Math.floor(Date.now() / 1000);
 let prometheus: PrometheusServer;
 let verifier: SigV4Verifier;
-let agent: http.Server;
+let agent: CredentialsEndpoint;
 let dir: string;
 let sts: StsDouble;
-/** How long the next credentials the agent hands out last. */
-let lifetimeMs = 3_600_000;
-const issued: { accessKeyId: string; authorization: string | undefined }[] = [];
+let issued: CredentialsEndpoint['issued'];
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sigv4-pod-identity-'));
@@ -46,44 +44,31 @@ before(async () => {
     series: [gauge('amp_queue_depth', { queue: 'jobs' }, 3, { end: now + 900, seconds: 2700 })],
   });
   verifier = await startSigV4Verifier({ upstream: prometheus.url, region: 'eu-west-1' });
-  agent = http.createServer((req, res) => {
-    const credentials = {
-      accessKeyId: `ASIAPODIDENTITY${issued.length + 1}`,
-      secretAccessKey: `secret-${issued.length + 1}`,
-      sessionToken: `session-${issued.length + 1}`,
-    };
-    issued.push({ accessKeyId: credentials.accessKeyId, authorization: req.headers.authorization });
-    verifier.accept(credentials);
-    res.writeHead(200, { 'content-type': 'application/json' }).end(
-      JSON.stringify({
-        AccessKeyId: credentials.accessKeyId,
-        SecretAccessKey: credentials.secretAccessKey,
-        Token: credentials.sessionToken,
-        AccountId: '111122223333',
-        Expiration: new Date(Date.now() + lifetimeMs).toISOString(),
-      }),
-    );
-  });
-  await new Promise<void>((resolve) => agent.listen(0, '127.0.0.1', resolve));
-  process.env.AWS_CONTAINER_CREDENTIALS_FULL_URI = `http://127.0.0.1:${(agent.address() as AddressInfo).port}/v1/credentials`;
+  agent = await CredentialsEndpoint.start();
+  agent.onIssue = (credentials) => verifier.accept(credentials);
+  issued = agent.issued;
+  process.env.AWS_CONTAINER_CREDENTIALS_FULL_URI = agent.url;
   sts = await StsDouble.start();
   process.env.AWS_ENDPOINT_URL_STS = sts.url;
 });
 
 after(async () => {
-  agent?.closeAllConnections();
-  agent?.close();
+  await agent?.close();
   await sts?.close();
   await verifier?.close();
   await prometheus?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
+/** A client with credential sources of its own: the process's would keep one test's credentials for the next. */
 function client(roleArn?: string): PrometheusClient {
   return createPrometheusClient({
     url: verifier.url,
     timeoutMs: 5000,
-    signer: sigV4Signer({ region: 'eu-west-1', service: 'aps', ...(roleArn ? { roleArn } : {}) }),
+    signer: sigV4Signer(
+      { region: 'eu-west-1', service: 'aps', ...(roleArn ? { roleArn } : {}) },
+      new AwsCredentialSources(),
+    ),
   });
 }
 
@@ -96,7 +81,7 @@ describe('SigV4 with EKS Pod Identity credentials from the default chain', () =>
   it('signs with the agent credentials, fetched once with the pod token and kept while they are fresh', async () => {
     issued.length = 0;
     verifier.requests.length = 0;
-    lifetimeMs = 3_600_000;
+    agent.lifetimeMs = 3_600_000;
     const signed = client();
     try {
       assert.equal(await queryValue(signed), 3);
@@ -117,11 +102,11 @@ describe('SigV4 with EKS Pod Identity credentials from the default chain', () =>
   it('renews credentials before they expire: ones with four minutes left are replaced, no call fails', async () => {
     issued.length = 0;
     verifier.requests.length = 0;
-    lifetimeMs = 4 * 60_000;
+    agent.lifetimeMs = 4 * 60_000;
     const signed = client();
     try {
       assert.equal(await queryValue(signed), 3);
-      lifetimeMs = 3_600_000;
+      agent.lifetimeMs = 3_600_000;
       assert.equal(await queryValue(signed), 3);
       // The chain renews in the background while the current credentials still sign.
       for (let i = 0; i < 50 && issued.length < 2; i++) await sleep(10);
@@ -142,7 +127,7 @@ describe('SigV4 with an assumed role (a workspace in another account)', () => {
   it("signs with the role's credentials, assumed once with the chain's and kept while fresh", async () => {
     issued.length = 0;
     verifier.requests.length = 0;
-    lifetimeMs = 3_600_000;
+    agent.lifetimeMs = 3_600_000;
     for (let n = 1; n <= 3; n++)
       verifier.accept({ accessKeyId: `ASIATEST${n}`, secretAccessKey: 'secret', sessionToken: `token-ASIATEST${n}` });
     const signed = client(ROLE);

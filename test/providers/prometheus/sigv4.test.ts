@@ -4,6 +4,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { Sha256 } from '@smithy/core/checksum';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { ConfigError } from '../../../src/config/errors.js';
+import { AwsCredentialSources } from '../../../src/providers/aws/credential-sources.js';
 import { createPrometheusClient, type PrometheusClient } from '../../../src/providers/prometheus/client.js';
 import { prometheusSectionSchema } from '../../../src/providers/prometheus/config.js';
 import { resolvePrometheusSettings } from '../../../src/providers/prometheus/settings.js';
@@ -158,9 +159,14 @@ describe('SigV4 signing of Prometheus calls (AMP)', () => {
     const failing = createPrometheusClient({
       url: verifier.url,
       timeoutMs: 5000,
-      signer: sigV4Signer({ region: 'eu-west-1', service: 'aps' }, async () => {
-        throw new Error('Could not load credentials from any providers');
-      }),
+      signer: sigV4Signer(
+        { region: 'eu-west-1', service: 'aps' },
+        new AwsCredentialSources({
+          own: async () => {
+            throw new Error('Could not load credentials from any providers');
+          },
+        }),
+      ),
     });
     const error = await using(failing, (client) => rejection(client.query('up', new Date())));
     assert.equal(error.code, 503);
@@ -175,7 +181,10 @@ describe('SigV4 signing of Prometheus calls (AMP)', () => {
     const hanging = createPrometheusClient({
       url: verifier.url,
       timeoutMs: 200,
-      signer: sigV4Signer({ region: 'eu-west-1', service: 'aps' }, () => new Promise(() => {})),
+      signer: sigV4Signer(
+        { region: 'eu-west-1', service: 'aps' },
+        new AwsCredentialSources({ own: () => new Promise(() => {}) }),
+      ),
     });
     const error = await using(hanging, (client) => rejection(client.query('up', new Date())));
     assert.equal(error.code, 503);

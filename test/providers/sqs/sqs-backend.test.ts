@@ -291,7 +291,8 @@ describe('AWS failures', () => {
   });
 
   test('an answer larger than 32 MiB is cut off while it arrives and fails as 503, never buffered whole', async () => {
-    const { backend } = await startBackend({ maxAttempts: 1 });
+    // A deadline long enough for 32 MiB to arrive on a loaded machine: the byte limit is under test.
+    const { backend } = await startBackend({ maxAttempts: 1, timeoutMs: 30_000 });
     const heapBefore = process.memoryUsage().heapUsed;
     sqs.failNext('GetQueueUrl', { kind: 'huge', bytes: 600 * 1024 * 1024 });
     await rejectsWithStatus(
