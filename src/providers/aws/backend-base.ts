@@ -76,6 +76,8 @@ export interface AwsPlace {
 /**
  * The set-up the SQS and CloudWatch backends share: one SDK client per region built from the
  * section's connection settings (deadlines, retries, endpoint), and the AWS request metrics.
+ * `section` is the config section the settings come from, for messages (the SQS backend's
+ * CloudWatch client of the age metrics is configured in `sqs`).
  */
 export function awsBackendBase<Client extends AwsClient>(
   service: 'sqs' | 'cloudwatch',
@@ -83,6 +85,7 @@ export function awsBackendBase<Client extends AwsClient>(
   context: Pick<BackendContext, 'registry' | 'logger'>,
   options: AwsBackendOptions,
   newClient: (config: CommonClientConfig) => Client,
+  section: 'sqs' | 'cloudwatch' = service,
 ): AwsBackendBase<Client> {
   const settled = withCredentialSources(options);
   const clients = new RegionalClients(service, settings.region, (region, credentials) =>
@@ -90,7 +93,7 @@ export function awsBackendBase<Client extends AwsClient>(
   );
   const metrics = awsMetrics(context.registry);
   const roles = new AccountRoles(settings, {
-    section: service,
+    section,
     metrics,
     sources: settled.aws.credentialSources,
   });

@@ -33,10 +33,17 @@ export class QueueAgeReader {
     options: AwsBackendOptions,
     metrics: AwsMetrics,
   ) {
-    this.aws = awsBackendBase('cloudwatch', settings, context, options, (config) => {
-      if (!this.sdk) throw ApiError.internal('the CloudWatch SDK is not loaded yet');
-      return new this.sdk.CloudWatchClient(config);
-    });
+    this.aws = awsBackendBase(
+      'cloudwatch',
+      settings,
+      context,
+      options,
+      (config) => {
+        if (!this.sdk) throw ApiError.internal('the CloudWatch SDK is not loaded yet');
+        return new this.sdk.CloudWatchClient(config);
+      },
+      'sqs',
+    );
     this.batcher = new GetMetricDataBatcher({
       windowMs: 5,
       maxQueriesPerCall: 500,

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { CreateQueueCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { AwsBackendOptions } from '../../../src/providers/aws/backend-base.js';
+import { AwsCredentialSources } from '../../../src/providers/aws/credential-sources.js';
 import { createCloudWatchBackend } from '../../../src/providers/cloudwatch/cloudwatch-backend.js';
 import { cloudWatchBackendSchema } from '../../../src/providers/cloudwatch/config.js';
 import type { ExternalSample, MetricsBackend } from '../../../src/providers/provider.js';
@@ -52,7 +54,7 @@ beforeEach(() => {
   sqs.setQueue('jobs', { visible: 1 });
 });
 
-async function sqsBackend(section: Record<string, unknown>) {
+async function sqsBackend(section: Record<string, unknown>, options: AwsBackendOptions = { aws: FAST_AWS }) {
   const context = testBackendContext();
   const config = sqsBackendSchema.parse({
     region: 'us-east-1',
@@ -62,14 +64,19 @@ async function sqsBackend(section: Record<string, unknown>) {
     allowQueues: ['jobs'],
     ...section,
   });
-  const backend = createSqsBackend(config, context, { aws: FAST_AWS });
+  const backend = createSqsBackend(config, context, options);
   await backend.start?.();
   opened.push(backend);
   const read = async (selector: string) => {
     assert.ok(backend.external);
     return (await backend.external.getExternalMetric(externalRequest('sqs-queue-length', selector)))[0]?.value;
   };
-  return { context, read };
+  return { context, read, backend };
+}
+
+function read(backend: MetricsBackend, metric: string, selector = '') {
+  assert.ok(backend.external);
+  return backend.external.getExternalMetric(externalRequest(metric, selector));
 }
 
 /** The access key an SQS call was signed with. */
@@ -183,6 +190,72 @@ describe('roles against the wire doubles', () => {
       'Forbidden',
       /account 111122223333 has no role/,
     );
+  });
+});
+
+describe('one provider per role for the whole process', () => {
+  const AGE = { namespace: 'AWS/SQS', metricName: 'ApproximateAgeOfOldestMessage', dimensions: { QueueName: 'jobs' } };
+
+  test("an account the sqs section does not list is 403 naming sqs.accounts, for the age metric's CloudWatch read too", async () => {
+    const { backend } = await sqsBackend({
+      cloudWatchEndpoint: cloudwatch.url,
+      accounts: { [OTHER]: { roleArn: ROLE } },
+    });
+    for (const metric of ['sqs-queue-length', 'sqs-oldest-message-age']) {
+      await rejectsWithStatus(
+        read(backend, metric, 'queue-name=jobs,account-id=111122223333'),
+        'Forbidden',
+        /account 111122223333 has no role configured: sqs\.accounts lists only 210987654321 \(add sqs\.accounts\."111122223333"\.roleArn\)/,
+      );
+    }
+    assert.equal(sts.calls.length, 0);
+  });
+
+  test("the SQS client and the age metric's CloudWatch client of one account share one AssumeRole", async () => {
+    cloudwatch.reset();
+    cloudwatch.put(AGE, [{ timestamp: Math.floor(Date.now() / 1000) - 150, value: 42 }]);
+    const { backend, context } = await sqsBackend({
+      cloudWatchEndpoint: cloudwatch.url,
+      accounts: { [OTHER]: { roleArn: ROLE } },
+    });
+    assert.equal((await read(backend, 'sqs-queue-length', `queue-name=jobs,account-id=${OTHER}`))[0]?.value, 4);
+    assert.equal((await read(backend, 'sqs-oldest-message-age', `queue-name=jobs,account-id=${OTHER}`))[0]?.value, 42);
+    assert.equal(sts.calls.length, 1);
+    assert.equal(await counterValue(context.registry, 'hpa_metrics_adapter_aws_requests_total', ASSUME_ROLE), 1);
+    assert.equal(signedBy(cloudwatch.calls.at(-1) ?? { headers: {} }), 'ASIATEST1');
+  });
+
+  test('an SQS and a CloudWatch backend reading one account assume its role once', async () => {
+    const NOW = Date.now();
+    cloudwatch.reset();
+    cloudwatch.put({ namespace: 'App', metricName: 'Backlog' }, [
+      { timestamp: Math.floor(NOW / 1000) - 150, value: 6 },
+    ]);
+    const sources = new AwsCredentialSources({ own: async () => TEST_CREDENTIALS });
+    const shared = { aws: { ...FAST_AWS, credentialSources: sources } };
+    const { backend: queues } = await sqsBackend({ accounts: { [OTHER]: { roleArn: ROLE } } }, shared);
+    const metrics = createCloudWatchBackend(
+      cloudWatchBackendSchema.parse({
+        region: 'us-east-1',
+        endpoint: cloudwatch.url,
+        stsEndpoint: sts.url,
+        accounts: { [OTHER]: { roleArn: ROLE } },
+        metrics: [
+          {
+            name: 'theirs',
+            accountId: OTHER,
+            queries: [{ id: 'm', metricStat: { namespace: 'App', metricName: 'Backlog', stat: 'Maximum' } }],
+          },
+        ],
+      }),
+      testBackendContext({ now: () => new Date(NOW) }),
+      shared,
+    );
+    await metrics.start?.();
+    opened.push(metrics);
+    assert.equal((await read(queues, 'sqs-queue-length', `queue-name=jobs,account-id=${OTHER}`))[0]?.value, 4);
+    assert.equal((await read(metrics, 'theirs'))[0]?.value, 6);
+    assert.equal(sts.calls.length, 1);
   });
 });
 
