@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 import { errorText } from './cli/error-text.js';
 import { parseFlags } from './cli/flags.js';
-import { ConfigError, FlagError } from './config/errors.js';
 import { defaultConfig, loadConfigFile } from './config/load.js';
 import { ConfigReloader } from './config/reloader.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createAdapterMetrics } from './observability/metrics.js';
+import { ConfigError, FlagError } from './schema/errors.js';
 import { createApp } from './server/app.js';
 import { watchServingCertificate } from './server/certificate-watcher.js';
 import { serveMetrics } from './server/metrics-listener.js';

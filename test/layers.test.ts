@@ -6,17 +6,16 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * The layers of src/, lowest first: a module may import only from a lower layer (or its own
- * folder). A few files sit apart from their folder: the errors and field helpers every config
- * section uses, and createBackends, which composes the whole config. See docs/architecture.md.
+ * folder). See docs/architecture.md.
  */
 const LAYERS: readonly (readonly string[])[] = [
   ['lib'],
-  ['api', 'version.ts', 'config/errors.ts', 'config/fields.ts'],
-  ['concurrency', 'io', 'observability'],
+  ['api', 'version.ts'],
+  ['concurrency', 'io', 'observability', 'schema'],
   ['kube', 'cache'],
   ['providers', 'upstreams'],
   ['config'],
-  ['providers/backends.ts', 'server'],
+  ['server'],
   ['startup'],
   ['cli'],
   ['main.ts'],

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { isValidQuantity, parseQuantity } from '../api/quantity.js';
-import { DURATION_BOUND, parseDuration } from '../lib/duration.js';
+import { byteSize, duration } from '../schema/fields.js';
 import type { CacheSettings } from './query-cache.js';
 
 /**
@@ -31,38 +30,6 @@ export type ResolvedCacheSettings = Required<Omit<CacheSettings, 'maxBytes'>> & 
  */
 export const DEFAULT_CACHE_BUDGET_BYTES = 96 * 1024 * 1024;
 
-export const CACHE_BACKENDS = ['prometheus', 'sqs', 'cloudwatch', 'static'] as const;
-export type CacheBackendName = (typeof CACHE_BACKENDS)[number];
-
-export const duration = z
-  .string({ error: 'expected a duration string such as 500ms, 15s, 2m or 1h30m' })
-  .transform((text, context) => {
-    const ms = parseDuration(text);
-    if (ms === undefined) {
-      context.addIssue({
-        code: 'custom',
-        message: `expected a duration such as 500ms, 15s, 2m or 1h30m (${DURATION_BOUND}), got "${text}"`,
-      });
-      return z.NEVER;
-    }
-    return ms;
-  });
-
-/** A byte count: a whole number or a Kubernetes quantity such as 64Mi. */
-export const byteSize = z
-  .union([z.number(), z.string()], { error: 'expected a byte count such as 67108864 or a size such as 64Mi' })
-  .transform((raw, context) => {
-    const bytes = typeof raw === 'number' ? raw : isValidQuantity(raw) ? parseQuantity(raw) : Number.NaN;
-    if (!Number.isSafeInteger(bytes) || bytes <= 0) {
-      context.addIssue({
-        code: 'custom',
-        message: `expected a positive whole number of bytes or a size such as 512Ki, 64Mi or 1Gi, got ${JSON.stringify(raw)}`,
-      });
-      return z.NEVER;
-    }
-    return bytes;
-  });
-
 /** One level of settings as written; anything left out comes from `default`, then the built-ins. */
 export const cacheLevelSchema = z
   .object({
@@ -84,24 +51,34 @@ export const cacheLevelSchema = z
   })
   .strict();
 
-/** The `cache:` section of the config file. */
-export const cacheConfigSchema = z
-  .object({
-    /** The budget every backend's cache shares; see DEFAULT_CACHE_BUDGET_BYTES. */
-    maxBytes: byteSize.optional(),
-    default: cacheLevelSchema.optional(),
-    prometheus: cacheLevelSchema.optional(),
-    sqs: cacheLevelSchema.optional(),
-    cloudwatch: cacheLevelSchema.optional(),
-    static: cacheLevelSchema.optional(),
-  })
-  .strict();
+/** The `cache:` section as read: the shared budget, `default`, and one level per backend (see cacheSectionSchema). */
+export interface CacheConfig {
+  maxBytes?: number | undefined;
+  default?: CacheLevel | undefined;
+}
 
-export type CacheConfig = z.infer<typeof cacheConfigSchema>;
 export type CacheLevel = z.infer<typeof cacheLevelSchema>;
 
-function isCacheBackend(name: string): name is CacheBackendName {
-  return (CACHE_BACKENDS as readonly string[]).includes(name);
+/**
+ * The `cache:` section of the config file for these backends, each with its own level under its
+ * name (the backend registry lists them). `prometheus:thanos` is a cache of the prometheus backend.
+ */
+export function cacheSectionSchema<const Name extends string>(backends: readonly Name[]) {
+  const levels = Object.fromEntries(backends.map((name) => [name, cacheLevelSchema.optional()]));
+  return z
+    .object({
+      /** The budget every backend's cache shares; see DEFAULT_CACHE_BUDGET_BYTES. */
+      maxBytes: byteSize.optional(),
+      default: cacheLevelSchema.optional(),
+      ...levels,
+    })
+    .strict() as unknown as z.ZodType<CacheConfig & { [name in Name]?: CacheLevel | undefined }>;
+}
+
+/** A backend's own level; `maxBytes` and `default` are not backends. */
+function levelOf(section: CacheConfig | undefined, backend: string): CacheLevel | undefined {
+  if (section === undefined || backend === 'maxBytes' || backend === 'default') return undefined;
+  return (section as Readonly<Record<string, CacheLevel | undefined>>)[backend];
 }
 
 /**
@@ -115,7 +92,7 @@ export function resolveCacheSettings(
   overrides: CacheLevel = {},
 ): ResolvedCacheSettings {
   const family = backendName.split(':')[0] ?? backendName;
-  const own: CacheLevel = (isCacheBackend(family) ? section?.[family] : undefined) ?? {};
+  const own: CacheLevel = levelOf(section, family) ?? {};
   const shared: CacheLevel = section?.default ?? {};
   const pick = <K extends keyof CacheLevel>(key: K): CacheLevel[K] => overrides[key] ?? own[key] ?? shared[key];
   return {
@@ -142,9 +119,9 @@ export function resolveCacheBudget(section: CacheConfig | undefined): number {
  */
 export function cacheBudgetWarnings(section: CacheConfig | undefined): string[] {
   const budget = resolveCacheBudget(section);
-  const levels = ['default', ...CACHE_BACKENDS] as const;
+  const levels = Object.keys(section ?? {}).filter((key) => key !== 'maxBytes');
   return levels.flatMap((level) => {
-    const maxBytes = section?.[level]?.maxBytes;
+    const maxBytes = level === 'default' ? section?.default?.maxBytes : levelOf(section, level)?.maxBytes;
     if (maxBytes === undefined || maxBytes < budget) return [];
     return [
       `cache.${level}.maxBytes (${maxBytes} bytes) is not below the budget every backend shares, cache.maxBytes (${budget} bytes): the budget bounds it`,

@@ -9,8 +9,9 @@ import { deadlineOf } from '../lib/deadline.js';
 import { createLogger } from '../observability/logger.js';
 import { type AwsPrices, monthlyEstimate } from '../providers/aws/cost.js';
 import { AWS_REQUEST_LOG } from '../providers/aws/metrics.js';
-import { cloudWatchFailurePolicies, sqsFailurePolicies } from '../providers/failure-policy/policies.js';
+import { cloudWatchFailurePolicies } from '../providers/cloudwatch/module.js';
 import type { MetricsBackend } from '../providers/provider.js';
+import { sqsFailurePolicies } from '../providers/sqs/module.js';
 
 export interface AwsQuestion {
   metric: string;

@@ -2,7 +2,6 @@ import { parseArgs } from 'node:util';
 import { BUILTIN_RESOURCES } from '../api/builtin-resources.js';
 import { parseGroupResource } from '../api/resources.js';
 import { parseSelector } from '../api/selector.js';
-import { ConfigError } from '../config/errors.js';
 import { loadConfigFile } from '../config/load.js';
 import { type ClosableKubeClient, createKubeClient, loadKubeConfig } from '../kube/index.js';
 import { LIST_PRICES } from '../providers/aws/cost.js';
@@ -18,6 +17,7 @@ import {
 } from '../providers/prometheus/explain.js';
 import { listSources, type RuleSources, ruleSources } from '../providers/prometheus/rule-sources.js';
 import { type PrometheusServerSettings, resolvePrometheusSettings } from '../providers/prometheus/settings.js';
+import { ConfigError } from '../schema/errors.js';
 import { explainUpstreams } from '../upstreams/explain.js';
 import { errorText } from './error-text.js';
 import { explainAwsMetric } from './explain-aws.js';

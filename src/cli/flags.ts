@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
 import { isValidQuantity, parseQuantity } from '../api/quantity.js';
-import { FlagError } from '../config/errors.js';
 import { DEFAULT_OBJECT_CAPS } from '../kube/object-caps.js';
 import { DURATION_BOUND, parseDuration } from '../lib/duration.js';
 import type { PrometheusOverrides } from '../providers/prometheus/settings.js';
+import { FlagError } from '../schema/errors.js';
 import { type TlsPolicy, TlsPolicyError, tlsPolicy } from '../server/tls-policy.js';
 import type { ClusterFlags } from '../startup/cluster.js';
 

@@ -2,12 +2,10 @@ import { open } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { formatBytes } from '../io/bounded-body.js';
+import { ConfigError } from '../schema/errors.js';
 import { DEFAULT_CONFIG_YAML } from './default-config.js';
-import { ConfigError } from './errors.js';
 import { type AdapterConfig, configSchema } from './schema.js';
 import { suggestKnownKey } from './unknown-keys.js';
-
-/** A config file that cannot be used; the message names the file, the field and the problem. */
 
 /**
  * The largest config file read: a ConfigMap holds at most 1 MiB, and parsing YAML costs about a
@@ -45,13 +43,21 @@ export function defaultConfig(): AdapterConfig {
 }
 
 export function parseConfig(text: string, source: string): AdapterConfig {
+  return parseConfigWith(configSchema, text, source);
+}
+
+/**
+ * A config file read with `schema`: the adapter's own, or one over more backends (configSchemaFor).
+ * Throws a ConfigError naming the file, the field and the problem.
+ */
+export function parseConfigWith<Config>(schema: z.ZodType<Config>, text: string, source: string): Config {
   const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (document.errors.length > 0) {
     const first = document.errors[0];
     throw new ConfigError(`config file ${source}: invalid YAML: ${first?.message ?? 'unknown error'}`);
   }
   const raw: unknown = document.toJS() ?? {};
-  const result = configSchema.safeParse(raw);
+  const result = schema.safeParse(raw);
   if (!result.success) {
     throw new ConfigError(`config file ${source}: ${describeIssues(result.error.issues, configSchema)}`);
   }

@@ -1,28 +1,23 @@
 import { z } from 'zod';
-import { cacheConfigSchema } from '../cache/config.js';
-import { cloudWatchBackendSchema } from '../providers/cloudwatch/config.js';
-import {
-  liftPrometheusAdapterKeys,
-  prometheusAdapterTopLevelKeys,
-  prometheusSectionSchema,
-} from '../providers/prometheus/config.js';
-import { sqsBackendSchema } from '../providers/sqs/config.js';
-import { staticBackendSchema } from '../providers/static/config.js';
+import { liftPrometheusAdapterKeys, prometheusAdapterTopLevelKeys } from '../providers/prometheus/config.js';
+import { type AnyBackendModule, BACKEND_MODULES, backendSections, cacheSectionFor } from '../providers/registry.js';
 import { upstreamsSchema } from '../upstreams/config.js';
 
-export const configSchema = z.preprocess(
-  liftPrometheusAdapterKeys,
-  z
-    .object({
-      static: staticBackendSchema.optional(),
-      sqs: sqsBackendSchema.optional(),
-      cloudwatch: cloudWatchBackendSchema.optional(),
-      cache: cacheConfigSchema.optional(),
-      prometheus: prometheusSectionSchema.optional(),
-      upstreams: upstreamsSchema.optional(),
-      ...prometheusAdapterTopLevelKeys,
-    })
-    .strict(),
-);
+/** The config file's schema over these backends: one section each, their caches, and upstreams. */
+export function configSchemaFor<const Modules extends readonly AnyBackendModule[]>(modules: Modules) {
+  return z.preprocess(
+    liftPrometheusAdapterKeys,
+    z
+      .object({
+        ...backendSections(modules),
+        cache: cacheSectionFor(modules).optional(),
+        upstreams: upstreamsSchema.optional(),
+        ...prometheusAdapterTopLevelKeys,
+      })
+      .strict(),
+  );
+}
+
+export const configSchema = configSchemaFor(BACKEND_MODULES);
 
 export type AdapterConfig = z.infer<typeof configSchema>;

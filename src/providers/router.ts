@@ -19,7 +19,7 @@ import { customMetricKey } from './provider.js';
 
 /**
  * Presents several backends as one provider: a request goes to the first backend that serves
- * the metric, in the order createBackends builds them (static, prometheus, sqs, cloudwatch),
+ * the metric, in the order of BACKEND_MODULES (static, prometheus, sqs, cloudwatch),
  * asked through each backend's own `serves…` (a map lookup). A metric two backends announce is
  * served by the first; the others' are shadowed, which is logged when the backends are loaded
  * and on every reload. A metric no backend serves is 404, unless a source that may serve it has

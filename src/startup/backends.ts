@@ -5,15 +5,16 @@ import { CacheBudget } from '../cache/cache-budget.js';
 import { type CacheLevel, cacheBudgetWarnings, resolveCacheBudget, resolveCacheSettings } from '../cache/config.js';
 import { createQueryCache, type MetricCache } from '../cache/metric-cache.js';
 import type { QueryCache } from '../cache/query-cache.js';
-import { ConfigError } from '../config/errors.js';
 import type { AdapterConfig } from '../config/schema.js';
 import type { ObjectLister } from '../kube/index.js';
 import type { Logger } from '../observability/logger.js';
-import { createBackends } from '../providers/backends.js';
+import { ignoredResourceRules, RESOURCE_RULES_IGNORED } from '../providers/prometheus/config.js';
 import type { Series } from '../providers/prometheus/discovery.js';
 import type { PrometheusOverrides } from '../providers/prometheus/settings.js';
 import { customMetricKey, type MetricsBackend } from '../providers/provider.js';
+import { type AnyBackendModule, createBackends } from '../providers/registry.js';
 import { BackendRouter } from '../providers/router.js';
+import { ConfigError } from '../schema/errors.js';
 import { createUpstreamMetrics } from '../upstreams/metrics.js';
 import type { Upstream } from '../upstreams/upstream.js';
 import { closeUpstreams, type OwnMetrics, UpstreamSet } from '../upstreams/upstream-set.js';
@@ -34,6 +35,8 @@ export interface BackendDeps {
   registry: Registry;
   kube?: ObjectLister;
   resources?: ResourceResolver;
+  /** The backends there are; default: the adapter's own (BACKEND_MODULES). */
+  modules?: readonly AnyBackendModule[];
 }
 
 /**
@@ -74,16 +77,23 @@ export async function startBackends(initial: AdapterConfig, deps: BackendDeps): 
       created.set(backend, { cache, settings: key });
       return cache;
     };
-    const backends = await createBackends(config, {
-      logger: deps.logger,
-      registry: deps.registry,
-      now: () => new Date(),
-      kube: deps.kube,
-      resources: deps.resources,
-      flags: deps.flags,
-      cacheFor,
-      carriedSeries: { previous: carriedSeries, next: seriesFound },
-    });
+    const resourceRules = ignoredResourceRules(config);
+    // Here, since this runs at start and on every reload: a reloaded file that has them says so too.
+    if (resourceRules.length > 0) deps.logger.warn({ fields: resourceRules }, RESOURCE_RULES_IGNORED);
+    const backends = await createBackends(
+      config,
+      {
+        logger: deps.logger,
+        registry: deps.registry,
+        now: () => new Date(),
+        kube: deps.kube,
+        resources: deps.resources,
+        flags: deps.flags,
+        cacheFor,
+        carriedSeries: { previous: carriedSeries, next: seriesFound },
+      },
+      deps.modules,
+    );
     if (backends.length === 0 && (config.upstreams ?? []).length === 0) {
       const problem =
         'the config turns on no backend: add a static, prometheus (url and rules), sqs or cloudwatch section, or upstreams';

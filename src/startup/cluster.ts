@@ -2,10 +2,10 @@ import type { Registry } from 'prom-client';
 import { BUILTIN_RESOURCES } from '../api/builtin-resources.js';
 import { SERVED_GROUPS } from '../api/groups.js';
 import type { ResourceResolver } from '../api/resource-table.js';
-import { FlagError } from '../config/errors.js';
 import { findKubeConfigSource, type KubeConfigSource } from '../kube/config-source.js';
 import type { ObjectInformers } from '../kube/index.js';
 import type { Logger } from '../observability/logger.js';
+import { FlagError } from '../schema/errors.js';
 import type { AuthFlags, AuthSetup } from '../server/auth/types.js';
 
 export interface ClusterAccess {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CUSTOM_GROUP, CUSTOM_VERSIONS, EXTERNAL_GROUP, EXTERNAL_VERSIONS } from '../api/groups.js';
-import { DURATION_BOUND, parseDuration } from '../lib/duration.js';
+import { positiveDuration } from '../schema/fields.js';
 
 /** Where kubelet mounts the pod's projected service-account token, and rotates it in place. */
 export const SERVICE_ACCOUNT_TOKEN_PATH = '/var/run/secrets/kubernetes.io/serviceaccount/token';
@@ -9,19 +9,6 @@ export const UPSTREAM_GROUP_VERSIONS = [
   ...CUSTOM_VERSIONS.map((v) => `${CUSTOM_GROUP}/${v}`),
   ...EXTERNAL_VERSIONS.map((v) => `${EXTERNAL_GROUP}/${v}`),
 ] as const;
-
-const duration = (what: string) =>
-  z.string().transform((text, context) => {
-    const ms = parseDuration(text);
-    if (ms === undefined || ms <= 0) {
-      context.addIssue({
-        code: 'custom',
-        message: `${what}: expected a duration such as 500ms, 5s or 1m (${DURATION_BOUND}), got "${text}"`,
-      });
-      return z.NEVER;
-    }
-    return ms;
-  });
 
 /** A metric-name pattern, matched against the whole name (anchored), as a JavaScript regular expression. */
 const namePattern = z
@@ -72,9 +59,9 @@ const upstreamSchema = z
     clientCertFile: z.string().min(1).optional(),
     clientKeyFile: z.string().min(1).optional(),
     /** Deadline of one call to the upstream; keep it below the request deadline (10 s). */
-    timeout: duration('timeout').default(5_000),
+    timeout: positiveDuration.default(5_000),
     /** How often its discovery documents are fetched in the background. */
-    discoveryInterval: duration('discoveryInterval').default(30_000),
+    discoveryInterval: positiveDuration.default(30_000),
     /** Which metric names it takes; ours always win. */
     metrics: takesSchema.default({ announced: true, matching: [], unserved: false }),
     /** Resources in its discovery that are no metric (KEDA's never-empty placeholder): neither announced nor routed. */

@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   cacheBudgetWarnings,
-  cacheConfigSchema,
   DEFAULT_CACHE_SETTINGS,
   resolveCacheBudget,
   resolveCacheSettings,
 } from '../../src/cache/config.js';
 import { parseConfig } from '../../src/config/load.js';
 import { formatDuration } from '../../src/lib/duration.js';
+import { cacheConfigSchema } from '../../src/providers/registry.js';
 
 describe('cache config section', () => {
   it('resolves to the built-in defaults when the section is absent: a 20 s TTL refreshed in its last half serves the 15 s HPA poll', () => {

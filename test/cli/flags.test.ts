@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DEFAULT_ALWAYS_ALLOW_PATHS, parseFlags } from '../../src/cli/flags.js';
-import { FlagError } from '../../src/config/errors.js';
 import { parseDuration } from '../../src/lib/duration.js';
+import { FlagError } from '../../src/schema/errors.js';
 
 describe('command-line flags', () => {
   it('has the defaults generic apiservers and prometheus-adapter use', () => {

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import { parseFlags } from '../../src/cli/flags.js';
-import { ConfigError } from '../../src/config/errors.js';
 import { defaultConfig, loadConfigFile, parseConfig } from '../../src/config/load.js';
 import { silentLogger } from '../../src/observability/logger.js';
+import { ConfigError } from '../../src/schema/errors.js';
 import { startBackends } from '../../src/startup/backends.js';
 
 function refusal(yaml: string): string {

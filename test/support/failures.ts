@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { ApiError } from '../../src/api/errors.js';
-import { ConfigError } from '../../src/config/errors.js';
 import { parseConfig } from '../../src/config/load.js';
+import { ConfigError } from '../../src/schema/errors.js';
 
 /** The message of the ConfigError that loading `yaml` throws; fails the test when it loads. */
 export function configError(yaml: string): string {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError } from '../../src/config/errors.js';
 import { parseConfig } from '../../src/config/load.js';
+import { ConfigError } from '../../src/schema/errors.js';
 import { SERVICE_ACCOUNT_TOKEN_PATH } from '../../src/upstreams/config.js';
 
 const base = `upstreams:

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { iamRoleArn } from '../../config/fields.js';
+import { iamRoleArn } from '../../schema/fields.js';
 
 /** e.g. `us-east-1`, `eu-central-2`, `us-gov-west-1`; regions become host names, so keep them to this shape. */
 export const AWS_REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$/;
@@ -60,4 +60,4 @@ export interface AwsConnectionSettings {
   stsEndpoint?: string | undefined;
 }
 
-export { allowedNamespaces, metricName as externalMetricName } from '../../config/fields.js';
+export { allowedNamespaces, metricName as externalMetricName } from '../../schema/fields.js';

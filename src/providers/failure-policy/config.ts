@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { duration } from '../../cache/config.js';
-import { finiteNumber, metricName } from '../../config/fields.js';
+import { duration, finiteNumber } from '../../schema/fields.js';
 
 /**
  * What a metric answers when its backend fails or has no data. The HPA never looks at
@@ -23,12 +22,6 @@ export const failurePolicySchema = z
     message: 'maxStale applies only to onError: lastGood',
     path: ['maxStale'],
   });
-
-/** The Prometheus section's: a default, and policies by served metric name (its names come from rule templates). */
-export const prometheusFailurePolicyFields = {
-  failurePolicy: failurePolicySchema.optional(),
-  failurePolicies: z.record(metricName, failurePolicySchema).optional(),
-};
 
 export type FailurePolicyConfig = z.infer<typeof failurePolicySchema>;
 

@@ -2,7 +2,7 @@ import { BUILTIN_RESOURCES } from '../../api/builtin-resources.js';
 import type { ResourceResolver } from '../../api/resource-table.js';
 import type { MetricApi, UndiscoveredSource } from '../../api/unknown-metric.js';
 import type { QueryCache } from '../../cache/query-cache.js';
-import { ConfigError } from '../../config/errors.js';
+import { ConfigError } from '../../schema/errors.js';
 import type { BackendContext } from '../context.js';
 import type { CustomMetricsProvider, ExternalMetricsProvider, MetricsBackend } from '../provider.js';
 import { createPrometheusClient, type PrometheusClient, type PrometheusClientOptions } from './client.js';

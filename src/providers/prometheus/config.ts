@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { BUILTIN_RESOURCES } from '../../api/builtin-resources.js';
-import { byteSize, cacheLevelSchema } from '../../cache/config.js';
-import { DURATION_BOUND, parseDuration } from '../../lib/duration.js';
-import { failurePolicySchema, prometheusFailurePolicyFields } from '../failure-policy/config.js';
+import { cacheLevelSchema } from '../../cache/config.js';
+import { byteSize, metricName, positiveDuration } from '../../schema/fields.js';
+import { failurePolicySchema } from '../failure-policy/config.js';
 import { headers, headerValue } from './header-fields.js';
 import { type DiscoveryRuleConfig, discoveryRuleSchema } from './rule-schema.js';
 import { compileRule, RuleError } from './rules.js';
@@ -36,22 +36,16 @@ export function ignoredResourceRules(config: {
   return fields;
 }
 
-const duration = z.string().transform((text, context) => {
-  const ms = parseDuration(text);
-  if (ms === undefined || ms <= 0) {
-    context.addIssue({
-      code: 'custom',
-      message: `expected a duration such as 10s, 1m or 1h30m (${DURATION_BOUND}), got "${text}"`,
-    });
-    return z.NEVER;
-  }
-  return ms;
-});
+/** A default, and policies by served metric name (its names come from rule templates). */
+const failurePolicyFields = {
+  failurePolicy: failurePolicySchema.optional(),
+  failurePolicies: z.record(metricName, failurePolicySchema).optional(),
+};
 
 /** How the adapter reaches one Prometheus (or Thanos, Mimir, Cortex): the single-server section's fields and each server's. */
 const connectionFields = {
   /** Deadline of every call to Prometheus. */
-  timeout: duration.optional(),
+  timeout: positiveDuration.optional(),
   tokenFile: z.string().min(1).optional(),
   caFile: z.string().min(1).optional(),
   clientCert: z.string().min(1).optional(),
@@ -110,11 +104,11 @@ export const prometheusSectionSchema = z
     /** Several servers instead of `url` and its settings; rules name theirs with `server:`. */
     servers: z.array(prometheusServerSchema).min(1).optional(),
     /** Series age considered by discovery; defaults to the relist interval. --metrics-max-age wins. */
-    maxAge: duration.optional(),
+    maxAge: positiveDuration.optional(),
     rules: z.array(discoveryRuleSchema).nullish(),
     externalRules: z.array(discoveryRuleSchema).nullish(),
     resourceRules: acceptedResourceRules,
-    ...prometheusFailurePolicyFields,
+    ...failurePolicyFields,
   })
   .strict()
   .refine(halfClientCert, { message: 'clientCert and clientKey must be given together' })

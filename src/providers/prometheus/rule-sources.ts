@@ -1,4 +1,4 @@
-import { ConfigError } from '../../config/errors.js';
+import { ConfigError } from '../../schema/errors.js';
 import type { PrometheusClient } from './client.js';
 import { listSeries, type Series } from './discovery.js';
 import type { DiscoveryRuleConfig } from './rule-schema.js';

@@ -1,6 +1,6 @@
 import type { CacheLevel } from '../../cache/config.js';
-import { ConfigError } from '../../config/errors.js';
 import { clip, percentDecoded } from '../../lib/text.js';
+import { ConfigError } from '../../schema/errors.js';
 import { type PrometheusClientOptions, redactUrl } from './client.js';
 import { type PrometheusSection, type PrometheusServerConfig, SINGLE_SERVER_NAME } from './config.js';
 import type { DiscoveryRuleConfig } from './rule-schema.js';

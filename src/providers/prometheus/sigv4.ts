@@ -1,9 +1,9 @@
 import type { SignatureV4 } from '@smithy/signature-v4';
 import { z } from 'zod';
 import { ApiError } from '../../api/errors.js';
-import { ConfigError } from '../../config/errors.js';
-import { iamRoleArn } from '../../config/fields.js';
 import { clip } from '../../lib/text.js';
+import { ConfigError } from '../../schema/errors.js';
+import { iamRoleArn } from '../../schema/fields.js';
 import { abandonOnAbort } from '../aws/abort.js';
 import { AWS_REGION_PATTERN, awsRegion } from '../aws/config.js';
 import { type AwsCredentialSources, processCredentialSources } from '../aws/credential-sources.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { allowedNamespaces, finiteNumber, labelMap, metricName } from '../../config/fields.js';
+import { allowedNamespaces, finiteNumber, labelMap, metricName } from '../../schema/fields.js';
 
 const staticObject = z
   .object({

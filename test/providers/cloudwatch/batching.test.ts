@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiError } from '../../../src/api/errors.js';
 import { createCloudWatchBackend } from '../../../src/providers/cloudwatch/cloudwatch-backend.js';
 import { cloudWatchBackendSchema } from '../../../src/providers/cloudwatch/config.js';
-import { cloudWatchFailurePolicies } from '../../../src/providers/failure-policy/policies.js';
+import { cloudWatchFailurePolicies } from '../../../src/providers/cloudwatch/module.js';
 import { withFailurePolicy } from '../../../src/providers/failure-policy/policy-backend.js';
 import type { MetricsBackend } from '../../../src/providers/provider.js';
 import { externalRequest, FAST_AWS } from '../../support/aws-backend-context.js';

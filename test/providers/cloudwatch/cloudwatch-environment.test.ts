@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { createCloudWatchBackend } from '../../../src/providers/cloudwatch/cloudwatch-backend.js';
 import { cloudWatchBackendSchema } from '../../../src/providers/cloudwatch/config.js';
-import { cloudWatchFailurePolicies } from '../../../src/providers/failure-policy/policies.js';
+import { cloudWatchFailurePolicies } from '../../../src/providers/cloudwatch/module.js';
 import { withFailurePolicy } from '../../../src/providers/failure-policy/policy-backend.js';
 import { externalRequest, FAST_AWS } from '../../support/aws-backend-context.js';
 import { CloudWatchDouble } from '../../support/aws-cloudwatch-double.js';

@@ -4,8 +4,8 @@ import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwat
 import { ApiError } from '../../../src/api/errors.js';
 import { createCloudWatchBackend } from '../../../src/providers/cloudwatch/cloudwatch-backend.js';
 import { cloudWatchBackendSchema } from '../../../src/providers/cloudwatch/config.js';
+import { cloudWatchFailurePolicies } from '../../../src/providers/cloudwatch/module.js';
 import { timeRangeAt } from '../../../src/providers/cloudwatch/queries.js';
-import { cloudWatchFailurePolicies } from '../../../src/providers/failure-policy/policies.js';
 import { withFailurePolicy } from '../../../src/providers/failure-policy/policy-backend.js';
 import type { MetricsBackend } from '../../../src/providers/provider.js';
 import { counterValue, externalRequest, FAST_AWS, TEST_CREDENTIALS } from '../../support/aws-backend-context.js';

@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ApiError } from '../../../src/api/errors.js';
 import { cloudWatchBackendSchema } from '../../../src/providers/cloudwatch/config.js';
+import { cloudWatchFailurePolicies } from '../../../src/providers/cloudwatch/module.js';
 import {
   needsOwnCall,
   prefixQueryIds,
   resolveQueries,
   timeRangeAt,
 } from '../../../src/providers/cloudwatch/queries.js';
-import { cloudWatchFailurePolicies } from '../../../src/providers/failure-policy/policies.js';
 
 const stat = { namespace: 'AWS/ApplicationELB', metricName: 'RequestCount', stat: 'Sum' };
 

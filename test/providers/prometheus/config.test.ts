@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError } from '../../../src/config/errors.js';
 import { parseConfig } from '../../../src/config/load.js';
 import { createPrometheusBackend } from '../../../src/providers/prometheus/backend.js';
 import { ignoredResourceRules } from '../../../src/providers/prometheus/config.js';
 import { resolvePrometheusSettings } from '../../../src/providers/prometheus/settings.js';
+import { ConfigError } from '../../../src/schema/errors.js';
 import { testBackendContext } from '../../support/backend-context.js';
 import { configError } from '../../support/failures.js';
 

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError } from '../../../src/config/errors.js';
 import { parseConfig } from '../../../src/config/load.js';
 import { createPrometheusClient } from '../../../src/providers/prometheus/client.js';
 import { resolvePrometheusSettings } from '../../../src/providers/prometheus/settings.js';
+import { ConfigError } from '../../../src/schema/errors.js';
 
 /** A Prometheus URL the client could not use is a ConfigError naming its field or flag, and never shows the password. */
 

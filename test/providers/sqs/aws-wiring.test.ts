@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { Registry } from 'prom-client';
 import { parseConfig } from '../../../src/config/load.js';
 import { silentLogger } from '../../../src/observability/logger.js';
-import { createBackends } from '../../../src/providers/backends.js';
+import { createBackends } from '../../../src/providers/registry.js';
 import { passThroughCache } from '../../support/backend-context.js';
 
 // The example of docs and deploy/aws/README.md: it must parse and wire as written.
