@@ -48,6 +48,7 @@ describe('object informers: selector requests from watched metadata', () => {
       timings?: Partial<InformerTimings>;
       resources?: ResourceResolver;
       caps?: Partial<ObjectCaps>;
+      listPageSize?: number;
     } = {},
   ): ObjectInformers {
     const loaded = loadKubeConfig(double.kubeconfigPath);
@@ -67,6 +68,7 @@ describe('object informers: selector requests from watched metadata', () => {
       timings: { ...FAST, ...options.timings },
       ...(options.resources ? { resources: options.resources } : {}),
       ...(options.caps ? { caps: options.caps } : {}),
+      ...(options.listPageSize ? { listPageSize: options.listPageSize } : {}),
     });
     return informers;
   }
@@ -383,69 +385,12 @@ describe('object informers: selector requests from watched metadata', () => {
       assert.equal(double.calls.objects, lists);
     });
   }
-});
-
-async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-describe('object informers: caps on what a watched resource holds', () => {
-  let double: KubeApiserverDouble;
-  let informers: ObjectInformers | undefined;
-  let registry: Registry;
-  let logLines: string[];
-
-  before(async () => {
-    double = await startKubeApiserverDouble();
-  });
-  after(() => double.close());
-  afterEach(async () => {
-    await informers?.close();
-    informers = undefined;
-    double.objects.length = 0;
-  });
-
-  function start(caps: Partial<ObjectCaps>): ObjectInformers {
-    const loaded = loadKubeConfig(double.kubeconfigPath);
-    assert.ok(loaded);
-    registry = new Registry();
-    logLines = [];
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        logLines.push(String(chunk));
-        done();
-      },
-    });
-    informers = createObjectInformers(loaded.kubeConfig, {
-      logger: createLogger('info', sink),
-      registry,
-      watchResources: ['*'],
-      listPageSize: 7,
-      timings: FAST,
-      caps,
-    });
-    return informers;
-  }
-
-  async function metric(name: string, labels: Record<string, string>): Promise<number | undefined> {
-    const found = (await registry.getSingleMetric(name)?.get())?.values.find((v) =>
-      Object.entries(labels).every(([k, value]) => v.labels[k] === value),
-    );
-    return found?.value;
-  }
-
-  const names = async (lister: ObjectInformers, selector: string) =>
-    (await lister.listObjects(PODS, 'default', selector)).map((o) => o.name);
 
   it('a paged LIST past --watch-max-objects: the index is dropped, the state says over_cap, selectors LIST by selector', async () => {
     double.watch.put(pod('web-1', { app: 'web' }));
     double.watch.put(pod('web-2', { app: 'web' }));
     for (let i = 0; i < 60; i++) double.watch.put(pod(`batch-${i}`, { app: 'batch' }));
-    const lister = start({ maxObjects: 25 });
+    const lister = start({ caps: { maxObjects: 25 }, listPageSize: 7 });
     assert.deepEqual(await names(lister, 'app=web'), ['web-1', 'web-2']);
     await waitUntil(() => lister.informer(PODS)?.health() === 'over_cap');
     assert.equal(lister.informer(PODS)?.index.size, 0, 'nothing held');
@@ -470,12 +415,9 @@ describe('object informers: caps on what a watched resource holds', () => {
   it('watch events past --watch-max-label-bytes drop the index too; a label value shared by every pod counts once', async () => {
     const shared = 'x'.repeat(20_000);
     for (let i = 0; i < 20; i++) double.watch.put(pod(`web-${i}`, { app: 'web', build: shared }));
-    const lister = start({ maxLabelBytes: 64 * 1024 });
+    const lister = start({ caps: { maxLabelBytes: 64 * 1024 }, listPageSize: 7 });
     await lister.listObjects(PODS, 'default', '');
-    await waitUntil(() => {
-      const informer = lister.informer(PODS);
-      return informer?.health() === 'serving' && informer.resourceVersion === double.watch.resourceVersion;
-    });
+    await caughtUp(lister);
     assert.equal(lister.informer(PODS)?.index.size, 20, '20 × 20 kB of one shared value fits 64 KiB');
     for (let i = 0; i < 5; i++) double.watch.put(pod(`big-${i}`, { app: 'big', blob: `${i}`.repeat(20_000) }));
     await waitUntil(() => lister.informer(PODS)?.health() === 'over_cap');
@@ -488,3 +430,11 @@ describe('object informers: caps on what a watched resource holds', () => {
     );
   });
 });
+
+async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs = 2000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
