@@ -1,21 +1,106 @@
 #!/usr/bin/env bash
 # The whole suite, as README and CI run it: lint, type check, build (the end-to-end tests run
-# dist/main.js as a real process), then every test file under test/ with node's test runner,
-# then the suite without test/e2e/ on Node 22 and 24 (scripts/test-other-nodes.sh).
-# --unit skips lint/typecheck/build and the other Nodes for a quick inner loop.
+# dist/main.js as a real process), then the tests with node's test runner: every file on
+# Node 24, the Node the image runs, and the suite without test/e2e/ on the other Nodes the
+# project supports (the Node on PATH, and 22). The end-to-end files mostly wait (for processes,
+# timeouts, TTLs), so they run beside the other runs, which are busy computing, not after them.
+# The exact Node versions are npm packages (scripts/install-node.sh), installed while the build
+# runs. One reporter on every Node (scripts/test-reporter.mjs), which prints a line per finished
+# file and says what is running when nothing else was printed for 10 s.
+# --unit: every file on the Node on PATH only, without lint, type check and build, for a quick
+# inner loop.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [[ "${1:-}" != "--unit" ]]; then
-  npx biome check .
-  npx tsc --noEmit -p tsconfig.check.json
-  npx tsc -p tsconfig.json
-  bash scripts/ensure-test-tools.sh
+IMAGE_NODE=24.21.0
+OTHER_NODE=22.23.3
+
+mapfile -t unit_files < <(find test -name '*.test.ts' -not -path 'test/e2e/*' | sort)
+mapfile -t e2e_files < <(find test/e2e -name '*.test.ts' | sort)
+
+# label, node binary, files...: node's test runner with the project's reporter; each line of a
+# run that overlaps another carries its label.
+run_tests() {
+  local label="$1" node="$2"
+  shift 2
+  TEST_RUN_LABEL="$label" "$node" --import tsx --test --test-concurrency=2 --test-timeout=120000 \
+    --test-reporter=./scripts/test-reporter.mjs "$@"
+}
+
+if [[ "${1:-}" == "--unit" ]]; then
+  run_tests "" node "${unit_files[@]}" "${e2e_files[@]}"
+  exit 0
 fi
 
-mapfile -t files < <(find test -name '*.test.ts' | sort)
-node --import tsx --test --test-concurrency=2 --test-timeout=120000 "${files[@]}"
+started=$SECONDS
+logs=".cache/test-logs"
+mkdir -p "$logs"
+rm -f "$logs"/*.out
+# Downloads, not computation: they run while lint, type check and build do.
+bash scripts/install-node.sh "$IMAGE_NODE" >"$logs/install-${IMAGE_NODE}.log" 2>&1 &
+install_image=$!
+bash scripts/install-node.sh "$OTHER_NODE" >"$logs/install-${OTHER_NODE}.log" 2>&1 &
+install_other=$!
+echo "=== installing Node ${IMAGE_NODE} and ${OTHER_NODE} beside the build, when .cache/ does not hold them yet"
 
-if [[ "${1:-}" != "--unit" ]]; then
-  bash scripts/test-other-nodes.sh
+step() { echo "=== $1 ($((SECONDS - started)) s in)"; }
+step 'lint and format: biome check'
+npx biome check .
+# tsc uses one core: the type check and the build run side by side.
+step 'type check (tsc -p tsconfig.check.json) beside the build (tsc -p tsconfig.json)'
+npx tsc --noEmit -p tsconfig.check.json &
+typecheck=$!
+npx tsc -p tsconfig.json
+wait "$typecheck"
+step 'test tools: scripts/ensure-test-tools.sh'
+bash scripts/ensure-test-tools.sh
+
+# pid, version: waits for the install, prints its log, and sets node_path to the binary.
+wait_for_install() {
+  local status=0
+  wait "$1" || status=$?
+  cat "$logs/install-$2.log"
+  if [[ $status -ne 0 ]]; then
+    echo "installing Node $2 failed (exit $status)" >&2
+    exit 1
+  fi
+  node_path="$(tail -n 1 "$logs/install-$2.log")"
+}
+wait_for_install "$install_image" "$IMAGE_NODE"
+image_node="$node_path"
+wait_for_install "$install_other" "$OTHER_NODE"
+other_node="$node_path"
+
+# label|binary; the Node on PATH unless it is one of the two majors already run.
+runs=("node-${IMAGE_NODE%%.*}|${image_node}" "node-${OTHER_NODE%%.*}|${other_node}")
+path_major="$(node -p 'process.versions.node.split(".")[0]')"
+if [[ "$path_major" != "${IMAGE_NODE%%.*}" && "$path_major" != "${OTHER_NODE%%.*}" ]]; then
+  runs+=("node-${path_major}|node")
 fi
+
+step "the ${#e2e_files[@]} files of test/e2e/ on Node ${IMAGE_NODE}, beside the rest on ${#runs[@]} Nodes one after another"
+run_tests "e2e, node-${IMAGE_NODE%%.*}" "$image_node" "${e2e_files[@]}" 2>&1 | tee "$logs/e2e.out" &
+e2e=$!
+
+failed=0
+for run in "${runs[@]}"; do
+  label="${run%%|*}"
+  binary="${run#*|}"
+  step "the ${#unit_files[@]} files outside test/e2e/ on Node $("$binary" --version) ($binary)"
+  run_tests "unit, $label" "$binary" "${unit_files[@]}" | tee "$logs/unit-${label}.out" || failed=1
+done
+wait "$e2e" || failed=1
+
+# node's own closing lines ("# pass N", "# fail N") per run, and their sum alone on the last line.
+pass=0
+fail=0
+for out in "$logs"/*.out; do
+  run_pass=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$out" | tail -n 1)
+  run_fail=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$out" | tail -n 1)
+  echo "=== $(basename "$out" .out): ${run_pass:-?} passed, ${run_fail:-?} failed"
+  pass=$((pass + ${run_pass:-0}))
+  fail=$((fail + ${run_fail:-1}))
+done
+step "done"
+echo "${pass} passed, ${fail} failed"
+if [[ $failed -ne 0 || $fail -ne 0 ]]; then exit 1; fi

@@ -1,0 +1,142 @@
+// @ts-check
+// The one reporter npm test uses on every Node (20's default is TAP, 24's is spec): a line per
+// finished file with its time, each failure as it happens and again at the end, a line saying
+// what is running whenever nothing was printed for PROGRESS_EVERY_MS, and node's own closing
+// lines ("# pass N", "# fail N"), which CI reads. When runs overlap, each line but the closing
+// ones starts with the run's TEST_RUN_LABEL. JavaScript, not TypeScript: Node 20 loads
+// reporters before tsx's hooks are in place.
+import { relative, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { inspect } from 'node:util';
+
+const PROGRESS_EVERY_MS = 10_000;
+const TICK = Symbol('tick');
+const LABEL = process.env.TEST_RUN_LABEL ? `[${process.env.TEST_RUN_LABEL}] ` : '';
+
+/** @typedef {import('node:test/reporters').TestEvent} TestEvent */
+/** @typedef {{ startedAt: number, tests: number, failed: number, current: string | undefined }} RunningFile */
+/** @typedef {{ name: string, nesting: number, file?: string, line?: number }} Located */
+
+/** @param {number} ms */
+const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
+/** @param {string | undefined} file */
+const shown = (file) => (file === undefined ? '(no file)' : relative(process.cwd(), file));
+
+/**
+ * A file's own events (the test wrapping everything the file declares) carry the file as their
+ * name: the absolute path on Node 20, the path as given on the command line on 22 and later.
+ * @param {Located} data
+ */
+const isFileEvent = (data) => data.nesting === 0 && data.file !== undefined && resolve(data.name) === data.file;
+
+/** @param {unknown} error */
+function describeError(error) {
+  const cause = error instanceof Error && error.cause !== undefined ? error.cause : error;
+  return inspect(cause, { depth: 4, colors: false, breakLength: 100 })
+    .split('\n')
+    .map((text) => `    ${text}`)
+    .join('\n');
+}
+
+/**
+ * @param {AsyncIterable<TestEvent>} source
+ * @returns {AsyncGenerator<string, void>}
+ */
+export default async function* progressReporter(source) {
+  const startedAt = Date.now();
+  /** @type {Map<string, RunningFile>} */
+  const running = new Map();
+  /** @type {string[]} */
+  const failures = [];
+  /** @type {string[]} */
+  const closing = [];
+  const events = source[Symbol.asyncIterator]();
+  let lastLineAt = startedAt;
+  let nextEvent = events.next();
+  let tick = sleep(PROGRESS_EVERY_MS, TICK, { ref: false });
+
+  /** @param {string} text */
+  const line = (text) => {
+    lastLineAt = Date.now();
+    return `${text
+      .split('\n')
+      .map((part) => LABEL + part)
+      .join('\n')}\n`;
+  };
+
+  for (;;) {
+    const next = await Promise.race([nextEvent, tick]);
+    if (next === TICK) {
+      const now = Date.now();
+      if (now - lastLineAt >= PROGRESS_EVERY_MS - 500) {
+        const files = [...running].map(([file, state]) => {
+          const test = state.current === undefined ? '' : `, at '${state.current}'`;
+          return `${shown(file)} (${seconds(now - state.startedAt)}${test})`;
+        });
+        yield line(
+          `..   ${seconds(now - startedAt)} in, running ${files.length === 0 ? 'nothing yet' : files.join('; ')}`,
+        );
+      }
+      tick = sleep(Math.max(1000, lastLineAt + PROGRESS_EVERY_MS - now), TICK, { ref: false });
+      continue;
+    }
+    if (next.done) break;
+    nextEvent = events.next();
+    const event = next.value;
+    switch (event.type) {
+      case 'test:dequeue': {
+        const data = event.data;
+        if (data.file === undefined) break;
+        const state = running.get(data.file);
+        if (isFileEvent(data))
+          running.set(data.file, { startedAt: Date.now(), tests: 0, failed: 0, current: undefined });
+        else if (state) state.current = data.name;
+        break;
+      }
+      // test:complete, not test:pass/test:fail: Node 20 holds a file's pass and fail events back
+      // until the files listed before it are reported, and sends its own completion in between.
+      case 'test:complete': {
+        const data = event.data;
+        const { passed, error } = data.details;
+        const state = data.file === undefined ? undefined : running.get(data.file);
+        if (isFileEvent(data) && data.file !== undefined) {
+          running.delete(data.file);
+          if (!passed && (state === undefined || state.failed === 0)) {
+            const failure = `FAIL ${shown(data.file)} (the file itself)\n${describeError(error)}`;
+            failures.push(failure);
+            yield line(failure);
+          }
+          const took = state === undefined ? '' : seconds(Date.now() - state.startedAt);
+          const failed = state?.failed ? `, ${state.failed} failed` : '';
+          const counts = state === undefined ? '' : ` (${state.tests} tests${failed})`;
+          yield line(`${passed ? 'ok  ' : 'fail'} ${took.padStart(7)}  ${shown(data.file)}${counts}`);
+          break;
+        }
+        const isTest = /** @type {{ type?: string }} */ (data.details).type !== 'suite';
+        if (state && isTest) state.tests += 1;
+        // A suite or test fails with 'subtestsFailed' when a test inside it did: reported there.
+        if (passed || /** @type {{ failureType?: string }} */ (error).failureType === 'subtestsFailed') break;
+        if (state && isTest) state.failed += 1;
+        const failure = `FAIL ${shown(data.file)}:${data.line ?? '?'} '${data.name}'\n${describeError(error)}`;
+        failures.push(failure);
+        yield line(failure);
+        break;
+      }
+      case 'test:stdout':
+      case 'test:stderr':
+        yield line(event.data.message.trimEnd());
+        break;
+      case 'test:diagnostic': {
+        const data = event.data;
+        if (data.file === undefined && data.nesting === 0) closing.push(`# ${data.message}`);
+        else yield line(`#    ${shown(data.file)}: ${data.message}`);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  if (failures.length > 0) yield line(`${failures.length} failed:\n${failures.join('\n')}`);
+  yield `${closing.join('\n')}\n`;
+}
