@@ -18,7 +18,7 @@ const FILES = [
     .filter((f) => f.endsWith('.test.ts') && f !== 'without-kubectl.test.ts')
     .map((f) => `test/deploy/${f}`),
   'test/api/resource-table.test.ts',
-  'test/server/aggregated-discovery.test.ts',
+  'test/server/routes/aggregated-discovery.test.ts',
   'test/kube/cluster-resources.test.ts',
 ].filter((f) => existsSync(join(ROOT, f)));
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import request from 'supertest';
-import { assertStatusAnswer, buildTestApp } from '../support/app.js';
+import { assertStatusAnswer, buildTestApp } from '../../support/app.js';
 
 const { app } = buildTestApp();
 const CUSTOM = '/apis/custom.metrics.k8s.io/v1beta2';

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import request from 'supertest';
-import type { MetricsBackend } from '../../src/providers/provider.js';
-import { buildTestApp } from '../support/app.js';
+import type { MetricsBackend } from '../../../src/providers/provider.js';
+import { buildTestApp } from '../../support/app.js';
 
 /**
  * Aggregated discovery on /apis, as kube-apiserver's aggregator (1.27+) and kubectl (1.26+) ask

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import request from 'supertest';
-import { markCachedEntry } from '../../src/cache/query-cache.js';
-import type { ExternalSample, MetricsBackend, Sample } from '../../src/providers/provider.js';
-import { RenderedBodies } from '../../src/server/respond/rendered-bodies.js';
-import { buildTestApp } from '../support/app.js';
+import { markCachedEntry } from '../../../src/cache/query-cache.js';
+import type { ExternalSample, MetricsBackend, Sample } from '../../../src/providers/provider.js';
+import { RenderedBodies } from '../../../src/server/respond/rendered-bodies.js';
+import { buildTestApp } from '../../support/app.js';
 
 /** An answer as the cache hands it out: stored, and marked with the cache's entry identity. */
 function cached<T extends object>(answer: T): T {

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import request from 'supertest';
-import { ApiError } from '../../src/api/errors.js';
-import { percentDecoded } from '../../src/lib/text.js';
-import type { AuthSetup, ResourceAttributes, UserInfo } from '../../src/server/auth/types.js';
-import { assertStatusAnswer, buildTestApp } from '../support/app.js';
+import { ApiError } from '../../../src/api/errors.js';
+import { percentDecoded } from '../../../src/lib/text.js';
+import type { AuthSetup, ResourceAttributes, UserInfo } from '../../../src/server/auth/types.js';
+import { assertStatusAnswer, buildTestApp } from '../../support/app.js';
 
 const user: UserInfo = { name: 'hpa', groups: [], extra: {} };
 

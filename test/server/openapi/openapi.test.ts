@@ -3,9 +3,9 @@ import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import express from 'express';
 import request from 'supertest';
-import { SERVED_GROUPS } from '../../src/api/groups.js';
-import { buildOpenApiV2, buildOpenApiV3, openApiV3Paths } from '../../src/server/openapi/documents.js';
-import { createOpenApiRouter } from '../../src/server/openapi/handlers.js';
+import { SERVED_GROUPS } from '../../../src/api/groups.js';
+import { buildOpenApiV2, buildOpenApiV3, openApiV3Paths } from '../../../src/server/openapi/documents.js';
+import { createOpenApiRouter } from '../../../src/server/openapi/handlers.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: the tests walk arbitrary JSON documents.
 type Json = { [key: string]: any };

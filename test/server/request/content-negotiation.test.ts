@@ -3,9 +3,9 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import request from 'supertest';
-import { ApiError } from '../../src/api/errors.js';
-import type { MetricsBackend } from '../../src/providers/provider.js';
-import { buildTestApp } from '../support/app.js';
+import { ApiError } from '../../../src/api/errors.js';
+import type { MetricsBackend } from '../../../src/providers/provider.js';
+import { buildTestApp } from '../../support/app.js';
 
 /** What kube-controller-manager's clients (the HPA's metrics clients among them) send. */
 const CONTROLLER_ACCEPT = 'application/vnd.kubernetes.protobuf, */*';
