@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { IssuedCert } from '../support/certs.js';
-import { type ClusterHarness, HPA_USER, startClusterHarness } from '../support/cluster-harness.js';
+import { HPA_USER, startClusterHarness } from '../support/cluster-harness.js';
+import { setUpForFile, startedForFile } from '../support/started-for-file.js';
 
 /** The built adapter as a cluster runs it: TLS, front-proxy authentication, delegated authz, kubectl. */
 
@@ -19,11 +20,10 @@ static:
         - { namespace: shop, name: web-1, labels: { app: web }, value: 12 }
 `;
 
-let cluster: ClusterHarness;
+const cluster = startedForFile(() => startClusterHarness({ config: CONFIG }));
 let strangerProxy: IssuedCert;
 
-before(async () => {
-  cluster = await startClusterHarness({ config: CONFIG });
+setUpForFile(async () => {
   strangerProxy = await (await cluster.certs.createCa('some-other-ca')).issue({ cn: 'front-proxy-client' });
   cluster.kube.tokens.set('alice-token', { username: 'alice', groups: ['oncall'] });
   cluster.kube.tokens.set('mallory-token', { username: 'mallory', groups: ['guests'] });
@@ -31,10 +31,6 @@ before(async () => {
     { user: 'alice', group: 'custom.metrics.k8s.io' },
     { user: 'alice', group: 'external.metrics.k8s.io' },
   );
-});
-
-after(async () => {
-  await cluster?.close();
 });
 
 describe('as the aggregator calls it (front-proxy certificate + X-Remote-* headers)', () => {

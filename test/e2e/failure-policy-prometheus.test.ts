@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { adapterRequest, sampleOf } from '../support/adapter-client.js';
-import { type AdapterOnPrometheus, startAdapterOnPrometheus } from '../support/adapter-on-prometheus.js';
-import type { AdapterProcess } from '../support/adapter-process.js';
-import { type MisbehavingPrometheus, startMisbehavingPrometheus } from '../support/misbehaving-prometheus.js';
+import { startAdapterOnPrometheus } from '../support/adapter-on-prometheus.js';
+import { startMisbehavingPrometheus } from '../support/misbehaving-prometheus.js';
+import { startedForFile } from '../support/started-for-file.js';
 
 /**
  * Failure policies for Prometheus metrics, in the adapter process: the same series served as
@@ -36,31 +36,16 @@ const path = (metric: string) =>
   `/apis/external.metrics.k8s.io/v1beta1/namespaces/default/${metric}?labelSelector=queue%3Djobs`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-let prometheus: MisbehavingPrometheus;
-let adapter: AdapterProcess;
-let served: AdapterOnPrometheus;
-
-before(async () => {
-  prometheus = await startMisbehavingPrometheus();
-  served = await startAdapterOnPrometheus({
-    config: CONFIG,
-    prometheusUrl: prometheus.url,
-  });
-  adapter = served.adapter;
-});
-
-after(async () => {
-  await served?.close();
-  await prometheus?.close();
-});
+const prometheus = startedForFile(startMisbehavingPrometheus);
+const served = startedForFile(() => startAdapterOnPrometheus({ config: CONFIG, prometheusUrl: prometheus.url }));
 
 async function read(metric: string): Promise<{ status: number; value?: string; text: string }> {
-  const answer = await adapterRequest(adapter.port, path(metric));
+  const answer = await adapterRequest(served.adapter.port, path(metric));
   return { status: answer.status, value: answer.body?.items?.[0]?.value, text: answer.text };
 }
 
 async function fallbacks(metric: string, reason: string): Promise<number> {
-  const text = (await adapterRequest(adapter.port, '/metrics')).text;
+  const text = (await adapterRequest(served.adapter.port, '/metrics')).text;
   return sampleOf(text, 'hpa_metrics_adapter_fallbacks_total', { backend: 'prometheus', metric, reason }) ?? 0;
 }
 
@@ -97,7 +82,7 @@ test('each metric answers a Prometheus failure, no data, and recovery as its pol
   for (const metric of ['queue_depth', 'queue_depth_fixed', 'queue_depth_fail']) {
     assert.equal((await read(metric)).value, '11', metric);
   }
-  const transitions = adapter.logs.filter(
+  const transitions = served.adapter.logs.filter(
     (l) => l.metric === 'queue_depth_fixed' && /fallback value|answered by its backend again/.test(String(l.msg)),
   );
   assert.deepEqual(

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { adapterRequest, sampleOf } from '../support/adapter-client.js';
-import { type AdapterOnPrometheus, startAdapterOnPrometheus } from '../support/adapter-on-prometheus.js';
-import type { AdapterProcess } from '../support/adapter-process.js';
+import { startAdapterOnPrometheus } from '../support/adapter-on-prometheus.js';
 import { type MisbehavingPrometheus, startMisbehavingPrometheus } from '../support/misbehaving-prometheus.js';
+import { startedForFile } from '../support/started-for-file.js';
 
 /**
  * A backend that answers what no Prometheus should: hundreds of MB, samples no clock can hold,
@@ -36,47 +36,37 @@ const path = (queue: string) =>
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 
-let prometheus: MisbehavingPrometheus;
-let adapter: AdapterProcess;
-let served: AdapterOnPrometheus;
-
-before(async () => {
-  prometheus = await startMisbehavingPrometheus();
-  served = await startAdapterOnPrometheus({
+const prometheus = startedForFile(startMisbehavingPrometheus);
+const served = startedForFile(() =>
+  startAdapterOnPrometheus({
     config: CONFIG,
     prometheusUrl: prometheus.url,
     env: { NODE_OPTIONS: `--max-old-space-size=${HEAP_LIMIT_MB}` },
-  });
-  adapter = served.adapter;
-});
-
-after(async () => {
-  await served?.close();
-  await prometheus?.close();
-});
+  }),
+);
 
 const rss = async () =>
   sampleOf(
-    (await adapterRequest(adapter.port, '/metrics')).text,
+    (await adapterRequest(served.adapter.port, '/metrics')).text,
     'hpa_metrics_adapter_process_resident_memory_bytes',
   ) ?? Number.NaN;
 
 /** Reads a good value into the cache, then breaks the backend, and checks stale-then-503. */
 async function staleThen503(queue: string, broken: MisbehavingPrometheus['answer'], message: RegExp): Promise<void> {
   prometheus.answer = { kind: 'value', value: '42' };
-  const good = await adapterRequest(adapter.port, path(queue));
+  const good = await adapterRequest(served.adapter.port, path(queue));
   assert.equal(good.status, 200, good.text);
   assert.equal(good.body.items[0].value, '42');
   const loadedAt = Date.now();
 
   prometheus.answer = broken;
   await sleep(TTL_MS + 100);
-  const stale = await adapterRequest(adapter.port, path(queue));
+  const stale = await adapterRequest(served.adapter.port, path(queue));
   assert.equal(stale.status, 200, `within ttl + maxStale the last good value is served: ${stale.text}`);
   assert.equal(stale.body.items[0].value, '42');
 
   await sleep(Math.max(0, loadedAt + TTL_MS + MAX_STALE_MS + 300 - Date.now()));
-  const down = await adapterRequest(adapter.port, path(queue));
+  const down = await adapterRequest(served.adapter.port, path(queue));
   assert.equal(down.status, 503, down.text);
   assert.equal(down.body.reason, 'ServiceUnavailable');
   assert.match(down.body.message, message);
@@ -93,7 +83,7 @@ describe('a Prometheus answering far more than any real answer', () => {
     );
     const written = prometheus.stats.hugeBytesWritten;
     for (let i = 0; i < HUGE_READS; i++) {
-      const answer = await adapterRequest(adapter.port, path(`flood-${i}`));
+      const answer = await adapterRequest(served.adapter.port, path(`flood-${i}`));
       assert.equal(answer.status, 503, answer.text);
     }
     const afterRss = await rss();
@@ -102,7 +92,7 @@ describe('a Prometheus answering far more than any real answer', () => {
       `RSS ${mib(before)} before, ${mib(afterRss)} after ${HUGE_READS + 2} answers of up to ${mib(HUGE_BYTES)}; ` +
         `${mib(perRead)} sent per read before the adapter hung up`,
     );
-    assert.equal(adapter.child.exitCode, null, 'the process is alive');
+    assert.equal(served.adapter.child.exitCode, null, 'the process is alive');
     assert.ok(perRead < 128 * 1024 * 1024, `the adapter stopped reading early (${mib(perRead)} sent per read)`);
     assert.ok(afterRss - before < MAX_RSS_GROWTH_BYTES, `RSS grew by ${mib(afterRss - before)}`);
   });
@@ -127,10 +117,10 @@ describe('a Prometheus answering malformed samples', () => {
 
   it('answers 503 at once for a key with no good value, and never caches the failure', async () => {
     prometheus.answer = { kind: 'raw-point', point: '[1700000000,"1.2.3"]' };
-    const bad = await adapterRequest(adapter.port, path('fresh'));
+    const bad = await adapterRequest(served.adapter.port, path('fresh'));
     assert.equal(bad.status, 503, bad.text);
     prometheus.answer = { kind: 'value', value: '7' };
-    const good = await adapterRequest(adapter.port, path('fresh'));
+    const good = await adapterRequest(served.adapter.port, path('fresh'));
     assert.equal(good.status, 200, `the next read asks the backend again: ${good.text}`);
     assert.equal(good.body.items[0].value, '7');
   });

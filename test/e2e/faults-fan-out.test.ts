@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { adapterMetric, adapterRequest } from '../support/adapter-client.js';
-import { type AdapterOnPrometheus, startAdapterOnPrometheus } from '../support/adapter-on-prometheus.js';
-import type { AdapterProcess } from '../support/adapter-process.js';
-import { type MisbehavingPrometheus, startMisbehavingPrometheus } from '../support/misbehaving-prometheus.js';
+import { startAdapterOnPrometheus } from '../support/adapter-on-prometheus.js';
+import { startMisbehavingPrometheus } from '../support/misbehaving-prometheus.js';
+import { startedForFile } from '../support/started-for-file.js';
 
 /**
  * A flood of distinct keys (every one a cache miss) against a slow Prometheus: the adapter runs
@@ -28,33 +28,18 @@ cache:
 const path = (queue: string) =>
   `/apis/external.metrics.k8s.io/v1beta1/namespaces/default/queue_depth?labelSelector=queue%3D${queue}`;
 
-let prometheus: MisbehavingPrometheus;
-let adapter: AdapterProcess;
-let served: AdapterOnPrometheus;
-
-before(async () => {
-  prometheus = await startMisbehavingPrometheus();
-  served = await startAdapterOnPrometheus({
-    config: CONFIG,
-    prometheusUrl: prometheus.url,
-  });
-  adapter = served.adapter;
-});
-
-after(async () => {
-  await served?.close();
-  await prometheus?.close();
-});
+const prometheus = startedForFile(startMisbehavingPrometheus);
+const served = startedForFile(() => startAdapterOnPrometheus({ config: CONFIG, prometheusUrl: prometheus.url }));
 
 describe('a flood of distinct metric keys against a slow Prometheus', () => {
   it('runs at most maxConcurrentLoads queries, answers the overflow 429 with Retry-After, and serves cached keys', async (t) => {
-    assert.equal((await adapterRequest(adapter.port, path('cached'))).status, 200);
+    assert.equal((await adapterRequest(served.adapter.port, path('cached'))).status, 200);
     prometheus.delayMs = SLOW_MS;
     const queriesBefore = prometheus.stats.queries;
 
-    const flood = Array.from({ length: FLOOD }, (_, i) => adapterRequest(adapter.port, path(`unique-${i}`)));
+    const flood = Array.from({ length: FLOOD }, (_, i) => adapterRequest(served.adapter.port, path(`unique-${i}`)));
     await new Promise((r) => setTimeout(r, 300));
-    const cached = await adapterRequest(adapter.port, path('cached'));
+    const cached = await adapterRequest(served.adapter.port, path('cached'));
     const answers = await Promise.all(flood);
 
     const byStatus = new Map<number, number>();
@@ -80,7 +65,7 @@ describe('a flood of distinct metric keys against a slow Prometheus', () => {
       assert.match(answer.body.message, /prometheus backend: too many requests at once/);
     }
     assert.equal(
-      await adapterMetric(adapter.port, 'hpa_metrics_adapter_limiter_rejected_total', { limiter: 'prometheus' }),
+      await adapterMetric(served.adapter.port, 'hpa_metrics_adapter_limiter_rejected_total', { limiter: 'prometheus' }),
       refused.length,
     );
   });

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Agent, request as httpsRequest } from 'node:https';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
 import { adapterRequest, sampleOf } from '../support/adapter-client.js';
-import { type ClusterHarness, HPA_USER, startClusterHarness } from '../support/cluster-harness.js';
+import { HPA_USER, startClusterHarness } from '../support/cluster-harness.js';
+import { startedForFile } from '../support/started-for-file.js';
 
 /**
  * A flood of distinct bad requests — a broken client, a fuzzer, a scanner on the pod network —
@@ -201,18 +202,9 @@ function makeRequest(): BadRequest {
   return (KINDS[0] as (typeof KINDS)[number]).make();
 }
 
-let cluster: ClusterHarness;
-
-before(async () => {
-  cluster = await startClusterHarness({
-    config: CONFIG,
-    env: { NODE_OPTIONS: `--max-old-space-size=${HEAP_LIMIT_MB}` },
-  });
-});
-
-after(async () => {
-  await cluster?.close();
-});
+const cluster = startedForFile(() =>
+  startClusterHarness({ config: CONFIG, env: { NODE_OPTIONS: `--max-old-space-size=${HEAP_LIMIT_MB}` } }),
+);
 
 describe('a flood of distinct bad requests', () => {
   it('answers each with its 4xx, keeps memory bounded and still serves the HPA afterwards', async (t) => {

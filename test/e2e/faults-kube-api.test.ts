@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { type ClusterHarness, startClusterHarness } from '../support/cluster-harness.js';
+import { describe, it } from 'node:test';
+import { startClusterHarness } from '../support/cluster-harness.js';
+import { startedForFile } from '../support/started-for-file.js';
 
 /**
  * kube-apiserver unreachable (a control-plane upgrade, a network policy gone wrong) while the
@@ -28,15 +29,7 @@ static:
 const QUEUE_DEPTH = '/apis/external.metrics.k8s.io/v1beta1/namespaces/shop/queue-depth?labelSelector=queue%3Djobs';
 const POD_REQUESTS = '/apis/custom.metrics.k8s.io/v1beta2/namespaces/shop/pods/web-1/http_requests';
 
-let cluster: ClusterHarness;
-
-before(async () => {
-  cluster = await startClusterHarness({ config: CONFIG });
-});
-
-after(async () => {
-  await cluster?.close();
-});
+const cluster = startedForFile(() => startClusterHarness({ config: CONFIG }));
 
 const sleepUntil = (at: number) => new Promise((r) => setTimeout(r, Math.max(0, at - Date.now())));
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { type ClusterHarness, startClusterHarness } from '../support/cluster-harness.js';
-import { gauge, type PrometheusServer, startPrometheus } from '../support/prometheus-server.js';
+import { describe, it } from 'node:test';
+import { startClusterHarness } from '../support/cluster-harness.js';
+import { gauge, startPrometheus } from '../support/prometheus-server.js';
+import { startedForFile } from '../support/started-for-file.js';
 
 /**
  * Resource names resolved from the cluster's own discovery (the kube-apiserver double: a 1.30
@@ -22,30 +23,29 @@ prometheus:
       metricsQuery: 'max(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)'
 `;
 
-let prometheus: PrometheusServer;
-let cluster: ClusterHarness;
-
-before(async () => {
-  const now = Math.floor(Date.now() / 1000);
-  const range = { end: now + 900, seconds: 2700 };
-  prometheus = await startPrometheus({
-    series: [
-      gauge('kube_rollout_age_seconds', { namespace: 'shop', rollout: 'web', instance: 'ksm:8080' }, 120, range),
-      gauge('kube_secret_age_seconds', { namespace: 'shop', secret: 'tls', instance: 'ksm:8080' }, 3600, range),
-      gauge('kube_lease_age_seconds', { namespace: 'kube-system', lease: 'scheduler', instance: 'ksm:8080' }, 7, range),
-      gauge('argo_rollout_replicas', { namespace: 'shop', name: 'web' }, 4, range),
-    ],
-  });
-  cluster = await startClusterHarness({
-    config: CONFIG,
-    extraArgs: [`--prometheus-url=${prometheus.url}`, '--metrics-max-age=1h'],
-  });
-});
-
-after(async () => {
-  await cluster?.close();
-  await prometheus?.stop();
-});
+const prometheus = startedForFile(
+  () => {
+    const now = Math.floor(Date.now() / 1000);
+    const range = { end: now + 900, seconds: 2700 };
+    return startPrometheus({
+      series: [
+        gauge('kube_rollout_age_seconds', { namespace: 'shop', rollout: 'web', instance: 'ksm:8080' }, 120, range),
+        gauge('kube_secret_age_seconds', { namespace: 'shop', secret: 'tls', instance: 'ksm:8080' }, 3600, range),
+        gauge(
+          'kube_lease_age_seconds',
+          { namespace: 'kube-system', lease: 'scheduler', instance: 'ksm:8080' },
+          7,
+          range,
+        ),
+        gauge('argo_rollout_replicas', { namespace: 'shop', name: 'web' }, 4, range),
+      ],
+    });
+  },
+  (server) => server.stop(),
+);
+const cluster = startedForFile(() =>
+  startClusterHarness({ config: CONFIG, extraArgs: [`--prometheus-url=${prometheus.url}`, '--metrics-max-age=1h'] }),
+);
 
 describe('resource names from the cluster discovery', () => {
   it('a resources.template rule announces metrics for a CRD, secrets and leases, and none for the instance label', async () => {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { type ClusterHarness, HPA_USER, startClusterHarness } from '../support/cluster-harness.js';
-import { counter, type PrometheusServer, startPrometheus } from '../support/prometheus-server.js';
+import { describe, it } from 'node:test';
+import { HPA_USER, startClusterHarness } from '../support/cluster-harness.js';
+import { counter, startPrometheus } from '../support/prometheus-server.js';
+import { setUpForFile, startedForFile } from '../support/started-for-file.js';
 
 /**
  * The built adapter answering the HPA's Pods metric by label selector from watched pod metadata:
@@ -31,26 +32,26 @@ const pod = (name: string, app: string) => ({
   labels: { app },
 });
 
-let prometheus: PrometheusServer;
-let cluster: ClusterHarness;
+const prometheus = startedForFile(
+  () => {
+    const now = Math.floor(Date.now() / 1000);
+    const range = { end: now + 900, seconds: 2700 };
+    return startPrometheus({
+      series: ['web-1', 'web-2', 'web-3'].map((name, i) =>
+        counter('http_requests_total', { namespace: 'shop', pod: name }, i + 1, range),
+      ),
+    });
+  },
+  (server) => server.stop(),
+);
+const cluster = startedForFile(() =>
+  startClusterHarness({ config: CONFIG, extraArgs: [`--prometheus-url=${prometheus.url}`] }),
+);
 
-before(async () => {
-  const now = Math.floor(Date.now() / 1000);
-  const range = { end: now + 900, seconds: 2700 };
-  prometheus = await startPrometheus({
-    series: ['web-1', 'web-2', 'web-3'].map((name, i) =>
-      counter('http_requests_total', { namespace: 'shop', pod: name }, i + 1, range),
-    ),
-  });
-  cluster = await startClusterHarness({ config: CONFIG, extraArgs: [`--prometheus-url=${prometheus.url}`] });
+setUpForFile(() => {
   cluster.kube.watch.put(pod('web-1', 'web'));
   cluster.kube.watch.put(pod('web-2', 'web'));
   cluster.kube.watch.put(pod('web-3', 'db'));
-});
-
-after(async () => {
-  await cluster?.close();
-  await prometheus?.stop();
 });
 
 async function podsOfWeb(): Promise<string[]> {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { SqsDouble } from '../support/aws-sqs-double.js';
-import { type ClusterHarness, startClusterHarness } from '../support/cluster-harness.js';
+import { startClusterHarness } from '../support/cluster-harness.js';
+import { setUpForFile, startedForFile } from '../support/started-for-file.js';
 
 /**
  * The batch-processor case end to end: the adapter process reads SQS through the real AWS SDK
@@ -15,14 +16,14 @@ sqs:
   queueLengthMetric: { enabled: true, include: [visible, inFlight], namespaces: [batch] }
 `;
 
-let sqs: SqsDouble;
-let cluster: ClusterHarness;
-
-before(async () => {
-  sqs = await SqsDouble.start();
-  sqs.setQueue('jobs', { visible: 37, inFlight: 5, delayed: 100 });
-  sqs.setQueue('secret-payroll', { visible: 1 });
-  cluster = await startClusterHarness({
+const sqs = startedForFile(async () => {
+  const double = await SqsDouble.start();
+  double.setQueue('jobs', { visible: 37, inFlight: 5, delayed: 100 });
+  double.setQueue('secret-payroll', { visible: 1 });
+  return double;
+});
+const cluster = startedForFile(() =>
+  startClusterHarness({
     config: CONFIG,
     env: {
       AWS_REGION: 'eu-west-1',
@@ -30,14 +31,12 @@ before(async () => {
       AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
       AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
     },
-  });
+  }),
+);
+
+setUpForFile(() => {
   cluster.kube.tokens.set('oncall-token', { username: 'oncall', groups: ['sre'] });
   cluster.kube.allowRules.push({ user: 'oncall', group: 'external.metrics.k8s.io' });
-});
-
-after(async () => {
-  await cluster?.close();
-  await sqs?.close();
 });
 
 describe('sqs-queue-length end to end', () => {
