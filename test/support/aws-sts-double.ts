@@ -19,6 +19,8 @@ export class StsDouble {
   lifetimeMs = 3_600_000;
   /** When set, AssumeRole answers 403 AccessDenied with this message. */
   deny: string | undefined;
+  /** When set, requests are taken and never answered (until close). */
+  hang = false;
   private server: http.Server | undefined;
 
   static async start(): Promise<StsDouble> {
@@ -43,6 +45,7 @@ export class StsDouble {
   }
 
   private answer(form: URLSearchParams, res: http.ServerResponse): void {
+    if (this.hang) return;
     if (form.get('Action') !== 'AssumeRole') {
       res
         .writeHead(400, { 'content-type': 'text/xml' })

@@ -156,6 +156,27 @@ describe('roles against the wire doubles', () => {
     assert.equal(sqs.callsOf('GetQueueAttributes').length, 0);
   });
 
+  test('an AssumeRole that hangs is 503 naming the role at the fetch deadline; once STS answers, the next read assumes it', async () => {
+    const sources = new AwsCredentialSources({ own: async () => TEST_CREDENTIALS, limits: { timeoutMs: 300 } });
+    const { read } = await sqsBackend(
+      { accounts: { [OTHER]: { roleArn: ROLE } } },
+      { aws: { ...FAST_AWS, credentialSources: sources } },
+    );
+    sts.hang = true;
+    try {
+      await rejectsWithStatus(
+        Promise.all([1, 2, 3].map(() => read(`queue-name=jobs,account-id=${OTHER}`))),
+        'ServiceUnavailable',
+        /was not sent: getting AWS credentials from STS AssumeRole of role arn:aws:iam::210987654321:role\/hpa-metrics-reader for account 210987654321 failed: no answer within the 300 ms deadline/,
+      );
+    } finally {
+      sts.hang = false;
+    }
+    assert.equal(sqs.callsOf('GetQueueAttributes').length, 0, 'nothing is sent unsigned');
+    assert.equal(await read(`queue-name=jobs,account-id=${OTHER}`), 4);
+    assert.equal(sts.calls.length, 1);
+  });
+
   test("a CloudWatch metric of another account is read with that account's role", async () => {
     const NOW = Date.parse('2026-03-01T12:00:30Z');
     cloudwatch.reset();
