@@ -5,6 +5,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { ApiError } from '../api/errors.js';
 import { DEFAULT_MAX_RESPONSE_BYTES, readBoundedBody } from '../io/bounded-body.js';
 import { TimeoutDeadline } from '../lib/deadline.js';
+import { retryingStaleSockets, staleSocketOr } from '../lib/stale-socket.js';
 import { clip } from '../lib/text.js';
 import { KubeRequestError } from './types.js';
 
@@ -62,7 +63,9 @@ export class KubeTransport {
     const { what, options } = await this.prepare(method, path, accept, payload);
     const deadline = new TimeoutDeadline(this.timeoutMs, signal);
     try {
-      return await this.sendRetryingStaleSockets({ ...options, signal: deadline.signal }, payload, deadline.signal);
+      return await retryingStaleSockets(() =>
+        this.send({ ...options, signal: deadline.signal }, payload, deadline.signal),
+      );
     } catch (error) {
       const reason = deadline.expired
         ? `timed out after ${this.timeoutMs} ms`
@@ -151,25 +154,6 @@ export class KubeTransport {
     this.agent = undefined;
   }
 
-  /**
-   * A kept-alive socket the API server closed as idle just as a request went out on it fails with
-   * a reset: every call here is a read or a review without side effects, so it is sent again on a
-   * new socket (client-go does the same). Without this a busy adapter answered the odd 503.
-   */
-  private async sendRetryingStaleSockets(
-    options: https.RequestOptions,
-    payload: Buffer | undefined,
-    signal: AbortSignal,
-  ): Promise<KubeResponse> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.send(options, payload, signal);
-      } catch (error) {
-        if (!(error instanceof StaleSocketError) || attempt >= STALE_SOCKET_RETRIES) throw error;
-      }
-    }
-  }
-
   private send(options: https.RequestOptions, payload: Buffer | undefined, signal: AbortSignal): Promise<KubeResponse> {
     const send = options.protocol === 'http:' ? http.request : https.request;
     return new Promise((resolve, reject) => {
@@ -185,10 +169,9 @@ export class KubeTransport {
           }
         }, reject);
       });
-      request.on('error', (error: NodeJS.ErrnoException) => {
-        const stale = request.reusedSocket && (error.code === 'ECONNRESET' || error.message === 'socket hang up');
-        reject(stale && !signal.aborted ? new StaleSocketError(error.message) : error);
-      });
+      // A kept-alive socket the API server closed as idle just as a request went out on it: every
+      // call here is a read or a review without side effects, so it is sent again.
+      request.on('error', (error: NodeJS.ErrnoException) => reject(staleSocketOr(request, error, signal)));
       request.end(payload);
     });
   }
@@ -215,10 +198,6 @@ export class KubeTransport {
     return agent;
   }
 }
-
-const STALE_SOCKET_RETRIES = 3;
-
-class StaleSocketError extends Error {}
 
 /** A non-2xx answer as ApiError.unavailable, quoting the API server's Status message. */
 export function statusError(method: string, path: string, response: KubeResponse): ApiError {

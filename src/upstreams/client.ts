@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { Agent, request } from 'node:https';
 import { BodyTooLargeError, readBoundedBody } from '../io/bounded-body.js';
 import { TimeoutDeadline } from '../lib/deadline.js';
+import { retryingStaleSockets, staleSocketOr } from '../lib/stale-socket.js';
 import type { UpstreamConfig } from './config.js';
 import type { UpstreamAnswer } from './forwarding.js';
 import { TokenFile } from './token-file.js';
@@ -92,11 +93,15 @@ export class UpstreamClient {
    */
   async get(pathAndQuery: string, signal: AbortSignal): Promise<UpstreamAnswer> {
     const deadline = new TimeoutDeadline(this.config.timeout, signal);
+    // A kept-alive socket the upstream closed as idle as the GET went out on it: sent again.
+    const send = () => retryingStaleSockets(() => this.send(pathAndQuery, deadline));
     try {
-      const first = await this.send(pathAndQuery, deadline);
+      const first = await send();
       if (first.status !== 401 || !this.token) return first;
       this.token.invalidate();
-      return await this.send(pathAndQuery, deadline);
+      return await send();
+    } catch (error) {
+      throw this.failure(error, deadline);
     } finally {
       deadline.dispose();
     }
@@ -114,7 +119,6 @@ export class UpstreamClient {
       headers.Authorization = `Bearer ${typeof token === 'string' ? token : await this.bearer(token)}`;
     }
     return new Promise((resolve, reject) => {
-      const fail = (error: unknown) => reject(this.failure(error, deadline));
       const req = request(
         {
           protocol: 'https:',
@@ -134,11 +138,11 @@ export class UpstreamClient {
                 contentType: res.headers['content-type'] ?? '',
                 body: body.toString('utf8'),
               }),
-            fail,
+            reject,
           );
         },
       );
-      req.once('error', fail);
+      req.once('error', (error) => reject(staleSocketOr(req, error, deadline.signal)));
       req.end();
     });
   }

@@ -5,6 +5,7 @@ import https from 'node:https';
 import { ApiError } from '../../api/errors.js';
 import { BodyTooLargeError, DEFAULT_MAX_RESPONSE_BYTES, readBoundedBody } from '../../io/bounded-body.js';
 import { TimeoutDeadline } from '../../lib/deadline.js';
+import { retryingStaleSockets, staleSocketOr } from '../../lib/stale-socket.js';
 import { clip, percentDecoded } from '../../lib/text.js';
 
 /**
@@ -146,10 +147,10 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
         const request = { method, url: target, headers, ...(body !== undefined ? { body } : {}) } as const;
         headers = await options.signer.sign(request, deadline.signal);
       }
-      response = await exchange(target, { method, headers, agent, signal: deadline.signal }, body, {
-        secure,
-        maxResponseBytes,
-      });
+      // After a Prometheus restart every pooled socket is stale; the calls are idempotent.
+      response = await retryingStaleSockets(() =>
+        exchange(target, { method, headers, agent, signal: deadline.signal }, body, { secure, maxResponseBytes }),
+      );
     } catch (error) {
       if (signal?.aborted) throw signal.reason ?? error;
       if (error instanceof ApiError) throw error;
@@ -192,29 +193,6 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
   };
 }
 
-const STALE_SOCKET_RETRIES = 3;
-
-/**
- * One HTTP exchange, retried when a reused keep-alive socket turns out to have been closed by
- * the peer (after a Prometheus restart every pooled socket is stale; the calls are idempotent).
- */
-async function exchange(
-  target: URL,
-  requestOptions: http.RequestOptions,
-  body: string | undefined,
-  reading: Reading,
-): Promise<Exchanged> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await exchangeOnce(target, requestOptions, body, reading);
-    } catch (error) {
-      if (!(error instanceof StaleSocketError) || attempt >= STALE_SOCKET_RETRIES) throw error;
-    }
-  }
-}
-
-class StaleSocketError extends Error {}
-
 interface Reading {
   secure: boolean;
   maxResponseBytes: number;
@@ -229,7 +207,8 @@ function readPem(flag: string, path: string | undefined): Buffer | undefined {
   }
 }
 
-function exchangeOnce(
+/** One HTTP exchange; a stale kept-alive socket fails it with a StaleSocketError. */
+function exchange(
   target: URL,
   requestOptions: http.RequestOptions,
   body: string | undefined,
@@ -247,10 +226,9 @@ function exchangeOnce(
         reject,
       );
     });
-    request.on('error', (error: NodeJS.ErrnoException) => {
-      const stale = request.reusedSocket && (error.code === 'ECONNRESET' || error.message === 'socket hang up');
-      reject(stale && !requestOptions.signal?.aborted ? new StaleSocketError(error.message) : error);
-    });
+    request.on('error', (error: NodeJS.ErrnoException) =>
+      reject(staleSocketOr(request, error, requestOptions.signal ?? undefined)),
+    );
     request.end(body);
   });
 }
