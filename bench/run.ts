@@ -8,6 +8,7 @@ import { runDiscoveryBench } from './discovery.js';
 import { runHotPathBench } from './hot-path.js';
 import { runHpaClientsBench } from './hpa-clients.js';
 import { runPrometheusBench } from './prometheus.js';
+import { runRegexpBench } from './regexp.js';
 import { runSelectorInformersBench } from './selector-informers.js';
 import { summaryRows } from './summary.js';
 import { canPin, LOAD_CPU } from './support/processes.js';
@@ -18,7 +19,7 @@ import { runUpstreamsBench } from './upstreams.js';
  * bench/results/<timestamp>.json.
  *
  *   --quick               short runs (a smoke test of the benchmarks, not numbers to quote)
- *   --only=a,b,c,d,e,f,g,h  some sections only
+ *   --only=a,b,…          some sections only
  *   --compare-build=FILE  another build's dist/main.js measured beside this one in (a), e.g. the
  *                         previous commit built in a git worktree, for before/after numbers
  *
@@ -35,6 +36,7 @@ const SECTIONS = {
   f: 'Pods metric by selector, watched vs listed (bench/selector-informers.ts)',
   g: 'a metric forwarded to an upstream vs asked directly (bench/upstreams.ts)',
   h: 'APIService availability check, backends down (bench/discovery.ts)',
+  i: 'a backtracking config pattern, RE2 vs RegExp (bench/regexp.ts)',
 } as const;
 type Section = keyof typeof SECTIONS;
 
@@ -99,6 +101,7 @@ await section('g', () =>
   }),
 );
 await section('h', async () => runDiscoveryBench([10, 1000], quick ? 10_000 : 50_000));
+await section('i', async () => runRegexpBench(quick ? [16, 20, 24] : [20, 22, 24, 26, 28], [39, 1000, 10_000]));
 
 const finishedAt = new Date();
 const report = {

@@ -2,6 +2,7 @@ import type { CacheMemoryResult } from './cache-memory.js';
 import type { DiscoveryBenchResult } from './discovery.js';
 import type { HotPathResult } from './hot-path.js';
 import type { HpaClientsResult, PhaseResult } from './hpa-clients.js';
+import type { RegexpBenchResult } from './regexp.js';
 import type { SelectorInformersResult } from './selector-informers.js';
 import type { LoadResult } from './support/autocannon-run.js';
 import type { UpstreamsBenchResult } from './upstreams.js';
@@ -41,6 +42,7 @@ export function summaryRows(results: Record<string, unknown>, errors: Record<str
   add('f', selectorInformersRows);
   add('g', upstreamsRows);
   add('h', discoveryRows);
+  add('i', regexpRows);
   return rows;
 }
 
@@ -219,5 +221,20 @@ function upstreamsRows(r: UpstreamsBenchResult): Row[] {
     ['(g)', `direct, ${r.load.connections} connections`, load(r.load.direct), ''],
     ['(g)', `forwarded, ${r.load.connections} connections`, load(r.load.forwarded), ''],
     ['(g)', 'forwarded ÷ direct throughput', `${r.load.throughputRatio}×`, 'report'],
+  ];
+}
+
+function regexpRows(r: RegexpBenchResult): Row[] {
+  const at = (rows: { length: number; ms: number }[]) => rows.map((row) => `${row.length}: ${row.ms}`).join(', ');
+  const [first, last] = r.growth.lengths;
+  return [
+    ['(i) pattern', `${r.pattern}, RegExp, ms by name length`, at(r.backtracking), 'baseline'],
+    ['(i)', `${r.pattern}, RE2, ms by name length`, at(r.re2), ''],
+    [
+      '(i)',
+      `time at ${last} ÷ time at ${first} characters`,
+      `RegExp ${r.growth.backtracking}×, RE2 ${r.growth.re2}×`,
+      'RE2 ≤ 1× (no blow-up)',
+    ],
   ];
 }

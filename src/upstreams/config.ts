@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CUSTOM_GROUP, CUSTOM_VERSIONS, EXTERNAL_GROUP, EXTERNAL_VERSIONS } from '../api/groups.js';
+import { compileRe2 } from '../lib/re2.js';
 import { positiveDuration } from '../schema/fields.js';
 
 /** Where kubelet mounts the pod's projected service-account token, and rotates it in place. */
@@ -10,16 +11,16 @@ export const UPSTREAM_GROUP_VERSIONS = [
   ...EXTERNAL_VERSIONS.map((v) => `${EXTERNAL_GROUP}/${v}`),
 ] as const;
 
-/** A metric-name pattern, matched against the whole name (anchored), as a JavaScript regular expression. */
+/** A metric-name pattern (RE2, Go's syntax), matched against the whole name. */
 const namePattern = z
   .string()
   .min(1)
   .max(256)
   .transform((text, context) => {
     try {
-      return new RegExp(`^(?:${text})$`);
+      return compileRe2(text);
     } catch (error) {
-      context.addIssue({ code: 'custom', message: `not a valid regular expression: ${(error as Error).message}` });
+      context.addIssue({ code: 'custom', message: (error as Error).message });
       return z.NEVER;
     }
   });

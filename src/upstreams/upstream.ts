@@ -31,7 +31,7 @@ export class Upstream implements ForwardingUpstream {
   /** Why it takes this metric, for explain; undefined when it does not. `unserved` is decided by the caller. */
   claim(group: string, version: string, discoveryName: string, metric: string): 'announced' | 'pattern' | undefined {
     if (this.config.metrics.announced && this.discovery.announces(group, version, discoveryName)) return 'announced';
-    if (this.config.metrics.matching.some((pattern) => pattern.test(metric))) return 'pattern';
+    if (this.config.metrics.matching.some((pattern) => pattern.testExact(metric))) return 'pattern';
     return undefined;
   }
 

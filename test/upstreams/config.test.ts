@@ -31,8 +31,23 @@ describe('upstreams config', () => {
     const [u] = parseConfig(`${base}    metrics: { matching: ['s[0-9]+-.*'] }\n`, 't').upstreams ?? [];
     const [pattern] = u?.metrics.matching ?? [];
     assert.ok(pattern);
-    assert.equal(pattern.test('s0-rabbitmq-orders'), true);
-    assert.equal(pattern.test('xs0-rabbitmq-orders'), false);
+    assert.equal(pattern.testExact('s0-rabbitmq-orders'), true);
+    assert.equal(pattern.testExact('xs0-rabbitmq-orders'), false);
+  });
+
+  it('patterns run in linear time: a backtracking one answers at once for a long name', () => {
+    // A backtracking engine takes seconds (doubling per character) to refuse this name.
+    const [u] = parseConfig(`${base}    metrics: { matching: ['(a|aa)+'] }\n`, 't').upstreams ?? [];
+    const [pattern] = u?.metrics.matching ?? [];
+    assert.equal(pattern?.testExact(`${'a'.repeat(38)}b`), false);
+    assert.equal(pattern?.testExact('a'.repeat(39)), true);
+  });
+
+  it('patterns are RE2 with Go syntax, as prometheus-adapter users write them', () => {
+    const [u] =
+      parseConfig(`${base}    metrics: { matching: ['(?P<n>[[:digit:]]+)-\\Q.x\\E'] }\n`, 't').upstreams ?? [];
+    assert.equal(u?.metrics.matching[0]?.testExact('12-.x'), true);
+    assert.equal(u?.metrics.matching[0]?.testExact('12-ax'), false);
   });
 
   const refused: [string, string, RegExp][] = [
@@ -42,7 +57,11 @@ describe('upstreams config', () => {
       base.replace('external.metrics.k8s.io/v1beta1', 'metrics.k8s.io/v1beta1'),
       /groupVersions/,
     ],
-    ['a bad pattern', `${base}    metrics: { matching: ['s[0-'] }\n`, /not a valid regular expression/],
+    [
+      'a bad pattern',
+      `${base}    metrics: { matching: ['s[0-'] }\n`,
+      /invalid regular expression "s\[0-": .*missing closing \]/,
+    ],
     ['a cert without key', `${base}    clientCertFile: /c.pem\n`, /clientCertFile and clientKeyFile go together/],
     [
       'caFile with insecureSkipTLSVerify',

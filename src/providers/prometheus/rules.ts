@@ -1,7 +1,8 @@
 import type { GroupResource } from '../../api/group-resource.js';
 import type { ResourceInfo, ResourceResolver } from '../../api/resource-table.js';
 import { kindFor, parseGroupResource, type ResourceKind, sameGroupResource } from '../../api/resources.js';
-import { captureGroupCount, compileGoRegexp, expandGoTemplate } from './go-regexp.js';
+import { compileRe2, type Re2Pattern } from '../../lib/re2.js';
+import { expandGoTemplate } from './go-regexp.js';
 import type { DiscoveryRuleConfig } from './rule-schema.js';
 import { compileTemplate, type Template } from './template.js';
 
@@ -45,7 +46,7 @@ export class RuleError extends Error {
 
 interface SeriesFilter {
   description: string;
-  regexp: RegExp;
+  regexp: Re2Pattern;
   positive: boolean;
 }
 
@@ -68,7 +69,7 @@ export function compileRule(
   const filters: SeriesFilter[] = (config.seriesFilters ?? []).map((filter, i) => {
     const positive = filter.is !== undefined && filter.is !== '';
     const pattern = (positive ? filter.is : filter.isNot) ?? '';
-    const regexp = attempt(['seriesFilters', i], () => compileGoRegexp(pattern));
+    const regexp = attempt(['seriesFilters', i], () => compileRe2(pattern));
     return {
       description: `seriesFilters[${i}] ${positive ? 'is' : 'isNot'} ${JSON.stringify(pattern)}`,
       regexp,
@@ -76,7 +77,7 @@ export function compileRule(
     };
   });
   const matches = config.name?.matches ?? '';
-  const nameRegexp = attempt(['name', 'matches'], () => compileGoRegexp(matches === '' ? '.*' : matches));
+  const nameRegexp = attempt(['name', 'matches'], () => compileRe2(matches === '' ? '.*' : matches));
   if (matches !== '')
     filters.push({ description: `name.matches ${JSON.stringify(matches)}`, regexp: nameRegexp, positive: true });
   const nameAs = attempt(['name', 'as'], () => defaultNameAs(config.name?.as ?? '', nameRegexp, matches));
@@ -111,9 +112,9 @@ export function compileRule(
 }
 
 /** `as` defaults to the whole match without capture groups, to the group when there is one. */
-function defaultNameAs(as: string, regexp: RegExp, matches: string): string {
+function defaultNameAs(as: string, regexp: Re2Pattern, matches: string): string {
   if (as !== '') return as;
-  const groups = captureGroupCount(regexp);
+  const groups = regexp.groupCount();
   if (groups === 0) return '$0';
   if (groups === 1) return '$1';
   throw new Error(

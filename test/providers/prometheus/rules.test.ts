@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BUILTIN_RESOURCES } from '../../../src/api/builtin-resources.js';
-import { compileGoRegexp, expandGoTemplate } from '../../../src/providers/prometheus/go-regexp.js';
+import { compileRe2 } from '../../../src/lib/re2.js';
+import { expandGoTemplate } from '../../../src/providers/prometheus/go-regexp.js';
 import type { DiscoveryRuleConfig } from '../../../src/providers/prometheus/rule-schema.js';
 import { compileRule, RuleError } from '../../../src/providers/prometheus/rules.js';
 
@@ -12,7 +13,7 @@ function rule(fields: Partial<DiscoveryRuleConfig>, kind: 'custom' | 'external' 
 }
 
 function expand(pattern: string, as: string, input: string): string {
-  const match = compileGoRegexp(pattern).exec(input);
+  const match = compileRe2(pattern).exec(input);
   assert.ok(match, `${pattern} should match ${input}`);
   return expandGoTemplate(as, match);
 }
@@ -43,23 +44,38 @@ describe('name.as expansion follows Go Regexp.Expand', () => {
   }
 });
 
-describe('RE2 patterns are translated', () => {
+describe('patterns are RE2, with Go syntax', () => {
   it('reads (?i), \\A, \\z, POSIX classes, \\Q…\\E and \\pL', () => {
-    assert.ok(compileGoRegexp('(?i)^HTTP_').test('http_requests'));
-    assert.ok(compileGoRegexp('\\Acontainer_.*_total\\z').test('container_cpu_total'));
-    assert.ok(!compileGoRegexp('\\Acontainer\\z').test('container_x'));
-    assert.ok(compileGoRegexp('^[[:alpha:]_]+$').test('abc_def'));
-    assert.ok(!compileGoRegexp('^[[:digit:]]+$').test('12a'));
-    assert.ok(compileGoRegexp('^\\Qa.b\\E$').test('a.b'));
-    assert.ok(!compileGoRegexp('^\\Qa.b\\E$').test('aXb'));
-    assert.ok(compileGoRegexp('^\\pL+$').test('héllo'));
-    assert.ok(compileGoRegexp('[]a]').test(']'));
+    assert.ok(compileRe2('(?i)^HTTP_').test('http_requests'));
+    assert.ok(compileRe2('\\Acontainer_.*_total\\z').test('container_cpu_total'));
+    assert.ok(!compileRe2('\\Acontainer\\z').test('container_x'));
+    assert.ok(compileRe2('^[[:alpha:]_]+$').test('abc_def'));
+    assert.ok(!compileRe2('^[[:digit:]]+$').test('12a'));
+    assert.ok(compileRe2('^\\Qa.b\\E$').test('a.b'));
+    assert.ok(!compileRe2('^\\Qa.b\\E$').test('aXb'));
+    assert.ok(compileRe2('^\\pL+$').test('héllo'));
+    assert.ok(compileRe2('[]a]').test(']'));
   });
 
-  it('refuses what JavaScript cannot express the same way', () => {
-    assert.throws(() => compileGoRegexp('a(?i)b'), /inline flags/);
-    assert.throws(() => compileGoRegexp('(?U)a+'), /ungreedy/);
-    assert.throws(() => compileGoRegexp('(unclosed'), /invalid regular expression/);
+  it('reads inline flags anywhere and (?U) as Go does', () => {
+    assert.ok(compileRe2('a(?i)b').test('aB'));
+    assert.ok(!compileRe2('a(?i)b').test('Ab'));
+    assert.equal(compileRe2('(?U)a+').exec('aaa')?.[0], 'a');
+  });
+
+  it('keeps Go meanings where JavaScript differs: \\d is ASCII, lookarounds are refused', () => {
+    assert.ok(!compileRe2('^\\d$').test('٣'));
+    assert.throws(() => compileRe2('x(?=y)'), /invalid regular expression "x\(\?=y\)": .*\(\?=/);
+    assert.throws(() => compileRe2('(unclosed'), /invalid regular expression/);
+  });
+
+  it('runs in linear time: (a|aa)+ refuses a 39-character name at once', () => {
+    // Backtracking takes seconds here, doubling with each character; RE2 takes microseconds.
+    const name = `${'a'.repeat(38)}b`;
+    const r = rule({ seriesFilters: [{ is: '^(a|aa)+$' }], name: { matches: '^((?:a|aa)+)$' } });
+    assert.equal(r.rejects(name), 'seriesFilters[0] is "^(a|aa)+$"');
+    assert.equal(r.metricName(name), '');
+    assert.equal(r.metricName('a'.repeat(39)), 'a'.repeat(39));
   });
 });
 
