@@ -128,8 +128,9 @@ export function createKubeClient(kubeConfig: KubeConfig, options: KubeClientOpti
       return result;
     },
 
-    async listObjects(resource, namespace, labelSelector, signal) {
-      const list = await listMetadata(transport, collectionPath(resource, namespace), labelSelector, pageSize, signal);
+    async listObjects(resource, namespace, labelSelector, deadline) {
+      const path = collectionPath(resource, namespace);
+      const list = await listMetadata(transport, path, labelSelector, pageSize, deadline?.signal);
       return list.objects;
     },
 

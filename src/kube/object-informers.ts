@@ -112,7 +112,7 @@ export function createObjectInformers(kubeConfig: KubeConfig, options: ObjectInf
   }
 
   return {
-    async listObjects(resource, namespace, labelSelector, signal) {
+    async listObjects(resource, namespace, labelSelector, deadline) {
       const key = resourceKey(resource);
       const informer = informerFor(resource);
       if (informer) {
@@ -123,7 +123,8 @@ export function createObjectInformers(kubeConfig: KubeConfig, options: ObjectInf
         metrics.fallback(key, 'not_watched');
       }
       const collection = collectionPath(resource, namespace);
-      return (await listMetadata(transport, collection, labelSelector, pageSize, signal, caps)).objects;
+      // The only place the caller's signal is read: a LIST waits on the API server.
+      return (await listMetadata(transport, collection, labelSelector, pageSize, deadline?.signal, caps)).objects;
     },
     informer: (resource) => informers.get(resourceKey(resource)),
     async close() {

@@ -1,3 +1,5 @@
+import type { Deadline } from '../lib/deadline.js';
+
 /**
  * The few kube-apiserver calls the adapter makes, as one small injectable interface. The
  * real client talks HTTPS to the cluster; tests pass the HTTPS double or a plain object.
@@ -29,12 +31,16 @@ export interface KubeClient {
    * namespace undefined lists a root-scoped resource (nodes, namespaces) or across all
    * namespaces. The answer may be a frozen array handed out again for as long as the objects
    * it lists are unchanged (the object informers do so): callers may key memos on it.
+   *
+   * Takes the caller's Deadline, not its signal: a lister reads `deadline.signal` only when it
+   * really LISTs, so a request the informers answer from memory never makes the timer,
+   * controller and listener a request's lazy signal costs (see src/lib/deadline.ts).
    */
   listObjects(
     resource: ResourceRef,
     namespace: string | undefined,
     labelSelector: string,
-    signal?: AbortSignal,
+    deadline?: Deadline,
   ): Promise<readonly ObjectSummary[]>;
 }
 

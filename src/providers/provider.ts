@@ -108,6 +108,11 @@ export interface CustomMetricsProvider {
   /**
    * Every metric the provider can answer now. Called on every discovery request, so it must
    * be cheap and must not fail: keep a list refreshed in the background.
+   *
+   * Identity: the same array (and the same elements) while what it announces is unchanged, a new
+   * array when it changes. The router merges the backends' lists only when one of them is a new
+   * array, and discovery (server/discovery/metrics-source.ts, catalog.ts) re-renders its documents
+   * only then: a list built per call would cost a merge and a render on every discovery request.
    */
   listCustomMetrics(): readonly CustomMetricInfo[];
   /**
@@ -125,7 +130,7 @@ export interface ExternalMetricsProvider {
    * callers (see above: the cache marks it, and the HTTP layer keeps the rendered body beside it).
    */
   getExternalMetric(request: ExternalMetricRequest): Promise<readonly ExternalSample[]>;
-  /** Same rules as listCustomMetrics. */
+  /** Same rules as listCustomMetrics, the same array while unchanged included. */
   listExternalMetrics(): readonly ExternalMetricInfo[];
   /** Whether listExternalMetrics() announces `metric` now; same rules as servesCustom. */
   servesExternal(metric: string): boolean;
@@ -136,7 +141,17 @@ export function customMetricKey(resource: GroupResource, metric: string): string
   return `${formatGroupResource(resource)}/${metric}`;
 }
 
-/** A backend: one folder under providers/, each supplying either or both halves. */
+/**
+ * A backend: one folder under providers/, each supplying either or both halves.
+ *
+ * Wrappers: the registry hands out a backend wrapped in its failure policy
+ * (failure-policy/policy-backend.ts), made with `Object.create(backend)` and given its own
+ * `custom` and `external`. Everything else (`name`, `start`, `close`, and whatever a backend adds,
+ * such as PrometheusBackend.serverOfMetric) is the backend's own, read through the prototype. So
+ * a backend keeps its state in closures or on itself, never relies on `this` being the object it
+ * returned, and is reached through the wrapper like any property; a wrapper's lists are the
+ * backend's own arrays, so the identity rule above holds through it.
+ */
 export interface MetricsBackend {
   /** Short name used in logs, metrics and error messages: `prometheus`, `sqs`, `static`. */
   readonly name: string;

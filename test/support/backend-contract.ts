@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { Registry } from 'prom-client';
 import { ApiError } from '../../src/api/errors.js';
+import { silentLogger } from '../../src/observability/logger.js';
+import { resolveFailurePolicy } from '../../src/providers/failure-policy/config.js';
+import { withFailurePolicy } from '../../src/providers/failure-policy/policy-backend.js';
 import type { MetricsBackend } from '../../src/providers/provider.js';
 import { externalRequest } from './aws-backend-context.js';
 
@@ -39,6 +43,25 @@ export function backendContract(name: string, setUp: () => Promise<ContractSubje
       assert.ok(listed.includes(subject.external.metric), `${subject.external.metric} in ${listed}`);
       for (const metric of listed) assert.equal(provider.servesExternal(metric), true, metric);
       assert.equal(provider.servesExternal('no-such-metric-anywhere'), false);
+    });
+
+    it('hands out the same list arrays while what it announces is unchanged', () => {
+      const { backend } = subject;
+      assert.equal(external().listExternalMetrics(), external().listExternalMetrics());
+      if (backend.custom) assert.equal(backend.custom.listCustomMetrics(), backend.custom.listCustomMetrics());
+    });
+
+    it('wrapped in a failure policy, is still itself: its own members through the prototype, its own lists', () => {
+      const { backend } = subject;
+      const policy = resolveFailurePolicy(undefined, undefined);
+      const deps = { registry: new Registry(), logger: silentLogger(), now: () => new Date() };
+      const wrapped = withFailurePolicy(backend, () => policy, deps);
+      assert.equal(Object.getPrototypeOf(wrapped), backend);
+      assert.equal(wrapped.name, backend.name);
+      assert.equal(wrapped.start, backend.start);
+      assert.equal(wrapped.close, backend.close);
+      assert.equal(wrapped.external?.listExternalMetrics(), external().listExternalMetrics());
+      if (backend.custom) assert.equal(wrapped.custom?.listCustomMetrics(), backend.custom.listCustomMetrics());
     });
 
     it('answers NotFound, as an ApiError, for a metric it does not serve', async () => {

@@ -61,7 +61,7 @@ export function prometheusCustomProvider(parts: {
         { group: resource.group, version, resource: resource.resource },
         namespace,
         request.objectSelector.toString(),
-        request.deadline.signal,
+        request.deadline,
       );
       if (objects.length === 0) return [];
       return queries.selection(entry, request, objects);

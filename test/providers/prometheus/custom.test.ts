@@ -276,6 +276,77 @@ describe('Prometheus custom metrics against a real Prometheus', () => {
       }
     });
 
+    it('answered from the informer and the cache, a Pods-by-selector request makes no timer and no AbortController', async () => {
+      const loaded = loadKubeConfig(kubeDouble.kubeconfigPath);
+      assert.ok(loaded);
+      const informers = createObjectInformers(loaded.kubeConfig, {
+        logger: silentLogger(),
+        registry: new Registry(),
+        watchResources: ['pods'],
+      });
+      const watched = await startBackend(CLUSTER_RULES, {
+        url: prometheus.url,
+        queryTime: T,
+        kube: informers,
+        cache: keepingCache(),
+      });
+      // As the HTTP layer's RequestDeadline: the controller and the timer are made on the first read.
+      let signalReads = 0;
+      const lazyDeadline = () => ({
+        get signal() {
+          signalReads++;
+          const controller = new AbortController();
+          setTimeout(() => controller.abort(), 10_000).unref();
+          return controller.signal;
+        },
+      });
+      const ask = () =>
+        watched.backend.custom.getMetricBySelector({
+          resource: PODS,
+          namespace: 'default',
+          objectSelector: parseSelector('app=web'),
+          metric: 'http_requests_per_second',
+          metricSelector: all,
+          deadline: lazyDeadline(),
+        });
+      const synced = () => informers.informer({ group: '', version: 'v1', resource: 'pods' });
+      const made = { controllers: 0, timers: 0 };
+      const real = { AbortController: globalThis.AbortController, setTimeout: globalThis.setTimeout };
+      try {
+        await ask();
+        await waitUntil(() => synced()?.resourceVersion === kubeDouble.watch.resourceVersion);
+        await ask();
+        signalReads = 0;
+        globalThis.AbortController = class extends real.AbortController {
+          constructor() {
+            super();
+            made.controllers++;
+          }
+        };
+        globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
+          made.timers++;
+          return real.setTimeout(...args);
+        }) as typeof setTimeout;
+        const answers = [await ask(), await ask(), await ask()];
+        globalThis.AbortController = real.AbortController;
+        globalThis.setTimeout = real.setTimeout;
+        assert.deepEqual({ ...made, signalReads }, { controllers: 0, timers: 0, signalReads: 0 });
+        assert.deepEqual(
+          answers.map((samples) => samples.map((s) => s.name)),
+          [
+            ['web-1', 'web-2'],
+            ['web-1', 'web-2'],
+            ['web-1', 'web-2'],
+          ],
+        );
+      } finally {
+        globalThis.AbortController = real.AbortController;
+        globalThis.setTimeout = real.setTimeout;
+        await watched.backend.close?.();
+        await informers.close();
+      }
+    });
+
     it('serves deployments and root-scoped nodes by selector', async () => {
       const deployments = await withKube.backend.custom.getMetricBySelector({
         resource: { group: 'apps', resource: 'deployments' },
