@@ -31,6 +31,6 @@ export function unknownMetricError(
   }
   const sources = undiscovered.map(({ source, error }) => `${source}: ${clip(error, 600)}`).join('; ');
   return ApiError.unavailable(
-    `${what} is not announced, but discovery has never succeeded for ${sources} — it may serve the metric once discovery succeeds`,
+    `${what} is unknown while discovery has never succeeded for ${sources} — it may be served once discovery succeeds`,
   );
 }

@@ -27,16 +27,15 @@ const noCache: QueryCache = { fetch: (_key, load, caller) => load(caller.deadlin
 /**
  * `explain` for an SQS or CloudWatch metric: the AWS request(s) one read makes, exactly as the
  * backend sends them (before batching), the value AWS answers, the metric's failure policy, and
- * what it costs a month at the configured TTL and the replica count. Undefined when neither
- * section serves the metric.
+ * what it costs a month at the configured TTL and the replica count. `section` is the backend the
+ * router sends the metric to (explain-route.ts); false when no value came back.
  */
 export async function explainAwsMetric(
   config: AdapterConfig,
+  section: 'sqs' | 'cloudwatch',
   question: AwsQuestion,
   print: (line?: string) => void,
-): Promise<boolean | undefined> {
-  const section = awsSectionOf(config, question.metric);
-  if (!section) return undefined;
+): Promise<boolean> {
   const requests: { operation: string; input: unknown }[] = [];
   const capture = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -62,7 +61,7 @@ export async function explainAwsMetric(
     const { createCloudWatchBackend } = await import('../providers/cloudwatch/cloudwatch-backend.js');
     backend = createCloudWatchBackend(config.cloudwatch, context);
   } else {
-    return undefined;
+    return false;
   }
   const policy =
     section === 'sqs' && config.sqs
@@ -98,20 +97,6 @@ export async function explainAwsMetric(
   if (policy) print(`failure policy: ${JSON.stringify(policy)}`);
   printCost(config, section, question, requests, print);
   return answered;
-}
-
-function awsSectionOf(config: AdapterConfig, metric: string): 'sqs' | 'cloudwatch' | undefined {
-  const sqs = config.sqs;
-  if (
-    sqs &&
-    (sqs.metrics.some((m) => m.name === metric) ||
-      (sqs.queueLengthMetric.enabled && sqs.queueLengthMetric.name === metric) ||
-      (sqs.oldestMessageAgeMetric.enabled && sqs.oldestMessageAgeMetric.name === metric))
-  ) {
-    return 'sqs';
-  }
-  if (config.cloudwatch?.metrics.some((m) => m.name === metric)) return 'cloudwatch';
-  return undefined;
 }
 
 function printRequests(requests: { operation: string; input: unknown }[], print: (line?: string) => void): void {

@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
 import { BUILTIN_RESOURCES } from '../api/builtin-resources.js';
-import { parseGroupResource } from '../api/resources.js';
+import { formatGroupResource, parseGroupResource } from '../api/resources.js';
 import { parseSelector } from '../api/selector.js';
-import { loadConfigFile } from '../config/load.js';
+import { defaultConfig, loadConfigFile } from '../config/load.js';
 import { type ClosableKubeClient, createKubeClient, loadKubeConfig } from '../kube/index.js';
 import { LIST_PRICES } from '../providers/aws/cost.js';
 import { compileRules } from '../providers/prometheus/backend.js';
@@ -17,18 +17,22 @@ import {
 } from '../providers/prometheus/explain.js';
 import { listSources, type RuleSources, ruleSources } from '../providers/prometheus/rule-sources.js';
 import { type PrometheusServerSettings, resolvePrometheusSettings } from '../providers/prometheus/settings.js';
+import type { BackendRouter } from '../providers/router.js';
 import { ConfigError } from '../schema/errors.js';
-import { explainUpstreams } from '../upstreams/explain.js';
 import { errorText } from './error-text.js';
 import { explainAwsMetric } from './explain-aws.js';
+import { completeQuestion, explainRoute, explainServedValue, startRouting } from './explain-route.js';
 import { PROMETHEUS_FLAG_OPTIONS, type PrometheusFlagValues, prometheusFlagsFrom } from './flags.js';
 
-const USAGE = `usage: hpa-metrics-adapter explain --config FILE [--prometheus-url URL] [METRIC]
+const USAGE = `usage: hpa-metrics-adapter explain [--config FILE] [--prometheus-url URL] [METRIC]
   Prints, per Prometheus rule, the series its seriesQuery finds and the metrics and resources
-  derived from them; for METRIC, the exact PromQL a request runs and the value it returns.
-  With upstreams in the config, for METRIC first which upstream it is forwarded to, and why.
+  derived from them, and what the other backends announce. For METRIC, first where a request
+  for it goes, asked of the same router serving uses (an upstream, one of our backends, or the
+  404/503 a request gets); then for Prometheus the exact PromQL a request runs and the value it
+  returns, for SQS and CloudWatch the AWS request(s) and cost, for static metrics the value.
 
   --config FILE                  the adapter's (or prometheus-adapter's) config file
+                                 (default: the built-in demo config, as serving without --config)
   --prometheus-url URL           and --prometheus-token-file, --prometheus-ca-file,
                                  --prometheus-client-cert, --prometheus-client-key,
                                  --prometheus-header "Name: value", --prometheus-verb as for serving
@@ -50,8 +54,9 @@ const USAGE = `usage: hpa-metrics-adapter explain --config FILE [--prometheus-ur
   --sqs-price DOLLARS            per million SQS requests (default 0.40, the list price)
   --cloudwatch-price DOLLARS     per 1,000 CloudWatch metrics requested (default 0.01, the list price)
 
-exit status: 0 when the metric has data (or no METRIC was asked), 1 when it has none, 2 on usage or config errors,
-3 when Prometheus cannot be reached (so nothing can be said about the metric)`;
+exit status: 0 when the metric has data or is forwarded to an upstream (or no METRIC was asked), 1 when it has
+none, 2 on usage or config errors, 3 when Prometheus (or a source that may serve METRIC) cannot be reached, so
+nothing can be said about the metric`;
 
 /** `hpa-metrics-adapter explain …`: resolves to the process exit status. */
 export async function runExplain(argv: string[], out: NodeJS.WritableStream): Promise<number> {
@@ -65,22 +70,7 @@ export async function runExplain(argv: string[], out: NodeJS.WritableStream): Pr
       print(USAGE);
       return 0;
     }
-    if (args.config === undefined) throw new ConfigError('--config FILE is required');
-    const config = await loadConfigFile(args.config);
-    if (args.metric !== undefined) {
-      const aws = await explainAwsMetric(
-        config,
-        {
-          metric: args.metric,
-          namespace: args.namespace ?? 'default',
-          metricSelector: args.metricSelector ?? '',
-          replicas: args.replicas,
-          prices: args.prices,
-        },
-        print,
-      );
-      if (aws !== undefined) return aws ? 0 : 1;
-    }
+    const config = args.config === undefined ? defaultConfig() : await loadConfigFile(args.config);
     if (args.selector !== undefined) {
       const loaded = loadKubeConfig(args.kubeconfig, { flag: '--kubeconfig' });
       if (!loaded)
@@ -88,19 +78,49 @@ export async function runExplain(argv: string[], out: NodeJS.WritableStream): Pr
       kube = createKubeClient(loaded.kubeConfig);
     }
     const settings = resolvePrometheusSettings(config.prometheus, args.prometheus);
-    const upstreams = config.upstreams ?? [];
-    if (args.metric !== undefined && upstreams.length > 0) {
-      const resource = args.resource === undefined ? undefined : parseGroupResource(args.resource, BUILTIN_RESOURCES);
-      if (!args.external && !resource) throw new UsageError('a custom METRIC needs --resource (or pass --external)');
-      const taker = await explainUpstreams(
-        upstreams,
-        { metric: args.metric, ...(resource ? { resource } : {}) },
-        print,
-      );
-      if (!settings) return taker ? 0 : 1;
+    const time = args.time === undefined ? new Date() : parseTime(args.time);
+    const running = await startRouting(config, args.prometheus, () => time);
+    try {
+      if (args.metric === undefined) {
+        printOtherBackends(running.router, print);
+        if (!settings) return 0;
+      } else {
+        const resource = args.resource === undefined ? undefined : parseGroupResource(args.resource, BUILTIN_RESOURCES);
+        const question = completeQuestion(running.router, {
+          metric: args.metric,
+          external: args.external,
+          ...(resource ? { resource } : {}),
+        });
+        const route = explainRoute(running, question, print);
+        if ('upstream' in route) return 0;
+        print();
+        // Not served: the Prometheus report below says which series came near, or what is down.
+        if ('error' in route) {
+          if (!settings) return route.error.reason === 'ServiceUnavailable' ? PROMETHEUS_UNREACHABLE : 1;
+        } else if (route.backend === 'sqs' || route.backend === 'cloudwatch') {
+          const aws = {
+            metric: args.metric,
+            namespace: args.namespace ?? 'default',
+            metricSelector: args.metricSelector ?? '',
+            replicas: args.replicas,
+            prices: args.prices,
+          };
+          return (await explainAwsMetric(config, route.backend, aws, print)) ? 0 : 1;
+        } else if (route.backend !== 'prometheus' || !settings) {
+          const value = {
+            ...question,
+            metricSelector: args.metricSelector ?? '',
+            ...(args.namespace === undefined ? {} : { namespace: args.namespace }),
+            ...(args.name === undefined ? {} : { names: args.name.split(',').filter((n) => n !== '') }),
+            ...(args.selector === undefined ? {} : { objectSelector: args.selector }),
+          };
+          return (await explainServedValue(running.router, value, print)) ? 0 : 1;
+        }
+      }
+    } finally {
+      await running.close();
     }
     if (!settings) throw new ConfigError('no Prometheus is configured: pass --prometheus-url or set prometheus.url');
-    const time = args.time === undefined ? new Date() : parseTime(args.time);
     const rules = compileRules(settings, BUILTIN_RESOURCES);
     const sources = ruleSources(settings, rules, (_server, options) => createPrometheusClient(options));
     try {
@@ -269,4 +289,16 @@ function parseTime(raw: string): Date {
   const time = /^\d+(\.\d+)?$/.test(raw) ? new Date(Number(raw) * 1000) : new Date(raw);
   if (Number.isNaN(time.getTime())) throw new UsageError(`--time: expected RFC 3339 or Unix seconds, got "${raw}"`);
   return time;
+}
+
+/** Without METRIC: what the backends other than Prometheus (whose rules are reported below) announce. */
+function printOtherBackends(router: BackendRouter, print: (line?: string) => void): void {
+  for (const backend of router.current) {
+    if (backend.name === 'prometheus') continue;
+    const external = backend.external?.listExternalMetrics().map((m) => m.metric) ?? [];
+    const custom =
+      backend.custom?.listCustomMetrics().map((m) => `${formatGroupResource(m.resource)}/${m.metric}`) ?? [];
+    print(`${backend.name} backend: external metrics (${external.length}): ${external.join(', ') || 'none'}`);
+    print(`${backend.name} backend: custom metrics (${custom.length}): ${custom.join(', ') || 'none'}`);
+  }
 }

@@ -1,3 +1,4 @@
+import type { ApiError } from '../api/errors.js';
 import type { GroupResource } from '../api/group-resource.js';
 import { formatGroupResource } from '../api/resources.js';
 import { type MetricApi, type UndiscoveredSource, unknownMetricError } from '../api/unknown-metric.js';
@@ -121,14 +122,25 @@ export class BackendRouter implements CustomMetricsProvider, ExternalMetricsProv
 
   getExternalMetric(request: ExternalMetricRequest): Promise<readonly ExternalSample[]> {
     const backend = this.externalBackendFor(request.metric);
-    if (!backend?.external) {
-      throw unknownMetricError(
-        `external metric "${request.metric}"`,
-        '/apis/external.metrics.k8s.io/v1beta1',
-        this.undiscovered('external'),
-      );
-    }
+    if (!backend?.external) throw this.unknownExternal(request.metric);
     return backend.external.getExternalMetric(request);
+  }
+
+  /**
+   * The backend a request for the external metric goes to; else throws what the request gets (404,
+   * or 503 while a source that may serve it was never discovered). Explain asks this, as requests do.
+   */
+  externalOwner(metric: string): MetricsBackend {
+    const backend = this.externalBackendFor(metric);
+    if (!backend) throw this.unknownExternal(metric);
+    return backend;
+  }
+
+  /** Same as externalOwner, for a custom metric of a resource. */
+  customOwner(resource: GroupResource, metric: string): MetricsBackend {
+    const backend = this.customBackendFor(resource, metric);
+    if (!backend) throw this.unknownCustom(resource, metric);
+    return backend;
   }
 
   /** Every source, of a backend or not, whose discovery of `api` names has never succeeded. */
@@ -146,14 +158,24 @@ export class BackendRouter implements CustomMetricsProvider, ExternalMetricsProv
 
   private customFor(resource: GroupResource, metric: string): CustomMetricsProvider {
     const backend = this.customBackendFor(resource, metric);
-    if (!backend?.custom) {
-      throw unknownMetricError(
-        `custom metric "${metric}" for resource "${formatGroupResource(resource)}"`,
-        '/apis/custom.metrics.k8s.io/v1beta2',
-        this.undiscovered('custom'),
-      );
-    }
+    if (!backend?.custom) throw this.unknownCustom(resource, metric);
     return backend.custom;
+  }
+
+  private unknownExternal(metric: string): ApiError {
+    return unknownMetricError(
+      `external metric "${metric}"`,
+      '/apis/external.metrics.k8s.io/v1beta1',
+      this.undiscovered('external'),
+    );
+  }
+
+  private unknownCustom(resource: GroupResource, metric: string): ApiError {
+    return unknownMetricError(
+      `custom metric "${metric}" for resource "${formatGroupResource(resource)}"`,
+      '/apis/custom.metrics.k8s.io/v1beta2',
+      this.undiscovered('custom'),
+    );
   }
 }
 

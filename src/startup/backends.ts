@@ -37,6 +37,8 @@ export interface BackendDeps {
   resources?: ResourceResolver;
   /** The backends there are; default: the adapter's own (BACKEND_MODULES). */
   modules?: readonly AnyBackendModule[];
+  /** The backends' clock; default the real one (explain asks at its --time). */
+  now?: () => Date;
 }
 
 /**
@@ -85,7 +87,7 @@ export async function startBackends(initial: AdapterConfig, deps: BackendDeps): 
       {
         logger: deps.logger,
         registry: deps.registry,
-        now: () => new Date(),
+        now: deps.now ?? (() => new Date()),
         kube: deps.kube,
         resources: deps.resources,
         flags: deps.flags,

@@ -1,14 +1,7 @@
-import { Registry } from 'prom-client';
 import type { GroupResource } from '../api/group-resource.js';
 import { CUSTOM_GROUP, CUSTOM_VERSIONS, EXTERNAL_GROUP, EXTERNAL_VERSIONS } from '../api/groups.js';
 import { formatGroupResource } from '../api/resources.js';
-import { silentLogger } from '../observability/logger.js';
-import { UpstreamClient } from './client.js';
-import type { UpstreamConfig } from './config.js';
-import { UpstreamDiscovery } from './discovery.js';
-import { createUpstreamMetrics } from './metrics.js';
-import { Upstream } from './upstream.js';
-import { UpstreamSet } from './upstream-set.js';
+import type { UpstreamSet } from './upstream-set.js';
 
 export interface UpstreamQuestion {
   metric: string;
@@ -17,66 +10,50 @@ export interface UpstreamQuestion {
 }
 
 /**
- * For `explain METRIC`: which upstream a request for it would be forwarded to, and why, after one
- * fetch of every upstream's discovery with the adapter's own credentials. A backend of ours that
- * serves the metric still wins; the backend sections of explain say whether one does.
- * Resolves to the name of the upstream that takes it in the preferred version, if any.
+ * For `explain METRIC`: what each upstream's discovery lists, and per group-version whether a
+ * request for METRIC is forwarded, and to which upstream and why, asked of the routing table a
+ * server uses (`set`, whose discovery the caller has fetched once). A name a backend of ours
+ * serves is never forwarded. Resolves to the upstream that takes it in the preferred version.
  */
-export async function explainUpstreams(
-  configs: readonly UpstreamConfig[],
+export function explainUpstreams(
+  set: UpstreamSet,
   question: UpstreamQuestion,
   print: (line?: string) => void,
-): Promise<string | undefined> {
-  const metrics = createUpstreamMetrics(new Registry());
-  const none = { servesExternal: () => false, servesCustom: () => false, ownsName: () => false };
-  const upstreams: Upstream[] = [];
+): string | undefined {
   const group = question.resource ? CUSTOM_GROUP : EXTERNAL_GROUP;
   const versions: readonly string[] = question.resource ? CUSTOM_VERSIONS : EXTERNAL_VERSIONS;
   const discoveryName = question.resource
     ? `${formatGroupResource(question.resource)}/${question.metric}`
     : question.metric;
-  print(`Upstreams (a backend of ours serving ${group} "${discoveryName}" answers it instead):`);
-  try {
-    for (const config of configs) {
-      const client = new UpstreamClient(config);
-      const discovery = new UpstreamDiscovery(config, client, {
-        logger: silentLogger(),
-        metrics,
-        ownsName: none.ownsName,
-      });
-      await discovery.refresh();
-      upstreams.push(new Upstream(config, client, discovery, metrics));
-      const fetched = config.groupVersions.map((gv) => {
-        const [g, v] = gv.split('/') as [string, string];
-        return `${gv}: ${discovery.resources(g, v).length} names`;
-      });
-      const failed = discovery.complete
-        ? ''
-        : ' (discovery failed for some group-version: is it up, and may we read it?)';
-      print(`  ${config.name} ${config.url}: ${fetched.join(', ')}${failed}`);
-    }
-    const set = new UpstreamSet(upstreams, none);
-    let preferred: string | undefined;
-    for (const version of versions) {
-      const route = set.route({
-        group,
-        version,
-        discoveryName,
-        metric: question.metric,
-        ...(question.resource ? { resource: question.resource } : {}),
-      });
-      preferred ??= route?.upstream.name ?? '';
-      print(
-        route
-          ? `  ${group}/${version}: forwarded to "${route.upstream.name}", ${REASONS[route.why]}`
-          : `  ${group}/${version}: no upstream takes it`,
-      );
-    }
-    print();
-    return preferred === '' ? undefined : preferred;
-  } finally {
-    await Promise.all(upstreams.map((u) => u.close()));
+  print(`Upstreams (${group} "${discoveryName}"):`);
+  for (const { config, discovery } of set.current) {
+    const fetched = config.groupVersions.map((gv) => {
+      const [g, v] = gv.split('/') as [string, string];
+      return `${gv}: ${discovery.resources(g, v).length} names`;
+    });
+    const failed = discovery.complete
+      ? ''
+      : ' (discovery failed for some group-version: is it up, and may we read it?)';
+    print(`  ${config.name} ${config.url}: ${fetched.join(', ')}${failed}`);
   }
+  let preferred: string | undefined;
+  for (const [i, version] of versions.entries()) {
+    const route = set.route({
+      group,
+      version,
+      discoveryName,
+      metric: question.metric,
+      ...(question.resource ? { resource: question.resource } : {}),
+    });
+    if (i === 0) preferred = route?.upstream.name;
+    print(
+      route
+        ? `  ${group}/${version}: forwarded to "${route.upstream.name}", ${REASONS[route.why]}`
+        : `  ${group}/${version}: not forwarded`,
+    );
+  }
+  print();
+  return preferred;
 }
 
 const REASONS = {

@@ -49,7 +49,7 @@ describe('a Prometheus that is down when the adapter starts', () => {
     const answer = await cluster.asAggregator(JOBS_WAITING);
     assert.equal(answer.status, 503, JSON.stringify(answer.body));
     assert.equal(answer.body.reason, 'ServiceUnavailable');
-    assert.match(answer.body.message, /^external metric "jobs_waiting" is not announced, but /);
+    assert.match(answer.body.message, /^external metric "jobs_waiting" is unknown while /);
     assert.match(answer.body.message, cause());
   });
 

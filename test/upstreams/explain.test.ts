@@ -1,21 +1,10 @@
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { runExplain } from '../../src/cli/explain.js';
 import { type CertDir, createCertDir, issueServingCert } from '../support/certs.js';
+import { explain } from '../support/explain.js';
 import { type KedaLikeServer, startKedaLikeServer } from '../support/keda-like-server.js';
-
-async function explain(...argv: string[]): Promise<{ code: number; text: string }> {
-  const out = new PassThrough();
-  let text = '';
-  out.on('data', (chunk: Buffer) => {
-    text += chunk.toString();
-  });
-  const code = await runExplain(argv, out);
-  return { code, text };
-}
 
 describe('explain with upstreams', () => {
   let certs: CertDir;
@@ -64,7 +53,8 @@ describe('explain with upstreams', () => {
   it('says when no upstream takes it, and exits 1 without a backend to ask', async () => {
     const { code, text } = await explain('--config', configPath, '--external', 'nobody');
     assert.equal(code, 1);
-    assert.match(text, /external\.metrics\.k8s\.io\/v1beta1: no upstream takes it/);
+    assert.match(text, /external\.metrics\.k8s\.io\/v1beta1: not forwarded/);
+    assert.match(text, /external metric nobody: a request gets 404 NotFound: .*not served by any configured backend/);
   });
 
   it('says when the upstream cannot be asked', async () => {

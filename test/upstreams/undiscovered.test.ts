@@ -75,7 +75,7 @@ describe('an upstream whose caFile cannot be read', () => {
     assert.equal(res.body.reason, 'ServiceUnavailable');
     assert.match(
       res.body.message,
-      /^external metric "s0-rabbitmq-orders" is not announced, but discovery has never succeeded for upstream "keda" \(https:\/\/127\.0\.0\.1:1\/?, external\.metrics\.k8s\.io\/v1beta1\): cannot use its caFile \/nonexistent\/keda\/ca\.crt: ENOENT/,
+      /^external metric "s0-rabbitmq-orders" is unknown while discovery has never succeeded for upstream "keda" \(https:\/\/127\.0\.0\.1:1\/?, external\.metrics\.k8s\.io\/v1beta1\): cannot use its caFile \/nonexistent\/keda\/ca\.crt: ENOENT/,
     );
   });
 

@@ -2,24 +2,13 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { runExplain } from '../../../src/cli/explain.js';
+import { explain } from '../../support/explain.js';
 import { type KubeApiserverDouble, startKubeApiserverDouble } from '../../support/kube-apiserver-double.js';
 import { alignedQueryTime, type PrometheusServer, startPrometheus } from '../../support/prometheus-server.js';
 import { CLUSTER_RULES, clusterSeries } from './fixtures.js';
 
 const T = alignedQueryTime();
-
-async function explain(...argv: string[]): Promise<{ code: number; text: string }> {
-  const out = new PassThrough();
-  let text = '';
-  out.on('data', (chunk: Buffer) => {
-    text += chunk.toString();
-  });
-  const code = await runExplain(argv, out);
-  return { code, text };
-}
 
 describe('hpa-metrics-adapter explain', () => {
   let prometheus: PrometheusServer;
