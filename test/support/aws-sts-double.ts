@@ -2,8 +2,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /**
- * STS as the SDK's fromTemporaryCredentials talks to it (AWS Query protocol: a form-encoded
- * POST, an XML answer), for what moto cannot show: when credentials expire and are renewed.
+ * STS as the SDK's fromTemporaryCredentials and web-identity (IRSA) providers talk to it (AWS
+ * Query protocol: a form-encoded POST, an XML answer; AssumeRole and AssumeRoleWithWebIdentity),
+ * for what moto cannot show: when credentials expire and are renewed, an STS that hangs.
  * Each AssumeRole hands out a new access key `ASIATEST<n>` that expires `lifetimeMs` from now.
  */
 export interface AssumeRoleCall {
@@ -11,6 +12,8 @@ export interface AssumeRoleCall {
   externalId?: string;
   sessionName: string;
   durationSeconds?: number;
+  /** AssumeRoleWithWebIdentity (IRSA) only: the token it was given. */
+  webIdentityToken?: string;
   accessKeyId: string;
 }
 
@@ -46,7 +49,8 @@ export class StsDouble {
 
   private answer(form: URLSearchParams, res: http.ServerResponse): void {
     if (this.hang) return;
-    if (form.get('Action') !== 'AssumeRole') {
+    const action = form.get('Action');
+    if (action !== 'AssumeRole' && action !== 'AssumeRoleWithWebIdentity') {
       res
         .writeHead(400, { 'content-type': 'text/xml' })
         .end(error('InvalidAction', `not served: ${form.get('Action')}`));
@@ -64,6 +68,8 @@ export class StsDouble {
     };
     const externalId = form.get('ExternalId');
     if (externalId !== null) call.externalId = externalId;
+    const webIdentityToken = form.get('WebIdentityToken');
+    if (webIdentityToken !== null) call.webIdentityToken = webIdentityToken;
     const duration = form.get('DurationSeconds');
     if (duration !== null) call.durationSeconds = Number(duration);
     this.calls.push(call);
@@ -71,11 +77,11 @@ export class StsDouble {
     res
       .writeHead(200, { 'content-type': 'text/xml' })
       .end(
-        `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult>` +
+        `<${action}Response xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><${action}Result>` +
           `<Credentials><AccessKeyId>${accessKeyId}</AccessKeyId><SecretAccessKey>secret</SecretAccessKey>` +
           `<SessionToken>token-${accessKeyId}</SessionToken><Expiration>${expiration}</Expiration></Credentials>` +
           `<AssumedRoleUser><Arn>${call.roleArn}/${call.sessionName}</Arn><AssumedRoleId>AROATEST:${call.sessionName}</AssumedRoleId></AssumedRoleUser>` +
-          `</AssumeRoleResult><ResponseMetadata><RequestId>req-${this.calls.length}</RequestId></ResponseMetadata></AssumeRoleResponse>`,
+          `</${action}Result><ResponseMetadata><RequestId>req-${this.calls.length}</RequestId></ResponseMetadata></${action}Response>`,
       );
   }
 }

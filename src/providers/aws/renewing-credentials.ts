@@ -63,7 +63,7 @@ export class RenewingCredentials {
         { once: true },
       );
       this.fetch(deadline.signal).then((credentials) => {
-        if (deadline.signal.aborted) return;
+        // A late answer (an SDK provider that cannot be aborted) still serves the next callers.
         this.current = credentials;
         resolve(credentials);
       }, reject);

@@ -157,7 +157,7 @@ describe('roles against the wire doubles', () => {
   });
 
   test('an AssumeRole that hangs is 503 naming the role at the fetch deadline; once STS answers, the next read assumes it', async () => {
-    const sources = new AwsCredentialSources({ own: async () => TEST_CREDENTIALS, limits: { timeoutMs: 300 } });
+    const sources = new AwsCredentialSources({ own: async () => TEST_CREDENTIALS, limits: { timeoutMs: 1000 } });
     const { read } = await sqsBackend(
       { accounts: { [OTHER]: { roleArn: ROLE } } },
       { aws: { ...FAST_AWS, credentialSources: sources } },
@@ -167,7 +167,7 @@ describe('roles against the wire doubles', () => {
       await rejectsWithStatus(
         Promise.all([1, 2, 3].map(() => read(`queue-name=jobs,account-id=${OTHER}`))),
         'ServiceUnavailable',
-        /was not sent: getting AWS credentials from STS AssumeRole of role arn:aws:iam::210987654321:role\/hpa-metrics-reader for account 210987654321 failed: no answer within the 300 ms deadline/,
+        /was not sent: getting AWS credentials from STS AssumeRole of role arn:aws:iam::210987654321:role\/hpa-metrics-reader for account 210987654321 failed: no answer within the 1000 ms deadline/,
       );
     } finally {
       sts.hang = false;

@@ -10,7 +10,7 @@ import { AwsCredentialSources } from '../../../src/providers/aws/credential-sour
  * service, and the next one starts afresh.
  */
 
-const DEADLINE_MS = 300;
+const DEADLINE_MS = 1000;
 
 describe('EC2 instance metadata (IMDSv2) as the last source of the default chain', () => {
   let imds: http.Server;
