@@ -49,7 +49,8 @@ describe('a Prometheus series that turns +Inf', () => {
 
   before(async () => {
     const now = Math.floor(Date.now() / 1000);
-    turnsInfinite = now + 6;
+    // Far enough ahead for set-up on a loaded machine to finish while the value is still finite.
+    turnsInfinite = now + 12;
     const samples: [number, number][] = [];
     for (let t = now - 600; t <= now + 600; t++) samples.push([t, t < turnsInfinite ? 42 : Number.POSITIVE_INFINITY]);
     prometheus = await startPrometheus({
