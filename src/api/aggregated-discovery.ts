@@ -1,4 +1,4 @@
-import type { ApiResource } from './discovery.js';
+import type { ApiResource } from './legacy-discovery.js';
 
 /**
  * Aggregated discovery (`apidiscovery.k8s.io` v2 and v2beta1): every group, version and resource

@@ -5,10 +5,10 @@ import { parseSelector } from '../api/selector.js';
 import { defaultConfig, loadConfigFile } from '../config/load.js';
 import { type ClosableKubeClient, createKubeClient, loadKubeConfig } from '../kube/index.js';
 import { LIST_PRICES } from '../providers/aws/cost.js';
+import { buildDiscovery } from '../providers/prometheus/announced-metrics.js';
 import { compileRules } from '../providers/prometheus/backend.js';
 import { createPrometheusClient } from '../providers/prometheus/client.js';
 import { ignoredResourceRules, RESOURCE_RULES_IGNORED } from '../providers/prometheus/config.js';
-import { buildDiscovery } from '../providers/prometheus/discovery.js';
 import {
   explainMetric,
   type MetricQuestion,

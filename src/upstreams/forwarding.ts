@@ -1,5 +1,5 @@
-import type { DiscoverySource } from '../api/discovery.js';
 import type { GroupResource } from '../api/group-resource.js';
+import type { DiscoverySource } from '../api/legacy-discovery.js';
 import type { Deadline } from '../lib/deadline.js';
 
 /**

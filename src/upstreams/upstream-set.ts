@@ -1,15 +1,15 @@
-import type { ApiResource } from '../api/discovery.js';
 import type { GroupResource } from '../api/group-resource.js';
 import { CUSTOM_GROUP, EXTERNAL_GROUP } from '../api/groups.js';
+import type { ApiResource } from '../api/legacy-discovery.js';
 import type { MetricApi, UndiscoveredSource } from '../api/unknown-metric.js';
 import type { QueryCache } from '../cache/query-cache.js';
 import type { Logger } from '../observability/logger.js';
 import { UpstreamClient } from './client.js';
 import type { UpstreamConfig } from './config.js';
-import { type OwnsName, UpstreamDiscovery } from './discovery.js';
 import type { Forwarding, ForwardTarget } from './forwarding.js';
 import type { UpstreamMetrics } from './metrics.js';
 import { Upstream } from './upstream.js';
+import { type OwnsName, UpstreamDiscovery } from './upstream-discovery.js';
 
 /** What our own backends serve; upstreams take only what this says no to. */
 export interface OwnMetrics {

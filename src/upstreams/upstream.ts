@@ -5,9 +5,9 @@ import type { Deadline } from '../lib/deadline.js';
 import { clip } from '../lib/text.js';
 import { UpstreamCallFailure, type UpstreamClient } from './client.js';
 import type { UpstreamConfig } from './config.js';
-import type { UpstreamDiscovery } from './discovery.js';
 import type { ForwardingUpstream, UpstreamAnswer } from './forwarding.js';
 import type { UpstreamMetrics } from './metrics.js';
+import type { UpstreamDiscovery } from './upstream-discovery.js';
 
 /** One configured upstream: its client, its discovery, and the forwarding of metric requests. */
 export class Upstream implements ForwardingUpstream {

@@ -3,14 +3,14 @@ import { formatGroupResource, sameGroupResource } from '../../api/resources.js';
 import type { LabelSelector } from '../../api/selector.js';
 import type { KubeClient } from '../../kube/types.js';
 import { customMetricKey } from '../provider.js';
-import type { PrometheusClient, PromSample } from './client.js';
 import {
   type CustomEntry,
   type Discovery,
   describeCollision,
   type RuleReport,
   type SeriesReport,
-} from './discovery.js';
+} from './announced-metrics.js';
+import type { PrometheusClient, PromSample } from './client.js';
 import { namespaceLabel, renderCustomQuery, renderExternalQuery } from './query.js';
 import type { CompiledRule } from './rules.js';
 

@@ -5,7 +5,7 @@ import type { ObjectLister } from '../../kube/index.js';
 import { clip } from '../../lib/text.js';
 import type { CustomMetricsProvider, ExternalMetricsProvider } from '../provider.js';
 import { customMetricKey } from '../provider.js';
-import type { CustomEntry, Discovery } from './discovery.js';
+import type { CustomEntry, Discovery } from './announced-metrics.js';
 import type { MetricQueries } from './metric-queries.js';
 
 /**

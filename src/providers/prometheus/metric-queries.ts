@@ -10,8 +10,8 @@ import type {
   ExternalMetricRequest,
   ObjectSample,
 } from '../provider.js';
+import type { CustomEntry, ExternalEntry } from './announced-metrics.js';
 import type { PrometheusClient, PromSample } from './client.js';
-import type { CustomEntry, ExternalEntry } from './discovery.js';
 import type { PrometheusBackendMetrics } from './metrics.js';
 import { type RenderedQuery, renderCustomQuery, renderExternalQuery } from './query.js';
 import { memoKey, RenderedQueries } from './rendered-queries.js';

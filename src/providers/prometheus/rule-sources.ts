@@ -1,6 +1,6 @@
 import { ConfigError } from '../../schema/errors.js';
+import { listSeries, type Series } from './announced-metrics.js';
 import type { PrometheusClient } from './client.js';
-import { listSeries, type Series } from './discovery.js';
 import type { DiscoveryRuleConfig } from './rule-schema.js';
 import type { CompiledRule } from './rules.js';
 import { type PrometheusServerSettings, type PrometheusSettings, withTenant } from './settings.js';

@@ -7,7 +7,7 @@ import {
   EMPTY_DISCOVERY,
   listSeries,
   type Series,
-} from './discovery.js';
+} from './announced-metrics.js';
 import type { PrometheusBackendMetrics } from './metrics.js';
 import { type RuleSource, type RuleSources, seriesKey } from './rule-sources.js';
 import type { CompiledRule } from './rules.js';

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type AggregatedDiscoveryVersion, aggregatedDiscovery } from '../../api/aggregated-discovery.js';
+import type { ServedGroup } from '../../api/groups.js';
 import {
   type ApiResource,
   apiGroup,
@@ -8,8 +9,7 @@ import {
   type DiscoverySource,
   mergeResources,
   placeholderResource,
-} from '../../api/discovery.js';
-import type { ServedGroup } from '../../api/groups.js';
+} from '../../api/legacy-discovery.js';
 import type { RenderedJson } from '../respond/rendered-bodies.js';
 
 export interface RenderedDocument extends RenderedJson {

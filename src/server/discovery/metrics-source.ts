@@ -1,5 +1,5 @@
-import type { ApiResource, DiscoverySource } from '../../api/discovery.js';
 import { CUSTOM_GROUP, EXTERNAL_GROUP } from '../../api/groups.js';
+import type { ApiResource, DiscoverySource } from '../../api/legacy-discovery.js';
 import { formatGroupResource } from '../../api/resources.js';
 import type {
   CustomMetricInfo,

@@ -7,7 +7,7 @@ import { metricsDiscoverySource } from '../discovery/metrics-source.js';
 import { JSON_ONLY, negotiate } from '../request/negotiate.js';
 import { type CustomMetricPath, type ExternalMetricPath, notFoundPath } from '../request/parse-metric-path.js';
 import { decodePathSegments } from '../request/path-segments.js';
-import { answerDiscovery } from './discovery.js';
+import { answerDiscovery } from './discovery-documents.js';
 import { createMetricReaders, type MetricRoute, type MetricsApiOptions } from './metrics-api.js';
 
 export type ApiRoute =

@@ -1,4 +1,4 @@
-import { type ApiResource, PLACEHOLDER_RESOURCE } from '../api/discovery.js';
+import { type ApiResource, PLACEHOLDER_RESOURCE } from '../api/legacy-discovery.js';
 import { BackgroundRefresh } from '../lib/background-refresh.js';
 import type { Logger } from '../observability/logger.js';
 import type { UpstreamClient } from './client.js';
