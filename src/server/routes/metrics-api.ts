@@ -15,7 +15,6 @@ import type {
 import type { Forwarding, ForwardingUpstream } from '../../upstreams/forwarding.js';
 import type { Authorizer, UserInfo } from '../auth/types.js';
 import { authorizationAttributes } from '../request/authorization-attributes.js';
-import { RequestDeadline } from '../request/deadline.js';
 import {
   type CustomMetricPath,
   type ExternalMetricPath,
@@ -25,6 +24,7 @@ import {
 } from '../request/parse-metric-path.js';
 import { type MetricQuery, parseMetricQuery } from '../request/query.js';
 import { queryStringOf } from '../request/query-string.js';
+import { RequestDeadline } from '../request/request-deadline.js';
 import { RenderedBodies } from '../respond/rendered-bodies.js';
 import { sendForwarded } from '../respond/send-forwarded.js';
 import { sendRenderedJson } from '../respond/send-json.js';

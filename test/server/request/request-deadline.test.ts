@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import { ApiError } from '../../../src/api/errors.js';
 import type { MetricsBackend } from '../../../src/providers/provider.js';
-import { RequestDeadline } from '../../../src/server/request/deadline.js';
+import { RequestDeadline } from '../../../src/server/request/request-deadline.js';
 import { buildTestApp } from '../../support/app.js';
 
 /** Just what RequestDeadline uses of a request: 'close' and `destroyed`. */
