@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { Registry } from 'prom-client';
 import { BUILTIN_RESOURCES } from '../src/api/builtin-resources.js';
 import { resolveCacheSettings } from '../src/cache/config.js';
-import { createQueryCache } from '../src/cache/metric-cache.js';
+import { createQueryCache } from '../src/cache/lru-query-cache.js';
 import { parseConfig } from '../src/config/load.js';
 import { createKubeClient, createObjectInformers, loadKubeConfig, type ObjectLister } from '../src/kube/index.js';
 import { silentLogger } from '../src/observability/logger.js';

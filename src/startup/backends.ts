@@ -3,7 +3,7 @@ import { EXTERNAL_GROUP } from '../api/groups.js';
 import type { ResourceResolver } from '../api/resource-table.js';
 import { CacheBudget } from '../cache/cache-budget.js';
 import { type CacheLevel, cacheBudgetWarnings, resolveCacheBudget, resolveCacheSettings } from '../cache/config.js';
-import { createQueryCache, type MetricCache } from '../cache/metric-cache.js';
+import { createQueryCache, type OwnedQueryCache } from '../cache/lru-query-cache.js';
 import type { QueryCache } from '../cache/query-cache.js';
 import type { AdapterConfig } from '../config/schema.js';
 import type { ObjectLister } from '../kube/index.js';
@@ -46,7 +46,7 @@ export interface BackendDeps {
  * resolved backend query, an unchanged metric keeps its cached values and in-flight loads).
  */
 export async function startBackends(initial: AdapterConfig, deps: BackendDeps): Promise<RunningBackends> {
-  const caches = new Map<string, { cache: MetricCache; settings: string }>();
+  const caches = new Map<string, { cache: OwnedQueryCache; settings: string }>();
   // One byte budget for every cache, old and new: resized when a reload commits, never rebuilt.
   const budget = new CacheBudget(resolveCacheBudget(initial.cache), deps.registry);
   // The running config's Prometheus series, so a reload while a server is down keeps its metrics.
@@ -62,7 +62,7 @@ export async function startBackends(initial: AdapterConfig, deps: BackendDeps): 
   // A cache survives a reload unless its settings changed; then the new backends get a new
   // cache and the old one is closed with the old backends.
   const build = async (config: AdapterConfig, stage: 'start' | 'reload') => {
-    const created = new Map<string, { cache: MetricCache; settings: string }>();
+    const created = new Map<string, { cache: OwnedQueryCache; settings: string }>();
     const seriesFound = new Map<string, Series[]>();
     const cacheFor = (backend: string, overrides?: CacheLevel): QueryCache => {
       const settings = resolveCacheSettings(config.cache, backend, overrides);
@@ -123,10 +123,10 @@ export async function startBackends(initial: AdapterConfig, deps: BackendDeps): 
       throw error;
     }
     for (const warning of cacheBudgetWarnings(config.cache)) deps.logger.warn(warning);
-    const commit = (): MetricCache[] => {
+    const commit = (): OwnedQueryCache[] => {
       budget.resize(resolveCacheBudget(config.cache));
       carriedSeries = seriesFound;
-      const retired: MetricCache[] = [];
+      const retired: OwnedQueryCache[] = [];
       for (const [backend, entry] of created) {
         const old = caches.get(backend);
         if (old) retired.push(old.cache);

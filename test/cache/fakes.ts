@@ -1,6 +1,6 @@
 import { Histogram, Registry } from 'prom-client';
 import type { CacheBudget } from '../../src/cache/cache-budget.js';
-import { createQueryCache, type MetricCache } from '../../src/cache/metric-cache.js';
+import { createQueryCache, type OwnedQueryCache } from '../../src/cache/lru-query-cache.js';
 import type { CacheCaller, CacheSettings } from '../../src/cache/query-cache.js';
 import { deadlineOf } from '../../src/lib/deadline.js';
 import type { Logger } from '../../src/observability/logger.js';
@@ -83,7 +83,7 @@ export function makeCache(
     clock?: FakeClock;
     logger?: Logger;
   } = {},
-): { cache: MetricCache; clock: FakeClock; registry: Registry } {
+): { cache: OwnedQueryCache; clock: FakeClock; registry: Registry } {
   const clock = options.clock ?? new FakeClock();
   const registry = options.registry ?? new Registry();
   const cache = createQueryCache(

@@ -1,6 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Registry } from 'prom-client';
-import { createQueryCache } from '../../src/cache/metric-cache.js';
+import { createQueryCache } from '../../src/cache/lru-query-cache.js';
 import type { CacheCaller } from '../../src/cache/query-cache.js';
 import { deadlineOf } from '../../src/lib/deadline.js';
 import { ANSWER_SHAPES, type AnswerShape, prometheusAnswer } from './prometheus-answers.js';

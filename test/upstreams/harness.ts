@@ -4,7 +4,7 @@ import type { Express } from 'express';
 import { Registry } from 'prom-client';
 import { BUILTIN_RESOURCES } from '../../src/api/builtin-resources.js';
 import { DEFAULT_CACHE_SETTINGS } from '../../src/cache/config.js';
-import { createQueryCache } from '../../src/cache/metric-cache.js';
+import { createQueryCache } from '../../src/cache/lru-query-cache.js';
 import { parseConfig } from '../../src/config/load.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { createAdapterMetrics } from '../../src/observability/metrics.js';

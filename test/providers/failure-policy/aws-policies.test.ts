@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { Registry } from 'prom-client';
-import { createQueryCache } from '../../../src/cache/metric-cache.js';
+import { createQueryCache } from '../../../src/cache/lru-query-cache.js';
 import { createCloudWatchBackend } from '../../../src/providers/cloudwatch/cloudwatch-backend.js';
 import { cloudWatchBackendSchema } from '../../../src/providers/cloudwatch/config.js';
 import { cloudWatchFailurePolicies } from '../../../src/providers/cloudwatch/module.js';

@@ -6,7 +6,7 @@ import { Registry } from 'prom-client';
 import request from 'supertest';
 import { ApiError } from '../../../src/api/errors.js';
 import { parseSelector } from '../../../src/api/selector.js';
-import { createQueryCache } from '../../../src/cache/metric-cache.js';
+import { createQueryCache } from '../../../src/cache/lru-query-cache.js';
 import { parseConfig } from '../../../src/config/load.js';
 import { deadlineOf } from '../../../src/lib/deadline.js';
 import { createLogger } from '../../../src/observability/logger.js';

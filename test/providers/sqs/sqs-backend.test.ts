@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { createQueryCache } from '../../../src/cache/metric-cache.js';
+import { createQueryCache } from '../../../src/cache/lru-query-cache.js';
 import type { MetricsBackend } from '../../../src/providers/provider.js';
 import { type SqsBackendConfig, sqsBackendSchema } from '../../../src/providers/sqs/config.js';
 import { createSqsBackend } from '../../../src/providers/sqs/sqs-backend.js';

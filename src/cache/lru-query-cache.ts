@@ -33,7 +33,8 @@ export interface CacheStats {
   inflight: number;
 }
 
-export interface MetricCache extends QueryCache {
+/** A cache as its owner (start-up, a reload) holds it: what backends see (QueryCache), and its upkeep. */
+export interface OwnedQueryCache extends QueryCache {
   stats(): CacheStats;
   /** Forgets every entry; loads already running still answer their callers. */
   clear(): void;
@@ -78,14 +79,14 @@ const UNAVAILABLE_REASONS: ReadonlySet<StatusReason> = new Set(['ServiceUnavaila
  * const samples = await cache.fetch(promql, (signal) => client.query(promql, { signal }), request);
  * ```
  */
-export function createQueryCache(backend: string, settings: CacheSettings, deps: QueryCacheDeps): MetricCache {
+export function createQueryCache(backend: string, settings: CacheSettings, deps: QueryCacheDeps): OwnedQueryCache {
   return new LruQueryCache(backend, settings, deps);
 }
 
 /** Oversize answers and failed loads warned about per minute and cache; the evictions and loads metrics count every one. */
 const WARNINGS_PER_MINUTE = 5;
 
-class LruQueryCache implements MetricCache, CacheGaugeSource, BudgetHolder<Entry> {
+class LruQueryCache implements OwnedQueryCache, CacheGaugeSource, BudgetHolder<Entry> {
   /** This backend's entries, bounded by its own maxEntries (and maxBytes, when its section sets one). */
   private readonly entries: LRUCache<string, Entry>;
   /** Bounds the bytes of every backend's entries together; holds each entry of `entries` too. */
