@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { perRegistry } from '../lib/per-registry.js';
 
 const REQUEST_RESULTS = ['hit', 'miss', 'stale', 'negative_hit', 'coalesced'] as const;
 const LOAD_OUTCOMES = ['success', 'not_found', 'error', 'aborted'] as const;
@@ -27,17 +28,8 @@ export interface CacheMetrics {
   sources: Set<CacheGaugeSource>;
 }
 
-// prom-client throws when a name is registered twice on one registry, and every backend's cache
-// shares the adapter's registry: the metrics exist once per registry, labelled by backend.
-const byRegistry = new WeakMap<Registry, CacheMetrics>();
-
-export function cacheMetricsFor(registry: Registry): CacheMetrics {
-  const existing = byRegistry.get(registry);
-  if (existing) return existing;
-  const metrics = createCacheMetrics(registry);
-  byRegistry.set(registry, metrics);
-  return metrics;
-}
+// Every backend's cache shares the adapter's registry: the metrics exist once per registry, labelled by backend.
+export const cacheMetricsFor = perRegistry(createCacheMetrics);
 
 function createCacheMetrics(registry: Registry): CacheMetrics {
   const sources = new Set<CacheGaugeSource>();

@@ -300,19 +300,18 @@ class LruQueryCache implements OwnedQueryCache, CacheGaugeSource, BudgetHolder<E
   private fallBack(key: string, error: unknown): Answer {
     const message = error instanceof Error ? error.message : String(error);
     const previous = this.entries.peek(key);
-    const sampled = this.failureLog.admit();
-    const dropped = sampled.log && sampled.suppressed > 0 ? { suppressedSinceLastLogged: sampled.suppressed } : {};
+    const dropped = this.failureLog.fields();
     if (previous?.kind === 'value' && this.now() - previous.loadedAt < this.settings.ttlMs + this.keepStaleMs) {
       previous.failedAt = this.now();
       previous.failure = error;
-      if (sampled.log)
+      if (dropped)
         this.deps.logger?.warn(
           { backend: this.backend, key, ageMs: this.now() - previous.loadedAt, error: message, ...dropped },
           'backend load failed; the last value is kept for callers that accept it',
         );
       return { kind: 'error', error, last: { value: previous.value, loadedAt: previous.loadedAt } };
     }
-    if (sampled.log)
+    if (dropped)
       this.deps.logger?.warn(
         { backend: this.backend, key, error: message, ...dropped },
         'backend load failed; no value to fall back on',
@@ -342,9 +341,8 @@ class LruQueryCache implements OwnedQueryCache, CacheGaugeSource, BudgetHolder<E
       // lru-cache would refuse it silently; drop the older entry too so it is never served in its place.
       this.entries.delete(key);
       this.metrics.evictions.inc({ backend: this.backend, reason: 'oversize' });
-      const sampled = this.oversizeLog.admit();
-      if (!sampled.log) return;
-      const dropped = sampled.suppressed > 0 ? { suppressedSinceLastLogged: sampled.suppressed } : {};
+      const dropped = this.oversizeLog.fields();
+      if (!dropped) return;
       this.deps.logger?.warn(
         { backend: this.backend, key, bytes: entry.size, maxBytes: limit.maxBytes, ...dropped },
         `backend answer larger than ${limit.name} (${formatBytes(limit.maxBytes)}); not cached`,

@@ -1,5 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { ApiError } from '../api/errors.js';
+import { perRegistry } from '../lib/per-registry.js';
 
 /**
  * A bound on concurrent work against one dependency (a backend, the SubjectAccessReview API):
@@ -105,12 +106,8 @@ interface LimiterMetrics {
   rejected: Counter<'limiter'>;
 }
 
-const metricsByRegistry = new WeakMap<Registry, LimiterMetrics>();
-
-function limiterMetrics(registry: Registry): LimiterMetrics {
-  const existing = metricsByRegistry.get(registry);
-  if (existing) return existing;
-  const created: LimiterMetrics = {
+const limiterMetrics = perRegistry(
+  (registry): LimiterMetrics => ({
     running: new Gauge({
       name: 'hpa_metrics_adapter_limiter_running',
       help: 'Backend loads (or SubjectAccessReviews) running now, by limiter.',
@@ -129,7 +126,5 @@ function limiterMetrics(registry: Registry): LimiterMetrics {
       labelNames: ['limiter'],
       registers: [registry],
     }),
-  };
-  metricsByRegistry.set(registry, created);
-  return created;
-}
+  }),
+);

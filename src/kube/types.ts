@@ -70,15 +70,18 @@ export interface SubjectAccessReviewSpec {
   uid?: string;
   groups: string[];
   extra: Record<string, string[]>;
-  resourceAttributes: {
-    verb: string;
-    group: string;
-    version: string;
-    resource: string;
-    subresource?: string;
-    name?: string;
-    namespace?: string;
-  };
+  resourceAttributes: ResourceAttributes;
+}
+
+/** What a SubjectAccessReview asks about (its resourceAttributes); the metrics API asks get and list only. */
+export interface ResourceAttributes {
+  verb: 'get' | 'list';
+  group: string;
+  version: string;
+  resource: string;
+  subresource?: string;
+  name?: string;
+  namespace?: string;
 }
 
 export interface SubjectAccessReviewStatus {

@@ -124,9 +124,8 @@ function errorToStatus(logger: Logger) {
   return (error: unknown, req: Request, res: Response, _next: NextFunction) => {
     const apiError = fromExpressError(error, req);
     const server = apiError.code >= 500;
-    const sampled = (server ? serverErrors : clientErrors).admit();
-    if (sampled.log) {
-      const dropped = sampled.suppressed > 0 ? { suppressedSinceLastLogged: sampled.suppressed } : {};
+    const dropped = (server ? serverErrors : clientErrors).fields();
+    if (dropped) {
       if (server) logger.error({ err: error, path: req.path, code: apiError.code, ...dropped }, apiError.message);
       else logger.warn({ path: req.path, code: apiError.code, reason: apiError.reason, ...dropped }, apiError.message);
     }

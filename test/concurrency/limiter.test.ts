@@ -3,8 +3,8 @@ import { describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import { ApiError } from '../../src/api/errors.js';
 import { createLimiter } from '../../src/concurrency/limiter.js';
+import type { ResourceAttributes } from '../../src/kube/types.js';
 import { createSubjectAccessReviewAuthorizer } from '../../src/server/auth/subject-access-review.js';
-import type { ResourceAttributes } from '../../src/server/auth/types.js';
 
 /** A task that runs until released, recording how many ran at once. */
 function gate() {

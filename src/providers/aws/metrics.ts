@@ -1,11 +1,7 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Histogram } from 'prom-client';
+import { perRegistry } from '../../lib/per-registry.js';
 import { type AwsCall, type AwsOutcome, attemptsOf, classifyAwsError, toApiError } from './errors.js';
 
-/**
- * What the AWS backends cost: calls by outcome, retries, and queries per GetMetricData call
- * (CloudWatch bills per metric requested). Both backends share the series in one registry, and
- * backends rebuilt on a config reload reuse them, so they are looked up before being created.
- */
 /**
  * The debug log line each metric's AWS request is logged with, `{ operation, metric, input }`
  * (input as the SDK command gets it, before batching): `explain` shows it.
@@ -22,59 +18,45 @@ export interface AwsMetrics {
   cloudWatchQueriesPerCall: Histogram;
 }
 
-export function awsMetrics(registry: Registry): AwsMetrics {
-  return {
-    requests:
-      existing(registry, 'hpa_metrics_adapter_aws_requests_total', Counter<'service' | 'operation' | 'outcome'>) ??
-      new Counter({
-        name: 'hpa_metrics_adapter_aws_requests_total',
-        help: 'AWS API calls made by the adapter (retries inside one call counted once), by service, operation and outcome.',
-        labelNames: ['service', 'operation', 'outcome'],
-        registers: [registry],
-      }),
-    metricRequests:
-      existing(
-        registry,
-        'hpa_metrics_adapter_aws_metric_requests_total',
-        Counter<'service' | 'operation' | 'metric'>,
-      ) ??
-      new Counter({
-        name: 'hpa_metrics_adapter_aws_metric_requests_total',
-        help: 'AWS API calls by the external metric whose request made them; a GetMetricData call shared by several metrics counts once for each.',
-        labelNames: ['service', 'operation', 'metric'],
-        registers: [registry],
-      }),
-    cloudWatchMetricsRequested:
-      existing(registry, 'hpa_metrics_adapter_cloudwatch_metrics_requested_total', Counter<'metric'>) ??
-      new Counter({
-        name: 'hpa_metrics_adapter_cloudwatch_metrics_requested_total',
-        help: 'Metrics requested from CloudWatch GetMetricData (MetricStat queries of every call and page), the unit CloudWatch bills, by external metric.',
-        labelNames: ['metric'],
-        registers: [registry],
-      }),
-    retries:
-      existing(registry, 'hpa_metrics_adapter_aws_retries_total', Counter<'service' | 'operation'>) ??
-      new Counter({
-        name: 'hpa_metrics_adapter_aws_retries_total',
-        help: 'Extra attempts the AWS SDK made after a throttled, failed or timed-out attempt, by service and operation.',
-        labelNames: ['service', 'operation'],
-        registers: [registry],
-      }),
-    cloudWatchQueriesPerCall:
-      existing(registry, 'hpa_metrics_adapter_cloudwatch_queries_per_call', Histogram) ??
-      new Histogram({
-        name: 'hpa_metrics_adapter_cloudwatch_queries_per_call',
-        help: 'MetricDataQueries sent in one GetMetricData request (each page counted); CloudWatch bills per query.',
-        buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500],
-        registers: [registry],
-      }),
-  };
-}
-
-function existing<M>(registry: Registry, name: string, type: abstract new (...args: never[]) => M): M | undefined {
-  const metric = registry.getSingleMetric(name);
-  return metric instanceof type ? metric : undefined;
-}
+/**
+ * What the AWS backends cost: calls by outcome, retries, and queries per GetMetricData call
+ * (CloudWatch bills per metric requested). Both backends share the series in one registry, and
+ * backends rebuilt on a config reload reuse them.
+ */
+export const awsMetrics = perRegistry(
+  (registry): AwsMetrics => ({
+    requests: new Counter({
+      name: 'hpa_metrics_adapter_aws_requests_total',
+      help: 'AWS API calls made by the adapter (retries inside one call counted once), by service, operation and outcome.',
+      labelNames: ['service', 'operation', 'outcome'],
+      registers: [registry],
+    }),
+    metricRequests: new Counter({
+      name: 'hpa_metrics_adapter_aws_metric_requests_total',
+      help: 'AWS API calls by the external metric whose request made them; a GetMetricData call shared by several metrics counts once for each.',
+      labelNames: ['service', 'operation', 'metric'],
+      registers: [registry],
+    }),
+    cloudWatchMetricsRequested: new Counter({
+      name: 'hpa_metrics_adapter_cloudwatch_metrics_requested_total',
+      help: 'Metrics requested from CloudWatch GetMetricData (MetricStat queries of every call and page), the unit CloudWatch bills, by external metric.',
+      labelNames: ['metric'],
+      registers: [registry],
+    }),
+    retries: new Counter({
+      name: 'hpa_metrics_adapter_aws_retries_total',
+      help: 'Extra attempts the AWS SDK made after a throttled, failed or timed-out attempt, by service and operation.',
+      labelNames: ['service', 'operation'],
+      registers: [registry],
+    }),
+    cloudWatchQueriesPerCall: new Histogram({
+      name: 'hpa_metrics_adapter_cloudwatch_queries_per_call',
+      help: 'MetricDataQueries sent in one GetMetricData request (each page counted); CloudWatch bills per query.',
+      buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500],
+      registers: [registry],
+    }),
+  }),
+);
 
 /**
  * Runs one SDK call (its retries included), counts it, and turns a failure into an ApiError.

@@ -2,6 +2,7 @@ import { LRUCache } from 'lru-cache';
 import { Counter, type Registry } from 'prom-client';
 import { ApiError, type StatusReason } from '../../api/errors.js';
 import type { CacheCaller, StalePolicy } from '../../cache/query-cache.js';
+import { perRegistry } from '../../lib/per-registry.js';
 import type { Logger } from '../../observability/logger.js';
 import { pinnedLabels } from '../aws/selector-labels.js';
 import type {
@@ -149,14 +150,12 @@ function reasonOf(error: unknown): FallbackReason {
   return error instanceof ApiError && error.reason === 'NotFound' ? 'no_data_value' : 'error_value';
 }
 
-function fallbackCounter(registry: Registry): Counter<'backend' | 'metric' | 'reason'> {
-  const name = 'hpa_metrics_adapter_fallbacks_total';
-  const existing = registry.getSingleMetric(name);
-  if (existing instanceof Counter) return existing as Counter<'backend' | 'metric' | 'reason'>;
-  return new Counter({
-    name,
-    help: 'Answers a metric got from its failure policy instead of its backend (last good value, fixed value on error, value on no data), by backend, metric and reason.',
-    labelNames: ['backend', 'metric', 'reason'],
-    registers: [registry],
-  });
-}
+const fallbackCounter = perRegistry(
+  (registry) =>
+    new Counter({
+      name: 'hpa_metrics_adapter_fallbacks_total',
+      help: 'Answers a metric got from its failure policy instead of its backend (last good value, fixed value on error, value on no data), by backend, metric and reason.',
+      labelNames: ['backend', 'metric', 'reason'],
+      registers: [registry],
+    }),
+);

@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
+import { perRegistry } from '../../lib/per-registry.js';
 
 /**
  * The Prometheus backend's own metrics: calls to Prometheus, relists, and what discovery announces,
@@ -13,13 +14,8 @@ export interface PrometheusBackendMetrics {
   droppedSamples: Counter<'server'>;
 }
 
-// A reload builds a new backend on the same registry, and prom-client refuses a name twice.
-const byRegistry = new WeakMap<Registry, PrometheusBackendMetrics>();
-
-export function prometheusMetricsFor(registry: Registry): PrometheusBackendMetrics {
-  const existing = byRegistry.get(registry);
-  if (existing) return existing;
-  const metrics: PrometheusBackendMetrics = {
+export const prometheusMetricsFor = perRegistry(
+  (registry): PrometheusBackendMetrics => ({
     calls: new Counter({
       name: 'hpa_metrics_adapter_prometheus_calls_total',
       help: 'HTTP calls to Prometheus by endpoint (query, series) and outcome (success, rejected, unavailable, aborted).',
@@ -57,7 +53,5 @@ export function prometheusMetricsFor(registry: Registry): PrometheusBackendMetri
       labelNames: ['server'],
       registers: [registry],
     }),
-  };
-  byRegistry.set(registry, metrics);
-  return metrics;
-}
+  }),
+);

@@ -1,8 +1,8 @@
 import { ApiError } from '../../api/errors.js';
 import type { Limiter } from '../../concurrency/limiter.js';
-import type { KubeClient, SubjectAccessReviewSpec } from '../../kube/types.js';
+import type { KubeClient, ResourceAttributes, SubjectAccessReviewSpec } from '../../kube/types.js';
 import { CoalescingCache } from './coalescing-cache.js';
-import type { Authorizer, ResourceAttributes, UserInfo } from './types.js';
+import type { Authorizer, UserInfo } from './types.js';
 
 export interface SubjectAccessReviewAuthorizerOptions {
   kube: Pick<KubeClient, 'createSubjectAccessReview'>;

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { ResourceAttributes } from '../../kube/types.js';
 
 /** Who is calling, as kube-apiserver describes a user (user.Info). */
 export interface UserInfo {
@@ -11,17 +12,6 @@ export interface UserInfo {
 export interface Authenticator {
   /** Resolves the caller, or throws ApiError.unauthorized saying why the credentials failed. */
   authenticate(request: IncomingMessage): Promise<UserInfo>;
-}
-
-/** The SubjectAccessReview resourceAttributes for one metrics request. */
-export interface ResourceAttributes {
-  verb: 'get' | 'list';
-  group: string;
-  version: string;
-  resource: string;
-  subresource?: string;
-  name?: string;
-  namespace?: string;
 }
 
 export interface Authorizer {

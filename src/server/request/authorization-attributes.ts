@@ -1,4 +1,4 @@
-import type { ResourceAttributes } from '../auth/types.js';
+import type { ResourceAttributes } from '../../kube/types.js';
 
 /**
  * The attributes a generic Kubernetes apiserver's RequestInfo resolver derives from a path, so

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import request from 'supertest';
 import { ApiError } from '../../../src/api/errors.js';
-import type { AuthSetup, ResourceAttributes, UserInfo } from '../../../src/server/auth/types.js';
+import type { ResourceAttributes } from '../../../src/kube/types.js';
+import type { AuthSetup, UserInfo } from '../../../src/server/auth/types.js';
 import { authorizationAttributes } from '../../../src/server/request/authorization-attributes.js';
 import { buildTestApp } from '../../support/app.js';
 

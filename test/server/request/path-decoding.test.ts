@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import request from 'supertest';
 import { ApiError } from '../../../src/api/errors.js';
+import type { ResourceAttributes } from '../../../src/kube/types.js';
 import { percentDecoded } from '../../../src/lib/text.js';
-import type { AuthSetup, ResourceAttributes, UserInfo } from '../../../src/server/auth/types.js';
+import type { AuthSetup, UserInfo } from '../../../src/server/auth/types.js';
 import { assertStatusAnswer, buildTestApp } from '../../support/app.js';
 
 const user: UserInfo = { name: 'hpa', groups: [], extra: {} };
