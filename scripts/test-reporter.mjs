@@ -14,7 +14,7 @@ const TICK = Symbol('tick');
 const LABEL = process.env.TEST_RUN_LABEL ? `[${process.env.TEST_RUN_LABEL}] ` : '';
 
 /** @typedef {import('node:test/reporters').TestEvent} TestEvent */
-/** @typedef {{ startedAt: number, tests: number, failed: number, current: string | undefined }} RunningFile */
+/** @typedef {{ startedAt: number, current: string | undefined }} RunningFile */
 /** @typedef {{ name: string, nesting: number, file?: string, line?: number }} Located */
 
 /** @param {number} ms */
@@ -48,6 +48,8 @@ export default async function* progressReporter(source) {
   const running = new Map();
   /** @type {string[]} */
   const failures = [];
+  /** Files a failure was reported for, so that their own failure ('test failed') is not told again. */
+  const failedFiles = new Set();
   /** @type {string[]} */
   const closing = [];
   const events = source[Symbol.asyncIterator]();
@@ -84,40 +86,39 @@ export default async function* progressReporter(source) {
     nextEvent = events.next();
     const event = next.value;
     switch (event.type) {
+      // A file's own dequeue and complete come as they happen; the events of the tests in it
+      // may come later (Node holds them back while files listed before it are reported), so a
+      // file's line says its time and outcome, and failures are told from test:fail, which
+      // comes after those of the tests in the file.
       case 'test:dequeue': {
         const data = event.data;
         if (data.file === undefined) break;
         const state = running.get(data.file);
-        if (isFileEvent(data))
-          running.set(data.file, { startedAt: Date.now(), tests: 0, failed: 0, current: undefined });
+        if (isFileEvent(data)) running.set(data.file, { startedAt: Date.now(), current: undefined });
         else if (state) state.current = data.name;
         break;
       }
-      // test:complete, not test:pass/test:fail: Node 20 holds a file's pass and fail events back
-      // until the files listed before it are reported, and sends its own completion in between.
       case 'test:complete': {
         const data = event.data;
-        const { passed, error } = data.details;
-        const state = data.file === undefined ? undefined : running.get(data.file);
-        if (isFileEvent(data) && data.file !== undefined) {
-          running.delete(data.file);
-          if (!passed && (state === undefined || state.failed === 0)) {
-            const failure = `FAIL ${shown(data.file)} (the file itself)\n${describeError(error)}`;
-            failures.push(failure);
-            yield line(failure);
-          }
-          const took = state === undefined ? '' : seconds(Date.now() - state.startedAt);
-          const failed = state?.failed ? `, ${state.failed} failed` : '';
-          const counts = state === undefined ? '' : ` (${state.tests} tests${failed})`;
-          yield line(`${passed ? 'ok  ' : 'fail'} ${took.padStart(7)}  ${shown(data.file)}${counts}`);
-          break;
-        }
-        const isTest = /** @type {{ type?: string }} */ (data.details).type !== 'suite';
-        if (state && isTest) state.tests += 1;
-        // A suite or test fails with 'subtestsFailed' when a test inside it did: reported there.
-        if (passed || /** @type {{ failureType?: string }} */ (error).failureType === 'subtestsFailed') break;
-        if (state && isTest) state.failed += 1;
-        const failure = `FAIL ${shown(data.file)}:${data.line ?? '?'} '${data.name}'\n${describeError(error)}`;
+        if (!isFileEvent(data) || data.file === undefined) break;
+        const state = running.get(data.file);
+        running.delete(data.file);
+        const took = state === undefined ? '' : seconds(Date.now() - state.startedAt);
+        yield line(`${data.details.passed ? 'ok  ' : 'fail'} ${took.padStart(7)}  ${shown(data.file)}`);
+        break;
+      }
+      case 'test:fail': {
+        const data = event.data;
+        const error = data.details.error;
+        // A suite, a test or a file fails with 'subtestsFailed' when a test inside it did: told there.
+        if (/** @type {{ failureType?: string }} */ (error).failureType === 'subtestsFailed') break;
+        const ofFile = isFileEvent(data);
+        if (ofFile && failedFiles.has(data.file)) break;
+        failedFiles.add(data.file);
+        const where = ofFile
+          ? `${shown(data.file)} (the file itself)`
+          : `${shown(data.file)}:${data.line ?? '?'} '${data.name}'`;
+        const failure = `FAIL ${where}\n${describeError(error)}`;
         failures.push(failure);
         yield line(failure);
         break;
