@@ -117,18 +117,26 @@ function printCost(
     const queries = (request.input as { MetricDataQueries?: { MetricStat?: unknown }[] }).MetricDataQueries ?? [];
     perRead.cloudWatchMetrics += queries.filter((q) => q.MetricStat !== undefined).length;
   }
-  const { ttlMs } = resolveCacheSettings(config.cache, section);
-  const month = monthlyEstimate(perRead, { ttlMs, replicas: question.replicas }, question.prices);
-  const thousand = monthlyEstimate(perRead, { ttlMs, replicas: question.replicas, hpas: 1000 }, question.prices);
+  const { ttlMs, refreshAheadRatio } = resolveCacheSettings(config.cache, section);
+  const cadence = { ttlMs, refreshAheadRatio, replicas: question.replicas };
+  const month = monthlyEstimate(perRead, cadence, question.prices);
+  const thousand = monthlyEstimate(perRead, { ...cadence, hpas: 1000 }, question.prices);
   const n = (x: number) => Math.round(x).toLocaleString('en-US');
+  const dollars = (x: number) => x.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  const s = (ms: number) => `${Math.round(ms) / 1000}s`;
+  const readAgain =
+    refreshAheadRatio > 0
+      ? `refresh-ahead reads it again at the first poll past ${s(ttlMs * (1 - refreshAheadRatio))} of its ${s(ttlMs)} ttl`
+      : `with refresh-ahead off it is read again at the first poll past its ${s(ttlMs)} ttl`;
   print(
-    `cost estimate (at most; list prices $${question.prices.sqsPerMillionRequests}/million SQS requests, $${question.prices.cloudWatchPerThousandMetrics}/1,000 CloudWatch metrics requested; free tiers left out):`,
+    `cost estimate (a key the HPA polls every 15s; list prices $${question.prices.sqsPerMillionRequests}/million SQS requests, $${question.prices.cloudWatchPerThousandMetrics}/1,000 CloudWatch metrics requested; free tiers left out):`,
   );
   print(
-    `  per read: ${perRead.sqsRequests} SQS request(s), ${perRead.cloudWatchMetrics} CloudWatch metric(s); ttl ${ttlMs / 1000}s, ${question.replicas} replica(s), HPA sync every 15s`,
+    `  per read: ${perRead.sqsRequests} SQS request(s), ${perRead.cloudWatchMetrics} CloudWatch metric(s); ttl ${s(ttlMs)}, ${question.replicas} replica(s), HPA sync every 15s`,
   );
+  print(`  each replica reads a key every ${month.secondsBetweenReads}s: ${readAgain}`);
   print(
-    `  per month: ${n(month.readsPerMonth)} reads, ${n(month.sqsRequests)} SQS requests, ${n(month.cloudWatchMetrics)} CloudWatch metrics = $${month.dollars.toFixed(2)}`,
+    `  per month: ${n(month.readsPerMonth)} reads, ${n(month.sqsRequests)} SQS requests, ${n(month.cloudWatchMetrics)} CloudWatch metrics = $${dollars(month.dollars)}`,
   );
-  print(`  1,000 HPAs each reading it for its own queue or dimensions: $${thousand.dollars.toFixed(2)} a month`);
+  print(`  1,000 HPAs each reading it for its own queue or dimensions: $${dollars(thousand.dollars)} a month`);
 }

@@ -25,26 +25,48 @@ export interface RequestCost {
   cloudWatchMetrics: number;
 }
 
+/** What decides how often a cache reads a key: its TTL and the part of it refreshed ahead. */
+export interface CacheCadence {
+  ttlMs: number;
+  /** Fraction of the TTL at its end in which a hit also reads the key again; 0 is off. */
+  refreshAheadRatio: number;
+}
+
+/**
+ * How often one replica's cache reads a key the HPA asks for every `pollSeconds`: at the first
+ * poll that finds the value past the refresh-ahead point (ttl × (1 − ratio); a hit there reads the
+ * key again in the background), or past the TTL with refresh-ahead off. A load takes some time,
+ * so a poll exactly one such span after the last read finds the value just short of it. At the
+ * defaults (ttl 20 s, ratio 0.5, 15 s polls) that is every poll: one read per 15 s.
+ */
+export function secondsBetweenReads(cadence: CacheCadence, pollSeconds = HPA_SYNC_SECONDS): number {
+  const readAgainAfterMs =
+    cadence.refreshAheadRatio > 0 ? cadence.ttlMs * (1 - cadence.refreshAheadRatio) : cadence.ttlMs;
+  return (Math.floor(readAgainAfterMs / 1000 / pollSeconds) + 1) * pollSeconds;
+}
+
 export interface MonthlyEstimate {
-  /** Backend reads per month: every replica's cache reads each key at most once per TTL, and no more often than the HPA asks. */
+  /** Seconds between two reads of one key by one replica (secondsBetweenReads). */
+  secondsBetweenReads: number;
+  /** Backend reads per month: every replica's cache reads each key once per `secondsBetweenReads`. */
   readsPerMonth: number;
   sqsRequests: number;
   cloudWatchMetrics: number;
   dollars: number;
 }
 
-/** The most a metric read by `hpas` HPAs (each its own key) costs a month at this TTL and replica count. */
+/** What a metric read by `hpas` HPAs (each its own key, each polling every 15 s) costs a month at this cache cadence and replica count. */
 export function monthlyEstimate(
   perRead: RequestCost,
-  settings: { ttlMs: number; replicas: number; hpas?: number },
+  settings: CacheCadence & { replicas: number; hpas?: number },
   prices: AwsPrices = LIST_PRICES,
 ): MonthlyEstimate {
-  const interval = Math.max(settings.ttlMs / 1000, HPA_SYNC_SECONDS);
+  const interval = secondsBetweenReads(settings);
   const readsPerMonth = (SECONDS_PER_MONTH / interval) * settings.replicas * (settings.hpas ?? 1);
   const sqsRequests = readsPerMonth * perRead.sqsRequests;
   const cloudWatchMetrics = readsPerMonth * perRead.cloudWatchMetrics;
   const dollars =
     (sqsRequests / 1e6) * prices.sqsPerMillionRequests +
     (cloudWatchMetrics / 1000) * prices.cloudWatchPerThousandMetrics;
-  return { readsPerMonth, sqsRequests, cloudWatchMetrics, dollars };
+  return { secondsBetweenReads: interval, readsPerMonth, sqsRequests, cloudWatchMetrics, dollars };
 }
