@@ -63,10 +63,10 @@ type Answer =
   | { kind: 'value'; value: unknown; loadedAt: number }
   | { kind: 'error'; error: unknown; last?: { value: unknown; loadedAt: number } };
 
-// Reasons that mean "the backend cannot answer right now": without a stale value they become a
-// 503 naming the backend. Others (BadRequest, Forbidden, InternalError …) reach the caller as thrown.
 const STALE_RETRY_MS = 5_000;
 
+// Reasons that mean "the backend cannot answer right now": without a stale value they become a
+// 503 naming the backend. Others (BadRequest, Forbidden, InternalError …) reach the caller as thrown.
 const UNAVAILABLE_REASONS: ReadonlySet<StatusReason> = new Set(['ServiceUnavailable', 'Timeout', 'TooManyRequests']);
 
 /**

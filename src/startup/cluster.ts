@@ -44,15 +44,6 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 /** A new CRD's name resolves within this long; each read is a few small GETs to the API server. */
 const RESOURCE_DISCOVERY_INTERVAL_MS = 60_000;
 
-/**
- * In a cluster (a kubeconfig, in-cluster service account, or CA flags): authentication and
- * authorization on, listening on every interface. With no cluster at all: standalone mode,
- * loopback only, with one loud warning, so `npm start` on a laptop just works and an
- * unauthenticated adapter can never be reached from the network.
- *
- * The Kubernetes client and the auth setup are imported only on the cluster path: a standalone
- * process would pay for @kubernetes/client-node in startup time, memory, and CPU per request.
- */
 /** The flags that decide how the adapter reaches its cluster; cli/flags.ts fills them. */
 export interface ClusterFlags extends AuthFlags {
   bindAddress?: string;
@@ -68,6 +59,15 @@ export interface ClusterFlags extends AuthFlags {
   watchMaxLabelBytes: number;
 }
 
+/**
+ * In a cluster (a kubeconfig, in-cluster service account, or CA flags): authentication and
+ * authorization on, listening on every interface. With no cluster at all: standalone mode,
+ * loopback only, with one loud warning, so `npm start` on a laptop just works and an
+ * unauthenticated adapter can never be reached from the network.
+ *
+ * The Kubernetes client and the auth setup are imported only on the cluster path: a standalone
+ * process would pay for @kubernetes/client-node in startup time, memory, and CPU per request.
+ */
 export async function clusterAccess(flags: ClusterFlags, logger: Logger, registry: Registry): Promise<ClusterAccess> {
   // Only an actual kubeconfig source is worth importing @kubernetes/client-node for.
   const source = flags.standalone ? undefined : findKubeConfigSource(flags.kubeconfig);

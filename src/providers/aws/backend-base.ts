@@ -48,11 +48,6 @@ export interface AwsBackendBase<Client extends AwsClient> {
   clientFor(region: string | undefined, accountId?: string): Client;
   metrics: AwsMetrics;
   /**
-   * The backend: `start` builds the default region's client (logging whether the SDK found a
-   * region) before the backend's own start; `close` runs the backend's own close, then destroys
-   * every client (sockets included).
-   */
-  /**
    * Runs one call on `accountId`'s resources; when AWS says its assumed credentials expired, the
    * role is assumed afresh for the next call (this one fails as it did).
    */
@@ -61,6 +56,11 @@ export interface AwsBackendBase<Client extends AwsClient> {
   call<T>(where: AwsPlace, call: AwsCall, send: (client: Client) => Promise<T>): Promise<T>;
   /** Destroys every client; for a base used inside another backend (`backend` does it itself). */
   destroy(): void;
+  /**
+   * The backend: `start` builds the default region's client (logging whether the SDK found a
+   * region) before the backend's own start; `close` runs the backend's own close, then destroys
+   * every client (sockets included).
+   */
   backend(
     external: ExternalMetricsProvider,
     own?: { start?(): void | Promise<void>; close?(): void | Promise<void> },

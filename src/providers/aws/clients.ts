@@ -62,17 +62,17 @@ export function commonClientConfig(
 /** A bound on clients built for regions named in requests, so selectors cannot open sockets without end. */
 const MAX_REGIONAL_CLIENTS = 64;
 
-/**
- * One SDK client per region for one service, so connections are reused across requests. The
- * client of the default region (config, else the SDK's own lookup) is built by `start`; clients
- * of regions named in requests are built on first use and kept until `destroyAll`.
- */
 /** What RegionalClients needs of an SDK client; SQSClient and CloudWatchClient fit. */
 export interface AwsClient {
   destroy(): void;
   config: { region: () => Promise<string> };
 }
 
+/**
+ * One SDK client per region for one service, so connections are reused across requests. The
+ * client of the default region (config, else the SDK's own lookup) is built by `start`; clients
+ * of regions named in requests are built on first use and kept until `destroyAll`.
+ */
 export class RegionalClients<Client extends AwsClient> {
   private readonly clients = new Map<string, Client>();
 

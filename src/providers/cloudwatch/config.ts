@@ -131,4 +131,3 @@ export const cloudWatchBackendSchema = z
 
 export type CloudWatchBackendConfig = z.infer<typeof cloudWatchBackendSchema>;
 export type CloudWatchMetricConfig = CloudWatchBackendConfig['metrics'][number];
-export type CloudWatchQueryConfig = CloudWatchMetricConfig['queries'][number];

@@ -115,4 +115,3 @@ export const sqsBackendSchema = z
   });
 
 export type SqsBackendConfig = z.infer<typeof sqsBackendSchema>;
-export type SqsNamedMetricConfig = SqsBackendConfig['metrics'][number];
