@@ -85,14 +85,7 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
   const prefix = base.pathname.replace(/\/+$/, '');
   const secure = base.protocol === 'https:';
   if (!secure && base.protocol !== 'http:') throw new Error(`prometheus URL ${shownUrl}: expected http:// or https://`);
-  const agent = secure
-    ? new https.Agent({
-        keepAlive: true,
-        ca: readPem('--prometheus-ca-file', options.caFile),
-        cert: readPem('--prometheus-client-cert', options.clientCert),
-        key: readPem('--prometheus-client-key', options.clientKey),
-      })
-    : new http.Agent({ keepAlive: true });
+  const agent = keepAliveAgent(secure, options);
   const token = options.tokenFile ? new TokenFile(options.tokenFile) : undefined;
   const maxGet = options.maxGetQueryBytes ?? DEFAULT_MAX_GET_QUERY_BYTES;
   const maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
@@ -153,21 +146,7 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
       );
     } catch (error) {
       if (signal?.aborted) throw signal.reason ?? error;
-      if (error instanceof ApiError) throw error;
-      if (error instanceof BodyTooLargeError)
-        throw ApiError.unavailable(
-          `prometheus backend at ${shownUrl} sent a ${endpoint} ${error.message} (maxResponseBytes); the answer was dropped`,
-          error,
-        );
-      if (deadline.expired)
-        throw ApiError.unavailable(
-          `prometheus backend at ${shownUrl} did not answer within ${options.timeoutMs} ms`,
-          error,
-        );
-      throw ApiError.unavailable(
-        `prometheus backend at ${shownUrl} is unreachable: ${(error as Error).message}`,
-        error,
-      );
+      throw transportFailure(error, { shownUrl, endpoint, timeoutMs: options.timeoutMs, expired: deadline.expired });
     } finally {
       deadline.dispose();
     }
@@ -191,6 +170,40 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
       agent.destroy();
     },
   };
+}
+
+/** The pool every call of one client shares; CA and client certificate files are read once, here. */
+function keepAliveAgent(secure: boolean, options: PrometheusClientOptions): http.Agent {
+  return secure
+    ? new https.Agent({
+        keepAlive: true,
+        ca: readPem('--prometheus-ca-file', options.caFile),
+        cert: readPem('--prometheus-client-cert', options.clientCert),
+        key: readPem('--prometheus-client-key', options.clientKey),
+      })
+    : new http.Agent({ keepAlive: true });
+}
+
+/** A call that got no answer (or one too large), as the 503 that names why. */
+function transportFailure(
+  error: unknown,
+  call: { shownUrl: string; endpoint: string; timeoutMs: number; expired: boolean },
+): ApiError {
+  if (error instanceof ApiError) return error;
+  if (error instanceof BodyTooLargeError)
+    return ApiError.unavailable(
+      `prometheus backend at ${call.shownUrl} sent a ${call.endpoint} ${error.message} (maxResponseBytes); the answer was dropped`,
+      error,
+    );
+  if (call.expired)
+    return ApiError.unavailable(
+      `prometheus backend at ${call.shownUrl} did not answer within ${call.timeoutMs} ms`,
+      error,
+    );
+  return ApiError.unavailable(
+    `prometheus backend at ${call.shownUrl} is unreachable: ${(error as Error).message}`,
+    error,
+  );
 }
 
 interface Reading {
