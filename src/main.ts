@@ -3,6 +3,7 @@ import { errorText } from './cli/error-text.js';
 import { parseFlags } from './cli/flags.js';
 import { defaultConfig, loadConfigFile } from './config/load.js';
 import { ConfigReloader } from './config/reloader.js';
+import { configureProcessResponseBudget } from './io/response-budget.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createAdapterMetrics } from './observability/metrics.js';
 import { ConfigError, FlagError } from './schema/errors.js';
@@ -30,6 +31,7 @@ async function main(argv: readonly string[]): Promise<void> {
   logProcessWarnings(logger);
   const version = readVersionInfo();
   const metrics = createAdapterMetrics();
+  configureProcessResponseBudget(flags.maxResponseBytesInFlight, metrics.registry);
   const config = flags.config ? await loadConfigFile(flags.config, flags.configMaxBytes) : defaultConfig();
   if (!flags.config) logger.info('no --config given: serving the built-in demo configuration (static metrics)');
 

@@ -16,6 +16,8 @@ export interface Flags extends PrometheusOverrides, ClusterFlags {
   config?: string;
   /** Config files larger than this are refused unread, at start and on reload. */
   configMaxBytes: number;
+  /** Bytes of backend answers read at once, process-wide; undefined: a tenth of the heap limit. */
+  maxResponseBytesInFlight?: number;
   securePort: number;
   tlsCertFile?: string;
   tlsPrivateKeyFile?: string;
@@ -62,6 +64,9 @@ export function parseFlags(argv: readonly string[]): Flags {
     version: v.version ?? false,
     config: v.config,
     configMaxBytes: byteFlag('config-max-bytes', v['config-max-bytes'], 1024 * 1024),
+    ...(v['max-response-bytes-in-flight'] !== undefined
+      ? { maxResponseBytesInFlight: byteFlag('max-response-bytes-in-flight', v['max-response-bytes-in-flight'], 0) }
+      : {}),
     securePort: intFlag('secure-port', v['secure-port'], 6443),
     bindAddress: v['bind-address'],
     tlsCertFile: v['tls-cert-file'],
@@ -152,6 +157,7 @@ const str = { type: 'string' } as const;
 export const SERVE_FLAG_OPTIONS = {
   config: str,
   'config-max-bytes': str,
+  'max-response-bytes-in-flight': str,
   'secure-port': str,
   'bind-address': str,
   'tls-cert-file': str,

@@ -5,6 +5,7 @@
 const FLAGS: readonly [flag: string, defaultValue: string, meaning: string][] = [
   ['--config FILE', 'built-in demo', 'the YAML config file; watched, reloaded on change or SIGHUP'],
   ['--config-max-bytes SIZE', '1Mi', 'larger config files are refused unread'],
+  ['--max-response-bytes-in-flight SIZE', 'a tenth of the heap limit', 'backend answers read at once; past it 503'],
   ['--secure-port PORT', '6443', 'HTTPS port (0 picks a free one)'],
   ['--bind-address ADDR', '0.0.0.0 in a cluster, 127.0.0.1 standalone', 'address to listen on'],
   ['--tls-cert-file FILE, --tls-private-key-file FILE', '', 'serving certificate (reloaded when renewed)'],

@@ -1,7 +1,7 @@
 import { open } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { formatBytes } from '../io/bounded-body.js';
+import { formatBytes } from '../lib/text.js';
 import { ConfigError } from '../schema/errors.js';
 import { DEFAULT_CONFIG_YAML } from './default-config.js';
 import { type AdapterConfig, configSchema } from './schema.js';

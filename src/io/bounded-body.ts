@@ -1,14 +1,18 @@
 import { Transform, type TransformCallback } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import { formatBytes } from '../lib/text.js';
+import { LARGEST_DEFAULT_ANSWER_BYTES, processResponseBudget, type ResponseBudget } from './response-budget.js';
 
 /**
  * Every HTTP body the adapter reads from a backend or the kube API goes through here, bounded
  * while it arrives: one misbehaving server answering 600 MB must cost at most the limit, never
  * the process (a string past V8's maximum length throws, a few hundred MB is a fatal OOM under
- * the Deployment's heap).
+ * the Deployment's heap); and every answer read at once counts against one process-wide budget
+ * (response-budget.ts), so that many answers under the limit cannot add up to an OOM either.
  */
 
 /** Default bound of one backend answer: far above any real query or series answer. */
-export const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+export const DEFAULT_MAX_RESPONSE_BYTES = LARGEST_DEFAULT_ANSWER_BYTES;
 
 /** A body larger than the limit; the reading was stopped at the limit. */
 export class BodyTooLargeError extends Error {
@@ -24,11 +28,24 @@ interface BodyStream extends NodeJS.ReadableStream {
 }
 
 /**
- * Reads `stream` to its end into one Buffer, refusing more than `maxBytes`: a Content-Length
+ * Reads `stream` to its end as UTF-8 text, refusing more than `maxBytes`: a Content-Length
  * above the limit is refused before reading, and the stream is destroyed as soon as the bytes
- * received pass it (which aborts the request that produced it).
+ * received pass it (which aborts the request that produced it). Each chunk is decoded as it
+ * arrives and dropped, so the answer is held once as text rather than as chunks, their
+ * concatenation and the text made from it.
+ *
+ * The bytes count against `budget` while they arrive: a declared Content-Length is taken before
+ * reading, a chunked body chunk by chunk, the stream paused while it waits for room. Past the
+ * budget's wait the read fails with ResponseBudgetError (an ApiError, 503). The bytes are given
+ * back when the current turn of the event loop ends, not when the promise resolves: a caller
+ * that decodes the text in the continuation of its await (JSON.parse and the objects made from
+ * it) has that decoding counted too. Decoding after real I/O is not counted.
  */
-export function readBoundedBody(stream: BodyStream, maxBytes: number): Promise<Buffer> {
+export function readBoundedText(
+  stream: BodyStream,
+  maxBytes: number,
+  budget: ResponseBudget = processResponseBudget(),
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const declared = Number(stream.headers?.['content-length']);
     if (Number.isFinite(declared) && declared > maxBytes) {
@@ -37,47 +54,87 @@ export function readBoundedBody(stream: BodyStream, maxBytes: number): Promise<B
       reject(error);
       return;
     }
-    const chunks: Buffer[] = [];
+    const decoder = new StringDecoder('utf8');
+    const pieces: string[] = [];
     let size = 0;
+    let taken = 0;
+    let settled = false;
+    const giveBack = () => {
+      budget.give(taken);
+      taken = 0;
+    };
+    const fail = (error: Error) => {
+      if (settled) return;
+      settled = true;
+      pieces.length = 0;
+      stream.removeListener('data', onData);
+      giveBack();
+      stream.destroy(error);
+      reject(error);
+    };
+    const grow = (bytes: number, then: () => void) => {
+      if (budget.tryTake(bytes)) {
+        taken += bytes;
+        return then();
+      }
+      stream.pause();
+      budget.take(bytes).then(() => {
+        if (settled) return budget.give(bytes);
+        taken += bytes;
+        stream.resume();
+        then();
+      }, fail);
+    };
     const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > maxBytes) {
-        chunks.length = 0;
-        stream.removeListener('data', onData);
-        const error = new BodyTooLargeError(maxBytes);
-        stream.destroy(error);
-        reject(error);
-        return;
-      }
-      chunks.push(chunk);
+      if (size > maxBytes) return fail(new BodyTooLargeError(maxBytes));
+      pieces.push(decoder.write(chunk));
+      if (size > taken) grow(size - taken, () => {});
     };
-    stream.on('data', onData);
-    stream.on('error', reject);
-    stream.on('end', () => resolve(Buffer.concat(chunks, size)));
+    stream.on('error', fail);
+    stream.on('close', () => {
+      if (!settled) fail(new Error('the answer ended before its last byte'));
+    });
+    stream.on('end', () => {
+      if (settled) return;
+      settled = true;
+      pieces.push(decoder.end());
+      resolve(pieces.join(''));
+      setImmediate(giveBack);
+    });
+    const start = () => stream.on('data', onData);
+    if (Number.isFinite(declared) && declared > 0) grow(declared, start);
+    else start();
   });
 }
 
 /**
  * A pass-through that fails with BodyTooLargeError once more than `maxBytes` went through it,
- * for bodies read by someone else (the AWS SDK's deserialisers).
+ * for bodies read by someone else (the AWS SDK's deserialisers); what went through counts
+ * against `budget` as readBoundedText's bytes do, until the turn after the stream closed.
  */
-export function limitStream(maxBytes: number): Transform {
+export function limitStream(maxBytes: number, budget: ResponseBudget = processResponseBudget()): Transform {
   let size = 0;
-  return new Transform({
+  let taken = 0;
+  const stream = new Transform({
     transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback) {
       size += chunk.length;
-      if (size > maxBytes) done(new BodyTooLargeError(maxBytes));
-      else done(null, chunk);
+      if (size > maxBytes) return done(new BodyTooLargeError(maxBytes));
+      if (budget.tryTake(chunk.length)) {
+        taken += chunk.length;
+        return done(null, chunk);
+      }
+      budget.take(chunk.length).then(() => {
+        taken += chunk.length;
+        done(null, chunk);
+      }, done);
     },
   });
-}
-
-export function formatBytes(bytes: number): string {
-  const units: [number, string][] = [
-    [1024 * 1024 * 1024, 'GiB'],
-    [1024 * 1024, 'MiB'],
-    [1024, 'KiB'],
-  ];
-  for (const [size, unit] of units) if (bytes >= size && bytes % size === 0) return `${bytes / size} ${unit}`;
-  return `${bytes} bytes`;
+  stream.once('close', () =>
+    setImmediate(() => {
+      budget.give(taken);
+      taken = 0;
+    }),
+  );
+  return stream;
 }

@@ -3,7 +3,7 @@ import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ApiError } from '../api/errors.js';
-import { DEFAULT_MAX_RESPONSE_BYTES, readBoundedBody } from '../io/bounded-body.js';
+import { DEFAULT_MAX_RESPONSE_BYTES, readBoundedText } from '../io/bounded-body.js';
 import { TimeoutDeadline } from '../lib/deadline.js';
 import { retryingStaleSockets, staleSocketOr } from '../lib/stale-socket.js';
 import { clip } from '../lib/text.js';
@@ -158,9 +158,8 @@ export class KubeTransport {
     const send = options.protocol === 'http:' ? http.request : https.request;
     return new Promise((resolve, reject) => {
       const request = send(options, (response) => {
-        readBoundedBody(response, this.maxResponseBytes).then((bytes) => {
+        readBoundedText(response, this.maxResponseBytes).then((text) => {
           if (signal.aborted) return reject(signal.reason);
-          const text = bytes.toString('utf8');
           const status = response.statusCode ?? 0;
           try {
             resolve({ status, body: text.length === 0 ? undefined : JSON.parse(text) });

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
-import { readBoundedBody } from '../io/bounded-body.js';
+import { readBoundedText } from '../io/bounded-body.js';
 import { clip } from '../lib/text.js';
 import { METADATA_WATCH_ACCEPT, objectMetadataSchema, summaryOf } from './metadata.js';
 import { type KubeTransport, statusError } from './transport.js';
@@ -138,7 +138,7 @@ function readLines(response: IncomingMessage, onLine: (line: string) => void): P
 /** The Status body of a refused watch, read through the one bounded body reader. */
 async function readStatus(response: IncomingMessage): Promise<unknown> {
   try {
-    return JSON.parse((await readBoundedBody(response, MAX_STATUS_BYTES)).toString('utf8'));
+    return JSON.parse(await readBoundedText(response, MAX_STATUS_BYTES));
   } catch {
     return undefined;
   }

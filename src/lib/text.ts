@@ -16,3 +16,14 @@ export function percentDecoded(text: string): string | undefined {
     return undefined;
   }
 }
+
+/** `bytes` in the largest binary unit that divides it (`32 MiB`), else in bytes. */
+export function formatBytes(bytes: number): string {
+  const units: [number, string][] = [
+    [1024 * 1024 * 1024, 'GiB'],
+    [1024 * 1024, 'MiB'],
+    [1024, 'KiB'],
+  ];
+  for (const [size, unit] of units) if (bytes >= size && bytes % size === 0) return `${bytes / size} ${unit}`;
+  return `${bytes} bytes`;
+}

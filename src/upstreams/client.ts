@@ -1,14 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { Agent, request } from 'node:https';
-import { BodyTooLargeError, readBoundedBody } from '../io/bounded-body.js';
+import { BodyTooLargeError, readBoundedText } from '../io/bounded-body.js';
+import { ResponseBudgetError } from '../io/response-budget.js';
 import { TimeoutDeadline } from '../lib/deadline.js';
 import { retryingStaleSockets, staleSocketOr } from '../lib/stale-socket.js';
 import type { UpstreamConfig } from './config.js';
 import type { UpstreamAnswer } from './forwarding.js';
 import { TokenFile } from './token-file.js';
 
-export type UpstreamFailureKind = 'timeout' | 'unreachable' | 'too_large' | 'credentials' | 'garbage';
+export type UpstreamFailureKind = 'timeout' | 'unreachable' | 'too_large' | 'budget' | 'credentials' | 'garbage';
 
 /** A call that got no usable answer; `message` says why in words a user can act on. */
 export class UpstreamCallFailure extends Error {
@@ -131,12 +132,12 @@ export class UpstreamClient {
           signal: deadline.signal,
         },
         (res: IncomingMessage) => {
-          readBoundedBody(res, MAX_ANSWER_BYTES).then(
+          readBoundedText(res, MAX_ANSWER_BYTES).then(
             (body) =>
               resolve({
                 status: res.statusCode ?? 0,
                 contentType: res.headers['content-type'] ?? '',
-                body: body.toString('utf8'),
+                body,
               }),
             reject,
           );
@@ -163,6 +164,8 @@ export class UpstreamClient {
   private failure(error: unknown, deadline: TimeoutDeadline): UpstreamCallFailure {
     if (error instanceof UpstreamCallFailure) return error;
     if (error instanceof BodyTooLargeError) return new UpstreamCallFailure('too_large', `sent an ${error.message}`);
+    if (error instanceof ResponseBudgetError)
+      return new UpstreamCallFailure('budget', `could not be read: ${error.message}`);
     if (deadline.signal.aborted) {
       return new UpstreamCallFailure(
         'timeout',

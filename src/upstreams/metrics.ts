@@ -26,7 +26,7 @@ export function createUpstreamMetrics(registry: Registry): UpstreamMetrics {
     }),
     failures: new Counter({
       name: 'hpa_metrics_adapter_upstream_failures_total',
-      help: 'Forwarded requests answered 503 by us because the upstream gave no usable answer, by kind (timeout, unreachable, too_large, credentials, garbage).',
+      help: 'Forwarded requests answered 503 by us because the upstream gave no usable answer, by kind (timeout, unreachable, too_large, budget, credentials, garbage).',
       labelNames: ['upstream', 'kind'],
       registers: [registry],
     }),

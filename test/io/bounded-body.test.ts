@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ApiError } from '../../src/api/errors.js';
-import { BodyTooLargeError, readBoundedBody } from '../../src/io/bounded-body.js';
+import { BodyTooLargeError, readBoundedText } from '../../src/io/bounded-body.js';
 import { KubeTransport } from '../../src/kube/transport.js';
 import { loopbackKubeConfig } from '../support/kube-config.js';
 
@@ -41,18 +41,18 @@ const get = () =>
     http.get({ host: '127.0.0.1', port, agent: false }, resolve).on('error', reject),
   );
 
-describe('readBoundedBody', () => {
+describe('readBoundedText', () => {
   it('reads a body within the limit whole', async () => {
     size = 100 * 1024;
     bytesSent = 0;
-    const body = await readBoundedBody(await get(), 1024 * 1024);
+    const body = await readBoundedText(await get(), 1024 * 1024);
     assert.equal(body.length, '{"items":"'.length + bytesSent + 2);
   });
 
   it('stops reading and hangs up once the limit is passed', async () => {
     size = 256 * 1024 * 1024;
     bytesSent = 0;
-    await assert.rejects(readBoundedBody(await get(), 1024 * 1024), (error) => {
+    await assert.rejects(readBoundedText(await get(), 1024 * 1024), (error) => {
       assert.ok(error instanceof BodyTooLargeError);
       assert.equal(error.message, 'answer larger than the limit of 1 MiB');
       return true;

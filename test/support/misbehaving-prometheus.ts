@@ -14,7 +14,9 @@ export type QueryAnswer =
   /** A success envelope streamed until `bytes` were written, or the client went away. */
   | { kind: 'huge'; bytes: number }
   /** A success with no series: the query has no data. */
-  | { kind: 'empty' };
+  | { kind: 'empty' }
+  /** A valid vector of as many series as fit in `bytes`, each ~`seriesBytes` long, sent chunked. */
+  | { kind: 'many-series'; bytes: number; seriesBytes: number };
 
 export interface MisbehavingPrometheus {
   url: string;
@@ -58,6 +60,10 @@ export async function startMisbehavingPrometheus(): Promise<MisbehavingPrometheu
     const wanted = state.answer;
     if (wanted.kind === 'huge') {
       streamHuge(res, wanted.bytes, stats);
+      return;
+    }
+    if (wanted.kind === 'many-series') {
+      streamChunked(res, manySeries(wanted.bytes, wanted.seriesBytes));
       return;
     }
     if (wanted.kind === 'empty') {
@@ -115,6 +121,46 @@ function streamHuge(res: http.ServerResponse, bytes: number, stats: { hugeBytesW
       }
     }
     if (!res.destroyed) res.end('"},"value":[1,"1"]}]}}');
+  };
+  res.on('close', () => res.removeAllListeners('drain'));
+  pump();
+}
+
+const manySeriesBodies = new Map<string, Buffer>();
+
+/** A vector answer of about `bytes`, made once per size and kept (several tests read it at once). */
+function manySeries(bytes: number, seriesBytes: number): Buffer {
+  const key = `${bytes}/${seriesBytes}`;
+  const cached = manySeriesBodies.get(key);
+  if (cached) return cached;
+  const now = Math.floor(Date.now() / 1000);
+  const filler = 'x'.repeat(Math.max(0, seriesBytes - 90));
+  const series: string[] = [];
+  let size = 0;
+  for (let i = 0; size < bytes - 200; i++) {
+    const one = `{"metric":{"queue":"jobs","pod":"pod-${i}-${filler}"},"value":[${now},"1"]}`;
+    series.push(one);
+    size += one.length + 1;
+  }
+  const body = Buffer.from(`{"status":"success","data":{"resultType":"vector","result":[${series.join(',')}]}}`);
+  manySeriesBodies.set(key, body);
+  return body;
+}
+
+/** Writes `body` in 1 MiB chunks with backpressure and no Content-Length, as Prometheus sends large answers. */
+function streamChunked(res: http.ServerResponse, body: Buffer): void {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  let offset = 0;
+  const pump = () => {
+    while (offset < body.length && !res.destroyed) {
+      const chunk = body.subarray(offset, offset + CHUNK.length);
+      offset += chunk.length;
+      if (!res.write(chunk)) {
+        res.once('drain', pump);
+        return;
+      }
+    }
+    if (!res.destroyed) res.end();
   };
   res.on('close', () => res.removeAllListeners('drain'));
   pump();

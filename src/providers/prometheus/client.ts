@@ -3,7 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import { ApiError } from '../../api/errors.js';
-import { BodyTooLargeError, DEFAULT_MAX_RESPONSE_BYTES, readBoundedBody } from '../../io/bounded-body.js';
+import { BodyTooLargeError, DEFAULT_MAX_RESPONSE_BYTES, readBoundedText } from '../../io/bounded-body.js';
 import { TimeoutDeadline } from '../../lib/deadline.js';
 import { retryingStaleSockets, staleSocketOr } from '../../lib/stale-socket.js';
 import { clip, percentDecoded } from '../../lib/text.js';
@@ -229,12 +229,12 @@ function exchange(
 ): Promise<Exchanged> {
   return new Promise((resolve, reject) => {
     const request = (reading.secure ? https : http).request(target, requestOptions, (response) => {
-      readBoundedBody(response, reading.maxResponseBytes).then(
-        (bytes) =>
+      readBoundedText(response, reading.maxResponseBytes).then(
+        (body) =>
           resolve({
             status: response.statusCode ?? 0,
             statusText: response.statusMessage ?? '',
-            body: bytes.toString('utf8'),
+            body,
           }),
         reject,
       );
