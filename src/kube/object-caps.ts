@@ -1,5 +1,5 @@
 import { ApiError } from '../api/errors.js';
-import { formatBytes } from '../io/bounded-body.js';
+import { formatBytes } from '../lib/text.js';
 
 /**
  * How much of one resource the adapter holds in memory: the objects of an informer's index, or

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { HttpRequest } from '@smithy/core/protocols';
 import type { AwsCredentialIdentity } from '@smithy/types';
-import { readBoundedBody } from '../../io/bounded-body.js';
+import { readBoundedText } from '../../io/bounded-body.js';
 import { clip } from '../../lib/text.js';
 import type { BoundedNodeHttpHandler } from './http-handler.js';
 import { CredentialFetchError } from './renewing-credentials.js';
@@ -125,8 +125,8 @@ async function exchange(
   });
   try {
     const { response } = await handler.handle(request, { abortSignal: signal });
-    const body = await readBoundedBody(response.body as Readable, handler.limits.maxResponseBytes);
-    return { status: response.statusCode, body: body.toString('utf8') };
+    const body = await readBoundedText(response.body as Readable, handler.limits.maxResponseBytes);
+    return { status: response.statusCode, body };
   } catch (error) {
     const e = error as Error & { code?: string };
     const problem =
