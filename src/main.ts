@@ -6,6 +6,7 @@ import { ConfigReloader } from './config/reloader.js';
 import { configureProcessResponseBudget } from './io/response-budget.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createAdapterMetrics } from './observability/metrics.js';
+import { routeProcessWarnings } from './observability/process-warnings.js';
 import { ConfigError, FlagError } from './schema/errors.js';
 import { createApp } from './server/app.js';
 import { watchServingCertificate } from './server/certificate-watcher.js';
@@ -18,6 +19,7 @@ import { readVersionInfo } from './version.js';
 
 async function main(argv: readonly string[]): Promise<void> {
   if (argv[0] === 'explain') {
+    routeProcessWarnings((warning) => process.stderr.write(`explain: ${warning.message}\n`));
     const { runExplain } = await import('./cli/explain.js');
     process.exit(await runExplain(argv.slice(1), process.stdout));
   }
@@ -28,7 +30,7 @@ async function main(argv: readonly string[]): Promise<void> {
     return;
   }
   const logger = createLogger(flags.logLevel);
-  logProcessWarnings(logger);
+  routeProcessWarnings((warning) => logger.warn({ warning: warning.name, code: warning.code }, warning.message));
   const version = readVersionInfo();
   const metrics = createAdapterMetrics();
   configureProcessResponseBudget(flags.maxResponseBytesInFlight, metrics.registry);
@@ -137,6 +139,12 @@ async function main(argv: readonly string[]): Promise<void> {
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+  // `npx hpa-metrics-adapter` and `npm start` put npm (and a shell) between a supervisor and this
+  // process, and npm exits on SIGTERM without passing it on: a parent gone is a stop signal too.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) void shutdown('parent exited');
+  }, 1000).unref();
 }
 
 function fail(logger: Logger, error: unknown): never {
@@ -157,18 +165,6 @@ function listenFailure(error: unknown): string | undefined {
   if (e.code === 'EADDRINUSE') return `port ${where} is already in use (--secure-port / --metrics-port)`;
   if (e.code === 'EACCES') return `no permission to listen on ${where} (ports below 1024 need privileges)`;
   return `cannot listen on ${where}: ${e.code ?? e.message}`;
-}
-
-/**
- * Node prints process warnings (an SDK's "Node.js version will no longer be supported") as
- * multi-line text on stderr, which log pipelines split into junk lines: send them through the
- * JSON logger instead.
- */
-function logProcessWarnings(logger: Logger): void {
-  process.removeAllListeners('warning');
-  process.on('warning', (warning) =>
-    logger.warn({ warning: warning.name, code: (warning as NodeJS.ErrnoException).code }, warning.message),
-  );
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => fail(createLogger('info'), error));

@@ -87,7 +87,7 @@ export async function clusterAccess(flags: ClusterFlags, logger: Logger, registr
       );
     }
     logger.warn(
-      `STANDALONE MODE: ${standaloneBecause(flags)}; authentication and authorization are OFF, the server listens on loopback only, and labelSelector requests for custom metrics are refused (no objects to list)`,
+      `STANDALONE MODE: ${standaloneBecause(flags)}; authentication and authorization are OFF, the server listens on loopback only, and custom-metric labelSelector requests are answered only where the config lists the objects (static metrics): others are refused, as there are no cluster objects to list`,
     );
     return { host, resources: BUILTIN_RESOURCES, onClientCaChange() {}, close() {} };
   }

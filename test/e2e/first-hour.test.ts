@@ -185,7 +185,10 @@ describe('standalone mode, said plainly', () => {
       assert.equal(logged?.level, 'warn');
       assert.equal(logged?.err, undefined, 'no stack trace');
       const warning = adapter.logs.find((l) => String(l.msg).startsWith('STANDALONE MODE'));
-      assert.match(String(warning?.msg), /labelSelector requests for custom metrics are refused/);
+      assert.match(
+        String(warning?.msg),
+        /custom-metric labelSelector requests are answered only where the config lists the objects \(static metrics\): others are refused/,
+      );
     } finally {
       await adapter.stop();
       await prometheus.close();
