@@ -6,7 +6,7 @@ import { ConfigError } from '../../schema/errors.js';
 import { iamRoleArn } from '../../schema/fields.js';
 import { abandonOnAbort } from '../aws/abort.js';
 import { AWS_REGION_PATTERN, awsRegion } from '../aws/config.js';
-import { type AwsCredentialSources, processCredentialSources } from '../aws/credential-sources.js';
+import type { AwsCredentialSources } from '../aws/credential-sources.js';
 import type { OutgoingRequest, RequestSigner } from './client.js';
 
 /**
@@ -78,16 +78,16 @@ export function resolveSigV4(
  * role's (assumed once for the process, whoever else reads with it). `sources` replaces the
  * process's credential sources (tests).
  */
-export function sigV4Signer(
-  settings: SigV4Settings,
-  sources: AwsCredentialSources = processCredentialSources,
-): RequestSigner {
+export function sigV4Signer(settings: SigV4Settings, sourcesOverride?: AwsCredentialSources): RequestSigner {
   const description = `SigV4 (region ${settings.region}, service ${settings.service}${settings.roleArn ? `, role ${settings.roleArn}` : ''})`;
   let loading: Promise<SignatureV4> | undefined;
   const load = async (): Promise<SignatureV4> => {
-    const [{ SignatureV4: Signer }, { Sha256 }] = await Promise.all([
+    // The process's sources are imported here too: they load the SDK's HTTP handler, which an
+    // adapter without auth.sigv4 never needs (test/startup/lazy-imports.test.ts).
+    const [{ SignatureV4: Signer }, { Sha256 }, sources] = await Promise.all([
       import('@smithy/signature-v4'),
       import('@smithy/core/checksum'),
+      sourcesOverride ?? import('../aws/credential-sources.js').then((m) => m.processCredentialSources),
     ]);
     const credentials = settings.roleArn
       ? sources.role({
