@@ -54,7 +54,7 @@ describe('--help and --version', () => {
 });
 
 describe('start-up problems said in one line', () => {
-  it('a port in use is one JSON log line naming it, no stack trace', async () => {
+  it('a port in use is one JSON log line naming it and one readable line on stderr, no stack trace', async () => {
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
     const { port } = taken.address() as AddressInfo;
@@ -64,7 +64,11 @@ describe('start-up problems said in one line', () => {
         (error: { code: number; stdout: string; stderr: string }) => error,
       );
       assert.equal(result.code, 1);
-      assert.equal(result.stderr, '');
+      // The same words, readable, on stderr for whoever runs it by hand (issue 20 item 5): one line, no stack trace.
+      assert.equal(
+        result.stderr,
+        `hpa-metrics-adapter: cannot start: port 127.0.0.1:${port} is already in use (--secure-port / --metrics-port)\n`,
+      );
       const fatal = result.stdout
         .trim()
         .split('\n')
