@@ -86,13 +86,16 @@ describe('start-up problems said in one line', () => {
   });
 
   it('process warnings go through the JSON logger, not to stderr as text', async () => {
+    // Emitted once the adapter serves (the test signals it), not after a fixed delay: on a busy
+    // machine a timer could fire before the adapter has routed warnings, and Node would print it.
     const emit =
-      "setTimeout(()=>process.emitWarning('support for this Node.js version ends soon','NodeDeprecationWarning'),300)";
+      "process.on('SIGUSR2',()=>process.emitWarning('support for this Node.js version ends soon','NodeDeprecationWarning'))";
     const adapter = await startAdapter({
       args: ['--secure-port=0'],
       env: { NODE_OPTIONS: `--import=data:text/javascript,${encodeURIComponent(emit)}` },
     });
     try {
+      adapter.child.kill('SIGUSR2');
       const logged = await eventually('the warning in the JSON log', async () =>
         adapter.logs.find((l) => l.warning === 'NodeDeprecationWarning'),
       );
