@@ -1,6 +1,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../observability/logger.js';
-import type { InformerEvents, InformerHealth, MetadataInformer } from './metadata-informer.js';
+import type { InformerEvents, InformerHealth } from './list-watch-informer.js';
+import type { MetadataInformer } from './metadata-informer.js';
 
 export type FallbackReason = Exclude<InformerHealth, 'serving'> | 'not_watched';
 

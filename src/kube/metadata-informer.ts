@@ -1,284 +1,44 @@
-import type { Logger } from '../observability/logger.js';
 import { collectionPath } from './client.js';
-import { listIndexed } from './metadata.js';
-import { ObjectCapError, type ObjectCaps } from './object-caps.js';
+import { ListWatchInformer, type ListWatchInformerOptions } from './list-watch-informer.js';
+import { listIndexed, METADATA_WATCH_ACCEPT } from './metadata.js';
+import type { ObjectCaps } from './object-caps.js';
 import { ObjectIndex } from './object-index.js';
-import type { KubeTransport } from './transport.js';
-import { kubeStatusOf, type ResourceRef } from './types.js';
-import { watchMetadata } from './watch-stream.js';
+import type { ObjectSummary } from './types.js';
+import { decodeMetadata } from './watch-stream.js';
 
-export interface InformerTimings {
-  /** The watch's server-side timeout is drawn from [min, 2·min), as client-go's reflector does. Default 300 s. */
-  minWatchTimeoutSeconds: number;
-  /** First retry delay after an error; doubles per failure up to backoffMaxMs, ±50 % jitter. Default 800 ms. */
-  backoffInitialMs: number;
-  backoffMaxMs: number;
-  /** Retry delay after a 403 on the LIST or WATCH of all namespaces (RBAC may be granted later). Default 5 min. */
-  forbiddenRetryMs: number;
-  /** Retry delay after the resource outgrew a cap (ObjectCaps): the cluster may shrink. Default 5 min. */
-  overCapRetryMs: number;
-  /**
-   * How long a failing watch may be trusted before selector requests fall back to LIST. Default
-   * 30 s. A watch fails when it errs, is cut, sends a line that is not a watch event, or ends
-   * before its timeout having delivered no event or bookmark; only a delivered event or bookmark
-   * (or a fresh LIST) ends the failure, not an accepted watch.
-   */
-  failureToleranceMs: number;
-}
-
-export const DEFAULT_INFORMER_TIMINGS: InformerTimings = {
-  minWatchTimeoutSeconds: 300,
-  backoffInitialMs: 800,
-  backoffMaxMs: 30_000,
-  forbiddenRetryMs: 300_000,
-  overCapRetryMs: 300_000,
-  failureToleranceMs: 30_000,
-};
-
-/**
- * The wait before retry `failures` (1, 2, …): backoffInitialMs doubling up to backoffMaxMs,
- * spread ±50 % by `random` in [0, 1), so informers that failed together do not retry together.
- */
-export function backoffDelay(
-  failures: number,
-  timings: Pick<InformerTimings, 'backoffInitialMs' | 'backoffMaxMs'>,
-  random: number,
-): number {
-  const base = Math.min(timings.backoffMaxMs, timings.backoffInitialMs * 2 ** Math.min(failures - 1, 30));
-  return base * (0.5 + random);
-}
-
-/** A 410 that ends a watch sooner than this without an event counts as ending at once (see pace()). */
-const QUICK_END_MS = 1000;
-
-/** A watch that ended before its timeout having delivered nothing: the index learned nothing from it. */
-class EmptyWatchError extends Error {}
-
-/** What an informer reports, so the metrics module counts and logs without knowing the loop. */
-export interface InformerEvents {
-  relisted(reason: 'initial' | 'expired' | 'retry'): void;
-  watchRestarted(reason: 'closed' | 'expired' | 'empty' | 'error' | 'forbidden'): void;
-  forbidden(message: string): void;
-  overCap(error: ObjectCapError): void;
-}
-
-export interface MetadataInformerOptions {
-  transport: KubeTransport;
-  resource: ResourceRef;
+export interface MetadataInformerOptions extends Omit<ListWatchInformerOptions<never>, 'store'> {
   pageSize: number;
-  logger: Logger;
-  events: InformerEvents;
-  timings: InformerTimings;
   caps: ObjectCaps;
-  now?: () => number;
-  random?: () => number;
 }
 
-export type InformerHealth = 'serving' | 'not_synced' | 'watch_failing' | 'watch_forbidden' | 'over_cap';
-
 /**
- * LIST then WATCH of one resource across the cluster, metadata only, kept in an ObjectIndex:
- * re-watches from the last resourceVersion when the server ends a watch, relists on 410
- * Expired/Gone, backs off with jitter on errors. The index answers selectors only while
- * `health()` is `serving`; the caller falls back to a LIST otherwise. Past a cap on what it
- * holds (ObjectCaps) it drops the index and tries again after `overCapRetryMs`.
+ * LIST then WATCH of one resource across the cluster, metadata only, kept in an ObjectIndex that
+ * answers selectors only while `health()` is `serving` (the caller falls back to a LIST
+ * otherwise). Past a cap on what it holds (ObjectCaps) it drops the index and tries again later.
  */
-export class MetadataInformer {
+export class MetadataInformer extends ListWatchInformer<ObjectSummary> {
   readonly index: ObjectIndex;
-  /** When the last event (or bookmark) arrived, ms since the epoch; undefined before the first. */
-  lastEventAt: number | undefined;
-  private synced = false;
-  private forbiddenSince: number | undefined;
-  private overCap: ObjectCapError | undefined;
-  private failingSince: number | undefined;
-  private failures = 0;
-  /** 410s in a row that ended a watch within QUICK_END_MS without an event. */
-  private quickEnds = 0;
-  private delivered = false;
-  private lastResourceVersion: string | undefined;
-  private readonly stop = new AbortController();
-  private readonly now: () => number;
-  private readonly random: () => number;
-  private readonly collection: string;
-  private running: Promise<void> | undefined;
 
-  constructor(private readonly options: MetadataInformerOptions) {
-    this.now = options.now ?? Date.now;
-    this.random = options.random ?? Math.random;
-    this.collection = collectionPath(options.resource, undefined);
-    this.index = new ObjectIndex(options.caps, this.what);
-  }
-
-  private get what(): string {
-    return `the informer of ${this.collection}`;
-  }
-
-  /** The resourceVersion the index reflects; undefined before the first LIST and after a 410. */
-  get resourceVersion(): string | undefined {
-    return this.lastResourceVersion;
-  }
-
-  start(): void {
-    this.running ??= this.run();
-  }
-
-  health(): InformerHealth {
-    if (this.forbiddenSince !== undefined) return 'watch_forbidden';
-    if (this.overCap !== undefined) return 'over_cap';
-    if (!this.synced) return 'not_synced';
-    if (this.failingSince !== undefined && this.now() - this.failingSince > this.options.timings.failureToleranceMs)
-      return 'watch_failing';
-    return 'serving';
-  }
-
-  async close(): Promise<void> {
-    this.stop.abort();
-    await this.running;
-  }
-
-  private async run(): Promise<void> {
-    const { logger, events, resource } = this.options;
-    let relistReason: 'initial' | 'expired' | 'retry' = 'initial';
-    while (!this.stop.signal.aborted) {
-      const started = this.now();
-      this.delivered = false;
-      try {
-        if (this.lastResourceVersion === undefined) {
-          await this.list();
-          events.relisted(relistReason);
-          logger.debug({ resource: resource.resource, objects: this.index.size }, 'informer listed');
-        }
-        await this.watch();
-        events.watchRestarted('closed');
-        await this.pace(started);
-      } catch (error) {
-        if (this.stop.signal.aborted) break;
-        if (error instanceof ObjectCapError) {
-          // Held no longer: what is over a cap must not stay in memory while requests fall back.
-          this.index.replace([]);
-          this.lastResourceVersion = undefined;
-          this.overCap = error;
-          relistReason = 'retry';
-          events.overCap(error);
-          await this.sleep(this.options.timings.overCapRetryMs);
-          continue;
-        }
-        const status = kubeStatusOf(error);
-        if (status === 410) {
-          // The history no longer reaches our resourceVersion: rebuild from a fresh LIST at once.
-          this.lastResourceVersion = undefined;
-          relistReason = 'expired';
-          events.watchRestarted('expired');
-          await this.pace(started);
-          continue;
-        }
-        if (status === 403) {
-          if (this.forbiddenSince === undefined) events.forbidden((error as Error).message);
-          this.forbiddenSince ??= this.now();
-          events.watchRestarted('forbidden');
-          await this.sleep(this.options.timings.forbiddenRetryMs);
-          continue;
-        }
-        this.failingSince ??= this.now();
-        this.failures++;
-        if (this.failures === 1)
-          logger.warn(
-            { resource: resource.resource, err: (error as Error).message },
-            'informer watch failed; retrying',
-          );
-        if (this.lastResourceVersion === undefined) relistReason = 'retry';
-        events.watchRestarted(error instanceof EmptyWatchError ? 'empty' : 'error');
-        await this.sleep(this.backoff());
-      }
-    }
-  }
-
-  /** A full LIST into a new index, which then replaces the one serving. */
-  private async list(): Promise<void> {
-    const { transport, pageSize, caps } = this.options;
-    const list = await listIndexed(transport, this.collection, '', pageSize, this.stop.signal, caps);
-    this.index.adopt(list.index);
-    this.lastResourceVersion = list.resourceVersion;
-    this.synced = true;
-    this.overCap = undefined;
-    this.recovered();
-  }
-
-  /**
-   * One watch, until the server ends it. An end before its timeout with nothing delivered is a
-   * failure (EmptyWatchError): a proxy or server that accepts every watch and closes it at once
-   * would otherwise keep the index at its last LIST forever while it claimed to be serving.
-   */
-  private async watch(): Promise<void> {
-    const { minWatchTimeoutSeconds } = this.options.timings;
-    const timeoutSeconds = Math.floor(minWatchTimeoutSeconds * (1 + this.random()));
-    const opened = this.now();
-    await watchMetadata(
-      this.options.transport,
-      this.collection,
-      {
-        resourceVersion: this.lastResourceVersion ?? '',
-        timeoutSeconds,
-        // A server that neither sends nor ends past its own timeout is gone.
-        idleTimeoutMs: (timeoutSeconds + 30) * 1000,
-        signal: this.stop.signal,
-        // Accepted: RBAC allows the watch again. It is trusted again only once it delivers.
-        onOpen: () => {
-          this.forbiddenSince = undefined;
+  constructor(options: MetadataInformerOptions) {
+    const collection = collectionPath(options.resource, undefined);
+    const index = new ObjectIndex(options.caps, `the informer of ${collection}`);
+    super({
+      ...options,
+      store: {
+        async list(signal) {
+          const list = await listIndexed(options.transport, collection, '', options.pageSize, signal, options.caps);
+          index.adopt(list.index);
+          return list.resourceVersion;
         },
+        watchAccept: METADATA_WATCH_ACCEPT,
+        decode: decodeMetadata,
+        apply(change) {
+          if (change.type === 'DELETED') index.remove(change.object.namespace, change.object.name);
+          else index.upsert(change.object);
+        },
+        clear: () => index.replace([]),
       },
-      (event) => {
-        this.delivered = true;
-        if (this.failingSince !== undefined || this.failures > 0) this.recovered();
-        this.lastEventAt = this.now();
-        if (event.resourceVersion !== '') this.lastResourceVersion = event.resourceVersion;
-        if (event.type === 'BOOKMARK') return;
-        if (event.type === 'DELETED') this.index.remove(event.object.namespace, event.object.name);
-        else this.index.upsert(event.object);
-      },
-    );
-    const ranFor = this.now() - opened;
-    if (!this.delivered && ranFor < timeoutSeconds * 1000) {
-      throw new EmptyWatchError(
-        `the watch ended after ${ranFor} ms of its ${timeoutSeconds} s without an event or bookmark`,
-      );
-    }
-  }
-
-  /**
-   * A watch that ends with 410 at once, having delivered nothing, is retried after a backoff
-   * rather than at once: a server or proxy that expires every watch must not be met with a LIST
-   * and a WATCH in a tight loop. (A watch that ends cleanly at once is an EmptyWatchError.)
-   */
-  private async pace(started: number): Promise<void> {
-    if (this.delivered || this.now() - started >= QUICK_END_MS) {
-      this.quickEnds = 0;
-      return;
-    }
-    this.quickEnds++;
-    await this.sleep(backoffDelay(this.quickEnds, this.options.timings, this.random()));
-  }
-
-  private recovered(): void {
-    if (this.failures > 0) this.options.logger.info({ resource: this.options.resource.resource }, 'informer recovered');
-    this.failingSince = undefined;
-    this.forbiddenSince = undefined;
-    this.failures = 0;
-  }
-
-  private backoff(): number {
-    return backoffDelay(this.failures, this.options.timings, this.random());
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.stop.signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.stop.signal.addEventListener('abort', done, { once: true });
     });
+    this.index = index;
   }
 }

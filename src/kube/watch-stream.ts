@@ -2,20 +2,23 @@ import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
 import { readBoundedText } from '../io/bounded-body.js';
 import { clip } from '../lib/text.js';
-import { METADATA_WATCH_ACCEPT, objectMetadataSchema, summaryOf } from './metadata.js';
+import { objectMetadataSchema, summaryOf } from './metadata.js';
 import { type KubeTransport, statusError } from './transport.js';
 import { KubeRequestError, type ObjectSummary } from './types.js';
 
 /**
- * One metadata-only watch request, as the API concepts documentation describes it: `GET
+ * One watch request, as the API concepts documentation describes it: `GET
  * collection?watch=1&resourceVersion=RV&allowWatchBookmarks=true`, answered 200 with a chunked
  * stream of JSON documents `{"type":…,"object":…}`. A failure arrives either as the status of
  * the request itself or, once the stream is open, as an `ERROR` event carrying a Status (410
- * Expired when RV has left the server's history).
+ * Expired when RV has left the server's history). The object is read by a decoder: metadata
+ * only (PartialObjectMetadata) for the metadata informers, whole objects for others.
  */
-export type WatchEvent =
-  | { type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: ObjectSummary; resourceVersion: string }
-  | { type: 'BOOKMARK'; resourceVersion: string };
+export type WatchChange<T> = { type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: T; resourceVersion: string };
+export type WatchEvent<T = ObjectSummary> = WatchChange<T> | { type: 'BOOKMARK'; resourceVersion: string };
+
+/** Reads one event's object (throws when it is not one); resourceVersion is its metadata's. */
+export type ObjectDecoder<T> = (object: Record<string, unknown>) => { object: T; resourceVersion: string };
 
 export interface WatchRequest {
   resourceVersion: string;
@@ -48,12 +51,20 @@ const statusSchema = z.object({
   message: z.string().nullish(),
 });
 
+/** Metadata only: the object of each event is read as an ObjectSummary. */
+export const decodeMetadata: ObjectDecoder<ObjectSummary> = (object) => {
+  const { metadata } = objectSchema.parse(object);
+  return { object: summaryOf(metadata), resourceVersion: metadata.resourceVersion ?? '' };
+};
+
 /** Streams events to `onEvent` until the server ends the watch (resolves) or it fails (rejects). */
-export async function watchMetadata(
+export async function watchObjects<T>(
   transport: KubeTransport,
   collection: string,
+  accept: string,
+  decode: ObjectDecoder<T>,
   request: WatchRequest,
-  onEvent: (event: WatchEvent) => void,
+  onEvent: (event: WatchEvent<T>) => void,
 ): Promise<void> {
   const query = new URLSearchParams({
     watch: '1',
@@ -62,7 +73,7 @@ export async function watchMetadata(
     timeoutSeconds: String(request.timeoutSeconds),
   });
   const path = `${collection}?${query}`;
-  const response = await transport.stream(path, METADATA_WATCH_ACCEPT, request.signal, request.idleTimeoutMs);
+  const response = await transport.stream(path, accept, request.signal, request.idleTimeoutMs);
   if (response.statusCode !== 200) {
     const body = await readStatus(response);
     const error = statusError('GET', path, { status: response.statusCode ?? 0, body });
@@ -70,10 +81,10 @@ export async function watchMetadata(
     throw new WatchStatusError(error.message, cause.status, cause.reason);
   }
   request.onOpen?.();
-  await readLines(response, (line) => onEvent(decodeEvent(path, line)));
+  await readLines(response, (line) => onEvent(decodeEvent(path, line, decode)));
 }
 
-function decodeEvent(path: string, line: string): WatchEvent {
+function decodeEvent<T>(path: string, line: string, decode: ObjectDecoder<T>): WatchEvent<T> {
   let event: z.infer<typeof eventSchema>;
   try {
     event = eventSchema.parse(JSON.parse(line));
@@ -91,8 +102,7 @@ function decodeEvent(path: string, line: string): WatchEvent {
   if (event.type === 'BOOKMARK') {
     return { type: 'BOOKMARK', resourceVersion: bookmarkSchema.parse(event.object).metadata.resourceVersion };
   }
-  const { metadata } = objectSchema.parse(event.object);
-  return { type: event.type, object: summaryOf(metadata), resourceVersion: metadata.resourceVersion ?? '' };
+  return { type: event.type, ...decode(event.object) };
 }
 
 function readLines(response: IncomingMessage, onLine: (line: string) => void): Promise<void> {

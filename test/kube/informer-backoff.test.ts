@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { backoffDelay, DEFAULT_INFORMER_TIMINGS } from '../../src/kube/metadata-informer.js';
+import { backoffDelay, DEFAULT_INFORMER_TIMINGS } from '../../src/kube/list-watch-informer.js';
 
 describe('informer retry backoff', () => {
   it('doubles from 0.8 s per failure up to 30 s', () => {

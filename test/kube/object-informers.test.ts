@@ -5,7 +5,7 @@ import { Registry } from 'prom-client';
 import { BUILTIN_RESOURCES } from '../../src/api/builtin-resources.js';
 import type { ResourceResolver } from '../../src/api/resource-table.js';
 import { loadKubeConfig } from '../../src/kube/config.js';
-import type { InformerTimings } from '../../src/kube/metadata-informer.js';
+import type { InformerTimings } from '../../src/kube/list-watch-informer.js';
 import type { ObjectCaps } from '../../src/kube/object-caps.js';
 import { createObjectInformers, type ObjectInformers } from '../../src/kube/object-informers.js';
 import type { ResourceRef } from '../../src/kube/types.js';
