@@ -12,7 +12,13 @@ import { type BudgetHolder, CacheBudget } from './cache-budget.js';
 import { type CacheGaugeSource, type CacheMetrics, cacheMetricsFor, type RequestResult } from './cache-metrics.js';
 import { DEFAULT_CACHE_BUDGET_BYTES, DEFAULT_CACHE_SETTINGS } from './config.js';
 import { CACHED_MARK_BYTES, entryBytes, estimateErrorBytes, estimateValueBytes } from './entry-size.js';
-import { type CacheCaller, type CacheSettings, markCachedEntry, type QueryCache } from './query-cache.js';
+import {
+  type CacheCaller,
+  type CacheRefresh,
+  type CacheSettings,
+  markCachedEntry,
+  type QueryCache,
+} from './query-cache.js';
 
 export interface QueryCacheDeps {
   /** Where the cache metrics live; shared by every backend's cache, told apart by the `backend` label. */
@@ -52,6 +58,8 @@ type Entry =
       /** When the last refresh of this value failed, and how; unset while the backend answers. */
       failedAt?: number;
       failure?: unknown;
+      /** Loaded by a background refresher (CacheRefresh), which comes back for it: hits do not refresh it ahead. */
+      kept?: true;
     }
   | { kind: 'not_found'; key: string; error: ApiError; loadedAt: number; size: number };
 
@@ -153,6 +161,7 @@ class LruQueryCache implements OwnedQueryCache, CacheGaugeSource, BudgetHolder<E
 
   async fetch<T>(key: string, load: (signal: AbortSignal) => Promise<T>, caller: CacheCaller): Promise<T> {
     if (this.closed) throw ApiError.unavailable(`${this.backend} backend is shutting down`);
+    if (caller.refresh) return this.refreshKey(key, load, caller, caller.refresh);
     const now = this.now();
     const entry = this.liveEntry(key, now);
     if (entry?.kind === 'not_found') {
@@ -162,7 +171,7 @@ class LruQueryCache implements OwnedQueryCache, CacheGaugeSource, BudgetHolder<E
     if (entry && now - entry.loadedAt < this.settings.ttlMs) {
       this.count('hit');
       this.observeAge(now - entry.loadedAt);
-      if (now - entry.loadedAt >= this.refreshAheadAfterMs && !this.inflight.has(key)) {
+      if (now - entry.loadedAt >= this.refreshAheadAfterMs && !entry.kept && !this.inflight.has(key)) {
         this.startFlight(key, load);
       }
       return entry.value as T;
@@ -211,6 +220,33 @@ class LruQueryCache implements OwnedQueryCache, CacheGaugeSource, BudgetHolder<E
     return answer.value as T;
   }
 
+  /** A refresher's call (see CacheRefresh): loads when the value expires within the lead, and waits for it. */
+  private async refreshKey<T>(
+    key: string,
+    load: (signal: AbortSignal) => Promise<T>,
+    caller: CacheCaller,
+    refresh: CacheRefresh,
+  ): Promise<T> {
+    this.count('refresh');
+    const now = this.now();
+    const entry = this.liveEntry(key, now);
+    if (entry?.kind === 'not_found') throw entry.error;
+    if (entry && entry.failedAt === undefined && now - entry.loadedAt < this.settings.ttlMs - refresh.leadMs) {
+      this.noteExpiry(refresh, entry.loadedAt);
+      return entry.value as T;
+    }
+    const flight = this.inflight.get(key) ?? this.startFlight(key, load, true);
+    const answer = await flight.wait(caller.deadline.signal);
+    if (answer.kind === 'error') throw answer.error;
+    this.noteExpiry(refresh, answer.loadedAt);
+    return answer.value as T;
+  }
+
+  private noteExpiry(refresh: CacheRefresh, loadedAt: number): void {
+    const expiresAt = loadedAt + this.settings.ttlMs;
+    if (refresh.expiresAt === undefined || expiresAt < refresh.expiresAt) refresh.expiresAt = expiresAt;
+  }
+
   private serveStale<T>(
     last: { value: unknown; loadedAt: number },
     error: unknown,
@@ -253,8 +289,8 @@ class LruQueryCache implements OwnedQueryCache, CacheGaugeSource, BudgetHolder<E
     return undefined;
   }
 
-  private startFlight<T>(key: string, load: (signal: AbortSignal) => Promise<T>): Flight<Answer> {
-    return this.inflight.start(key, (signal) => this.runLoad(key, load, signal));
+  private startFlight<T>(key: string, load: (signal: AbortSignal) => Promise<T>, kept = false): Flight<Answer> {
+    return this.inflight.start(key, (signal) => this.runLoad(key, load, signal, kept));
   }
 
   /** Runs one backend load and records its outcome; never rejects. */
@@ -262,6 +298,7 @@ class LruQueryCache implements OwnedQueryCache, CacheGaugeSource, BudgetHolder<E
     key: string,
     load: (signal: AbortSignal) => Promise<T>,
     signal: AbortSignal,
+    kept: boolean,
   ): Promise<Answer> {
     const started = performance.now();
     const backend = this.backend;
@@ -273,7 +310,11 @@ class LruQueryCache implements OwnedQueryCache, CacheGaugeSource, BudgetHolder<E
       const loadedAt = this.now();
       const marks = markCachedEntry(value);
       const size = entryBytes(key, this.sizeOf(value)) + marks * CACHED_MARK_BYTES;
-      this.store({ kind: 'value', key, value, loadedAt, size });
+      this.store(
+        kept
+          ? { kind: 'value', key, value, loadedAt, size, kept: true }
+          : { kind: 'value', key, value, loadedAt, size },
+      );
       return { kind: 'value', value, loadedAt };
     } catch (error) {
       this.metrics.loadDuration.observe({ backend }, (performance.now() - started) / 1000);

@@ -39,6 +39,27 @@ export interface CacheCaller {
   readonly deadline: Deadline;
   /** How stale a value this caller takes while the backend fails (a metric's failure policy). */
   readonly stalePolicy?: StalePolicy;
+  /** Set by a background refresher keeping a key fresh for the HPAs that read it, never by an HPA's request. */
+  readonly refresh?: CacheRefresh;
+}
+
+/**
+ * A background refresher's call (src/refresh: the reads the cluster's HPAs will make), which
+ * keeps a key fresh so that every HPA poll of it is a hit:
+ * - the value is loaded now when it would expire within `leadMs` (or is absent, expired, or its
+ *   last load failed), and the call waits for that load (joining one in flight); otherwise it is
+ *   answered from the cache;
+ * - the cache sets `expiresAt` to when the value answered or loaded expires (the earliest over
+ *   the call's fetches), so the refresher knows when to come back;
+ * - a value a refresher loaded is not refreshed ahead by hits (the refresher comes back for it),
+ *   so a kept key costs one load per TTL whatever the poll period;
+ * - a failed load rejects the call, with no stale value: the HPAs' own requests still get the
+ *   last value within their stale bound, as without a refresher;
+ * - counted as result `refresh`, never as an HPA's hit or miss.
+ */
+export interface CacheRefresh {
+  readonly leadMs: number;
+  expiresAt: number | undefined;
 }
 
 export interface StalePolicy {
