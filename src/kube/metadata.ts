@@ -23,10 +23,7 @@ export const objectMetadataSchema = z.object({
   labels: z.record(z.string(), z.string()).nullish(),
 });
 
-const metadataListSchema = z.object({
-  metadata: z.object({ continue: z.string().nullish(), resourceVersion: z.string().nullish() }).nullish(),
-  items: z.array(z.object({ metadata: objectMetadataSchema })).nullish(),
-});
+const metadataItemSchema = z.object({ metadata: objectMetadataSchema });
 
 export interface MetadataList {
   objects: ObjectSummary[];
@@ -65,21 +62,52 @@ export async function listIndexed(
   caps: ObjectCaps,
 ): Promise<{ index: ObjectIndex; resourceVersion: string }> {
   const index = new ObjectIndex(caps, `the LIST of ${collection}`);
+  const page = { labelSelector, pageSize, accept: METADATA_LIST_ACCEPT, item: metadataItemSchema, signal };
+  const resourceVersion = await listPages(transport, collection, page, (item) =>
+    index.upsert(summaryOf(item.metadata)),
+  );
+  return { index, resourceVersion };
+}
+
+export interface ListPagesRequest<I extends z.ZodType> {
+  labelSelector: string;
+  pageSize: number;
+  accept: string;
+  /** How one item of a page is read; a page with an item it refuses is an unexpected body (503). */
+  item: I;
+  signal: AbortSignal | undefined;
+}
+
+/**
+ * A LIST of a collection page by page, following `continue` (one consistent snapshot): each
+ * page's items go to `onItem` before the next page is read, so a caller can hold them to its
+ * caps as they come. Resolves to the list's resourceVersion, where a watch starts to miss nothing.
+ */
+export async function listPages<I extends z.ZodType>(
+  transport: KubeTransport,
+  collection: string,
+  request: ListPagesRequest<I>,
+  onItem: (item: z.infer<I>) => void,
+): Promise<string> {
+  const pageSchema = z.object({
+    metadata: z.object({ continue: z.string().nullish(), resourceVersion: z.string().nullish() }).nullish(),
+    items: z.array(request.item).nullish(),
+  });
   let continueToken: string | undefined;
   let resourceVersion = '';
   do {
-    const query = new URLSearchParams({ limit: String(pageSize) });
-    if (labelSelector !== '') query.set('labelSelector', labelSelector);
+    const query = new URLSearchParams({ limit: String(request.pageSize) });
+    if (request.labelSelector !== '') query.set('labelSelector', request.labelSelector);
     if (continueToken) query.set('continue', continueToken);
     const path = `${collection}?${query}`;
-    const response = await transport.request('GET', path, undefined, signal, METADATA_LIST_ACCEPT);
+    const response = await transport.request('GET', path, undefined, request.signal, request.accept);
     if (response.status < 200 || response.status > 299) throw statusError('GET', path, response);
-    const page = parseBody('GET', path, metadataListSchema, response);
-    for (const item of page.items ?? []) index.upsert(summaryOf(item.metadata));
+    const page = parseBody('GET', path, pageSchema, response);
+    for (const item of page.items ?? []) onItem(item);
     resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
     continueToken = page.metadata?.continue ?? undefined;
   } while (continueToken);
-  return { index, resourceVersion };
+  return resourceVersion;
 }
 
 const EVERYTHING = parseSelector('');

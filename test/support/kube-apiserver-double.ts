@@ -61,6 +61,7 @@ export interface StoredObject {
   name: string;
   labels?: Record<string, string>;
   resourceVersion?: string;
+  spec?: Record<string, unknown>;
 }
 
 /** `objects` counts GETs and LISTs of objects, `watches` watch requests. */
@@ -92,6 +93,8 @@ export interface KubeApiserverDouble {
   subjectAccessReviews: SarSpec[];
   /** Answer this status (with a real Status body) instead of serving the endpoint. */
   failures: Map<Endpoint, number>;
+  /** Resources (`horizontalpodautoscalers.autoscaling`, `pods`) whose GET, LIST and WATCH RBAC forbids: 403. */
+  forbiddenResources: Set<string>;
   /** The Accept header of the last object LIST, GET or watch. */
   lastObjectAccept: string | undefined;
   /** Latency added before every answer, in ms. */
@@ -143,6 +146,7 @@ export async function startKubeApiserverDouble(options: DoubleOptions = {}): Pro
     connections: 0,
     subjectAccessReviews: [] as SarSpec[],
     failures: new Map<Endpoint, number>(),
+    forbiddenResources: new Set<string>(),
     lastObjectAccept: undefined as string | undefined,
     delayMs: 0,
   };
@@ -175,6 +179,14 @@ export async function startKubeApiserverDouble(options: DoubleOptions = {}): Pro
     double.calls[endpoint]++;
     const programmed = double.failures.get(endpoint);
     if (programmed) return failure(programmed, failureMessage(programmed, endpoint));
+    if (route.endpoint === 'objects') {
+      const resource = route.group === '' ? route.resource : `${route.resource}.${route.group}`;
+      if (double.forbiddenResources.has(resource))
+        return failure(
+          403,
+          `${resource} is forbidden: User "system:serviceaccount:default:adapter" cannot ${watching ? 'watch' : 'list'} resource "${route.resource}" in API group "${route.group}" at the cluster scope`,
+        );
+    }
     if (route.endpoint === 'tokenreviews' || route.endpoint === 'subjectaccessreviews') {
       if (!(req.headers['content-type'] ?? '').startsWith('application/json')) {
         return failure(

@@ -29,6 +29,8 @@ export interface WatchedObject {
   name: string;
   labels?: Record<string, string>;
   resourceVersion?: string;
+  /** The object's spec, served whole unless metadata only was asked for (an HPA's scaleTargetRef and metrics). */
+  spec?: Record<string, unknown>;
 }
 
 export interface CollectionRoute {
@@ -319,7 +321,7 @@ function objectJson(o: WatchedObject, route: CollectionRoute, metadataOnly: bool
   return {
     ...(typed ? { kind: kindOf(route.resource), apiVersion: apiVersionOf(route) } : {}),
     metadata,
-    spec: {},
+    spec: o.spec ?? {},
     status: {},
   };
 }
