@@ -17,6 +17,9 @@ export interface KubeTransportOptions {
   maxResponseBytes?: number;
 }
 
+/** The verbs the adapter sends; PUT and PATCH carry a resourceVersion precondition (see leases.ts). */
+export type KubeMethod = 'GET' | 'POST' | 'PUT' | 'PATCH';
+
 export interface KubeResponse {
   status: number;
   body: unknown;
@@ -50,17 +53,19 @@ export class KubeTransport {
 
   /**
    * Answers any status; rejects only when no answer arrived (ApiError.unavailable). `accept`
-   * picks the representation (e.g. the metadata-only PartialObjectMetadataList).
+   * picks the representation (e.g. the metadata-only PartialObjectMetadataList); `contentType`
+   * the body's (a PATCH names its patch type, e.g. application/merge-patch+json).
    */
   async request(
-    method: 'GET' | 'POST',
+    method: KubeMethod,
     path: string,
     body?: unknown,
     signal?: AbortSignal,
     accept = 'application/json',
+    contentType = 'application/json',
   ): Promise<KubeResponse> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    const { what, options } = await this.prepare(method, path, accept, payload);
+    const { what, options } = await this.prepare(method, path, accept, payload, contentType);
     const deadline = new TimeoutDeadline(this.timeoutMs, signal);
     try {
       return await retryingStaleSockets(() =>
@@ -112,10 +117,11 @@ export class KubeTransport {
   }
 
   private async prepare(
-    method: 'GET' | 'POST',
+    method: KubeMethod,
     path: string,
     accept: string,
     payload: Buffer | undefined,
+    contentType = 'application/json',
   ): Promise<{ what: string; options: https.RequestOptions }> {
     const cluster = this.kubeConfig.getCurrentCluster();
     if (!cluster) throw ApiError.unavailable('kubernetes API unreachable: the kubeconfig has no current cluster');
@@ -126,7 +132,7 @@ export class KubeTransport {
       headers: {
         Accept: accept,
         'User-Agent': this.userAgent,
-        ...(payload ? { 'Content-Type': 'application/json', 'Content-Length': String(payload.length) } : {}),
+        ...(payload ? { 'Content-Type': contentType, 'Content-Length': String(payload.length) } : {}),
       },
     };
     try {
@@ -168,8 +174,9 @@ export class KubeTransport {
           }
         }, reject);
       });
-      // A kept-alive socket the API server closed as idle just as a request went out on it: every
-      // call here is a read or a review without side effects, so it is sent again.
+      // A kept-alive socket the API server closed as idle just as a request went out on it: the
+      // request never reached the server, so it is sent again (writes carry a resourceVersion
+      // precondition, so even a doubtful resend could not apply twice).
       request.on('error', (error: NodeJS.ErrnoException) => reject(staleSocketOr(request, error, signal)));
       request.end(payload);
     });

@@ -7,11 +7,12 @@ import { join } from 'node:path';
 import { type CertDir, createCertDir, issueServingCert } from './certs.js';
 import { createKubeDiscoveryDouble, type KubeDiscoveryDouble } from './kube-discovery-double.js';
 import { createWatchServer, type WatchControls } from './kube-watch-server.js';
+import { createWriteRoutes, type WriteRecord } from './kube-write-routes.js';
 
 /**
  * The parts of kube-apiserver the adapter calls — TokenReview, SubjectAccessReview, the
  * extension-apiserver-authentication ConfigMap, object lists by label selector and watches
- * (kube-watch-server.ts) — over HTTPS with the real JSON shapes, status codes and Status bodies. Like the real one it answers
+ * (kube-watch-server.ts), Leases and status subresource writes (kube-write-routes.ts) — over HTTPS with the real JSON shapes, status codes and Status bodies. Like the real one it answers
  * 401 unless the caller presents a known bearer token. Everything is programmable and every
  * call is counted, so tests can assert "one review, not two".
  */
@@ -62,10 +63,22 @@ export interface StoredObject {
   labels?: Record<string, string>;
   resourceVersion?: string;
   spec?: Record<string, unknown>;
+  generation?: number;
+  status?: unknown;
 }
 
-/** `objects` counts GETs and LISTs of objects, `watches` watch requests. */
-export type Endpoint = 'tokenreviews' | 'subjectaccessreviews' | 'configmaps' | 'objects' | 'watches';
+/**
+ * `objects` counts GETs and LISTs of objects, `watches` watch requests, `leases` Lease calls and
+ * `status` status subresource calls (kube-write-routes.ts).
+ */
+export type Endpoint =
+  | 'tokenreviews'
+  | 'subjectaccessreviews'
+  | 'configmaps'
+  | 'objects'
+  | 'watches'
+  | 'leases'
+  | 'status';
 
 export interface KubeApiserverDouble {
   url: string;
@@ -99,6 +112,10 @@ export interface KubeApiserverDouble {
   lastObjectAccept: string | undefined;
   /** Latency added before every answer, in ms. */
   delayMs: number;
+  /** Leases by namespace/name (kube-write-routes.ts). */
+  leases: Map<string, { metadata: { resourceVersion: string }; spec: unknown }>;
+  /** Every Lease and status write, answered or refused, with the token that made it. */
+  writes: WriteRecord[];
   setAuthenticationConfigMap(data: Record<string, string>): void;
   writeKubeconfig(token?: string, fileName?: string): Promise<string>;
   /** down: stop listening and cut every connection (refused, as when the API server is gone); up: listen again on the same port. */
@@ -118,6 +135,7 @@ const REASONS: Record<number, string> = {
   403: 'Forbidden',
   404: 'NotFound',
   405: 'MethodNotAllowed',
+  409: 'Conflict',
   410: 'Expired',
   415: 'UnsupportedMediaType',
   422: 'Invalid',
@@ -142,7 +160,16 @@ export async function startKubeApiserverDouble(options: DoubleOptions = {}): Pro
     configMaps: new Map<string, Record<string, string>>(),
     objects: [] as StoredObject[],
     discovery: createKubeDiscoveryDouble(),
-    calls: { tokenreviews: 0, subjectaccessreviews: 0, configmaps: 0, objects: 0, watches: 0, unauthorized: 0 },
+    calls: {
+      tokenreviews: 0,
+      subjectaccessreviews: 0,
+      configmaps: 0,
+      objects: 0,
+      watches: 0,
+      leases: 0,
+      status: 0,
+      unauthorized: 0,
+    },
     connections: 0,
     subjectAccessReviews: [] as SarSpec[],
     failures: new Map<Endpoint, number>(),
@@ -152,6 +179,7 @@ export async function startKubeApiserverDouble(options: DoubleOptions = {}): Pro
   };
 
   const watchServer = createWatchServer(double.objects, failure);
+  const writeRoutes = createWriteRoutes(double.objects, watchServer, failure);
 
   const server: Server = createServer({ cert: serving.cert, key: serving.key }, (req, res) => {
     answer(req, res).then(
@@ -170,6 +198,17 @@ export async function startKubeApiserverDouble(options: DoubleOptions = {}): Pro
       return failure(401, 'Unauthorized');
     }
     const url = new URL(req.url ?? '/', 'https://double');
+    const write = writeRoutes.route(req.method ?? 'GET', url.pathname);
+    if (write) {
+      double.calls[write.endpoint]++;
+      const refused = double.failures.get(write.endpoint);
+      if (refused) {
+        const { endpoint, method, namespace, name = '' } = write;
+        if (method !== 'GET') writeRoutes.writes.push({ endpoint, method, namespace, name, token, code: refused });
+        return failure(refused, failureMessage(refused, write.endpoint));
+      }
+      return writeRoutes.answer(write, body, token, req.headers['content-type']);
+    }
     const discovery = req.method === 'GET' ? double.discovery.answer(url.pathname) : undefined;
     if (discovery) return discovery;
     const route = routeOf(req.method ?? 'GET', url.pathname);
@@ -339,6 +378,8 @@ export async function startKubeApiserverDouble(options: DoubleOptions = {}): Pro
 
   return Object.assign(double, {
     url,
+    leases: writeRoutes.leases,
+    writes: writeRoutes.writes,
     watch: watchServer.controls,
     caPem: ca.cert,
     caPath: ca.certPath,

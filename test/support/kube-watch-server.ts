@@ -31,6 +31,10 @@ export interface WatchedObject {
   resourceVersion?: string;
   /** The object's spec, served whole unless metadata only was asked for (an HPA's scaleTargetRef and metrics). */
   spec?: Record<string, unknown>;
+  /** metadata.generation, when the object has one (custom resources do). */
+  generation?: number;
+  /** The object's status ({} when absent): a status subresource write changes only this. */
+  status?: unknown;
 }
 
 export interface CollectionRoute {
@@ -313,6 +317,7 @@ function objectJson(o: WatchedObject, route: CollectionRoute, metadataOnly: bool
     ...(o.namespace ? { namespace: o.namespace } : {}),
     uid: `uid-${o.name}`,
     resourceVersion: o.resourceVersion ?? '1000',
+    ...(o.generation !== undefined ? { generation: o.generation } : {}),
     creationTimestamp: '2026-01-01T00:00:00Z',
     ...(o.labels ? { labels: o.labels } : {}),
   };
@@ -322,7 +327,7 @@ function objectJson(o: WatchedObject, route: CollectionRoute, metadataOnly: bool
     ...(typed ? { kind: kindOf(route.resource), apiVersion: apiVersionOf(route) } : {}),
     metadata,
     spec: o.spec ?? {},
-    status: {},
+    status: o.status ?? {},
   };
 }
 
