@@ -13,7 +13,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['api', 'version.ts'],
   ['concurrency', 'io', 'observability', 'schema'],
   ['kube', 'cache'],
-  ['providers', 'upstreams'],
+  ['providers', 'upstreams', 'hpa'],
   ['config'],
   ['server'],
   ['startup'],

@@ -25,6 +25,7 @@ import { completeQuestion, explainRoute, explainServedValue, startRouting } from
 import { PROMETHEUS_FLAG_OPTIONS, type PrometheusFlagValues, prometheusFlagsFrom } from './flags.js';
 
 const USAGE = `usage: hpa-metrics-adapter explain [--config FILE] [--prometheus-url URL] [METRIC]
+       hpa-metrics-adapter explain hpa ...   what the HPA controller makes of an HPA (explain hpa --help)
   Prints, per Prometheus rule, the series its seriesQuery finds and the metrics and resources
   derived from them, and what the other backends announce. For METRIC, first where a request
   for it goes, asked of the same router serving uses (an upstream, one of our backends, or the
@@ -63,6 +64,7 @@ export async function runExplain(argv: string[], out: NodeJS.WritableStream): Pr
   const print = (line = '') => {
     out.write(`${line}\n`);
   };
+  if (argv[0] === 'hpa') return (await import('./explain-hpa.js')).runExplainHpa(argv.slice(1), out);
   let kube: ClosableKubeClient | undefined;
   try {
     const args = parseExplainArgs(argv);

@@ -44,7 +44,8 @@ export interface HpaSummary {
   metrics: readonly HpaMetric[];
 }
 
-const selectorSchema = z.object({
+/** metav1.LabelSelector as the API serves it (explain hpa reads HPAs with it too). */
+export const selectorSchema = z.object({
   matchLabels: z.record(z.string(), z.string()).nullish(),
   matchExpressions: z
     .array(
@@ -57,7 +58,7 @@ const selectorSchema = z.object({
     .nullish(),
 });
 const identifierSchema = z.object({ name: z.string().min(1), selector: selectorSchema.nullish() });
-const referenceSchema = z.object({
+export const referenceSchema = z.object({
   apiVersion: z.string().nullish(),
   kind: z.string().min(1),
   name: z.string().min(1),

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type CertDir, createCertDir, issueServingCert } from './certs.js';
 import { createKubeDiscoveryDouble, type KubeDiscoveryDouble } from './kube-discovery-double.js';
+import { answerHpaRoute, createHpaClusterState, type HpaClusterState } from './kube-hpa-routes.js';
 import { createWatchServer, type WatchControls } from './kube-watch-server.js';
 import { createWriteRoutes, type WriteRecord } from './kube-write-routes.js';
 
@@ -100,6 +101,8 @@ export interface KubeApiserverDouble {
   watch: WatchControls;
   /** `/api`, `/apis` and group-version documents, as a 1.30 API server with a CRD answers them. */
   discovery: KubeDiscoveryDouble;
+  /** HPAs, scale subresources, pods with status, and the metrics groups forwarded to an adapter (kube-hpa-routes.ts). */
+  hpaCluster: HpaClusterState;
   calls: Record<Endpoint | 'unauthorized', number>;
   /** TLS connections accepted, to see whether clients keep connections alive. */
   connections: number;
@@ -160,6 +163,7 @@ export async function startKubeApiserverDouble(options: DoubleOptions = {}): Pro
     configMaps: new Map<string, Record<string, string>>(),
     objects: [] as StoredObject[],
     discovery: createKubeDiscoveryDouble(),
+    hpaCluster: createHpaClusterState(),
     calls: {
       tokenreviews: 0,
       subjectaccessreviews: 0,
@@ -209,6 +213,9 @@ export async function startKubeApiserverDouble(options: DoubleOptions = {}): Pro
       }
       return writeRoutes.answer(write, body, token, req.headers['content-type']);
     }
+    const hpaRoute =
+      req.method === 'GET' ? await answerHpaRoute(double.hpaCluster, url, req.headers.accept, failure) : undefined;
+    if (hpaRoute) return hpaRoute;
     const discovery = req.method === 'GET' ? double.discovery.answer(url.pathname) : undefined;
     if (discovery) return discovery;
     const route = routeOf(req.method ?? 'GET', url.pathname);
