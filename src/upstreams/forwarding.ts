@@ -10,6 +10,11 @@ import type { Deadline } from '../lib/deadline.js';
  */
 export interface Forwarding extends DiscoverySource {
   /**
+   * Whether any upstream is configured now (a reload may change it). Without one the HTTP layer
+   * skips upstreamFor and the target it would build: every cached hit would pay for it.
+   */
+  hasUpstreams(): boolean;
+  /**
    * The upstream that answers this metric, or undefined when a backend of ours serves it or no
    * upstream takes it. Answers from memory: it is asked on every metric request.
    */

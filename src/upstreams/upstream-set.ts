@@ -53,6 +53,10 @@ export class UpstreamSet implements Forwarding {
     return previous;
   }
 
+  hasUpstreams(): boolean {
+    return this.upstreams.length > 0;
+  }
+
   upstreamFor(target: ForwardTarget): Upstream | undefined {
     if (this.upstreams.length === 0) return undefined;
     return this.route(target)?.upstream;

@@ -9,6 +9,7 @@ import { BackendRouter } from '../../src/providers/router.js';
 import { createStaticBackend } from '../../src/providers/static/static-backend.js';
 import { createApp } from '../../src/server/app.js';
 import type { AuthSetup } from '../../src/server/auth/types.js';
+import type { Forwarding } from '../../src/upstreams/forwarding.js';
 
 /** The static config the API tests read: objects in two namespaces, a node, and external series. */
 export const TEST_CONFIG_YAML = `
@@ -52,7 +53,13 @@ export interface TestApp {
 
 /** The app over `backends`, by default the static backend of TEST_CONFIG_YAML. */
 export function buildTestApp(
-  options: { auth?: AuthSetup; backends?: MetricsBackend[]; logger?: Logger; requestTimeoutMs?: number } = {},
+  options: {
+    auth?: AuthSetup;
+    backends?: MetricsBackend[];
+    logger?: Logger;
+    requestTimeoutMs?: number;
+    forwarding?: Forwarding;
+  } = {},
 ): TestApp {
   const backends = options.backends ?? [testConfigBackend()];
   const metrics = createAdapterMetrics(undefined, false);
@@ -66,6 +73,7 @@ export function buildTestApp(
     readiness: { isReady: () => ready },
     version: { version: '1.2.3', gitCommit: 'abc' },
     requestTimeoutMs: options.requestTimeoutMs ?? 500,
+    ...(options.forwarding ? { forwarding: options.forwarding } : {}),
   });
   return {
     app,

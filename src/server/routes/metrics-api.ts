@@ -73,7 +73,7 @@ export function createMetricReaders(options: MetricsApiOptions): {
       query: parseMetricQuery(queryStringOf(req)),
     };
     const { path, query } = route.parsed;
-    const upstream = options.forwarding?.upstreamFor({
+    const upstream = forwardingFor(options)?.upstreamFor({
       group: CUSTOM_GROUP,
       version,
       discoveryName: `${formatGroupResource(path.resource)}/${path.metric}`,
@@ -114,7 +114,7 @@ export function createMetricReaders(options: MetricsApiOptions): {
       query: parseMetricQuery(queryStringOf(req)),
     };
     const { path, query } = route.parsed;
-    const upstream = options.forwarding?.upstreamFor({
+    const upstream = forwardingFor(options)?.upstreamFor({
       group: EXTERNAL_GROUP,
       version: route.version,
       discoveryName: path.metric,
@@ -144,6 +144,11 @@ export function createMetricReaders(options: MetricsApiOptions): {
   };
 
   return { custom, external };
+}
+
+/** The forwarding to ask, only while an upstream is configured. */
+function forwardingFor(options: MetricsApiOptions): Forwarding | undefined {
+  return options.forwarding?.hasUpstreams() ? options.forwarding : undefined;
 }
 
 /** The caller is authenticated and authorized by now; the upstream sees the same path and query, asked by us. */

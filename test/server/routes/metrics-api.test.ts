@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import request from 'supertest';
+import type { Forwarding } from '../../../src/upstreams/forwarding.js';
 import { buildTestApp } from '../../support/app.js';
 
 const { app } = buildTestApp();
@@ -194,5 +195,33 @@ describe('external metrics', () => {
   it('answers 404 for a metric no backend serves, pointing at discovery', async () => {
     const body = await getJson(`${EXTERNAL}/namespaces/default/unknown-metric`, 404);
     assert.match(body.message, /unknown-metric.*not served/);
+  });
+});
+
+describe('upstreams, when none is configured', () => {
+  it('are not asked about any metric request', async () => {
+    const asked: string[] = [];
+    let configured = false;
+    const forwarding: Forwarding = {
+      hasUpstreams: () => configured,
+      upstreamFor(target) {
+        asked.push(target.discoveryName);
+        return undefined;
+      },
+      resources: () => [],
+    };
+    const { app: withForwarding } = buildTestApp({ forwarding });
+    const read = async (path: string) => {
+      const res = await request(withForwarding).get(path);
+      assert.equal(res.status, 200, res.text);
+    };
+    await read(`${EXTERNAL}/namespaces/default/queue-depth`);
+    await read(`${CUSTOM}/v1beta2/namespaces/default/pods/web-1/http_requests`);
+    assert.deepEqual(asked, []);
+    // Once one is configured (a reload), every metric request asks again.
+    configured = true;
+    await read(`${EXTERNAL}/namespaces/default/queue-depth`);
+    await read(`${CUSTOM}/v1beta2/namespaces/default/pods/web-1/http_requests`);
+    assert.deepEqual(asked, ['queue-depth', 'pods/http_requests']);
   });
 });
