@@ -63,17 +63,24 @@ export function withFailurePolicy(
       'serving a fallback value for the metric (its failure policy)',
     );
   };
-  const answered = (metric: string, series: string): void => {
-    if (!states.has(series)) return;
-    states.delete(series);
-    deps.logger.info({ backend: backend.name, metric, series }, 'the metric is answered by its backend again');
+  // A series is named only while one serves a fallback: an answered request pays nothing here then.
+  const answered = (metric: string, series: () => string): void => {
+    if (states.size === 0) return;
+    const name = series();
+    if (!states.has(name)) return;
+    states.delete(name);
+    deps.logger.info({ backend: backend.name, metric, series: name }, 'the metric is answered by its backend again');
   };
 
   /** The request as the backend sees it, with the policy's stale bound for the cache (see CacheCaller). */
-  const bounded = <R extends CacheCaller>(request: R, metric: string, series: string, policy: FailurePolicy): R => {
-    const onStale: StalePolicy['onStale'] = (_ageMs, error) => served(metric, series, 'last_good', error);
+  const bounded = <R extends CacheCaller>(
+    request: R,
+    metric: string,
+    series: () => string,
+    policy: FailurePolicy,
+  ): R => {
     const maxStaleMs = policy.onError === 'lastGood' ? policy.maxStaleMs : 0;
-    return { ...request, stalePolicy: maxStaleMs === undefined ? { onStale } : { maxStaleMs, onStale } };
+    return { ...request, stalePolicy: new StaleFallback(maxStaleMs, metric, series, served) };
   };
 
   /** The value the policy puts in for `error`, or undefined when the error stands. */
@@ -92,7 +99,7 @@ export function withFailurePolicy(
     async getExternalMetric(request: ExternalMetricRequest): Promise<readonly ExternalSample[]> {
       if (!inner.external) return [];
       const policy = policyFor(request.metric);
-      const series = `${request.namespace}/${request.metric}{${request.metricSelector.toString()}}`;
+      const series = () => `${request.namespace}/${request.metric}{${request.metricSelector.toString()}}`;
       const fallback = (value: number): ExternalSample[] => [
         { labels: pinnedLabels(request.metricSelector), value, timestamp: deps.now() },
       ];
@@ -102,11 +109,11 @@ export function withFailurePolicy(
       } catch (error) {
         const value = substitute(policy, error, () => request.deadline.signal);
         if (value === undefined) throw error;
-        served(request.metric, series, reasonOf(error), error);
+        served(request.metric, series(), reasonOf(error), error);
         return fallback(value);
       }
       if (samples.length === 0 && policy.noData !== 'error') {
-        served(request.metric, series, 'no_data_value', 'no series matched');
+        served(request.metric, series(), 'no_data_value', 'no series matched');
         return fallback(policy.noData);
       }
       answered(request.metric, series);
@@ -121,7 +128,7 @@ export function withFailurePolicy(
       if (!inner.custom) throw ApiError.internal(`${backend.name} has no custom metrics`);
       const policy = policyFor(request.metric);
       const { object } = request;
-      const series = `${object.namespace ?? ''}/${object.resource.resource}/${object.name}/${request.metric}`;
+      const series = () => `${object.namespace ?? ''}/${object.resource.resource}/${object.name}/${request.metric}`;
       try {
         const sample = await inner.custom.getMetricByName(bounded(request, request.metric, series, policy));
         answered(request.metric, series);
@@ -129,7 +136,7 @@ export function withFailurePolicy(
       } catch (error) {
         const value = substitute(policy, error, () => request.deadline.signal);
         if (value === undefined) throw error;
-        served(request.metric, series, reasonOf(error), error);
+        served(request.metric, series(), reasonOf(error), error);
         return { value, timestamp: deps.now() };
       }
     },
@@ -137,13 +144,31 @@ export function withFailurePolicy(
     // the stale bound applies here: a fixed value cannot be given to objects nobody listed.
     async getMetricBySelector(request: CustomMetricBySelectorRequest): Promise<readonly ObjectSample[]> {
       if (!inner.custom) return [];
-      const series = `${request.namespace ?? ''}/${request.resource.resource}/${request.metric}{${request.objectSelector.toString()}}`;
+      const series = () =>
+        `${request.namespace ?? ''}/${request.resource.resource}/${request.metric}{${request.objectSelector.toString()}}`;
       return inner.custom.getMetricBySelector(bounded(request, request.metric, series, policyFor(request.metric)));
     },
   };
 
   // Everything else (name, start, close, what a backend adds) is the backend's own.
   return Object.assign(Object.create(backend) as MetricsBackend, { external, custom });
+}
+
+/**
+ * The stale bound a request carries to the cache; names its series only when the cache serves it
+ * a stale value, so a hit builds no series name.
+ */
+class StaleFallback implements StalePolicy {
+  constructor(
+    readonly maxStaleMs: number | undefined,
+    private readonly metric: string,
+    private readonly series: () => string,
+    private readonly served: (metric: string, series: string, reason: FallbackReason, why: unknown) => void,
+  ) {}
+
+  onStale(_ageMs: number, error: unknown): void {
+    this.served(this.metric, this.series(), 'last_good', error);
+  }
 }
 
 function reasonOf(error: unknown): FallbackReason {
