@@ -59,9 +59,16 @@ export interface MetricQueriesOptions {
 const KEPT_SELECTIONS = 4096;
 const KEPT_SELECTION_OBJECTS = 50_000;
 
+/** Something rendered, and the key its PromQL is cached under. */
+interface Keyed<Rendered> {
+  rendered: Rendered;
+  key: string;
+}
+
 interface Selection {
   objects: readonly ObjectSummary[];
   rendered: RenderedQuery;
+  key: string;
   samples?: readonly PromSample[];
   answer?: readonly ObjectSample[];
 }
@@ -70,10 +77,14 @@ export function createMetricQueries(options: MetricQueriesOptions): MetricQuerie
   const { client, cache, metrics, logger } = options;
 
   /** One PromQL read two ways (NaN as 0 or as no data) is cached as two answers. */
-  function query(promql: string, rule: CompiledRule, caller: CacheCaller): Promise<readonly PromSample[]> {
-    const reading = rule.nan === 'zero' ? '' : '\n# NaN read as no data';
+  function cacheKeyOf(promql: string, rule: CompiledRule): string {
+    return options.keyPrefix + promql + (rule.nan === 'zero' ? '' : '\n# NaN read as no data');
+  }
+
+  /** `key` is cacheKeyOf(promql, rule), kept beside the rendered PromQL: a hit builds no key string. */
+  function query(promql: string, key: string, rule: CompiledRule, caller: CacheCaller): Promise<readonly PromSample[]> {
     return cache.fetch(
-      options.keyPrefix + promql + reading,
+      key,
       async (loadSignal) => {
         const result = await client.query(promql, options.now(), loadSignal);
         const { served, dropped } = servedSamples(result.samples, rule.nan);
@@ -101,9 +112,9 @@ export function createMetricQueries(options: MetricQueriesOptions): MetricQuerie
     );
   }
 
-  // Rendered PromQL per request shape (see RenderedQueries).
-  const renderedExternal = new RenderedQueries<string>();
-  const renderedObject = new RenderedQueries<RenderedQuery>();
+  // Rendered PromQL per request shape (see RenderedQueries), each with its cache key.
+  const renderedExternal = new RenderedQueries<Keyed<string>>();
+  const renderedObject = new RenderedQueries<Keyed<RenderedQuery>>();
 
   // For a selector, the PromQL names the selected objects: it is kept while the lister hands out
   // the same (frozen) objects (see KubeClient.listObjects), and the answer while the cache hands
@@ -139,7 +150,7 @@ export function createMetricQueries(options: MetricQueriesOptions): MetricQuerie
       names: objects.map((o) => o.name),
       metricSelector,
     });
-    const selection: Selection = { objects, rendered };
+    const selection: Selection = { objects, rendered, key: cacheKeyOf(rendered.promql, entry.rule) };
     if (Object.isFrozen(objects) && objects.length < KEPT_SELECTION_OBJECTS) renderedSelection.set(key, selection);
     return selection;
   }
@@ -147,32 +158,39 @@ export function createMetricQueries(options: MetricQueriesOptions): MetricQuerie
   return {
     external(entry, request) {
       const { metric, namespace, metricSelector } = request;
-      const promql = renderedExternal.get(memoKey(metric, namespace, metricSelector.toString()), () =>
-        renderExternalQuery({ rule: entry.rule, seriesName: entry.seriesName, namespace, metricSelector }),
-      );
-      return query(promql, entry.rule, request);
+      const { rendered, key } = renderedExternal.get(memoKey(metric, namespace, metricSelector.toString()), () => {
+        const promql = renderExternalQuery({
+          rule: entry.rule,
+          seriesName: entry.seriesName,
+          namespace,
+          metricSelector,
+        });
+        return { rendered: promql, key: cacheKeyOf(promql, entry.rule) };
+      });
+      return query(rendered, key, entry.rule, request);
     },
 
     async object(entry, request) {
       const { object, metric, metricSelector } = request;
       const { resource, namespace, name } = object;
       const key = memoKey(metric, resource.group, resource.resource, namespace, name, metricSelector.toString());
-      const rendered = renderedObject.get(key, () =>
-        renderCustomQuery({
+      const kept = renderedObject.get(key, () => {
+        const rendered = renderCustomQuery({
           rule: entry.rule,
           seriesName: entry.seriesName,
           resource,
           namespace,
           names: [name],
           metricSelector,
-        }),
-      );
-      return { samples: await query(rendered.promql, entry.rule, request), rendered };
+        });
+        return { rendered, key: cacheKeyOf(rendered.promql, entry.rule) };
+      });
+      return { samples: await query(kept.rendered.promql, kept.key, entry.rule, request), rendered: kept.rendered };
     },
 
     async selection(entry, request, objects) {
       const selection = selectionQuery(entry, request, objects);
-      const samples = await query(selection.rendered.promql, entry.rule, request);
+      const samples = await query(selection.rendered.promql, selection.key, entry.rule, request);
       if (selection.samples === samples && selection.answer) return selection.answer;
       const byName = new Map<string, PromSample>();
       for (const sample of samples) {

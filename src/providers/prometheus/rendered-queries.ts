@@ -28,5 +28,8 @@ export class RenderedQueries<Rendered> {
 
 /** The parts of a memo key, joined with a character no Kubernetes name or selector holds. */
 export function memoKey(...parts: readonly (string | undefined)[]): string {
-  return parts.map((part) => part ?? '').join('\n');
+  // Concatenated in a loop: map and join would make two arrays per request.
+  let key = parts[0] ?? '';
+  for (let i = 1; i < parts.length; i++) key += `\n${parts[i] ?? ''}`;
+  return key;
 }
