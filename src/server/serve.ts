@@ -162,20 +162,27 @@ export async function serveHttps(options: ServeOptions): Promise<RunningServer> 
     socket.once('close', () => sockets.delete(socket));
     slots.admit(socket);
   });
-  /** Per TLS connection: requests running on it, and when it last finished one (or was opened). */
-  const connections = new Map<TLSSocket, { busy: number; lastActive: number; ending: boolean }>();
+  /**
+   * Per TLS connection: requests running on it, when it last finished one (or was opened), and
+   * whether it has sent one (the slots are told once per connection, not on every request).
+   */
+  const connections = new Map<TLSSocket, { busy: number; lastActive: number; ending: boolean; requested: boolean }>();
   server.on('secureConnection', (socket: TLSSocket) => {
-    connections.set(socket, { busy: 0, lastActive: Date.now(), ending: false });
+    connections.set(socket, { busy: 0, lastActive: Date.now(), ending: false, requested: false });
     socket.once('close', () => connections.delete(socket));
   });
   // Before the app's listener, which may answer at once: headers can only be set before that.
   server.prependListener('request', (req, res) => {
     inflight++;
-    slots.requested(req.socket.remoteAddress, req.socket.remotePort);
-    if (closeAfterResponse) res.setHeader('Connection', 'close');
     const state = connections.get(req.socket as TLSSocket);
+    if (!state?.requested) {
+      slots.requested(req.socket.remoteAddress, req.socket.remotePort);
+      if (state) state.requested = true;
+    }
+    if (closeAfterResponse) res.setHeader('Connection', 'close');
     if (state) state.busy++;
-    res.once('close', () => {
+    // 'close' comes once per response: `on` spares the wrapper `once` would make per request.
+    res.on('close', () => {
       inflight--;
       if (state) {
         state.busy--;
