@@ -40,14 +40,6 @@ export function createApp(options: AppOptions): Express {
   app.disable('etag');
   app.set('query parser', false);
 
-  // One layer for what every request goes through: each layer costs a router step per request.
-  const observe = observeRequests(options.metrics, options.logger);
-  app.use((req, res, next) => {
-    observe(req, res);
-    refuseOversizedRequest(req);
-    refuseWrites(req, res);
-    next();
-  });
   // Everything under /apis is the metrics API and its discovery, answered here: the HPA's requests
   // do not walk past the health, /metrics and OpenAPI routes first.
   const apis = createApisHandler({
@@ -58,7 +50,12 @@ export function createApp(options: AppOptions): Express {
     resources: options.resources,
   });
   const auth = options.auth;
+  const observe = observeRequests(options.metrics, options.logger);
+  // One layer for what every request goes through, /apis included: each layer costs a router step per request.
   app.use((req, res, next) => {
+    observe(req, res);
+    refuseOversizedRequest(req);
+    refuseWrites(req, res);
     if (!isUnderApis(req.path)) return next();
     const route = apis.route(req);
     return auth
