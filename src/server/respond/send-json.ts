@@ -16,7 +16,10 @@ export function sendJson(res: ServerResponse, body: unknown, status = 200): void
 
 /**
  * Answers with JSON serialised earlier (kept from an identical answer): no work but the write.
- * A string, not a Buffer: node sends a string body in one write with the headers.
+ * A string, not a Buffer: node sends a string body in one write with the headers. The headers go
+ * to writeHead as a flat list, which node writes out as given, where setHeader would first keep
+ * each one in the response's header map; headers set earlier (Connection: close while draining,
+ * Retry-After) are kept.
  */
 export function sendRenderedJson(
   res: ServerResponse,
@@ -24,8 +27,6 @@ export function sendRenderedJson(
   status = 200,
   contentType = JSON_CONTENT_TYPE,
 ): void {
-  res.statusCode = status;
-  res.setHeader('Content-Type', contentType);
-  res.setHeader('Content-Length', body.bytes);
+  res.writeHead(status, ['Content-Type', contentType, 'Content-Length', String(body.bytes)]);
   res.end(body.json);
 }
