@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { startAdapter } from '../test/support/adapter-process.js';
 import { connectionSlotFlood, successRate } from '../test/support/connection-flood.js';
+import { DEPLOYMENT_NODE_OPTIONS } from '../test/support/deployment-node-options.js';
 
 /**
  * The connection-slot lockout (issue 20 item 8), measured on built adapters, one after the
@@ -21,7 +22,7 @@ const builds: (string | undefined)[] = [...(values.build ?? []), undefined];
 for (const mainJs of builds) {
   const adapter = await startAdapter({
     args: ['--secure-port=0'],
-    env: { NODE_OPTIONS: '--max-old-space-size=320' },
+    env: { NODE_OPTIONS: DEPLOYMENT_NODE_OPTIONS },
     ...(mainJs ? { mainJs } : {}),
   });
   try {

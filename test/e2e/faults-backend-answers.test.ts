@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { adapterRequest, sampleOf } from '../support/adapter-client.js';
 import { startAdapterOnPrometheus } from '../support/adapter-on-prometheus.js';
+import { DEPLOYMENT_NODE_OPTIONS } from '../support/deployment-node-options.js';
 import { type MisbehavingPrometheus, startMisbehavingPrometheus } from '../support/misbehaving-prometheus.js';
 import { startedForFile } from '../support/started-for-file.js';
 
@@ -14,8 +15,6 @@ import { startedForFile } from '../support/started-for-file.js';
 
 const TTL_MS = 1000;
 const MAX_STALE_MS = 2000;
-/** The Deployment runs node with --max-old-space-size=320. */
-const HEAP_LIMIT_MB = 320;
 const HUGE_BYTES = 600 * 1024 * 1024;
 const HUGE_READS = 6;
 const MAX_RSS_GROWTH_BYTES = 128 * 1024 * 1024;
@@ -41,7 +40,7 @@ const served = startedForFile(() =>
   startAdapterOnPrometheus({
     config: CONFIG,
     prometheusUrl: prometheus.url,
-    env: { NODE_OPTIONS: `--max-old-space-size=${HEAP_LIMIT_MB}` },
+    env: { NODE_OPTIONS: DEPLOYMENT_NODE_OPTIONS },
   }),
 );
 

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { adapterMetric, adapterRequest, eventually } from '../support/adapter-client.js';
 import { type AdapterProcess, startAdapter } from '../support/adapter-process.js';
+import { DEPLOYMENT_NODE_OPTIONS } from '../support/deployment-node-options.js';
 
 /**
  * Someone ships a broken config (a bad ConfigMap edit, a truncated file): the adapter keeps
@@ -43,9 +44,6 @@ function hugeConfig(bytes: number): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** The Deployment runs node with --max-old-space-size=320. */
-const HEAP_LIMIT_MB = 320;
-
 const QUEUE_DEPTH = '/apis/external.metrics.k8s.io/v1beta1/namespaces/default/queue-depth?labelSelector=queue%3Djobs';
 
 let adapter: AdapterProcess;
@@ -74,7 +72,7 @@ before(async () => {
   await writeFile(configPath, configWith(42));
   adapter = await startAdapter({
     args: ['--secure-port=0', `--config=${configPath}`],
-    env: { NODE_OPTIONS: `--max-old-space-size=${HEAP_LIMIT_MB}` },
+    env: { NODE_OPTIONS: DEPLOYMENT_NODE_OPTIONS },
   });
 });
 

@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { adapterRequest, eventually } from '../support/adapter-client.js';
 import { type AdapterProcess, startAdapter } from '../support/adapter-process.js';
 import { connectionSlotFlood, successRate } from '../support/connection-flood.js';
+import { DEPLOYMENT_NODE_OPTIONS } from '../support/deployment-node-options.js';
 
 /**
  * Connections an attacker or a rollout throws at the process: floods of TCP connections that
@@ -14,8 +15,7 @@ import { connectionSlotFlood, successRate } from '../support/connection-flood.js
  */
 
 const METRIC = '/apis/external.metrics.k8s.io/v1beta1/namespaces/default/demo-queue-depth';
-/** The Deployment's heap flag and memory limit. */
-const HEAP_LIMIT_MB = 320;
+/** The Deployment's memory limit. */
 const CONTAINER_LIMIT_BYTES = 512 * 1024 * 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
@@ -54,7 +54,7 @@ describe('a flood of connections that never complete a TLS handshake', () => {
   it('keeps RSS within the container limit, cuts silent connections after the handshake timeout, and /livez answers', async (t) => {
     const adapter = await startAdapter({
       args: ['--secure-port=0'],
-      env: { NODE_OPTIONS: `--max-old-space-size=${HEAP_LIMIT_MB}` },
+      env: { NODE_OPTIONS: DEPLOYMENT_NODE_OPTIONS },
     });
     try {
       const lone = connect({ host: '127.0.0.1', port: adapter.port });
@@ -117,7 +117,7 @@ describe('a thousand silent connections reopened as the server closes them', () 
   it('leaves /livez and metric reads over new connections answering, by evicting the oldest silent connection', async (t) => {
     const adapter = await startAdapter({
       args: ['--secure-port=0'],
-      env: { NODE_OPTIONS: `--max-old-space-size=${HEAP_LIMIT_MB}` },
+      env: { NODE_OPTIONS: DEPLOYMENT_NODE_OPTIONS },
     });
     try {
       const flood = await connectionSlotFlood({

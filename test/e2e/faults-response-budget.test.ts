@@ -9,6 +9,7 @@ import { type AdapterAnswer, adapterRequest } from '../support/adapter-client.js
 import { type AdapterOnPrometheus, startAdapterOnPrometheus } from '../support/adapter-on-prometheus.js';
 import { type AdapterProcess, startAdapter } from '../support/adapter-process.js';
 import { type CertDir, createCertDir, issueServingCert } from '../support/certs.js';
+import { DEPLOYMENT_NODE_OPTIONS } from '../support/deployment-node-options.js';
 import { type MisbehavingPrometheus, startMisbehavingPrometheus } from '../support/misbehaving-prometheus.js';
 
 /**
@@ -17,8 +18,7 @@ import { type MisbehavingPrometheus, startMisbehavingPrometheus } from '../suppo
  * the process-wide response budget answered 503 naming it.
  */
 
-/** The Deployment's heap flag and memory limit. */
-const HEAP_LIMIT_MB = 320;
+/** The Deployment's memory limit. */
 const CONTAINER_LIMIT_BYTES = 512 * 1024 * 1024;
 const ANSWER_BYTES = 30 * 1024 * 1024;
 const CONCURRENT = 4;
@@ -52,7 +52,7 @@ before(async () => {
   served = await startAdapterOnPrometheus({
     config: CONFIG,
     prometheusUrl: prometheus.url,
-    env: { NODE_OPTIONS: `--max-old-space-size=${HEAP_LIMIT_MB}` },
+    env: { NODE_OPTIONS: DEPLOYMENT_NODE_OPTIONS },
   });
 });
 
@@ -172,7 +172,7 @@ describe('concurrent upstream answers, each under the per-answer limit', () => {
     );
     const adapter = await startAdapter({
       args: ['--secure-port=0', `--config=${config}`],
-      env: { NODE_OPTIONS: `--max-old-space-size=${HEAP_LIMIT_MB}` },
+      env: { NODE_OPTIONS: DEPLOYMENT_NODE_OPTIONS },
     });
     try {
       const paths = Array.from(
