@@ -1,4 +1,4 @@
-import { type PromSample, parseQueryData } from '../../src/providers/prometheus/client.js';
+import { type PromSample, parseQueryData } from '../../src/providers/prometheus/client-answer.js';
 import { servedSamples } from '../../src/providers/prometheus/served-samples.js';
 
 /**
