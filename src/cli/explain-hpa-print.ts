@@ -12,6 +12,9 @@ export function printHpa(explanation: HpaExplanation, print: Print): void {
   const { decision } = explanation;
   const deciding = explanation.decidingMetric ? `, decided by ${explanation.decidingMetric}` : '';
   print(`result: ${decision.replicas} replicas (${decision.reason}: ${decision.message})${deciding}`);
+  const skipped = explanation.metrics.filter((m) => m.skipped !== undefined).map((m) => `metric ${m.index}`);
+  if (skipped.length > 0)
+    print(`note: the result leaves out ${skipped.join(', ')}, which explain hpa does not compute`);
   for (const warning of explanation.warnings) print(warning.startsWith('note: ') ? warning : `warning: ${warning}`);
 }
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
-import { runExplainHpa } from '../../src/cli/explain-hpa.js';
 import { HPA_USER, startClusterHarness } from '../support/cluster-harness.js';
+import { explain } from '../support/explain.js';
+import { STATIC_HPA_METRICS_CONFIG } from '../support/hpa-fixtures.js';
 import type { StoredObject } from '../support/kube-apiserver-double.js';
 import { setUpForFile, startedForFile } from '../support/started-for-file.js';
 
@@ -12,21 +12,7 @@ import { setUpForFile, startedForFile } from '../support/started-for-file.js';
  * every request explain prints is the one the HPA controller sends, answered by the adapter.
  */
 
-const CONFIG = `
-static:
-  external:
-    - metric: queue-depth
-      series: [{ labels: { queue: jobs }, value: 7 }]
-  custom:
-    - metric: requests-per-second
-      resource: pods
-      objects:
-        - { namespace: batch, name: worker-0, labels: { app: worker }, value: 30 }
-        - { namespace: batch, name: worker-1, labels: { app: worker }, value: 10 }
-    - metric: backlog
-      resource: services
-      objects: [{ namespace: batch, name: jobs, value: 12 }]
-`;
+const CONFIG = STATIC_HPA_METRICS_CONFIG;
 
 function hpa(name: string, target: string, metrics: unknown[]): StoredObject {
   return {
@@ -101,14 +87,8 @@ setUpForFile(() => {
   );
 });
 
-async function explainHpa(...argv: string[]): Promise<{ code: number; text: string }> {
-  const out = new PassThrough();
-  let text = '';
-  out.on('data', (chunk: Buffer) => {
-    text += chunk.toString();
-  });
-  const code = await runExplainHpa([...argv, '--kubeconfig', cluster.kube.kubeconfigPath], out);
-  return { code, text };
+function explainHpa(...argv: string[]): Promise<{ code: number; text: string }> {
+  return explain('hpa', ...argv, '--kubeconfig', cluster.kube.kubeconfigPath);
 }
 
 describe('explain hpa NAMESPACE/NAME against a cluster', () => {
