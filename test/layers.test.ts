@@ -14,6 +14,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['concurrency', 'io', 'observability', 'schema'],
   ['kube', 'cache'],
   ['providers', 'upstreams', 'hpa'],
+  ['definitions'],
   ['config'],
   ['server'],
   ['startup'],
