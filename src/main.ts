@@ -46,6 +46,18 @@ async function main(argv: readonly string[]): Promise<void> {
     resources: cluster.resources,
   });
 
+  const hpaRefresh = cluster.hpas
+    ? new (await import('./refresh/hpa-refresher.js')).HpaRefresher({
+        hpas: cluster.hpas,
+        provider: backends.router,
+        resources: cluster.resources,
+        targetSelector: cluster.hpas.targetSelector,
+        logger,
+        registry: metrics.registry,
+      })
+    : undefined;
+  hpaRefresh?.start();
+
   let ready = false;
   const app = createApp({
     provider: backends.router,
@@ -83,6 +95,15 @@ async function main(argv: readonly string[]): Promise<void> {
       );
     }
   });
+  if (hpaRefresh && flags.hpaRefreshWarmupMs > 0) {
+    // A replica that just started (or took over) answers the first poll of every HPA from cache.
+    const started = Date.now();
+    const warm = await hpaRefresh.warmUp(flags.hpaRefreshWarmupMs);
+    logger.info(
+      { warm, reads: hpaRefresh.kept().length, hpas: hpaRefresh.hpaCount, ms: Date.now() - started },
+      warm ? 'HPA reads refreshed: ready' : 'HPA reads not all refreshed within --hpa-refresh-warmup: ready anyway',
+    );
+  }
   ready = true;
   logger.info(
     {
@@ -132,6 +153,7 @@ async function main(argv: readonly string[]): Promise<void> {
     await new Promise((r) => setTimeout(r, flags.shutdownDelaySeconds * 1000));
     const cut = await running.drain(flags.shutdownGraceSeconds * 1000);
     if (cut > 0) logger.warn({ requests: cut }, 'grace period ended with requests still running; they were cut');
+    await hpaRefresh?.close();
     await backends.close();
     cluster.close();
     logger.info('stopped');

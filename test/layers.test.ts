@@ -15,7 +15,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['kube', 'cache'],
   ['providers', 'upstreams', 'hpa'],
   ['definitions'],
-  ['config'],
+  ['config', 'refresh'],
   ['server'],
   ['startup'],
   ['cli'],

@@ -81,6 +81,36 @@ export function selectorFromMatchLabels(labels: Readonly<Record<string, string>>
 }
 
 /**
+ * The selector a metav1.LabelSelector means, as metav1.LabelSelectorAsSelector reads it (the HPA
+ * controller turns a metric's `selector` into its query so): matchLabels are Equals, In and NotIn
+ * need values, Exists and DoesNotExist take none; its toString() is the canonical form.
+ */
+export function selectorFromMeta(meta: MetaLabelSelector | undefined): LabelSelector {
+  const requirements: Requirement[] = [];
+  for (const [key, value] of Object.entries(meta?.matchLabels ?? {})) {
+    requirements.push(checked(key, { key, operator: 'Equals', values: [value] }, [value]));
+  }
+  for (const { key, operator, values = [] } of meta?.matchExpressions ?? []) {
+    const set = [...new Set(values)].sort(compareStrings);
+    const needsValues = operator === 'In' || operator === 'NotIn';
+    if (needsValues === (set.length === 0)) {
+      throw ApiError.badRequest(
+        `invalid matchExpressions entry for ${JSON.stringify(key)}: ${operator} ${needsValues ? 'needs' : 'takes no'} values`,
+      );
+    }
+    requirements.push(checked(key, { key, operator, values: set }, set));
+  }
+  return new ParsedSelector(requirements);
+}
+
+function checked(key: string, requirement: Requirement, values: readonly string[]): Requirement {
+  const problem = labelKeyProblem(key) ?? values.map(labelValueProblem).find((p) => p !== undefined);
+  if (problem !== undefined)
+    throw ApiError.badRequest(`invalid selector requirement on ${JSON.stringify(key)}: ${problem}`);
+  return requirement;
+}
+
+/**
  * The metav1.LabelSelector form of a selector. GreaterThan and LessThan have no metav1
  * operator (the API's Gt/Lt exist only for node affinity), so they are left out: the result
  * then describes a superset of what the selector matched.

@@ -101,7 +101,18 @@ export function parseFlags(argv: readonly string[]): Flags {
       v['watch-max-label-bytes'],
       DEFAULT_OBJECT_CAPS.maxLabelBytes,
     ),
+    hpaRefresh: hpaRefreshFlag(v['hpa-refresh']),
+    hpaRefreshWarmupMs:
+      v['hpa-refresh-warmup'] === '0' ? 0 : (durationFlag('hpa-refresh-warmup', v['hpa-refresh-warmup']) ?? 5_000),
   };
+}
+
+function hpaRefreshFlag(raw: string | undefined): 'all' | 'off' {
+  if (raw === undefined || raw === 'all') return 'all';
+  if (raw === 'off') return 'off';
+  throw new FlagError(
+    `--hpa-refresh: expected all (every replica keeps the reads of every HPA fresh) or off, got "${raw}"`,
+  );
 }
 
 /** The Prometheus flags, shared by serving and `explain` (prometheus-adapter's names). */
@@ -185,6 +196,8 @@ export const SERVE_FLAG_OPTIONS = {
   'watch-resources': str,
   'watch-max-objects': str,
   'watch-max-label-bytes': str,
+  'hpa-refresh': str,
+  'hpa-refresh-warmup': str,
   ...PROMETHEUS_FLAG_OPTIONS,
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },

@@ -45,6 +45,16 @@ const FLAGS: readonly [flag: string, defaultValue: string, meaning: string][] = 
   ['--watch-resources LIST', '*', 'resources whose metadata may be watched for labelSelector requests'],
   ['--watch-max-objects N', '150000', 'objects held per watched resource (and per LIST); past it, LIST by selector'],
   ['--watch-max-label-bytes SIZE', '32Mi', 'names and labels held per watched resource (and per LIST)'],
+  [
+    '--hpa-refresh all|off',
+    'all',
+    'in a cluster, keep the metric reads of every HPA fresh in the cache on this replica (needs list/watch on horizontalpodautoscalers.autoscaling)',
+  ],
+  [
+    '--hpa-refresh-warmup DURATION',
+    '5s',
+    'readiness waits at most this long for the first refresh of every HPA read; 0 does not wait',
+  ],
   ['-h, --help', '', 'print this help and exit'],
   ['--version', '', 'print the version and exit'],
 ];

@@ -3,7 +3,7 @@ import { BUILTIN_RESOURCES } from '../api/builtin-resources.js';
 import { SERVED_GROUPS } from '../api/groups.js';
 import type { ResourceResolver } from '../api/resource-table.js';
 import { findKubeConfigSource, type KubeConfigSource } from '../kube/config-source.js';
-import type { ObjectInformers } from '../kube/index.js';
+import type { HpaWatch, ObjectInformers } from '../kube/index.js';
 import type { Logger } from '../observability/logger.js';
 import { FlagError } from '../schema/errors.js';
 import type { AuthFlags, AuthSetup } from '../server/auth/types.js';
@@ -13,6 +13,8 @@ export interface ClusterAccess {
   auth?: AuthSetup;
   /** Resolves selector requests (watched metadata, LIST as fallback); absent in standalone mode. */
   objects?: ObjectInformers;
+  /** The cluster's HPAs, watched for HPA-aware refresh; absent standalone or with --hpa-refresh=off. */
+  hpas?: HpaWatch;
   /** Resource names as the cluster serves them; the built-in table without a Kubernetes API connection. */
   resources: ResourceResolver;
   /** The address to listen on. */
@@ -57,6 +59,10 @@ export interface ClusterFlags extends AuthFlags {
   /** Objects, and bytes of names and labels, one watched resource (or one LIST) may hold. */
   watchMaxObjects: number;
   watchMaxLabelBytes: number;
+  /** HPA-aware refresh: `all` watches the cluster's HPAs and keeps their reads fresh on this replica. */
+  hpaRefresh: 'all' | 'off';
+  /** How long readiness waits for the first refresh of every HPA read; 0 does not wait. */
+  hpaRefreshWarmupMs: number;
 }
 
 /**
@@ -91,7 +97,7 @@ export async function clusterAccess(flags: ClusterFlags, logger: Logger, registr
     );
     return { host, resources: BUILTIN_RESOURCES, onClientCaChange() {}, close() {} };
   }
-  const { createKubeClient, createObjectInformers } = await import('../kube/index.js');
+  const { createKubeClient, createObjectInformers, createHpaWatch } = await import('../kube/index.js');
   const { createAuthSetup } = await import('../server/auth/setup.js');
   const kube = loaded ? createKubeClient(loaded.kubeConfig) : undefined;
   if (loaded) logger.info({ source: loaded.source }, 'using Kubernetes API');
@@ -112,6 +118,10 @@ export async function clusterAccess(flags: ClusterFlags, logger: Logger, registr
         ...(clusterResources ? { resources: clusterResources } : {}),
       })
     : undefined;
+  const hpas =
+    loaded && flags.hpaRefresh === 'all'
+      ? createHpaWatch(loaded.kubeConfig, { logger, resources: clusterResources ?? BUILTIN_RESOURCES })
+      : undefined;
   let caListener: ((clientCaPem: string[]) => void) | undefined;
   let auth: AuthSetup;
   try {
@@ -125,11 +135,14 @@ export async function clusterAccess(flags: ClusterFlags, logger: Logger, registr
   } catch (error) {
     kube?.close();
     void objects?.close();
+    void hpas?.close();
     throw new FlagError(`${(error as Error).message}${standaloneHint(source)}`);
   }
+  hpas?.start();
   return {
     auth,
     objects,
+    ...(hpas ? { hpas } : {}),
     resources: clusterResources ?? BUILTIN_RESOURCES,
     host: flags.bindAddress ?? '0.0.0.0',
     onClientCaChange(listener) {
@@ -140,6 +153,7 @@ export async function clusterAccess(flags: ClusterFlags, logger: Logger, registr
       void clusterResources?.close();
       kube?.close();
       void objects?.close();
+      void hpas?.close();
     },
   };
 }

@@ -87,7 +87,7 @@ describe('Pods metric by label selector from watched metadata (the built adapter
     const lists = cluster.kube.calls.objects;
     for (let i = 0; i < 10; i++) assert.deepEqual(await podsOfWeb(), ['web-1', 'web-2']);
     assert.equal(cluster.kube.calls.objects, lists, 'no LIST while the watch serves');
-    assert.equal(cluster.kube.watch.openWatches, 1);
+    assert.equal(cluster.kube.watch.openWatches, 2, 'the pods watch, and the HPA watch of HPA-aware refresh');
   });
 
   it('a relabelled pod joins the answer once its watch event arrives', async () => {

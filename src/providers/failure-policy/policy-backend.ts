@@ -107,12 +107,13 @@ export function withFailurePolicy(
       try {
         samples = await inner.external.getExternalMetric(bounded(request, request.metric, series, policy));
       } catch (error) {
-        const value = substitute(policy, error, () => request.deadline.signal);
+        // A background refresh (HPA-aware refresh) takes no fallback: nobody reads its answer.
+        const value = request.refresh ? undefined : substitute(policy, error, () => request.deadline.signal);
         if (value === undefined) throw error;
         served(request.metric, series(), reasonOf(error), error);
         return fallback(value);
       }
-      if (samples.length === 0 && policy.noData !== 'error') {
+      if (samples.length === 0 && policy.noData !== 'error' && !request.refresh) {
         served(request.metric, series(), 'no_data_value', 'no series matched');
         return fallback(policy.noData);
       }
@@ -134,7 +135,8 @@ export function withFailurePolicy(
         answered(request.metric, series);
         return sample;
       } catch (error) {
-        const value = substitute(policy, error, () => request.deadline.signal);
+        // A background refresh (HPA-aware refresh) takes no fallback: nobody reads its answer.
+        const value = request.refresh ? undefined : substitute(policy, error, () => request.deadline.signal);
         if (value === undefined) throw error;
         served(request.metric, series(), reasonOf(error), error);
         return { value, timestamp: deps.now() };

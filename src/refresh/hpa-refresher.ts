@@ -1,0 +1,281 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { ApiError } from '../api/errors.js';
+import type { ResourceResolver } from '../api/resource-table.js';
+import { parseSelector } from '../api/selector.js';
+import type { CacheCaller, CacheRefresh } from '../cache/query-cache.js';
+import type { HpaChange, HpaObjectReference, HpaSummary } from '../kube/hpa-informer.js';
+import type { InformerHealth } from '../kube/list-watch-informer.js';
+import { BackgroundRefresh, type RefreshTimers } from '../lib/background-refresh.js';
+import { TimeoutDeadline } from '../lib/deadline.js';
+import { createLogSampler } from '../observability/log-sampler.js';
+import type { Logger } from '../observability/logger.js';
+import type { CustomMetricsProvider, ExternalMetricsProvider } from '../providers/provider.js';
+import { type HpaRead, readPath, readsOfHpa } from './hpa-reads.js';
+
+/** The HPAs of the cluster as the refresher sees them: the HPA informer (src/kube/hpa-informer.ts). */
+export interface HpaSource {
+  hpas(): Iterable<HpaSummary>;
+  subscribe(listener: (change: HpaChange) => void): () => void;
+  health(): InformerHealth;
+}
+
+export interface HpaRefresherOptions {
+  hpas: HpaSource;
+  /** The router requests go to: a refresh is the request the HPA will make, so it reaches the same cache key. */
+  provider: CustomMetricsProvider & ExternalMetricsProvider;
+  resources: ResourceResolver;
+  /** The scale target's pod selector (`status.selector` of its scale subresource), for Pods metrics; without it they are not refreshed. */
+  targetSelector?: (namespace: string, target: HpaObjectReference, signal: AbortSignal) => Promise<string>;
+  logger: Logger;
+  registry: Registry;
+  /** How often due reads are looked for. Default 250 ms. */
+  tickMs?: number;
+  /** Refreshes running at once, so a warm-up never fills a backend's load queue. Default 8. */
+  concurrency?: number;
+  /** Deadline of one refresh. Default 10 s. */
+  timeoutMs?: number;
+  /** A value is reloaded at least this long before it expires (longer when its loads are slow). Default 1 s. */
+  minLeadMs?: number;
+  /** After a failed refresh, the next try comes this soon. Default 5 s; 30 s for a metric with no data or not served. */
+  retryMs?: number;
+  now?: () => number;
+  timers?: RefreshTimers;
+}
+
+interface KeptRead {
+  read: HpaRead;
+  /** The HPAs (namespace/name) that make this read. */
+  hpas: Set<string>;
+  dueAt: number;
+  /** How long the last refresh took, to reload ahead of expiry by more than that. */
+  lastMs: number;
+  refreshed: boolean;
+}
+
+const NOT_SERVED_RETRY_MS = 30_000;
+
+/**
+ * HPA-aware refresh: from every HPA the informer holds, the reads the HPA controller will make
+ * (hpa-reads.ts), each kept fresh in the backend's cache shortly before it expires, so every
+ * poll of it is a hit whatever the TTL and the poll period, on every replica that runs one.
+ * Reads no HPA makes are not refreshed. A refresh is the HPA's own request with a CacheRefresh
+ * (src/cache/query-cache.ts): one load per TTL through the cache's single-flight and limiter;
+ * a failed refresh leaves the last value to the HPAs' requests under their failure policy.
+ * The timing is the one BackgroundRefresh of src/lib, ticking to find the reads that are due.
+ */
+export class HpaRefresher {
+  private readonly reads = new Map<string, KeptRead>();
+  private readonly readsOfHpa = new Map<string, string[]>();
+  private readonly background: BackgroundRefresh<void>;
+  private readonly now: () => number;
+  private readonly metrics: RefreshMetrics;
+  private readonly failureLog;
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(private readonly options: HpaRefresherOptions) {
+    this.now = options.now ?? Date.now;
+    this.failureLog = createLogSampler(5, 60_000, this.now);
+    this.metrics = refreshMetrics(options.registry, this, options.hpas);
+    this.background = new BackgroundRefresh({
+      run: (signal) => this.runDue(signal),
+      intervalMs: options.tickMs ?? 250,
+      closeReason: 'HPA-aware refresh stopped',
+      ...(options.timers ? { timers: options.timers } : {}),
+    });
+  }
+
+  /** Follows the HPAs from now on and refreshes what is due every tick. */
+  start(): void {
+    this.unsubscribe = this.options.hpas.subscribe((change) => this.apply(change));
+    this.replaceAll();
+    this.background.keepRefreshing();
+  }
+
+  /**
+   * Resolves once the HPAs are listed and every read then known has been refreshed once, or
+   * after `timeoutMs`, whichever is first; true when warm. For readiness: a replica that just
+   * started answers the first poll of every HPA from cache. Without RBAC to list HPAs, at once.
+   */
+  async warmUp(timeoutMs: number): Promise<boolean> {
+    const deadline = this.now() + timeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    const warm = (async () => {
+      while (this.options.hpas.health() === 'not_synced' && this.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      if (this.options.hpas.health() !== 'serving') return false;
+      await this.background.refresh();
+      return [...this.reads.values()].every((kept) => kept.refreshed);
+    })();
+    try {
+      return await Promise.race([warm, timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Reads kept fresh now, each with the HPAs that make it (explain, tests). */
+  kept(): { path: string; hpas: string[]; dueAt: number }[] {
+    return [...this.reads.entries()].map(([path, kept]) => ({ path, hpas: [...kept.hpas], dueAt: kept.dueAt }));
+  }
+
+  get hpaCount(): number {
+    return this.readsOfHpa.size;
+  }
+
+  async close(): Promise<void> {
+    this.unsubscribe?.();
+    await this.background.close();
+  }
+
+  private apply(change: HpaChange): void {
+    if (change.type === 'replaced') this.replaceAll();
+    else if (change.type === 'delete') this.forget(`${change.namespace}/${change.name}`);
+    else this.learn(change.hpa);
+  }
+
+  private replaceAll(): void {
+    const known = new Set<string>();
+    for (const hpa of this.options.hpas.hpas()) {
+      known.add(`${hpa.namespace}/${hpa.name}`);
+      this.learn(hpa);
+    }
+    for (const key of [...this.readsOfHpa.keys()]) if (!known.has(key)) this.forget(key);
+  }
+
+  private learn(hpa: HpaSummary): void {
+    const key = `${hpa.namespace}/${hpa.name}`;
+    const { reads, skipped } = readsOfHpa(hpa, this.options.resources);
+    for (const { metric, why } of skipped) {
+      this.options.logger.warn({ hpa: key, metric, why }, 'HPA metric not refreshed ahead: its read is not known');
+    }
+    const wanted = reads.filter((read) => read.kind !== 'pods' || this.options.targetSelector !== undefined);
+    const paths = wanted.map((read) => readPath(read));
+    this.forget(key, new Set(paths));
+    for (const [i, path] of paths.entries()) {
+      const read = wanted[i] as HpaRead;
+      const kept = this.reads.get(path);
+      if (kept) kept.hpas.add(key);
+      else this.reads.set(path, { read, hpas: new Set([key]), dueAt: this.now(), lastMs: 0, refreshed: false });
+    }
+    this.readsOfHpa.set(key, paths);
+  }
+
+  /** The HPA no longer makes its reads (but those in `keep`); a read no HPA makes is no longer refreshed. */
+  private forget(hpa: string, keep: ReadonlySet<string> = new Set()): void {
+    for (const path of this.readsOfHpa.get(hpa) ?? []) {
+      if (keep.has(path)) continue;
+      const kept = this.reads.get(path);
+      kept?.hpas.delete(hpa);
+      if (kept?.hpas.size === 0) this.reads.delete(path);
+    }
+    if (keep.size === 0) this.readsOfHpa.delete(hpa);
+  }
+
+  /** One tick: every due read refreshed, `concurrency` at a time, soonest due first. */
+  private async runDue(signal: AbortSignal): Promise<void> {
+    const now = this.now();
+    const due = [...this.reads.values()].filter((kept) => kept.dueAt <= now).sort((a, b) => a.dueAt - b.dueAt);
+    let next = 0;
+    const worker = async () => {
+      while (next < due.length && !signal.aborted) {
+        const kept = due[next++] as KeptRead;
+        await this.refreshOne(kept, signal);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.options.concurrency ?? 8, due.length) }, worker));
+  }
+
+  private async refreshOne(kept: KeptRead, signal: AbortSignal): Promise<void> {
+    const started = this.now();
+    const minLeadMs = this.options.minLeadMs ?? 1_000;
+    const leadMs = Math.max(minLeadMs, 3 * kept.lastMs);
+    const refresh: CacheRefresh = { leadMs, expiresAt: undefined };
+    const deadline = new TimeoutDeadline(this.options.timeoutMs ?? 10_000, signal);
+    try {
+      await this.call(kept.read, { deadline, refresh }, deadline.signal);
+      const at = this.now();
+      kept.lastMs = at - started;
+      kept.refreshed = true;
+      const expiresAt = refresh.expiresAt ?? at + (this.options.retryMs ?? 5_000);
+      // Never due again at once: a TTL shorter than twice the lead is refreshed at half its length.
+      kept.dueAt = expiresAt - Math.min(leadMs, (expiresAt - at) / 2);
+      this.metrics.refreshes.inc({ outcome: 'success' });
+    } catch (error) {
+      if (signal.aborted) return;
+      kept.refreshed = true;
+      const notServed = error instanceof ApiError && error.reason === 'NotFound';
+      kept.dueAt = this.now() + (notServed ? NOT_SERVED_RETRY_MS : (this.options.retryMs ?? 5_000));
+      this.metrics.refreshes.inc({ outcome: notServed ? 'not_found' : 'error' });
+      const dropped = this.failureLog.fields();
+      if (dropped)
+        this.options.logger.warn(
+          { read: readPath(kept.read), hpas: [...kept.hpas].slice(0, 5), err: (error as Error).message, ...dropped },
+          'HPA-aware refresh failed; the last value stays under the metric failure policy, retrying',
+        );
+    } finally {
+      deadline.dispose();
+    }
+  }
+
+  private async call(read: HpaRead, caller: CacheCaller, signal: AbortSignal): Promise<unknown> {
+    const { provider } = this.options;
+    const { namespace, metric, metricSelector } = read;
+    if (read.kind === 'external') return provider.getExternalMetric({ ...caller, namespace, metric, metricSelector });
+    if (read.kind === 'object') {
+      const object = { resource: read.resource, namespace, name: read.name };
+      return provider.getMetricByName({ ...caller, object, metric, metricSelector });
+    }
+    const podSelector = await this.options.targetSelector?.(namespace, read.target, signal);
+    if (podSelector === undefined)
+      throw ApiError.notFound(`no pod selector for ${read.target.kind} ${read.target.name}`);
+    const objectSelector = parseSelector(podSelector);
+    const resource = { group: '', resource: 'pods' };
+    return provider.getMetricBySelector({ ...caller, resource, namespace, objectSelector, metric, metricSelector });
+  }
+}
+
+interface RefreshMetrics {
+  refreshes: Counter<'outcome'>;
+}
+
+function refreshMetrics(registry: Registry, refresher: HpaRefresher, hpas: HpaSource): RefreshMetrics {
+  new Gauge({
+    name: 'hpa_metrics_adapter_hpa_refresh_active',
+    help: 'HPA-aware refresh: 1 while the HPA watch serves (state="serving"); 0 with the reason otherwise (watch_forbidden: no RBAC to list and watch horizontalpodautoscalers.autoscaling, values are then cached only as requests come, as without it).',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const state = hpas.health();
+      this.set({ state }, state === 'serving' ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'hpa_metrics_adapter_hpa_refresh_reads',
+    help: 'Metric reads HPA-aware refresh keeps fresh: the distinct reads the HPAs of the cluster make.',
+    registers: [registry],
+    collect() {
+      this.set(refresher.kept().length);
+    },
+  });
+  new Gauge({
+    name: 'hpa_metrics_adapter_hpa_refresh_hpas',
+    help: 'HPAs whose reads HPA-aware refresh keeps fresh.',
+    registers: [registry],
+    collect() {
+      this.set(refresher.hpaCount);
+    },
+  });
+  return {
+    refreshes: new Counter({
+      name: 'hpa_metrics_adapter_hpa_refreshes_total',
+      help: 'Refreshes of the reads HPAs make, by outcome: success (fresh or reloaded), not_found (no data, or a metric no backend serves), error (the last value stays, under the failure policy).',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+  };
+}

@@ -1,0 +1,217 @@
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { Registry } from 'prom-client';
+import { BUILTIN_RESOURCES } from '../../src/api/builtin-resources.js';
+import { parseSelector } from '../../src/api/selector.js';
+import { parseConfig } from '../../src/config/load.js';
+import { loadKubeConfig } from '../../src/kube/config.js';
+import { createHpaWatch, type HpaWatch } from '../../src/kube/hpa-watch.js';
+import { deadlineOf } from '../../src/lib/deadline.js';
+import { HpaRefresher } from '../../src/refresh/hpa-refresher.js';
+import { type RunningBackends, startBackends } from '../../src/startup/backends.js';
+import { metricValue } from '../cache/fakes.js';
+import { capturingLogger } from '../support/capturing-logger.js';
+import { hpaObject } from '../support/hpa-objects.js';
+import { type KubeApiserverDouble, startKubeApiserverDouble } from '../support/kube-apiserver-double.js';
+import { gauge, type PrometheusServer, startPrometheus } from '../support/prometheus-server.js';
+
+const TTL_MS = 2_000;
+// Two metrics over the same series: one keeps its last good value when Prometheus fails, one fails at once.
+const CONFIG = `
+prometheus:
+  failurePolicies:
+    queue_depth_strict: { onError: fail }
+externalRules:
+- seriesQuery: '{__name__="broker_queue_depth",queue!=""}'
+  name: {as: queue_depth}
+  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (queue)
+- seriesQuery: '{__name__="broker_queue_depth",queue!=""}'
+  name: {as: queue_depth_strict}
+  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (queue)
+cache:
+  prometheus: { ttl: 2s, maxStale: 1m }
+`;
+const HPAS = { group: 'autoscaling', resource: 'horizontalpodautoscalers', namespace: 'default' };
+
+describe('HPA-aware refresh: the reads of the cluster HPAs kept fresh in the cache', () => {
+  let double: KubeApiserverDouble;
+  let prometheus: PrometheusServer;
+  let backends: RunningBackends;
+  let registry: Registry;
+  let watch: HpaWatch | undefined;
+  let refresher: HpaRefresher | undefined;
+  let log: ReturnType<typeof capturingLogger>;
+
+  before(async () => {
+    double = await startKubeApiserverDouble();
+    const end = Math.floor(Date.now() / 1000) + 3600;
+    const range = { end, seconds: 4800, step: 240 };
+    prometheus = await startPrometheus({
+      series: ['q1', 'q2', 'q3'].map((queue, i) =>
+        gauge('broker_queue_depth', { namespace: 'default', queue }, 10 + i, range),
+      ),
+    });
+  });
+  after(async () => {
+    await double.close();
+    await prometheus.stop();
+  });
+  afterEach(async () => {
+    await refresher?.close();
+    await watch?.close();
+    await backends.close();
+    refresher = undefined;
+    watch = undefined;
+    double.objects.length = 0;
+    double.forbiddenResources.clear();
+  });
+
+  async function start(): Promise<HpaRefresher> {
+    registry = new Registry();
+    log = capturingLogger();
+    backends = await startBackends(parseConfig(CONFIG, 'test.yaml'), {
+      flags: { prometheusUrl: prometheus.url },
+      logger: log.logger,
+      registry,
+    });
+    const loaded = loadKubeConfig(double.kubeconfigPath);
+    assert.ok(loaded);
+    watch = createHpaWatch(loaded.kubeConfig, {
+      logger: log.logger,
+      resources: BUILTIN_RESOURCES,
+      timings: { forbiddenRetryMs: 50, backoffInitialMs: 20, backoffMaxMs: 100 },
+    });
+    watch.start();
+    refresher = new HpaRefresher({
+      hpas: watch,
+      provider: backends.router,
+      resources: BUILTIN_RESOURCES,
+      logger: log.logger,
+      registry,
+      tickMs: 50,
+      minLeadMs: 500,
+      retryMs: 200,
+    });
+    refresher.start();
+    return refresher;
+  }
+
+  /** An HPA's poll, as the controller makes it: how the cache answered it, and the value. */
+  async function poll(queue: string, metric = 'queue_depth'): Promise<{ result: string; value?: number }> {
+    const before = await results();
+    let value: number | undefined;
+    try {
+      const samples = await backends.router.getExternalMetric({
+        namespace: 'default',
+        metric,
+        metricSelector: parseSelector(`queue=${queue}`),
+        deadline: deadlineOf(AbortSignal.timeout(5_000)),
+      });
+      value = samples[0]?.value;
+    } catch {
+      value = undefined;
+    }
+    const after = await results();
+    const result = Object.keys(after).find((r) => (after[r] ?? 0) > (before[r] ?? 0)) ?? 'none';
+    return value === undefined ? { result } : { result, value };
+  }
+
+  async function results(): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const result of ['hit', 'miss', 'stale', 'coalesced', 'negative_hit']) {
+      out[result] = await metricValue(registry, 'hpa_metrics_adapter_cache_requests_total', {
+        backend: 'prometheus',
+        result,
+      });
+    }
+    return out;
+  }
+
+  const hpa = (name: string, queue: string, metric = 'queue_depth') =>
+    hpaObject('default', name, [{ type: 'External', name: metric, matchLabels: { queue } }]);
+
+  it('refreshes the reads of created and changed HPAs, and stops when they are deleted or no longer named', async () => {
+    double.watch.put(hpa('checkout', 'q1'));
+    const kept = await start();
+    assert.equal(await kept.warmUp(5_000), true);
+    assert.deepEqual(
+      kept.kept().map((k) => k.path),
+      ['/apis/external.metrics.k8s.io/v1beta1/namespaces/default/queue_depth?labelSelector=queue%3Dq1'],
+    );
+    assert.deepEqual(await poll('q1'), { result: 'hit', value: 10 }, 'the first poll of a new replica is a hit');
+    await sleep(2.5 * TTL_MS);
+    assert.deepEqual(await poll('q1'), { result: 'hit', value: 10 }, 'still a hit past the TTL: refreshed before it');
+
+    // The metric changes: the new read is refreshed, the old one is left to expire.
+    double.watch.put(hpa('checkout', 'q2'));
+    await waitUntil(() => kept.kept().some((k) => k.path.endsWith('q2')));
+    assert.equal(kept.kept().length, 1);
+    await sleep(2.5 * TTL_MS);
+    assert.equal((await poll('q2')).result, 'hit');
+    assert.equal((await poll('q1')).result, 'miss', 'a read no HPA makes any more expires as before');
+
+    double.watch.remove({ ...HPAS, name: 'checkout' });
+    await waitUntil(() => kept.kept().length === 0);
+    await sleep(2.5 * TTL_MS);
+    assert.equal((await poll('q2')).result, 'miss', 'a deleted HPA read is no longer refreshed');
+  });
+
+  it('never refreshes a key no HPA names', async () => {
+    double.watch.put(hpa('checkout', 'q1'));
+    const kept = await start();
+    await kept.warmUp(5_000);
+    assert.equal((await poll('q3')).result, 'miss');
+    assert.equal((await poll('q3')).result, 'hit');
+    await sleep(2.5 * TTL_MS);
+    assert.equal((await poll('q3')).result, 'miss', 'q3 expired: nobody refreshed it');
+    assert.equal((await poll('q1')).result, 'hit');
+  });
+
+  it('without RBAC to watch HPAs, serves as before and says so in one log line and a metric', async () => {
+    double.forbiddenResources.add('horizontalpodautoscalers.autoscaling');
+    double.watch.put(hpa('checkout', 'q1'));
+    const kept = await start();
+    assert.equal(await kept.warmUp(2_000), false);
+    await sleep(300);
+    assert.deepEqual(kept.kept(), []);
+    assert.equal((await poll('q1')).result, 'miss');
+    assert.equal((await poll('q1')).result, 'hit');
+    const lines = log.lines.filter((line) => /HPA-aware refresh is off/.test(String(line.msg)));
+    assert.equal(lines.length, 1, 'said once, though the watch was retried');
+    assert.equal(
+      await metricValue(registry, 'hpa_metrics_adapter_hpa_refresh_active', { state: 'watch_forbidden' }),
+      0,
+    );
+  });
+
+  it('a refresh that fails keeps the last good value for the metric whose failure policy takes it', async () => {
+    double.watch.put(hpa('checkout', 'q1'));
+    double.watch.put(hpa('strict', 'q1', 'queue_depth_strict'));
+    const kept = await start();
+    assert.equal(await kept.warmUp(5_000), true);
+    await prometheus.pause();
+    try {
+      await sleep(2.5 * TTL_MS);
+      assert.deepEqual(await poll('q1'), { result: 'stale', value: 10 }, 'onError lastGood: the last good value');
+      assert.equal((await poll('q1', 'queue_depth_strict')).value, undefined, 'onError fail: the error');
+      assert.ok(
+        (await metricValue(registry, 'hpa_metrics_adapter_hpa_refreshes_total', { outcome: 'error' })) > 0,
+        'the refreshes failed',
+      );
+    } finally {
+      await prometheus.restart();
+    }
+  });
+});
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function waitUntil(condition: () => boolean, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await sleep(10);
+  }
+}
