@@ -6,32 +6,7 @@ import type { ObjectWithStatus, StatusSubresource } from '../kube/status-subreso
 import { perRegistry } from '../lib/per-registry.js';
 import { createLogSampler } from '../observability/log-sampler.js';
 import type { Logger } from '../observability/logger.js';
-
-/** What the writer needs of one definition's state (src/definitions' DefinitionState has these). */
-export interface StatusInput {
-  readonly namespace: string;
-  readonly name: string;
-  readonly generation: number;
-  /** The external metric it serves: HPAs naming it are listed in the status. */
-  readonly metric: string;
-  readonly reason: string;
-  readonly message: string;
-  readonly lastValue?: number;
-  readonly lastValueTime?: Date;
-  readonly lastError?: string;
-}
-
-/** The definitions' states and their changes (src/definitions' DefinitionStates has these). */
-export interface StatusInputs {
-  list(): readonly StatusInput[];
-  get(namespace: string, name: string): StatusInput | undefined;
-  /** Called synchronously on every change (from the metric read path too): the writer only queues. */
-  subscribe(
-    listener: (
-      event: { type: 'set'; state: StatusInput } | { type: 'deleted'; namespace: string; name: string },
-    ) => void,
-  ): () => void;
-}
+import type { DefinitionState, DefinitionStates } from './state.js';
 
 /** The HPAs of the cluster (src/kube/hpa-informer.ts). */
 export interface HpaSource {
@@ -69,7 +44,7 @@ interface ReadyCondition {
 }
 
 export interface StatusWriterOptions {
-  inputs: StatusInputs;
+  inputs: DefinitionStates;
   statuses: StatusSubresource;
   leadership: WriteLeadership;
   /** Without it the status lists no HPAs. */
@@ -114,7 +89,7 @@ interface Tracked {
  * per 30 s at steady state, for nothing the HPA would do differently.
  */
 export class StatusWriter {
-  private readonly inputs: StatusInputs;
+  private readonly inputs: DefinitionStates;
   private readonly statuses: StatusSubresource;
   private readonly leadership: WriteLeadership;
   private readonly hpaSource: HpaSource | undefined;
@@ -194,7 +169,7 @@ export class StatusWriter {
   }
 
   /** The status `state` calls for, with `lastTransitionTime` kept from `current` when Ready did not flip. */
-  desiredStatus(state: StatusInput, current: unknown, now: number): DefinitionStatus {
+  desiredStatus(state: DefinitionState, current: unknown, now: number): DefinitionStatus {
     const status: DefinitionStatus = {
       observedGeneration: state.generation,
       conditions: [

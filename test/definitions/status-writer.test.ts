@@ -1,13 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
-import {
-  type HpaSource,
-  type StatusInput,
-  type StatusInputs,
-  StatusWriter,
-  type WriteLeadership,
-} from '../../src/definitions/status-writer.js';
+import type { DefinitionState, DefinitionStates } from '../../src/definitions/state.js';
+import { type HpaSource, StatusWriter, type WriteLeadership } from '../../src/definitions/status-writer.js';
 import { loadKubeConfig } from '../../src/kube/config.js';
 import type { HpaChange, HpaSummary } from '../../src/kube/hpa-informer.js';
 import { createStatusSubresource, type StatusSubresource } from '../../src/kube/status-subresource.js';
@@ -20,9 +15,9 @@ const START = Date.parse('2026-12-07T08:00:00Z');
 
 /** The adapter's side: definition states and their change events, as src/definitions keeps them. */
 function stateBook() {
-  const states = new Map<string, StatusInput>();
-  const listeners = new Set<Parameters<StatusInputs['subscribe']>[0]>();
-  const inputs: StatusInputs = {
+  const states = new Map<string, DefinitionState>();
+  const listeners = new Set<Parameters<DefinitionStates['subscribe']>[0]>();
+  const inputs: DefinitionStates = {
     list: () => [...states.values()],
     get: (namespace, name) => states.get(`${namespace}/${name}`),
     subscribe(listener) {
@@ -32,7 +27,7 @@ function stateBook() {
   };
   return {
     inputs,
-    set(state: StatusInput) {
+    set(state: DefinitionState) {
       states.set(`${state.namespace}/${state.name}`, state);
       for (const listener of listeners) listener({ type: 'set', state });
     },
@@ -73,10 +68,11 @@ function leadership(initially: boolean): WriteLeadership & { set(leading: boolea
   };
 }
 
-const valid = (value: number, extra: Partial<StatusInput> = {}): StatusInput => ({
+const valid = (value: number, extra: Partial<DefinitionState> = {}): DefinitionState => ({
   namespace: 'team-a',
   name: 'jobs',
   generation: 2,
+  resourceVersion: '1',
   metric: 'jobs',
   reason: 'Valid',
   message: 'served as external metric "jobs" in namespace "team-a"',
@@ -296,7 +292,11 @@ describe('definition status writer against kube-apiserver (status subresource)',
 
     clock += 30_000;
     book.set(
-      valid(2, { reason: 'BackendError', message: 'Prometheus answered 503', lastError: 'Prometheus answered 503' }),
+      valid(2, {
+        reason: 'BackendError' as const,
+        message: 'Prometheus answered 503',
+        lastError: 'Prometheus answered 503',
+      }),
     );
     await writer?.flush();
 

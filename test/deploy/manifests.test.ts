@@ -123,6 +123,31 @@ function assertRbac(objects: KubeObject[], namespace: string, serviceAccount: st
   ] as const) {
     assert.ok(reads(group, resource), `adapter may get/list/watch ${resource}.${group || 'core'}`);
   }
+  assert.ok(
+    rolesOf(namespace, serviceAccount).some((r) =>
+      allows(r, 'hpa-metrics-adapter.io', 'metricdefinitions/status', ['get', 'update']),
+    ),
+    'adapter may get/update the status of MetricDefinitions',
+  );
+  assert.ok(
+    rolesOf(namespace, serviceAccount).some((r) =>
+      allows(r, 'autoscaling', 'horizontalpodautoscalers', ['list', 'watch']),
+    ),
+    'adapter may list/watch HPAs (the HPAs a definition status names)',
+  );
+  const namespaceRoles = ofKind<Binding>(objects, 'RoleBinding')
+    .filter(
+      (b) => b.metadata.namespace === namespace && b.roleRef.kind === 'Role' && isBoundTo(b, namespace, serviceAccount),
+    )
+    .flatMap((b) =>
+      ofKind<ClusterRole>(objects, 'Role').filter(
+        (r) => r.metadata.name === b.roleRef.name && r.metadata.namespace === namespace,
+      ),
+    );
+  assert.ok(
+    namespaceRoles.some((r) => allows(r, 'coordination.k8s.io', 'leases', ['get', 'create', 'update'])),
+    'adapter may get/create/update Leases in its own namespace (one replica writes definition status)',
+  );
   for (const group of ['custom.metrics.k8s.io', 'external.metrics.k8s.io']) {
     assert.ok(
       rolesOf('kube-system', 'horizontal-pod-autoscaler').some((r) => allows(r, group, '*', ['get', 'list'])),
