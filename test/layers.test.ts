@@ -14,7 +14,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['concurrency', 'io', 'observability', 'schema'],
   ['kube', 'cache'],
   ['providers', 'upstreams', 'hpa'],
-  ['definitions'],
+  ['definitions', 'resource-metrics'],
   ['config', 'refresh'],
   ['server'],
   ['startup'],
@@ -115,9 +115,10 @@ describe('layering of src/', () => {
     assert.deepEqual(twoFileCircles(sourceFiles(SRC)), []);
   });
 
-  it('the HTTP layer knows no backend: of providers/ it sees only the interface, of upstreams/ only forwarding', () => {
+  it('the HTTP layer knows no backend: of providers/ and resource-metrics/ it sees only the interface, of upstreams/ only forwarding', () => {
     assert.deepEqual(importsBetween('server', 'providers', ['providers/provider.ts']), []);
     assert.deepEqual(importsBetween('server', 'upstreams', ['upstreams/forwarding.ts']), []);
+    assert.deepEqual(importsBetween('server', 'resource-metrics', ['resource-metrics/provider.ts']), []);
     assert.deepEqual(importsBetween('server/auth', 'providers'), []);
   });
 

@@ -1,9 +1,13 @@
 /** The API groups and versions this server speaks, and the Kubernetes kinds it returns. */
 export const CUSTOM_GROUP = 'custom.metrics.k8s.io';
 export const EXTERNAL_GROUP = 'external.metrics.k8s.io';
+/** CPU and memory of pods and nodes (`kubectl top`, Resource-type HPA metrics); served only with resourceRules. */
+export const RESOURCE_METRICS_GROUP = 'metrics.k8s.io';
 
 export const CUSTOM_VERSIONS = ['v1beta2', 'v1beta1'] as const;
 export const EXTERNAL_VERSIONS = ['v1beta1'] as const;
+/** v1 is the GA version with v1beta1's schema; clients prefer it and fall back to v1beta1. */
+export const RESOURCE_METRICS_VERSIONS = ['v1', 'v1beta1'] as const;
 
 export type CustomVersion = (typeof CUSTOM_VERSIONS)[number];
 export type ExternalVersion = (typeof EXTERNAL_VERSIONS)[number];
@@ -14,6 +18,11 @@ export interface ServedGroup {
   versions: readonly string[];
   /** What every resource of the group returns; discovery's placeholder resource names it too. */
   listKind: string;
+  /**
+   * false when the group always lists its own resources, so discovery needs no placeholder
+   * resource to keep the list from being empty.
+   */
+  placeholder?: false;
 }
 
 export const SERVED_GROUPS: readonly ServedGroup[] = [
@@ -21,9 +30,22 @@ export const SERVED_GROUPS: readonly ServedGroup[] = [
   { name: EXTERNAL_GROUP, versions: EXTERNAL_VERSIONS, listKind: 'ExternalMetricValueList' },
 ];
 
+export const RESOURCE_METRICS_SERVED_GROUP: ServedGroup = {
+  name: RESOURCE_METRICS_GROUP,
+  versions: RESOURCE_METRICS_VERSIONS,
+  listKind: 'PodMetricsList',
+  placeholder: false,
+};
+
+/** Every group this adapter may serve, for labels and for leaving our own groups out of the cluster's discovery. */
+export const ALL_GROUPS: readonly ServedGroup[] = [...SERVED_GROUPS, RESOURCE_METRICS_SERVED_GROUP];
+
 export function isCustomVersion(v: string): v is CustomVersion {
   return (CUSTOM_VERSIONS as readonly string[]).includes(v);
 }
 export function isExternalVersion(v: string): v is ExternalVersion {
   return (EXTERNAL_VERSIONS as readonly string[]).includes(v);
+}
+export function isResourceMetricsVersion(v: string): boolean {
+  return (RESOURCE_METRICS_VERSIONS as readonly string[]).includes(v);
 }

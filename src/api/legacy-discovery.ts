@@ -37,14 +37,14 @@ export function placeholderResource(kind: string): ApiResource {
   return { name: PLACEHOLDER_RESOURCE, singularName: PLACEHOLDER_RESOURCE, namespaced: true, kind, verbs: ['get'] };
 }
 
-/** The resources of one group-version: every source's, first announcement of a name kept, then the placeholder. */
+/** The resources of one group-version: every source's, first announcement of a name kept, then the placeholder (if any). */
 export function mergeResources(
   announced: readonly (readonly ApiResource[])[],
-  placeholder: ApiResource,
+  placeholder: ApiResource | undefined,
 ): readonly ApiResource[] {
   const seen = new Set<string>();
   const merged: ApiResource[] = [];
-  for (const resource of [...announced.flat(), placeholder]) {
+  for (const resource of placeholder ? [...announced.flat(), placeholder] : announced.flat()) {
     if (seen.has(resource.name)) continue;
     seen.add(resource.name);
     merged.push(resource);

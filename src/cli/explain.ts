@@ -8,7 +8,7 @@ import { LIST_PRICES } from '../providers/aws/cost.js';
 import { buildDiscovery } from '../providers/prometheus/announced-metrics.js';
 import { compileRules } from '../providers/prometheus/backend.js';
 import { createPrometheusClient } from '../providers/prometheus/client.js';
-import { ignoredResourceRules, RESOURCE_RULES_IGNORED } from '../providers/prometheus/config.js';
+import { resourceRulesOf } from '../providers/prometheus/config.js';
 import {
   explainMetric,
   type MetricQuestion,
@@ -134,7 +134,8 @@ export async function runExplain(argv: string[], out: NodeJS.WritableStream): Pr
           `Prometheus ${urlOf(sources, server.name)}${named}: series seen between ${start.toISOString()} and ${time.toISOString()}`,
         );
       }
-      if (ignoredResourceRules(config).length > 0) print(RESOURCE_RULES_IGNORED);
+      const resourceRules = resourceRulesOf(config);
+      if (resourceRules) print(`${resourceRules.field}: served as metrics.k8s.io (v1 and v1beta1), pods and nodes`);
       print();
       const answers = await listSources(sources.all, { start, end: time });
       const answersOf = (server: PrometheusServerSettings) =>

@@ -6,6 +6,7 @@ import { createLogSampler } from '../observability/log-sampler.js';
 import type { Logger } from '../observability/logger.js';
 import type { AdapterMetrics } from '../observability/metrics.js';
 import type { CustomMetricsProvider, ExternalMetricsProvider } from '../providers/provider.js';
+import type { ResourceMetricsSource } from '../resource-metrics/provider.js';
 import type { Forwarding } from '../upstreams/forwarding.js';
 import type { VersionInfo } from '../version.js';
 import { pathMatchesAny } from './always-allow-paths.js';
@@ -29,6 +30,8 @@ export interface AppOptions {
   requestTimeoutMs?: number;
   /** Other metrics servers answering the metrics ours do not serve. */
   forwarding?: Forwarding;
+  /** metrics.k8s.io (resourceRules); absent: the group is not served. */
+  resourceMetrics?: ResourceMetricsSource;
 }
 
 const MAX_URL_LENGTH = 8192;
@@ -48,6 +51,7 @@ export function createApp(options: AppOptions): Express {
     requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
     forwarding: options.forwarding,
     resources: options.resources,
+    ...(options.resourceMetrics ? { resourceMetrics: options.resourceMetrics } : {}),
   });
   const auth = options.auth;
   const observe = observeRequests(options.metrics, options.logger);

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Request, Response } from 'express';
-import { SERVED_GROUPS } from '../api/groups.js';
+import { ALL_GROUPS } from '../api/groups.js';
 import { clip } from '../lib/text.js';
 import type { Logger } from '../observability/logger.js';
 import type { AdapterMetrics } from '../observability/metrics.js';
@@ -40,7 +40,7 @@ const HEALTH_PATHS: ReadonlySet<string> = new Set(['healthz', 'livez', 'readyz',
 
 function classify(path: string): { group: string; version: string; verb: string } {
   const [first, second, third, fourth] = leadingSegments(path);
-  const group = first === 'apis' ? SERVED_GROUPS.find((g) => g.name === second) : undefined;
+  const group = first === 'apis' ? ALL_GROUPS.find((g) => g.name === second) : undefined;
   if (group) {
     // Only served versions become label values: any other path segment would let each
     // made-up URL add a metrics series (memory, scrape size, Prometheus cardinality).

@@ -9,11 +9,13 @@ import type { AdapterConfig } from '../config/schema.js';
 import type { ObjectLister } from '../kube/index.js';
 import type { Logger } from '../observability/logger.js';
 import type { Series } from '../providers/prometheus/announced-metrics.js';
-import { ignoredResourceRules, RESOURCE_RULES_IGNORED } from '../providers/prometheus/config.js';
+import { resourceRulesOf } from '../providers/prometheus/config.js';
 import type { PrometheusOverrides } from '../providers/prometheus/settings.js';
 import { customMetricKey, type MetricsBackend } from '../providers/provider.js';
 import { type AnyBackendModule, createBackends } from '../providers/registry.js';
 import { BackendRouter } from '../providers/router.js';
+import { createResourceMetrics, type RunningResourceMetrics } from '../resource-metrics/create.js';
+import type { ResourceMetricsSource } from '../resource-metrics/provider.js';
 import { ConfigError } from '../schema/errors.js';
 import { createUpstreamMetrics } from '../upstreams/metrics.js';
 import type { Upstream } from '../upstreams/upstream.js';
@@ -23,6 +25,11 @@ export interface RunningBackends {
   router: BackendRouter;
   /** The other metrics servers behind ours (`upstreams:`), swapped on reload like the backends. */
   upstreams: UpstreamSet;
+  /**
+   * metrics.k8s.io from resourceRules: present when the config at start has them (serving the
+   * group is decided at start), its reader swapped on reload like the backends.
+   */
+  resourceMetrics?: ResourceMetricsSource;
   /** Builds and starts the backends of a new config, swaps them in, then closes the old ones. */
   apply(config: AdapterConfig): Promise<void>;
   close(): Promise<void>;
@@ -79,9 +86,17 @@ export async function startBackends(initial: AdapterConfig, deps: BackendDeps): 
       created.set(backend, { cache, settings: key });
       return cache;
     };
-    const resourceRules = ignoredResourceRules(config);
-    // Here, since this runs at start and on every reload: a reloaded file that has them says so too.
-    if (resourceRules.length > 0) deps.logger.warn({ fields: resourceRules }, RESOURCE_RULES_IGNORED);
+    const resourceRules = resourceRulesOf(config);
+    const resourceMetrics =
+      resourceRules &&
+      createResourceMetrics(config.prometheus, resourceRules, {
+        flags: deps.flags,
+        cacheFor,
+        ...(deps.kube ? { kube: deps.kube } : {}),
+        ...(deps.resources ? { resources: deps.resources } : {}),
+        now: deps.now ?? (() => new Date()),
+        logger: deps.logger,
+      });
     const backends = await createBackends(
       config,
       {
@@ -96,7 +111,7 @@ export async function startBackends(initial: AdapterConfig, deps: BackendDeps): 
       },
       deps.modules,
     );
-    if (backends.length === 0 && (config.upstreams ?? []).length === 0) {
+    if (backends.length === 0 && (config.upstreams ?? []).length === 0 && !resourceMetrics) {
       const problem =
         'the config turns on no backend: add a static, prometheus (url and rules), sqs or cloudwatch section, or upstreams';
       // On reload, accepting it would turn every working metric into a 404 while reporting a
@@ -119,6 +134,7 @@ export async function startBackends(initial: AdapterConfig, deps: BackendDeps): 
       });
     } catch (error) {
       await closeAll(started);
+      resourceMetrics?.close();
       for (const { cache } of created.values()) cache.close();
       throw error;
     }
@@ -134,26 +150,31 @@ export async function startBackends(initial: AdapterConfig, deps: BackendDeps): 
       }
       return retired;
     };
-    return { backends, upstreams, commit };
+    return { backends, upstreams, resourceMetrics, commit };
   };
 
   const first = await build(initial, 'start');
   first.commit();
   const upstreams = new UpstreamSet(first.upstreams, ours);
   const router = new BackendRouter(first.backends, deps.logger, upstreams);
+  let resourceMetrics: RunningResourceMetrics | undefined = first.resourceMetrics;
   return {
     router,
     upstreams,
+    ...(first.resourceMetrics ? { resourceMetrics: { current: () => resourceMetrics?.reader } } : {}),
     async apply(config) {
       const next = await build(config, 'reload');
       const retired = next.commit();
       await closeAll(router.replaceBackends(next.backends));
       await closeUpstreams(upstreams.replace(next.upstreams));
+      resourceMetrics?.close();
+      resourceMetrics = next.resourceMetrics;
       for (const cache of retired) cache.close();
     },
     async close() {
       await closeAll(router.current);
       await closeUpstreams(upstreams.current);
+      resourceMetrics?.close();
       for (const { cache } of caches.values()) cache.close();
     },
   };

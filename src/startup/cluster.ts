@@ -1,6 +1,6 @@
 import type { Registry } from 'prom-client';
 import { BUILTIN_RESOURCES } from '../api/builtin-resources.js';
-import { SERVED_GROUPS } from '../api/groups.js';
+import { ALL_GROUPS } from '../api/groups.js';
 import type { ResourceResolver } from '../api/resource-table.js';
 import { findKubeConfigSource, type KubeConfigSource } from '../kube/config-source.js';
 import type { HpaWatch, ObjectInformers } from '../kube/index.js';
@@ -105,7 +105,7 @@ export async function clusterAccess(flags: ClusterFlags, logger: Logger, registr
     ? new (await import('../kube/cluster-resources.js')).ClusterResources({
         kube,
         logger,
-        skipGroups: SERVED_GROUPS.map((g) => g.name),
+        skipGroups: ALL_GROUPS.map((g) => g.name),
         intervalMs: RESOURCE_DISCOVERY_INTERVAL_MS,
       })
     : undefined;

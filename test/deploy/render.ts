@@ -48,6 +48,11 @@ export const INSTALLS: readonly Install[] = [
     components: ['deploy/components/upstream-keda', 'deploy/components/upstream-prometheus-adapter'],
   },
   {
+    name: 'base + components/resource-metrics',
+    resources: ['deploy/base'],
+    components: ['deploy/components/resource-metrics'],
+  },
+  {
     name: 'base + components/serving-cert-secret + components/monitoring',
     resources: ['deploy/base'],
     components: ['deploy/components/serving-cert-secret', 'deploy/components/monitoring'],

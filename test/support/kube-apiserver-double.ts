@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { type AggregatedApi, proxyToAggregated } from './aggregator-proxy.js';
 import { type CertDir, createCertDir, issueServingCert } from './certs.js';
 import { createKubeDiscoveryDouble, type KubeDiscoveryDouble } from './kube-discovery-double.js';
 import { answerHpaRoute, createHpaClusterState, type HpaClusterState } from './kube-hpa-routes.js';
@@ -119,6 +120,8 @@ export interface KubeApiserverDouble {
   leases: Map<string, { metadata: { resourceVersion: string }; spec: unknown }>;
   /** Every Lease and status write, answered or refused, with the token that made it. */
   writes: WriteRecord[];
+  /** APIServices by group: their resource paths (past `/apis/<group>/<version>`) are proxied there, as the aggregator does. */
+  aggregated: Map<string, AggregatedApi>;
   setAuthenticationConfigMap(data: Record<string, string>): void;
   writeKubeconfig(token?: string, fileName?: string): Promise<string>;
   /** down: stop listening and cut every connection (refused, as when the API server is gone); up: listen again on the same port. */
@@ -180,6 +183,7 @@ export async function startKubeApiserverDouble(options: DoubleOptions = {}): Pro
     forbiddenResources: new Set<string>(),
     lastObjectAccept: undefined as string | undefined,
     delayMs: 0,
+    aggregated: new Map<string, AggregatedApi>(),
   };
 
   const watchServer = createWatchServer(double.objects, failure);
@@ -216,6 +220,21 @@ export async function startKubeApiserverDouble(options: DoubleOptions = {}): Pro
     const hpaRoute =
       req.method === 'GET' ? await answerHpaRoute(double.hpaCluster, url, req.headers.accept, failure) : undefined;
     if (hpaRoute) return hpaRoute;
+    const aggregated = double.aggregated.get(/^\/apis\/([^/]+)\/[^/]+\/./.exec(url.pathname)?.[1] ?? '');
+    if (aggregated) {
+      const user = double.tokens.get(token);
+      proxyToAggregated(
+        aggregated,
+        req,
+        res,
+        {
+          username: user?.username ?? 'system:anonymous',
+          groups: user?.groups ?? [],
+        },
+        (message) => send(res, ...failure(503, message)),
+      );
+      return undefined;
+    }
     const discovery = req.method === 'GET' ? double.discovery.answer(url.pathname) : undefined;
     if (discovery) return discovery;
     const route = routeOf(req.method ?? 'GET', url.pathname);

@@ -4,6 +4,7 @@ import { cacheLevelSchema } from '../../cache/config.js';
 import { byteSize, metricName, positiveDuration } from '../../schema/fields.js';
 import { failurePolicySchema } from '../failure-policy/config.js';
 import { headers, headerValue } from './header-fields.js';
+import { type ResourceRulesConfig, resourceRulesSchema } from './resource-rule-schema.js';
 import { type DiscoveryRuleConfig, discoveryRuleSchema } from './rule-schema.js';
 import { compileRule, RuleError } from './rules.js';
 import { prometheusAuthSchema } from './sigv4.js';
@@ -15,25 +16,21 @@ import { prometheusAuthSchema } from './sigv4.js';
  */
 
 /**
- * prometheus-adapter's `resourceRules` (metrics.k8s.io: CPU and memory) are accepted in any shape
- * and not served: its own deploy manifests, its config-gen, kube-prometheus and most Helm installs
- * ship them, and refusing the file would refuse its custom rules too. Every load says so (see
- * ignoredResourceRules).
+ * prometheus-adapter's `resourceRules` (metrics.k8s.io: CPU and memory of pods and nodes), at the
+ * top level as prometheus-adapter reads them, or under `prometheus:`; src/resource-metrics/ serves
+ * them. An empty key (`resourceRules:`) counts as absent.
  */
-const acceptedResourceRules = z.unknown().optional();
+const acceptedResourceRules = resourceRulesSchema.nullish();
 
-export const RESOURCE_RULES_IGNORED =
-  'resourceRules ignored: this adapter does not serve metrics.k8s.io (CPU/memory resource metrics), leave that API to metrics-server; the rules and externalRules of this file are served';
-
-/** Where the config holds `resourceRules` (top level, under `prometheus:`), empty when it holds none. */
-export function ignoredResourceRules(config: {
-  resourceRules?: unknown;
-  prometheus?: { resourceRules?: unknown };
-}): string[] {
-  const fields: string[] = [];
-  if (config.resourceRules != null) fields.push('resourceRules');
-  if (config.prometheus?.resourceRules != null) fields.push('prometheus.resourceRules');
-  return fields;
+/** The config's resourceRules and the field they were written at, or undefined when it has none. */
+export function resourceRulesOf(config: {
+  resourceRules?: ResourceRulesConfig | null | undefined;
+  prometheus?: { resourceRules?: ResourceRulesConfig | null | undefined } | undefined;
+}): { field: string; rules: ResourceRulesConfig } | undefined {
+  if (config.resourceRules) return { field: 'resourceRules', rules: config.resourceRules };
+  if (config.prometheus?.resourceRules)
+    return { field: 'prometheus.resourceRules', rules: config.prometheus.resourceRules };
+  return undefined;
 }
 
 /** A default, and policies by served metric name (its names come from rule templates). */

@@ -10,7 +10,7 @@ const regexFilter = z
 
 const groupResource = z.object({ group: z.string().optional(), resource: z.string().min(1) }).strict();
 
-const resourceMapping = z
+export const resourceMapping = z
   .object({
     /** A `<< >>` template over .Group and .Resource naming the label of any resource, e.g. `<<.Resource>>`. */
     template: z.string().optional(),

@@ -53,7 +53,12 @@ export class Snapshot {
     private readonly announced: Announced,
   ) {
     this.resources = groups.map((group, g) =>
-      group.versions.map((_, v) => mergeResources(announced[g]?.[v] ?? [], placeholderResource(group.listKind))),
+      group.versions.map((_, v) =>
+        mergeResources(
+          announced[g]?.[v] ?? [],
+          group.placeholder === false ? undefined : placeholderResource(group.listKind),
+        ),
+      ),
     );
   }
 

@@ -67,6 +67,28 @@ export function parseExternalMetricPath(parts: readonly string[], fullPath: stri
   throw notFoundPath(fullPath);
 }
 
+/** A metrics.k8s.io path: `nodes[/{name}]`, `pods` (every namespace), `namespaces/{ns}/pods[/{name}]`. */
+export type ResourceMetricsPath =
+  | { resource: 'nodes'; name?: string }
+  | { resource: 'pods'; namespace?: string; name?: string };
+
+/** Parses the part of a metrics.k8s.io path after `/apis/metrics.k8s.io/<version>/`, as decoded segments. */
+export function parseResourceMetricsPath(parts: readonly string[], fullPath: string): ResourceMetricsPath {
+  const [first, second, third, fourth] = parts;
+  if (first === 'nodes' && parts.length <= 2) return { resource: 'nodes', ...singleName(second) };
+  if (first === 'pods' && parts.length === 1) return { resource: 'pods' };
+  if (first === 'namespaces' && second !== undefined && third === 'pods' && parts.length <= 4) {
+    return { resource: 'pods', namespace: namespaceName(second), ...singleName(fourth) };
+  }
+  throw notFoundPath(fullPath);
+}
+
+function singleName(name: string | undefined): { name?: string } {
+  if (name === undefined) return {};
+  if (name === '*') throw ApiError.badRequest('invalid object name "*": name one object, or list without a name');
+  return objectName(name);
+}
+
 export function notFoundPath(fullPath: string): ApiError {
   return ApiError.notFound(`the server could not find the requested resource (path ${clip(fullPath)})`);
 }

@@ -1,7 +1,15 @@
 import type { Request, Response } from 'express';
 import { LRUCache } from 'lru-cache';
-import { CUSTOM_GROUP, EXTERNAL_GROUP, SERVED_GROUPS } from '../../api/groups.js';
+import {
+  CUSTOM_GROUP,
+  EXTERNAL_GROUP,
+  RESOURCE_METRICS_GROUP,
+  RESOURCE_METRICS_SERVED_GROUP,
+  SERVED_GROUPS,
+} from '../../api/groups.js';
+import { RESOURCE_METRICS_RESOURCES } from '../../api/resource-metrics.js';
 import type { CustomMetricsProvider, ExternalMetricsProvider } from '../../providers/provider.js';
+import type { ResourceMetricsSource } from '../../resource-metrics/provider.js';
 import { DiscoveryCatalog } from '../discovery/catalog.js';
 import { metricsDiscoverySource } from '../discovery/metrics-source.js';
 import { JSON_ONLY, negotiate } from '../request/negotiate.js';
@@ -9,12 +17,14 @@ import { type CustomMetricPath, type ExternalMetricPath, notFoundPath } from '..
 import { decodePathSegments } from '../request/path-segments.js';
 import { answerDiscovery } from './discovery-documents.js';
 import { createMetricReaders, type MetricRoute, type MetricsApiOptions } from './metrics-api.js';
+import { createResourceMetricsRead, type ResourceMetricsRoute } from './resource-metrics-api.js';
 
 export type ApiRoute =
   | { kind: 'discovery'; segments: string[] }
   | { kind: 'unserved' }
   | ({ kind: 'custom' } & MetricRoute<CustomMetricPath>)
-  | ({ kind: 'external' } & MetricRoute<ExternalMetricPath>);
+  | ({ kind: 'external' } & MetricRoute<ExternalMetricPath>)
+  | ({ kind: 'resource' } & ResourceMetricsRoute);
 
 /**
  * Parsed URLs kept for the next identical request: an HPA asks the same URL every 15 s. Only
@@ -39,18 +49,28 @@ export interface ApisHandler {
  * matching patterns in turn: this is the path of every HPA request.
  */
 export function createApisHandler(
-  options: MetricsApiOptions & { provider: CustomMetricsProvider & ExternalMetricsProvider },
+  options: MetricsApiOptions & {
+    provider: CustomMetricsProvider & ExternalMetricsProvider;
+    /** metrics.k8s.io, when the config at start has resourceRules; the group is not served without it. */
+    resourceMetrics?: ResourceMetricsSource;
+  },
 ): ApisHandler {
   const read = createMetricReaders(options);
+  const { resourceMetrics } = options;
+  const readResources = resourceMetrics && createResourceMetricsRead({ ...options, source: resourceMetrics });
   // Our backends first: a name an upstream announces too is ours (mergeResources keeps the first).
   const sources = [metricsDiscoverySource(options.provider), ...(options.forwarding ? [options.forwarding] : [])];
-  const catalog = new DiscoveryCatalog(SERVED_GROUPS, sources);
+  if (resourceMetrics) sources.push(resourceMetricsDiscovery);
+  const catalog = new DiscoveryCatalog(
+    resourceMetrics ? [...SERVED_GROUPS, RESOURCE_METRICS_SERVED_GROUP] : SERVED_GROUPS,
+    sources,
+  );
   const routes = new LRUCache<string, ApiRoute>({
     ...ROUTE_MEMO,
     sizeCalculation: (_route, url) => 4 * url.length + 1024,
   });
   return {
-    route: (req) => routes.get(req.url) ?? routeOf(req.path),
+    route: (req) => routes.get(req.url) ?? routeOf(req.path, readResources !== undefined),
     // Not async: an HPA's request is answered in the reader's own promise, without another one around it.
     serve(req, res, route) {
       if (route.kind === 'discovery') {
@@ -59,6 +79,7 @@ export function createApisHandler(
       }
       if (route.kind === 'unserved') throw notFoundPath(req.path);
       negotiate(req.headers.accept, JSON_ONLY);
+      if (route.kind === 'resource') return (readResources as NonNullable<typeof readResources>)(req, res, route);
       // Only parsed routes are remembered, so a route parsed before this read came from the memo.
       const remembered = route.parsed !== undefined;
       const reading = route.kind === 'custom' ? read.custom(req, res, route) : read.external(req, res, route);
@@ -71,13 +92,19 @@ export function createApisHandler(
   };
 }
 
-function routeOf(path: string): ApiRoute {
+/** What metrics.k8s.io lists in every version: the same two resources, never an empty list. */
+const resourceMetricsDiscovery = {
+  resources: (group: string) => (group === RESOURCE_METRICS_GROUP ? RESOURCE_METRICS_RESOURCES : []),
+};
+
+function routeOf(path: string, servesResourceMetrics: boolean): ApiRoute {
   const segments = decodePathSegments(path);
   if (segments.length <= 3) return { kind: 'discovery', segments: segments.slice(1) };
   const [, group, version] = segments as [string, string, string];
   const rest = segments.slice(3);
   if (group === CUSTOM_GROUP) return { kind: 'custom', version, rest };
   if (group === EXTERNAL_GROUP) return { kind: 'external', version, rest };
+  if (group === RESOURCE_METRICS_GROUP && servesResourceMetrics) return { kind: 'resource', version, rest };
   // A NotFound only once authenticated: an anonymous caller learns nothing of what is served.
   return { kind: 'unserved' };
 }

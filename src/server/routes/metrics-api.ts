@@ -233,7 +233,7 @@ function describe(path: CustomMetricPath, samples: readonly ObjectSample[]): Des
   }));
 }
 
-async function authorize(
+export async function authorize(
   authorizer: Authorizer,
   res: Response,
   group: string,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseConfig } from '../../../src/config/load.js';
 import { createPrometheusBackend } from '../../../src/providers/prometheus/backend.js';
-import { ignoredResourceRules } from '../../../src/providers/prometheus/config.js';
+import { resourceRulesOf } from '../../../src/providers/prometheus/config.js';
 import { resolvePrometheusSettings } from '../../../src/providers/prometheus/settings.js';
 import { ConfigError } from '../../../src/schema/errors.js';
 import { testBackendContext } from '../../support/backend-context.js';
@@ -49,17 +49,29 @@ describe('config compatibility with prometheus-adapter', () => {
     assert.equal(config.prometheus?.rules?.length, 1);
   });
 
-  it('accepts resourceRules in any shape, at the top level or under prometheus:, and says where they are', () => {
-    const topLevel = parseConfig(
-      `${ADAPTER_FILE}\nresourceRules:\n  cpu: {containerQuery: x, resources: {overrides: {pod: {resource: pod}}}}\n  window: 5m\n`,
-      'adapter.yaml',
-    );
+  it('reads resourceRules at the top level or under prometheus:, and says where they are', () => {
+    const rule =
+      '{containerQuery: x, nodeQuery: y, resources: {overrides: {pod: {resource: pod}}}, containerLabel: container}';
+    const rules = `  cpu: ${rule}\n  memory: ${rule}\n  window: 5m\n`;
+    const topLevel = parseConfig(`${ADAPTER_FILE}\nresourceRules:\n${rules}`, 'adapter.yaml');
     assert.equal(topLevel.prometheus?.rules?.length, 1, 'the custom rules of the file are kept');
-    assert.deepEqual(ignoredResourceRules(topLevel), ['resourceRules']);
-    const nested = parseConfig('prometheus:\n  url: http://p:9090\n  resourceRules: [odd, shape]\n', 'ours.yaml');
-    assert.deepEqual(ignoredResourceRules(nested), ['prometheus.resourceRules']);
-    assert.deepEqual(ignoredResourceRules(parseConfig(`${ADAPTER_FILE}\nresourceRules:\n`, 'empty.yaml')), []);
-    assert.deepEqual(ignoredResourceRules(parseConfig(ADAPTER_FILE, 'none.yaml')), []);
+    assert.equal(resourceRulesOf(topLevel)?.field, 'resourceRules');
+    assert.equal(resourceRulesOf(topLevel)?.rules.window, 300_000);
+    const nested = parseConfig(
+      `prometheus:\n  url: http://p:9090\n  resourceRules:\n${rules.replace(/^/gm, '  ')}`,
+      'ours.yaml',
+    );
+    assert.equal(resourceRulesOf(nested)?.field, 'prometheus.resourceRules');
+    assert.equal(resourceRulesOf(parseConfig(`${ADAPTER_FILE}\nresourceRules:\n`, 'empty.yaml')), undefined);
+    assert.equal(resourceRulesOf(parseConfig(ADAPTER_FILE, 'none.yaml')), undefined);
+  });
+
+  it('refuses resourceRules of another shape, naming the field', () => {
+    assert.match(configError('resourceRules: [odd, shape]\n'), /resourceRules/);
+    assert.match(
+      configError('resourceRules:\n  cpu: {containerQuery: x}\n  window: 5m\n'),
+      /resourceRules\.cpu\.nodeQuery|resourceRules\.memory/,
+    );
   });
 
   it('refuses rules given both at the top level and under prometheus:', () => {

@@ -141,9 +141,13 @@ describe('hpa-metrics-adapter explain', () => {
     }
   });
 
-  it('explains a file with prometheus-adapter`s resourceRules, saying they are ignored', async () => {
+  it('explains a file with prometheus-adapter`s resourceRules, saying they serve metrics.k8s.io', async () => {
     const withResourceRules = join(dir, 'resource-rules.yaml');
-    await writeFile(withResourceRules, `${CLUSTER_RULES}resourceRules:\n  cpu: {containerQuery: x}\n  window: 5m\n`);
+    const rule = '{containerQuery: x, nodeQuery: y, resources: {template: <<.Resource>>}, containerLabel: container}';
+    await writeFile(
+      withResourceRules,
+      `${CLUSTER_RULES}resourceRules:\n  cpu: ${rule}\n  memory: ${rule}\n  window: 5m\n`,
+    );
     const { code, text } = await explain(
       '--config',
       withResourceRules,
@@ -153,10 +157,7 @@ describe('hpa-metrics-adapter explain', () => {
       String(T),
     );
     assert.equal(code, 0, text);
-    assert.match(
-      text,
-      /^resourceRules ignored: this adapter does not serve metrics\.k8s\.io .* leave that API to metrics-server/m,
-    );
+    assert.match(text, /^resourceRules: served as metrics\.k8s\.io \(v1 and v1beta1\), pods and nodes$/m);
     assert.match(text, /^custom metrics announced \(\d+\): deployments\.apps\/queue_messages_ready, /m);
   });
 

@@ -9,7 +9,7 @@ import type { GroupResource } from '../../../src/api/group-resource.js';
 import { parseSelector } from '../../../src/api/selector.js';
 import { loadConfigFile } from '../../../src/config/load.js';
 import { deadlineOf } from '../../../src/lib/deadline.js';
-import { ignoredResourceRules, RESOURCE_RULES_IGNORED } from '../../../src/providers/prometheus/config.js';
+import { resourceRulesOf } from '../../../src/providers/prometheus/config.js';
 import { adapterRequest, eventually } from '../../support/adapter-client.js';
 import { type AdapterOnPrometheus, startAdapterOnPrometheus } from '../../support/adapter-on-prometheus.js';
 import {
@@ -25,8 +25,8 @@ import { type BackendUnderTest, startBackend } from './helpers.js';
 /**
  * prometheus-adapter's own files, as its users have them (test/fixtures/prometheus-adapter, each
  * naming its upstream file and commit): the deploy ConfigMap, which holds only resourceRules, and
- * config-gen's output, which holds both. Both load; the resourceRules are ignored with one warning
- * per load, and the custom rules serve against a real Prometheus.
+ * config-gen's output, which holds both. Both load; the resourceRules serve metrics.k8s.io and
+ * the custom rules custom metrics, against a real Prometheus.
  */
 const FIXTURES = fileURLToPath(new URL('../../fixtures/prometheus-adapter/', import.meta.url));
 const CONFIG_GEN = join(FIXTURES, 'config-gen.yaml');
@@ -73,16 +73,16 @@ describe('prometheus-adapter`s own config files, loaded as files', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('loads the deploy ConfigMap`s config.yaml: resourceRules only, ignored', async () => {
+  it('loads the deploy ConfigMap`s config.yaml: resourceRules only', async () => {
     const config = await loadConfigFile(await deployConfigMapFile(dir));
-    assert.deepEqual(ignoredResourceRules(config), ['resourceRules']);
+    assert.equal(resourceRulesOf(config)?.field, 'resourceRules');
     assert.equal(config.prometheus, undefined, 'no custom or external rules in it');
   });
 
-  it('loads config-gen`s output: six rules, its resourceRules ignored', async () => {
+  it('loads config-gen`s output: six rules and its resourceRules', async () => {
     const config = await loadConfigFile(CONFIG_GEN);
     assert.equal(config.prometheus?.rules?.length, 6);
-    assert.deepEqual(ignoredResourceRules(config), ['resourceRules']);
+    assert.equal(resourceRulesOf(config)?.rules.window, 300_000);
   });
 
   it('serves config-gen`s rules: container counters as per-pod rates, gauges as they are, labels by template', async () => {
@@ -157,13 +157,16 @@ describe('prometheus-adapter`s own config files, through the adapter`s --config'
     running.push(adapter);
     return adapter.adapter;
   };
-  const warnings = (logs: Record<string, unknown>[]) => logs.filter((l) => l.msg === RESOURCE_RULES_IGNORED);
+  const podMetrics = async (port: number) => {
+    const answer = await adapterRequest(port, '/apis/metrics.k8s.io/v1beta1/namespaces/default/pods/web-1');
+    assert.equal(answer.status, 200, answer.text);
+    return answer.body;
+  };
 
-  it('serves config-gen`s rules, warning once at start and once per reload that resourceRules are ignored', async () => {
+  it('serves config-gen`s rules and its resourceRules, before and after a reload', async () => {
     const adapter = await start(await readFile(CONFIG_GEN, 'utf8'));
-    assert.equal(warnings(adapter.logs).length, 1, JSON.stringify(adapter.logs));
-    assert.equal(warnings(adapter.logs)[0]?.level, 'warn');
-    assert.deepEqual(warnings(adapter.logs)[0]?.fields, ['resourceRules']);
+    // config-gen's memory query has no container!="" and no sum over duplicates: the series above is the container.
+    assert.deepEqual((await podMetrics(adapter.port)).containers, [{ name: 'web', usage: { memory: '1Mi' } }]);
     const pod = await adapterRequest(
       adapter.port,
       '/apis/custom.metrics.k8s.io/v1beta1/namespaces/default/pods/web-1/memory_working_set_bytes',
@@ -180,7 +183,7 @@ describe('prometheus-adapter`s own config files, through the adapter`s --config'
     await eventually('the reload', async () =>
       adapter.logs.some((l) => l.msg === 'config reloaded') ? true : undefined,
     );
-    assert.equal(warnings(adapter.logs).length, 2, 'the reload warns again, once');
+    assert.deepEqual((await podMetrics(adapter.port)).containers, [{ name: 'web', usage: { memory: '1Mi' } }]);
     const again = await adapterRequest(
       adapter.port,
       '/apis/custom.metrics.k8s.io/v1beta1/namespaces/default/pods/web-1/memory_working_set_bytes',
@@ -188,10 +191,14 @@ describe('prometheus-adapter`s own config files, through the adapter`s --config'
     assert.equal(again.body.items?.[0]?.value, '1048576', again.text);
   });
 
-  it('starts on the deploy ConfigMap (resourceRules only), warns once, and answers discovery', async () => {
+  it('starts on the deploy ConfigMap (resourceRules only) and answers discovery for both groups', async () => {
     const adapter = await start(await readFile(await deployConfigMapFile(dir), 'utf8'));
-    assert.equal(warnings(adapter.logs).length, 1, JSON.stringify(adapter.logs));
     const discovery = await adapterRequest(adapter.port, '/apis/custom.metrics.k8s.io/v1beta1');
     assert.equal(discovery.status, 200, discovery.text);
+    const resources = await adapterRequest(adapter.port, '/apis/metrics.k8s.io/v1beta1');
+    assert.deepEqual(
+      resources.body.resources.map((r: { name: string; kind: string }) => `${r.name} ${r.kind}`),
+      ['nodes NodeMetrics', 'pods PodMetrics'],
+    );
   });
 });
