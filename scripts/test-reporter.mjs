@@ -29,10 +29,29 @@ const shown = (file) => (file === undefined ? '(no file)' : relative(process.cwd
  */
 const isFileEvent = (data) => data.nesting === 0 && data.file !== undefined && resolve(data.name) === data.file;
 
-/** @param {unknown} error */
+/**
+ * What failed: the error a test threw (node wraps it, as the cause of an ERR_TEST_FAILURE); for a
+ * test file whose process ended without a test failing (a crash, process.exit, a signal such as
+ * the OOM killer's), node's own 'test failed' with the exit code or signal it carries beside it.
+ * @param {unknown} error
+ */
 function describeError(error) {
-  const cause = error instanceof Error && error.cause !== undefined ? error.cause : error;
-  return inspect(cause, { depth: 4, colors: false, breakLength: 100 })
+  const { cause, exitCode, signal } = /** @type {{ cause?: unknown, exitCode?: unknown, signal?: unknown }} */ (
+    error ?? {}
+  );
+  const ended =
+    typeof signal === 'string'
+      ? `the test process was killed by ${signal}`
+      : typeof exitCode === 'number'
+        ? `the test process exited with code ${exitCode} (what it wrote is above)`
+        : undefined;
+  const shown =
+    error instanceof Error && cause instanceof Error
+      ? cause
+      : error instanceof Error && ended
+        ? ended
+        : (cause ?? error);
+  return (typeof shown === 'string' ? shown : inspect(shown, { depth: 4, colors: false, breakLength: 100 }))
     .split('\n')
     .map((text) => `    ${text}`)
     .join('\n');
