@@ -3,14 +3,9 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Express } from 'express';
 import request from 'supertest';
-import { BUILTIN_RESOURCES } from '../../src/api/builtin-resources.js';
-import { parseFlags } from '../../src/cli/flags.js';
-import { parseConfig } from '../../src/config/load.js';
-import { silentLogger } from '../../src/observability/logger.js';
-import { createAdapterMetrics } from '../../src/observability/metrics.js';
-import { createApp } from '../../src/server/app.js';
-import { type RunningBackends, startBackends } from '../../src/startup/backends.js';
+import type { RunningBackends } from '../../src/startup/backends.js';
 import { gauge, type PrometheusServer, startPrometheus } from '../support/prometheus-server.js';
+import { startWiredApp } from '../support/wired-app.js';
 
 /**
  * The cache in front of a real Prometheus that goes away and comes back, wired as main.ts wires
@@ -46,20 +41,10 @@ describe('the metric cache while Prometheus is down', () => {
         gauge('broker_queue_depth', { namespace: 'default', queue: 'jobs' }, 42, { end: now + 900, seconds: 2700 }),
       ],
     });
-    const metrics = createAdapterMetrics(undefined, false);
-    backends = await startBackends(parseConfig(CONFIG, 'outage test'), {
-      flags: parseFlags([`--prometheus-url=${prometheus.url}`, '--metrics-relist-interval=10m']),
-      logger: silentLogger(),
-      registry: metrics.registry,
-    });
-    app = createApp({
-      provider: backends.router,
-      resources: BUILTIN_RESOURCES,
-      metrics,
-      logger: silentLogger(),
-      readiness: { isReady: () => true },
-      version: { version: '0.0.0', gitCommit: 'test' },
-    });
+    ({ app, backends } = await startWiredApp(CONFIG, [
+      `--prometheus-url=${prometheus.url}`,
+      '--metrics-relist-interval=10m',
+    ]));
   });
 
   after(async () => {

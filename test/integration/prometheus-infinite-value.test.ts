@@ -3,14 +3,9 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Express } from 'express';
 import request from 'supertest';
-import { BUILTIN_RESOURCES } from '../../src/api/builtin-resources.js';
-import { parseFlags } from '../../src/cli/flags.js';
-import { parseConfig } from '../../src/config/load.js';
-import { silentLogger } from '../../src/observability/logger.js';
-import { createAdapterMetrics } from '../../src/observability/metrics.js';
-import { createApp } from '../../src/server/app.js';
-import { type RunningBackends, startBackends } from '../../src/startup/backends.js';
+import type { RunningBackends } from '../../src/startup/backends.js';
 import { type PrometheusServer, startPrometheus } from '../support/prometheus-server.js';
+import { startWiredApp } from '../support/wired-app.js';
 
 /**
  * A real Prometheus series that holds 42 and then turns +Inf (a ratio whose denominator went to
@@ -56,20 +51,10 @@ describe('a Prometheus series that turns +Inf', () => {
     prometheus = await startPrometheus({
       series: [{ name: 'jobs_ratio', labels: { namespace: 'default', queue: 'jobs' }, samples }],
     });
-    const metrics = createAdapterMetrics(undefined, false);
-    backends = await startBackends(parseConfig(CONFIG, 'infinite value test'), {
-      flags: parseFlags([`--prometheus-url=${prometheus.url}`, '--metrics-relist-interval=10m']),
-      logger: silentLogger(),
-      registry: metrics.registry,
-    });
-    app = createApp({
-      provider: backends.router,
-      resources: BUILTIN_RESOURCES,
-      metrics,
-      logger: silentLogger(),
-      readiness: { isReady: () => true },
-      version: { version: '0.0.0', gitCommit: 'test' },
-    });
+    ({ app, backends } = await startWiredApp(CONFIG, [
+      `--prometheus-url=${prometheus.url}`,
+      '--metrics-relist-interval=10m',
+    ]));
   });
 
   after(async () => {
