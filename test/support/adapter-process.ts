@@ -15,12 +15,17 @@ export interface AdapterProcess {
   exited: Promise<number | string>;
 }
 
+const START_TIMEOUT_MS = 60_000;
+
 export const MAIN_JS = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 
 export interface StartOptions {
   args: string[];
   env?: Record<string, string | undefined>;
-  /** How long to wait for the "serving" log line. */
+  /**
+   * How long to wait for the "serving" log line; default 60 s. A quiet machine starts the adapter
+   * in about a second, but at a load of 20 on two cores 15 s failed every end-to-end file.
+   */
   timeoutMs?: number;
   /** Another build's main.js (a before/after measurement); default this tree's dist/main.js. */
   mainJs?: string;
@@ -51,10 +56,10 @@ export async function startAdapter(options: StartOptions): Promise<AdapterProces
       child.kill('SIGKILL');
       reject(
         new Error(
-          `adapter did not start within ${options.timeoutMs ?? 15000} ms; logs: ${JSON.stringify(logs)} ${stderr.join('')}`,
+          `adapter did not start within ${options.timeoutMs ?? START_TIMEOUT_MS} ms; logs: ${JSON.stringify(logs)} ${stderr.join('')}`,
         ),
       );
-    }, options.timeoutMs ?? 15000);
+    }, options.timeoutMs ?? START_TIMEOUT_MS);
     let buffer = '';
     child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
       buffer += chunk;
