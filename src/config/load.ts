@@ -1,11 +1,12 @@
 import { open } from 'node:fs/promises';
-import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { formatBytes } from '../lib/text.js';
 import { ConfigError } from '../schema/errors.js';
 import { DEFAULT_CONFIG_YAML } from './default-config.js';
+import { parseYamlOffThread } from './parse-off-thread.js';
 import { type AdapterConfig, configSchema } from './schema.js';
 import { suggestKnownKey } from './unknown-keys.js';
+import { type ParsedYaml, parseYamlText } from './yaml-text.js';
 
 /**
  * The largest config file read: a ConfigMap holds at most 1 MiB, and parsing YAML costs about a
@@ -35,7 +36,9 @@ export async function loadConfigFile(path: string, maxBytes = DEFAULT_MAX_CONFIG
   if (text.replace(/#.*$/gm, '').trim() === '') {
     throw new ConfigError(`config file ${path}: empty; it must configure at least one backend`);
   }
-  return parseConfig(text, path);
+  // Parsed off the event loop (a 1 MiB file held it for seconds on a busy node: /livez with it);
+  // the schema check stays here, since its result holds compiled patterns a thread cannot pass.
+  return validateConfig(configSchema, await parseYamlOffThread(text), path);
 }
 
 export function defaultConfig(): AdapterConfig {
@@ -51,13 +54,12 @@ export function parseConfig(text: string, source: string): AdapterConfig {
  * Throws a ConfigError naming the file, the field and the problem.
  */
 export function parseConfigWith<Config>(schema: z.ZodType<Config>, text: string, source: string): Config {
-  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (document.errors.length > 0) {
-    const first = document.errors[0];
-    throw new ConfigError(`config file ${source}: invalid YAML: ${first?.message ?? 'unknown error'}`);
-  }
-  const raw: unknown = document.toJS() ?? {};
-  const result = schema.safeParse(raw);
+  return validateConfig(schema, parseYamlText(text), source);
+}
+
+function validateConfig<Config>(schema: z.ZodType<Config>, parsed: ParsedYaml, source: string): Config {
+  if ('error' in parsed) throw new ConfigError(`config file ${source}: invalid YAML: ${parsed.error}`);
+  const result = schema.safeParse(parsed.value);
   if (!result.success) {
     throw new ConfigError(`config file ${source}: ${describeIssues(result.error.issues, configSchema)}`);
   }

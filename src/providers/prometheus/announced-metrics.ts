@@ -1,3 +1,4 @@
+import pMap from 'p-map';
 import type { GroupResource } from '../../api/group-resource.js';
 import { type CustomMetricInfo, customMetricKey, type ExternalMetricInfo } from '../provider.js';
 import type { CompiledRule } from './rules.js';
@@ -200,6 +201,9 @@ function groupByName(series: readonly Series[]): Map<string, Series[]> {
   return new Map([...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
+/** The /api/v1/series calls one relist of one server has in flight. */
+const SERIES_QUERIES_AT_ONCE = 16;
+
 /** Runs each distinct seriesQuery once against /api/v1/series; a failed query yields its Error. */
 export async function listSeries(
   client: { series(match: string, start: Date, end: Date, signal?: AbortSignal): Promise<Series[]> },
@@ -208,13 +212,16 @@ export async function listSeries(
   signal?: AbortSignal,
 ): Promise<Map<string, Series[] | Error>> {
   const queries = [...new Set(rules.map((r) => r.seriesQuery))];
-  const answers = await Promise.all(
-    queries.map((query) =>
+  // A few at a time: thousands of rules started as many requests in one turn of the event loop
+  // (seconds of it on a busy node, /livez waiting) and as many concurrent calls on Prometheus.
+  const answers = await pMap(
+    queries,
+    (query) =>
       client.series(query, window.start, window.end, signal).then(
         (series): Series[] | Error => series,
         (error: unknown): Series[] | Error => (error instanceof Error ? error : new Error(String(error))),
       ),
-    ),
+    { concurrency: SERIES_QUERIES_AT_ONCE },
   );
   return new Map(queries.map((query, i) => [query, answers[i] as Series[] | Error]));
 }

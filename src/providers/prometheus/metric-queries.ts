@@ -214,7 +214,9 @@ export function createMetricQueries(options: MetricQueriesOptions): MetricQuerie
     forget() {
       renderedExternal.clear();
       renderedObject.clear();
-      renderedSelection.clear();
+      // lru-cache's clear() fills arrays of its full capacity even when empty, and every server's
+      // relist forgets every source's memos: with 500 servers that was seconds of a blocked loop.
+      if (renderedSelection.size > 0) renderedSelection.clear();
     },
   };
 }
