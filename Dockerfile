@@ -1,7 +1,12 @@
 # syntax=docker/dockerfile:1
 #
 # hpa-metrics-adapter image.
-#   docker build -t hpa-metrics-adapter:0.1.0 --build-arg VERSION=0.1.0 --build-arg GIT_COMMIT=$(git rev-parse HEAD) .
+#   VERSION=$(node -p "require('./package.json').version")
+#   docker build -t hpa-metrics-adapter:$VERSION --build-arg VERSION=$VERSION --build-arg GIT_COMMIT=$(git rev-parse HEAD) .
+#
+# VERSION is required and has no default: an image says the version it was built as (/version,
+# --version, its labels), never one a Dockerfile line forgot to change. The release workflow
+# (.github/workflows/release.yml) passes the tag's; deploy/README.md has the recipe.
 #
 # Base: Node.js 24 LTS on Debian 13 "trixie" slim, for both stages. Node 24 rather than 22:
 # both are LTS lines, but 22 reaches end of life in April 2027 and 24 in April 2028.
@@ -11,6 +16,8 @@
 # Pin the base by digest (node:24-trixie-slim@sha256:…) for reproducible release builds.
 
 FROM node:24-trixie-slim AS build
+ARG VERSION
+RUN test -n "$VERSION" || { echo 'docker build needs --build-arg VERSION=<version> (see the top of the Dockerfile)' >&2; exit 1; }
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm \
@@ -45,7 +52,7 @@ EXPOSE 6443
 # Deployment probes /livez and /readyz over HTTPS instead.
 ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/dist/main.js"]
 
-ARG VERSION=0.1.0
+ARG VERSION
 ARG GIT_COMMIT=""
 ARG BUILD_DATE=""
 # Reported by /version, so it says what the labels say (ADAPTER_VERSION wins over package.json).

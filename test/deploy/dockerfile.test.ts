@@ -5,6 +5,7 @@
  * needs nothing but the production dependencies it ships.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join } from 'node:path';
@@ -99,17 +100,29 @@ describe('Dockerfile', () => {
     }
   });
 
-  it('the VERSION build-arg is what /version reports, and its default is the package version', () => {
+  it('VERSION is a required build-arg, with no default, and is what /version reports', () => {
     const text = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
-    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
-    assert.equal(/^ARG VERSION=(\S+)$/m.exec(text)?.[1], pkg.version, 'a build without --build-arg VERSION');
+    assert.doesNotMatch(text, /^ARG VERSION=/m, 'no silent default: an image built as 0.1.0 whatever it holds');
+    const firstStage = stages[0] ?? [];
+    assert.ok(
+      firstStage.some((i) => i.keyword === 'ARG' && i.args === 'VERSION'),
+      'the build stage declares VERSION',
+    );
+    const check = firstStage.find((i) => i.keyword === 'RUN' && i.args.includes('$VERSION'));
+    assert.ok(check, 'the build stage checks VERSION before building');
+    const run = (version: string) =>
+      spawnSync('sh', ['-c', check.args], { env: { ...process.env, VERSION: version }, encoding: 'utf8' });
+    const without = run('');
+    assert.notEqual(without.status, 0, 'a build without --build-arg VERSION stops');
+    assert.match(without.stderr, /--build-arg VERSION=/, 'and says how to give it');
+    assert.equal(run('1.2.3').status, 0);
+    assert.ok(runtimeArgs('ARG').includes('VERSION'), 'the runtime stage declares VERSION too');
     const env = [...text.matchAll(/^ENV (.*)$/gm)].map((m) => m[1]).join(' ');
     assert.match(env, /(^|\s)ADAPTER_VERSION=\$\{VERSION\}(\s|$)/, 'the build-arg reaches the process');
     assert.deepEqual(readVersionInfo({ ADAPTER_VERSION: '9.8.7', GIT_COMMIT: 'abc' }), {
       version: '9.8.7',
       gitCommit: 'abc',
     });
-    assert.equal(readVersionInfo({}).version, pkg.version, 'outside the image: package.json');
   });
 
   it('.dockerignore admits exactly the build inputs, nothing else', () => {

@@ -22,6 +22,7 @@ export interface Probe {
 }
 export interface Container {
   name: string;
+  image?: string;
   args?: string[];
   ports?: { name?: string; containerPort: number }[];
   startupProbe?: Probe;
