@@ -83,7 +83,8 @@ export function prometheusExternalProvider(parts: {
       if (!entry) {
         throw ApiError.notFound(`external metric "${request.metric}" is not announced by any Prometheus externalRule`);
       }
-      return queries.external(entry, request);
+      // Awaited, not returned: an async function returning a promise settles a tick and a job later.
+      return await queries.external(entry, request);
     },
     listExternalMetrics: () => discovery().externalList,
     servesExternal: (metric) => discovery().external.has(metric),

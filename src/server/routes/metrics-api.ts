@@ -6,6 +6,7 @@ import type { ResourceResolver } from '../../api/resource-table.js';
 import { formatGroupResource } from '../../api/resources.js';
 import { clip } from '../../lib/text.js';
 import type {
+  CustomMetricBySelectorRequest,
   CustomMetricsProvider,
   ExternalMetricsProvider,
   ExternalSample,
@@ -90,12 +91,7 @@ export function createMetricReaders(options: MetricsApiOptions): {
         sendRenderedJson(res, selectionBodies.get(samples, req.url, render));
         return;
       }
-      const { sample, described } = await readOneObject(
-        options.provider,
-        { ...path, name: path.name },
-        query,
-        deadline,
-      );
+      const { sample, described } = await readOneObject(options.provider, path, path.name, query, deadline);
       // Everything else the body depends on (version, object, metric, selector) is in the URL.
       const render = () => customMetricValueList(version, path.metric, query.metricLabelSelector, [described]);
       sendRenderedJson(res, objectBodies.get(sample, req.url, render));
@@ -173,19 +169,21 @@ function renderExternal(samples: readonly ExternalSample[], metric: string): obj
   return externalMetricValueList(metric, samples);
 }
 
+// The objects below are written out, not spread: on Node 20 `{ a, ...(b ? {} : { c }) }` costs ~1 µs per request.
 async function readOneObject(
   provider: CustomMetricsProvider,
-  path: CustomMetricPath & { name: string },
+  path: CustomMetricPath,
+  name: string,
   query: MetricQuery,
   deadline: RequestDeadline,
 ): Promise<{ sample: Sample; described: DescribedSample }> {
-  const { resource, namespace, metric, name } = path;
+  const { resource, namespace, metric } = path;
   if (query.fieldName !== undefined && query.fieldName !== name) {
     throw ApiError.badRequest(
       `fieldSelector metadata.name=${clip(query.fieldName)} does not match the object "${name}" in the path`,
     );
   }
-  const object = { resource, name, ...(namespace === undefined ? {} : { namespace }) };
+  const object = namespace === undefined ? { resource, name } : { resource, name, namespace };
   const sample = await provider.getMetricByName({
     object,
     metric,
@@ -205,14 +203,15 @@ async function readSelectedObjects(
   deadline: RequestDeadline,
 ): Promise<readonly ObjectSample[]> {
   const { resource, namespace, metric } = path;
-  const samples = await provider.getMetricBySelector({
+  const request: CustomMetricBySelectorRequest = {
     resource,
-    ...(namespace === undefined ? {} : { namespace }),
     objectSelector: query.labelSelector,
     metric,
     metricSelector: query.metricLabelSelector,
     deadline,
-  });
+  };
+  if (namespace !== undefined) request.namespace = namespace;
+  const samples = await provider.getMetricBySelector(request);
   const wanted = query.fieldName === undefined ? samples : samples.filter((s) => s.name === query.fieldName);
   if (wanted.length === 0) {
     const where = namespace === undefined ? '' : ` in namespace "${namespace}"`;
