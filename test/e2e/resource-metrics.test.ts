@@ -195,6 +195,12 @@ describe('metrics.k8s.io from kube-prometheus`s resourceRules (the built adapter
       assert.equal(ghost.status, 404);
       assert.equal(ghost.body.kind, 'Status');
       assert.match(ghost.body.message, /podmetrics\.metrics\.k8s\.io "shop\/ghost" not found/);
+      const huge = await cluster.asAggregator(
+        `/apis/metrics.k8s.io/${version}/namespaces/shop/pods?labelSelector=app+in+(${'x,'.repeat(3000)}y)`,
+      );
+      assert.equal(huge.status, 400, 'a huge label selector is a Status, not a query');
+      assert.equal(huge.body.kind, 'Status');
+      assert.match(huge.body.message, /invalid labelSelector/);
       const none = await read(`/apis/metrics.k8s.io/${version}/namespaces/empty/pods`);
       assert.deepEqual(none.items, [], 'an empty list, as metrics-server answers it');
     }
