@@ -44,6 +44,7 @@ async function main(argv: readonly string[]): Promise<void> {
     registry: metrics.registry,
     kube: cluster.objects,
     resources: cluster.resources,
+    ...(cluster.kubeTransport ? { kubeTransport: cluster.kubeTransport } : {}),
   });
 
   const hpaRefresh = cluster.hpas

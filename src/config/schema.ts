@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { definitionsPolicySchema } from '../definitions/policy-config.js';
 import { liftPrometheusAdapterKeys, prometheusAdapterTopLevelKeys } from '../providers/prometheus/config.js';
 import { type AnyBackendModule, BACKEND_MODULES, backendSections, cacheSectionFor } from '../providers/registry.js';
 import { upstreamsSchema } from '../upstreams/config.js';
@@ -12,6 +13,8 @@ export function configSchemaFor<const Modules extends readonly AnyBackendModule[
         ...backendSections(modules),
         cache: cacheSectionFor(modules).optional(),
         upstreams: upstreamsSchema.optional(),
+        /** MetricDefinitions: whether teams may define metrics, and what each namespace may read. */
+        definitions: definitionsPolicySchema.optional(),
         ...prometheusAdapterTopLevelKeys,
       })
       .strict(),

@@ -7,6 +7,7 @@ import { createQueryCache, type OwnedQueryCache } from '../cache/lru-query-cache
 import type { QueryCache } from '../cache/query-cache.js';
 import type { AdapterConfig } from '../config/schema.js';
 import type { ObjectLister } from '../kube/index.js';
+import type { KubeTransport } from '../kube/transport.js';
 import type { Logger } from '../observability/logger.js';
 import type { Series } from '../providers/prometheus/announced-metrics.js';
 import { resourceRulesOf } from '../providers/prometheus/config.js';
@@ -20,6 +21,7 @@ import { ConfigError } from '../schema/errors.js';
 import { createUpstreamMetrics } from '../upstreams/metrics.js';
 import type { Upstream } from '../upstreams/upstream.js';
 import { closeUpstreams, type OwnMetrics, UpstreamSet } from '../upstreams/upstream-set.js';
+import type { RunningDefinitions } from './definitions.js';
 
 export interface RunningBackends {
   router: BackendRouter;
@@ -30,6 +32,8 @@ export interface RunningBackends {
    * group is decided at start), its reader swapped on reload like the backends.
    */
   resourceMetrics?: ResourceMetricsSource;
+  /** The MetricDefinitions served after the config's backends (src/definitions), once a config turned them on. */
+  definitions(): RunningDefinitions | undefined;
   /** Builds and starts the backends of a new config, swaps them in, then closes the old ones. */
   apply(config: AdapterConfig): Promise<void>;
   close(): Promise<void>;
@@ -46,6 +50,8 @@ export interface BackendDeps {
   modules?: readonly AnyBackendModule[];
   /** The backends' clock; default the real one (explain asks at its --time). */
   now?: () => Date;
+  /** The API server connection MetricDefinitions are watched through; absent standalone. */
+  kubeTransport?: KubeTransport;
 }
 
 /**
@@ -54,6 +60,15 @@ export interface BackendDeps {
  */
 export async function startBackends(initial: AdapterConfig, deps: BackendDeps): Promise<RunningBackends> {
   const caches = new Map<string, { cache: OwnedQueryCache; settings: string }>();
+  // What every backend is built with, of the config file's or of the definitions.
+  const environment = {
+    logger: deps.logger,
+    registry: deps.registry,
+    now: deps.now ?? (() => new Date()),
+    kube: deps.kube,
+    resources: deps.resources,
+    flags: deps.flags,
+  };
   // One byte budget for every cache, old and new: resized when a reload commits, never rebuilt.
   const budget = new CacheBudget(resolveCacheBudget(initial.cache), deps.registry);
   // The running config's Prometheus series, so a reload while a server is down keeps its metrics.
@@ -100,12 +115,7 @@ export async function startBackends(initial: AdapterConfig, deps: BackendDeps): 
     const backends = await createBackends(
       config,
       {
-        logger: deps.logger,
-        registry: deps.registry,
-        now: deps.now ?? (() => new Date()),
-        kube: deps.kube,
-        resources: deps.resources,
-        flags: deps.flags,
+        ...environment,
         cacheFor,
         carriedSeries: { previous: carriedSeries, next: seriesFound },
       },
@@ -153,26 +163,69 @@ export async function startBackends(initial: AdapterConfig, deps: BackendDeps): 
     return { backends, upstreams, resourceMetrics, commit };
   };
 
+  // Definitions' caches live as long as the process: keyed by settings (a definition's TTL over
+  // its backend's), so the few distinct TTLs in use each have one.
+  let cacheSection = initial.cache;
+  const definitionCaches = new Map<string, OwnedQueryCache>();
+  // Imported and started only once a config turns definitions on: the PromQL parser and the
+  // watch cost nothing in an adapter without them.
+  let definitions: RunningDefinitions | undefined;
+  const startDefinitionsFor = async (config: AdapterConfig): Promise<void> => {
+    if (definitions) return definitions.reconfigure(config);
+    if (!config.definitions?.enabled) return;
+    const { startDefinitions } = await import('./definitions.js');
+    definitions = startDefinitions(config, {
+      env: {
+        ...environment,
+        cacheFor(backend, overrides) {
+          const settings = resolveCacheSettings(cacheSection, backend, overrides);
+          const key = `${backend} ${JSON.stringify(settings)}`;
+          let cache = definitionCaches.get(key);
+          if (!cache) {
+            const name = `definitions:${backend}:${settings.ttlMs}ms`;
+            cache = createQueryCache(name, settings, { registry: deps.registry, logger: deps.logger, budget });
+            definitionCaches.set(key, cache);
+          }
+          return cache;
+        },
+      },
+      flags: deps.flags,
+      logger: deps.logger,
+      registry: deps.registry,
+      configBackends: () => router.current.filter((b) => b !== definitions?.backend),
+      ...(deps.kubeTransport ? { transport: deps.kubeTransport } : {}),
+    });
+  };
+  const withDefinitions = (backends: readonly MetricsBackend[], config: AdapterConfig) =>
+    definitions && config.definitions?.enabled ? [...backends, definitions.backend] : backends;
+  await startDefinitionsFor(initial);
+
   const first = await build(initial, 'start');
   first.commit();
   const upstreams = new UpstreamSet(first.upstreams, ours);
-  const router = new BackendRouter(first.backends, deps.logger, upstreams);
+  const router = new BackendRouter(withDefinitions(first.backends, initial), deps.logger, upstreams);
   let resourceMetrics: RunningResourceMetrics | undefined = first.resourceMetrics;
   return {
     router,
     upstreams,
     ...(first.resourceMetrics ? { resourceMetrics: { current: () => resourceMetrics?.reader } } : {}),
+    definitions: () => definitions,
     async apply(config) {
       const next = await build(config, 'reload');
       const retired = next.commit();
-      await closeAll(router.replaceBackends(next.backends));
+      cacheSection = config.cache;
+      await startDefinitionsFor(config);
+      const previous = router.replaceBackends(withDefinitions(next.backends, config));
+      await closeAll(previous.filter((b) => b !== definitions?.backend));
       await closeUpstreams(upstreams.replace(next.upstreams));
       resourceMetrics?.close();
       resourceMetrics = next.resourceMetrics;
       for (const cache of retired) cache.close();
     },
     async close() {
-      await closeAll(router.current);
+      await closeAll(router.current.filter((b) => b !== definitions?.backend));
+      await definitions?.close();
+      for (const cache of definitionCaches.values()) cache.close();
       await closeUpstreams(upstreams.current);
       resourceMetrics?.close();
       for (const { cache } of caches.values()) cache.close();

@@ -4,6 +4,7 @@ import { ALL_GROUPS } from '../api/groups.js';
 import type { ResourceResolver } from '../api/resource-table.js';
 import { findKubeConfigSource, type KubeConfigSource } from '../kube/config-source.js';
 import type { HpaWatch, ObjectInformers } from '../kube/index.js';
+import type { KubeTransport } from '../kube/transport.js';
 import type { Logger } from '../observability/logger.js';
 import { FlagError } from '../schema/errors.js';
 import type { AuthFlags, AuthSetup } from '../server/auth/types.js';
@@ -15,6 +16,8 @@ export interface ClusterAccess {
   objects?: ObjectInformers;
   /** The cluster's HPAs, watched for HPA-aware refresh; absent standalone or with --hpa-refresh=off. */
   hpas?: HpaWatch;
+  /** The API server for watches of whole objects (MetricDefinitions); absent without a Kubernetes API connection. */
+  kubeTransport?: KubeTransport;
   /** Resource names as the cluster serves them; the built-in table without a Kubernetes API connection. */
   resources: ResourceResolver;
   /** The address to listen on. */
@@ -122,6 +125,11 @@ export async function clusterAccess(flags: ClusterFlags, logger: Logger, registr
     loaded && flags.hpaRefresh === 'all'
       ? createHpaWatch(loaded.kubeConfig, { logger, resources: clusterResources ?? BUILTIN_RESOURCES })
       : undefined;
+  const kubeTransport = loaded
+    ? new (await import('../kube/transport.js')).KubeTransport(loaded.kubeConfig, {
+        userAgent: 'hpa-metrics-adapter/definitions',
+      })
+    : undefined;
   let caListener: ((clientCaPem: string[]) => void) | undefined;
   let auth: AuthSetup;
   try {
@@ -134,6 +142,7 @@ export async function clusterAccess(flags: ClusterFlags, logger: Logger, registr
     });
   } catch (error) {
     kube?.close();
+    kubeTransport?.close();
     void objects?.close();
     void hpas?.close();
     throw new FlagError(`${(error as Error).message}${standaloneHint(source)}`);
@@ -143,6 +152,7 @@ export async function clusterAccess(flags: ClusterFlags, logger: Logger, registr
     auth,
     objects,
     ...(hpas ? { hpas } : {}),
+    ...(kubeTransport ? { kubeTransport } : {}),
     resources: clusterResources ?? BUILTIN_RESOURCES,
     host: flags.bindAddress ?? '0.0.0.0',
     onClientCaChange(listener) {
@@ -152,6 +162,7 @@ export async function clusterAccess(flags: ClusterFlags, logger: Logger, registr
       auth.close();
       void clusterResources?.close();
       kube?.close();
+      kubeTransport?.close();
       void objects?.close();
       void hpas?.close();
     },

@@ -48,7 +48,13 @@ interface Certificate extends KubeObject {
   spec: { secretName: string; dnsNames?: string[]; issuerRef: { name: string; kind?: string } };
 }
 
-const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'APIService']);
+const CLUSTER_SCOPED = new Set([
+  'Namespace',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'APIService',
+  'CustomResourceDefinition',
+]);
 const EXPECTED_APISERVICES = [
   { group: 'custom.metrics.k8s.io', version: 'v1beta1' },
   { group: 'custom.metrics.k8s.io', version: 'v1beta2' },

@@ -290,6 +290,10 @@ export async function schemaErrors(object: KubeObject): Promise<string[]> {
   if (!model) return [`no schema for ${object.apiVersion} ${object.kind}: add one to test/deploy/schemas.ts`];
   const errors = errorsOf(model, object);
   if (errors.length > 0) return errors;
+  // kubernetes-models' CRD validator accepts any value inside a JSONSchemaProps and a printer
+  // column's description, so probing would call real fields unknown; our own CRD's schema is
+  // checked field by field in test/definitions/crd-schema.test.ts.
+  if (object.kind === 'CustomResourceDefinition') return [];
   return unknownFields(model, structuredClone(object) as Record<string, unknown>).map(
     (path) => `unknown field ${path.slice(1)} (kubectl apply would refuse it)`,
   );

@@ -33,6 +33,8 @@ export interface WatchedObject {
   spec?: Record<string, unknown>;
   /** metadata.generation, when the object has one (custom resources do). */
   generation?: number;
+  /** metadata.creationTimestamp (definitions are served oldest first within a namespace's limit). */
+  creationTimestamp?: string;
   /** The object's status ({} when absent): a status subresource write changes only this. */
   status?: unknown;
 }
@@ -318,7 +320,7 @@ function objectJson(o: WatchedObject, route: CollectionRoute, metadataOnly: bool
     uid: `uid-${o.name}`,
     resourceVersion: o.resourceVersion ?? '1000',
     ...(o.generation !== undefined ? { generation: o.generation } : {}),
-    creationTimestamp: '2026-01-01T00:00:00Z',
+    creationTimestamp: o.creationTimestamp ?? '2026-01-01T00:00:00Z',
     ...(o.labels ? { labels: o.labels } : {}),
   };
   if (metadataOnly) return { kind: 'PartialObjectMetadata', apiVersion: METADATA_GROUP_VERSION, metadata };

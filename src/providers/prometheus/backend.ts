@@ -149,7 +149,7 @@ export function createPrometheusBackend(
 }
 
 /** A client of the settings; files it cannot read are config errors, named by their flag. */
-function clientFor(
+export function clientFor(
   server: string,
   options: PrometheusClientOptions,
   metrics: PrometheusBackendMetrics,

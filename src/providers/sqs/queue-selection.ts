@@ -1,5 +1,6 @@
 import { ApiError } from '../../api/errors.js';
 import type { LabelSelector } from '../../api/selector.js';
+import { globToRegExp } from '../../lib/glob.js';
 import { ACCOUNT_ID_PATTERN } from '../aws/config.js';
 import { pinnedLabels } from '../aws/selector-labels.js';
 import { QUEUE_NAME_PATTERN } from './config.js';
@@ -86,11 +87,4 @@ export class QueueAllowList {
         : `sqs.allowQueues allows only ${this.patterns.map((p) => `"${p}"`).join(', ')}`;
     throw ApiError.forbidden(`external metric "${metric}" may not read SQS queue "${queueName}": ${rule}`);
   }
-}
-
-function globToRegExp(glob: string): RegExp {
-  const body = [...glob]
-    .map((char) => (char === '*' ? '.*' : char === '?' ? '.' : char.replace(/[\\^$.|+()[\]{}]/g, '\\$&')))
-    .join('');
-  return new RegExp(`^${body}$`);
 }
