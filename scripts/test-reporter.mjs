@@ -19,8 +19,12 @@ const LABEL = process.env.TEST_RUN_LABEL ? `[${process.env.TEST_RUN_LABEL}] ` : 
 
 /** @param {number} ms */
 const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
-/** @param {string | undefined} file */
-const shown = (file) => (file === undefined ? '(no file)' : relative(process.cwd(), file));
+/**
+ * The file as the repository names it: npm test's compiled unit files (.cache/js/) by their path there.
+ * @param {string | undefined} file
+ */
+const shown = (file) =>
+  file === undefined ? '(no file)' : relative(process.cwd(), file).replace(/^\.cache\/js\//, '');
 
 /**
  * A file's own events (the test wrapping everything the file declares) carry the file as their
@@ -45,13 +49,13 @@ function describeError(error) {
       : typeof exitCode === 'number'
         ? `the test process exited with code ${exitCode} (what it wrote is above)`
         : undefined;
-  const shown =
+  const told =
     error instanceof Error && cause instanceof Error
       ? cause
       : error instanceof Error && ended
         ? ended
         : (cause ?? error);
-  return (typeof shown === 'string' ? shown : inspect(shown, { depth: 4, colors: false, breakLength: 100 }))
+  return (typeof told === 'string' ? told : inspect(told, { depth: 4, colors: false, breakLength: 100 }))
     .split('\n')
     .map((text) => `    ${text}`)
     .join('\n');

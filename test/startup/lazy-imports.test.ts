@@ -55,8 +55,9 @@ async function runMain(name: string, args: string[]): Promise<Run> {
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${name}: neither served nor exited within 30 s: ${JSON.stringify(logs)} ${stderr}`));
-    }, 30_000);
+      reject(new Error(`${name}: neither served nor exited within 90 s: ${JSON.stringify(logs)} ${stderr}`));
+      // A start takes about 2 s on a quiet machine; at a load of 20 the four at once took over 30 s.
+    }, 90_000);
     child.once('close', () => {
       clearTimeout(timer);
       resolve();
