@@ -17,6 +17,7 @@ import type { BackendRouter } from '../providers/router.js';
 import { sqsFailurePolicies } from '../providers/sqs/module.js';
 
 const POD = { group: '', resource: 'pods' };
+const FALLIBLE_BACKENDS = ['prometheus', 'sqs', 'cloudwatch'] as const;
 
 /** The request's answer from our router, as kube-apiserver would pass it on: items, or the Status. */
 export async function askRouter(router: BackendRouter, request: ControllerRequest): Promise<MetricAnswer> {
@@ -65,7 +66,11 @@ export function failureAnswersOf(
             request.metric,
           ).name;
   } catch {
-    return undefined;
+    // A source that has not been read (a Prometheus down since start) owns no metric yet: with
+    // one backend that can fail in the config, the metric can only be that backend's.
+    const configured = FALLIBLE_BACKENDS.filter((key) => config[key] !== undefined);
+    if (configured.length !== 1 || configured[0] === undefined) return undefined;
+    backend = configured[0];
   }
   const policy = policyOf(config, backend, request.metric);
   if (!policy) return undefined;

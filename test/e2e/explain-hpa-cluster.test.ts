@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { HPA_USER, startClusterHarness } from '../support/cluster-harness.js';
+import { startClusterHarness } from '../support/cluster-harness.js';
 import { explain } from '../support/explain.js';
-import { STATIC_HPA_METRICS_CONFIG } from '../support/hpa-fixtures.js';
+import { aggregateToAdapter, STATIC_HPA_METRICS_CONFIG } from '../support/hpa-fixtures.js';
 import type { StoredObject } from '../support/kube-apiserver-double.js';
 import { setUpForFile, startedForFile } from '../support/started-for-file.js';
 
@@ -43,13 +43,7 @@ const cluster = startedForFile(() => startClusterHarness({ config: CONFIG }));
 
 setUpForFile(() => {
   const { hpaCluster } = cluster.kube;
-  hpaCluster.aggregator = {
-    url: cluster.adapter.baseUrl,
-    caPem: cluster.servingCa.cert,
-    proxyClient: cluster.proxyClient,
-    user: HPA_USER,
-    groups: ['system:serviceaccounts'],
-  };
+  aggregateToAdapter(cluster);
   cluster.kube.objects.push(
     hpa('worker', 'worker', [
       RPS,
@@ -145,16 +139,13 @@ describe('explain hpa NAMESPACE/NAME against a cluster', () => {
   });
 
   it('names RBAC when the adapter refuses the controller (403)', async () => {
-    const { hpaCluster } = cluster.kube;
-    const previous = hpaCluster.aggregator;
-    assert.ok(previous);
-    hpaCluster.aggregator = { ...previous, user: 'system:serviceaccount:kube-system:someone-else' };
+    aggregateToAdapter(cluster, 'system:serviceaccount:kube-system:someone-else');
     try {
       const { code, text } = await explainHpa('batch/worker');
       assert.equal(code, 1);
       assert.match(text, /metric 3: External[\s\S]*?proposal: <unknown>: 403 RBAC: /);
     } finally {
-      hpaCluster.aggregator = previous;
+      aggregateToAdapter(cluster);
     }
   });
 
