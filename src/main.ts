@@ -59,6 +59,20 @@ async function main(argv: readonly string[]): Promise<void> {
     : undefined;
   hpaRefresh?.start();
 
+  // MetricDefinition status: one replica at a time writes it (the Lease holder); only when a config turned definitions on.
+  const runningDefinitions = backends.definitions();
+  const definitionStatus =
+    runningDefinitions && cluster.kubeTransport
+      ? (await import('./startup/definition-status.js')).startDefinitionStatus({
+          transport: cluster.kubeTransport,
+          states: runningDefinitions.backend.states,
+          ...(cluster.hpas ? { hpas: cluster.hpas } : {}),
+          flags,
+          logger,
+          registry: metrics.registry,
+        })
+      : undefined;
+
   let ready = false;
   const app = createApp({
     provider: backends.router,
@@ -150,6 +164,8 @@ async function main(argv: readonly string[]): Promise<void> {
     );
     reloader?.stop();
     certificateWatcher.close();
+    // Released now, so another replica writes status at once rather than after the Lease duration.
+    await definitionStatus?.close();
     metricsListener?.server.close();
     // Endpoints controllers and kube-proxy need a moment to stop routing new requests to us.
     await new Promise((r) => setTimeout(r, flags.shutdownDelaySeconds * 1000));

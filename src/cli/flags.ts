@@ -6,10 +6,11 @@ import type { PrometheusOverrides } from '../providers/prometheus/settings.js';
 import { FlagError } from '../schema/errors.js';
 import { type TlsPolicy, TlsPolicyError, tlsPolicy } from '../server/tls-policy.js';
 import type { ClusterFlags } from '../startup/cluster.js';
+import type { LeaderElectionFlags } from '../startup/definition-status.js';
 
 /** Command-line flags, named as prometheus-adapter and generic apiservers name them. */
 /** Every flag, parsed; each layer below takes only its part (PrometheusOverrides, ClusterFlags). */
-export interface Flags extends PrometheusOverrides, ClusterFlags {
+export interface Flags extends PrometheusOverrides, ClusterFlags, LeaderElectionFlags {
   /** --help / -h and --version: print and exit. */
   help: boolean;
   version: boolean;
@@ -101,10 +102,19 @@ export function parseFlags(argv: readonly string[]): Flags {
       v['watch-max-label-bytes'],
       DEFAULT_OBJECT_CAPS.maxLabelBytes,
     ),
+    ...(v['leader-elect-resource-namespace'] ? { leaderElectNamespace: v['leader-elect-resource-namespace'] } : {}),
+    leaderElectLeaseDurationMs: leaseDurationFlag(v['leader-elect-lease-duration']),
     hpaRefresh: hpaRefreshFlag(v['hpa-refresh']),
     hpaRefreshWarmupMs:
       v['hpa-refresh-warmup'] === '0' ? 0 : (durationFlag('hpa-refresh-warmup', v['hpa-refresh-warmup']) ?? 5_000),
   };
+}
+
+/** At least 3 s: the renew deadline (2/3) must leave the holder a few tries (every 2/15) before others take over. */
+function leaseDurationFlag(raw: string | undefined): number {
+  const ms = durationFlag('leader-elect-lease-duration', raw) ?? 15_000;
+  if (ms < 3000) throw new FlagError(`--leader-elect-lease-duration: at least 3s, got "${raw}"`);
+  return ms;
 }
 
 function hpaRefreshFlag(raw: string | undefined): 'all' | 'off' {
@@ -197,6 +207,8 @@ export const SERVE_FLAG_OPTIONS = {
   'watch-max-objects': str,
   'watch-max-label-bytes': str,
   'hpa-refresh': str,
+  'leader-elect-resource-namespace': str,
+  'leader-elect-lease-duration': str,
   'hpa-refresh-warmup': str,
   ...PROMETHEUS_FLAG_OPTIONS,
   help: { type: 'boolean', short: 'h' },

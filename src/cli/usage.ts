@@ -55,6 +55,16 @@ const FLAGS: readonly [flag: string, defaultValue: string, meaning: string][] = 
     '5s',
     'readiness waits at most this long for the first refresh of every HPA read; 0 does not wait',
   ],
+  [
+    '--leader-elect-resource-namespace NS',
+    "the pod's namespace, else default",
+    'where the Lease "hpa-metrics-adapter" says which replica writes MetricDefinition status',
+  ],
+  [
+    '--leader-elect-lease-duration DURATION',
+    '15s',
+    'another replica writes status this long after the writer stopped renewing the Lease',
+  ],
   ['-h, --help', '', 'print this help and exit'],
   ['--version', '', 'print the version and exit'],
 ];

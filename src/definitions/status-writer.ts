@@ -4,6 +4,7 @@ import { formatQuantity } from '../api/quantity.js';
 import type { HpaChange, HpaSummary } from '../kube/hpa-informer.js';
 import type { ObjectWithStatus, StatusSubresource } from '../kube/status-subresource.js';
 import { perRegistry } from '../lib/per-registry.js';
+import { clip } from '../lib/text.js';
 import { createLogSampler } from '../observability/log-sampler.js';
 import type { Logger } from '../observability/logger.js';
 import type { DefinitionState, DefinitionStates } from './state.js';
@@ -30,7 +31,7 @@ export interface DefinitionStatus {
   valueTime?: string;
   /** The last read's error, absent once a read succeeds. */
   lastError?: string;
-  /** Names of the HorizontalPodAutoscalers in the namespace with an External metric of this name. */
+  /** Names of the HorizontalPodAutoscalers in the namespace with an External metric of this name (the first 100). */
   hpas: string[];
 }
 
@@ -57,6 +58,10 @@ export interface StatusWriterOptions {
   concurrency?: number;
   now?: () => number;
 }
+
+/** The CRD's bounds (deploy/base/crd-metricdefinitions.yaml): a longer field would make every write a 422. */
+const MAX_HPAS = 100;
+const MAX_ERROR_LENGTH = 1000;
 
 /** A write that met a 409 this many times in a row waits for its next turn. */
 const CONFLICT_RETRIES = 3;
@@ -187,7 +192,7 @@ export class StatusWriter {
     if (state.lastValue !== undefined && Number.isFinite(state.lastValue))
       status.value = formatQuantity(state.lastValue);
     if (state.lastValueTime) status.valueTime = rfc3339(state.lastValueTime);
-    if (state.lastError !== undefined) status.lastError = state.lastError;
+    if (state.lastError !== undefined) status.lastError = clip(state.lastError, MAX_ERROR_LENGTH);
     const ready = status.conditions[0];
     const previous = readyConditionOf(current);
     ready.lastTransitionTime =
@@ -302,7 +307,7 @@ export class StatusWriter {
   private hpasUsing(namespace: string, metric: string): string[] {
     if (!this.hpaSource) return [];
     this.hpaIndex ??= indexHpas(this.hpaSource.hpas());
-    return this.hpaIndex.get(namespace)?.get(metric) ?? [];
+    return (this.hpaIndex.get(namespace)?.get(metric) ?? []).slice(0, MAX_HPAS);
   }
 }
 

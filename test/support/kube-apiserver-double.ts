@@ -122,6 +122,8 @@ export interface KubeApiserverDouble {
   writes: WriteRecord[];
   /** APIServices by group: their resource paths (past `/apis/<group>/<version>`) are proxied there, as the aggregator does. */
   aggregated: Map<string, AggregatedApi>;
+  /** Every Lease and status subresource GET answered, with the token that made it. */
+  reads: Pick<WriteRecord, 'endpoint' | 'namespace' | 'name' | 'token'>[];
   setAuthenticationConfigMap(data: Record<string, string>): void;
   writeKubeconfig(token?: string, fileName?: string): Promise<string>;
   /** down: stop listening and cut every connection (refused, as when the API server is gone); up: listen again on the same port. */
@@ -406,6 +408,7 @@ export async function startKubeApiserverDouble(options: DoubleOptions = {}): Pro
     url,
     leases: writeRoutes.leases,
     writes: writeRoutes.writes,
+    reads: writeRoutes.reads,
     watch: watchServer.controls,
     caPem: ca.cert,
     caPath: ca.certPath,

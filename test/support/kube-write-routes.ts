@@ -55,6 +55,8 @@ export function createWriteRoutes(objects: WatchedObject[], watchServer: WatchSe
   /** Leases by namespace/name, as the API server stores them. */
   const leases = new Map<string, StoredLease>();
   const writes: WriteRecord[] = [];
+  /** GETs of Leases and status subresources, with the token that made them. */
+  const reads: Pick<WriteRecord, 'endpoint' | 'namespace' | 'name' | 'token'>[] = [];
   let leaseVersion = 5000;
 
   /** The write route a request is for, undefined when it is not one of these. */
@@ -77,7 +79,8 @@ export function createWriteRoutes(objects: WatchedObject[], watchServer: WatchSe
 
   function answer(at: WriteRoute, body: string, token: string, contentType: string | undefined): Answer {
     const answered = at.endpoint === 'leases' ? lease(at, body) : status(at, body, contentType);
-    if (at.method !== 'GET') {
+    if (at.method === 'GET') reads.push({ endpoint: at.endpoint, namespace: at.namespace, name: at.name ?? '', token });
+    else {
       const name = at.name ?? (parse(body) as { metadata?: { name?: string } } | undefined)?.metadata?.name ?? '';
       writes.push({
         endpoint: at.endpoint,
@@ -170,7 +173,7 @@ export function createWriteRoutes(objects: WatchedObject[], watchServer: WatchSe
     return [code, { ...(body as object), reason: 'AlreadyExists' }];
   }
 
-  return { leases, writes, route, answer };
+  return { leases, writes, reads, route, answer };
 }
 
 function leaseJson(lease: StoredLease): unknown {
