@@ -1,9 +1,11 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { DeferredCounter } from './deferred-counter.js';
 
 /** The adapter's own metrics. The registry is passed in so tests and benchmarks get their own. */
 export interface AdapterMetrics {
   registry: Registry;
-  requests: Counter<'group' | 'version' | 'verb' | 'code'>;
+  /** Counted once per request: deferred, see DeferredCounter. */
+  requests: DeferredCounter<'group' | 'version' | 'verb' | 'code'>;
   requestDuration: Histogram<'group' | 'verb' | 'code'>;
   /** Requests being served; a plain count the in-flight gauge reads when scraped, not a gauge update per request. */
   inflight: { count: number };
@@ -23,7 +25,7 @@ export function createAdapterMetrics(registry = new Registry(), collectProcessMe
   });
   return {
     registry,
-    requests: new Counter({
+    requests: new DeferredCounter({
       name: 'hpa_metrics_adapter_requests_total',
       help: 'API requests served, by API group, version, verb (get, list, discovery, health) and HTTP status code.',
       labelNames: ['group', 'version', 'verb', 'code'],

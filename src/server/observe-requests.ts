@@ -2,12 +2,14 @@ import { performance } from 'node:perf_hooks';
 import type { Request, Response } from 'express';
 import { ALL_GROUPS } from '../api/groups.js';
 import { clip } from '../lib/text.js';
+import type { DeferredSeries } from '../observability/deferred-counter.js';
 import type { Logger } from '../observability/logger.js';
 import type { AdapterMetrics } from '../observability/metrics.js';
 import { queryStringOf } from './request/query-string.js';
 
 /** RED metrics and one debug log line per request, labelled by API group and verb; called as a request arrives. */
 export function observeRequests(metrics: AdapterMetrics, logger: Logger) {
+  const seriesOf = requestSeries(metrics);
   return (req: Request, res: Response): void => {
     const started = performance.now();
     metrics.inflight.count++;
@@ -15,10 +17,9 @@ export function observeRequests(metrics: AdapterMetrics, logger: Logger) {
     res.on('close', () => {
       metrics.inflight.count--;
       const seconds = (performance.now() - started) / 1000;
-      const { group, version, verb } = classify(req.path);
-      const code = String(res.statusCode);
-      metrics.requests.inc({ group, version, verb, code });
-      metrics.requestDuration.observe({ group, verb, code }, seconds);
+      const series = seriesOf(req.path, res.statusCode);
+      series.requests.count++;
+      metrics.requestDuration.observe(series.durationLabels, seconds);
       if (logger.isLevelEnabled('debug')) {
         logger.debug(
           {
@@ -33,6 +34,47 @@ export function observeRequests(metrics: AdapterMetrics, logger: Logger) {
         );
       }
     });
+  };
+}
+
+interface RequestSeries {
+  requests: DeferredSeries;
+  durationLabels: { group: string; verb: string; code: string };
+}
+
+/** Paths remembered with their series: an HPA asks the same few paths again and again. */
+const MAX_REMEMBERED_PATHS = 1024;
+const MAX_REMEMBERED_PATH_LENGTH = 256;
+
+/**
+ * The series of a request by its path and status code. A path's classification and labels are
+ * made once and remembered (up to MAX_REMEMBERED_PATHS short paths; when full, forgotten and
+ * started again), so an answered request makes no label objects.
+ */
+function requestSeries(metrics: AdapterMetrics): (path: string, status: number) => RequestSeries {
+  const byPath = new Map<string, Map<number, RequestSeries>>();
+  const make = (path: string, status: number): RequestSeries => {
+    const { group, version, verb } = classify(path);
+    const code = String(status);
+    return {
+      requests: metrics.requests.series({ group, version, verb, code }),
+      durationLabels: { group, verb, code },
+    };
+  };
+  return (path, status) => {
+    if (path.length > MAX_REMEMBERED_PATH_LENGTH) return make(path, status);
+    let byStatus = byPath.get(path);
+    if (!byStatus) {
+      if (byPath.size >= MAX_REMEMBERED_PATHS) byPath.clear();
+      byStatus = new Map();
+      byPath.set(path, byStatus);
+    }
+    let series = byStatus.get(status);
+    if (!series) {
+      series = make(path, status);
+      byStatus.set(status, series);
+    }
+    return series;
   };
 }
 

@@ -122,6 +122,26 @@ describe('self metrics', () => {
     assert.match(res.text, /hpa_metrics_adapter_request_duration_seconds_bucket/);
   });
 
+  it('counts an answered request without a prom-client inc(): the counts reach the counter when it is scraped', async () => {
+    const { app: fresh, metrics } = buildTestApp();
+    const { counter } = metrics.requests;
+    const inc = counter.inc.bind(counter);
+    let incs = 0;
+    counter.inc = ((...args: Parameters<typeof inc>) => {
+      incs++;
+      return inc(...args);
+    }) as typeof counter.inc;
+    const path = '/apis/external.metrics.k8s.io/v1beta1/namespaces/default/queue-depth';
+    for (let i = 0; i < 3; i++) await request(fresh).get(path).expect(200);
+    assert.equal(incs, 0);
+    const res = await request(fresh).get('/metrics').expect(200);
+    assert.equal(incs, 1, 'one inc() per label set at the scrape');
+    assert.match(
+      res.text,
+      /^hpa_metrics_adapter_requests_total\{group="external.metrics.k8s.io",version="v1beta1",verb="get",code="200"\} 3$/m,
+    );
+  });
+
   it('the in-flight gauge counts requests being served: the scrape itself, not those answered', async () => {
     const { app: fresh } = buildTestApp();
     await request(fresh).get('/apis/external.metrics.k8s.io/v1beta1/namespaces/default/queue-depth').expect(200);
