@@ -1,5 +1,6 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { ApiError, asApiError, toStatus } from '../api/errors.js';
+import { RESOURCE_METRICS_SERVED_GROUP, SERVED_GROUPS } from '../api/groups.js';
 import type { ResourceResolver } from '../api/resource-table.js';
 import { clip } from '../lib/text.js';
 import { createLogSampler } from '../observability/log-sampler.js';
@@ -70,7 +71,9 @@ export function createApp(options: AppOptions): Express {
   app.get('/metrics', async (_req, res) => {
     res.type(options.metrics.registry.contentType).send(await options.metrics.registry.metrics());
   });
-  app.use(createOpenApiRouter());
+  app.use(
+    createOpenApiRouter(options.resourceMetrics ? { groups: [...SERVED_GROUPS, RESOURCE_METRICS_SERVED_GROUP] } : {}),
+  );
   if (options.auth) app.use(authenticate(options.auth));
   app.use(notFound);
   app.use(errorToStatus(options.logger));

@@ -239,6 +239,21 @@ describe('metrics.k8s.io from kube-prometheus`s resourceRules (the built adapter
         ['v1beta1', ['nodes Cluster', 'pods Namespaced']],
       ],
     );
+    const openapi = await cluster.call('/openapi/v3', {
+      cert: cluster.proxyClient,
+      headers: { 'X-Remote-User': HPA_USER },
+    });
+    assert.ok(openapi.body.paths['apis/metrics.k8s.io/v1'] && openapi.body.paths['apis/metrics.k8s.io/v1beta1']);
+    const v1 = await cluster.call('/openapi/v3/apis/metrics.k8s.io/v1', {
+      cert: cluster.proxyClient,
+      headers: { 'X-Remote-User': HPA_USER },
+    });
+    const podList = v1.body.paths['/apis/metrics.k8s.io/v1/namespaces/{namespace}/pods'].get;
+    assert.equal(
+      podList.responses['200'].content['application/json'].schema.$ref,
+      '#/components/schemas/io.k8s.metrics.pkg.apis.metrics.v1.PodMetricsList',
+    );
+    assert.ok(v1.body.components.schemas['io.k8s.metrics.pkg.apis.metrics.v1.ContainerMetrics']);
     const before = cluster.kube.subjectAccessReviews.length;
     const denied = await cluster.asAggregator('/apis/metrics.k8s.io/v1/namespaces/shop/pods', 'mallory', []);
     assert.equal(denied.status, 403);

@@ -1,4 +1,4 @@
-import { CUSTOM_GROUP, EXTERNAL_GROUP } from '../../api/groups.js';
+import { CUSTOM_GROUP, EXTERNAL_GROUP, RESOURCE_METRICS_GROUP, RESOURCE_METRICS_VERSIONS } from '../../api/groups.js';
 
 /**
  * The schemas of every body this adapter returns, named the way Kubernetes names them, so
@@ -29,7 +29,16 @@ export const DEFINITION = {
   status: 'io.k8s.apimachinery.pkg.apis.meta.v1.Status',
   time: 'io.k8s.apimachinery.pkg.apis.meta.v1.Time',
   quantity: 'io.k8s.apimachinery.pkg.api.resource.Quantity',
+  objectMeta: 'io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta',
 } as const;
+
+/** metrics.k8s.io's models of one version, named as metrics-server's spec names them. */
+export function resourceMetricsDefinition(
+  version: string,
+  kind: 'NodeMetrics' | 'NodeMetricsList' | 'PodMetrics' | 'PodMetricsList' | 'ContainerMetrics',
+): string {
+  return `io.k8s.metrics.pkg.apis.metrics.${version}.${kind}`;
+}
 
 const REF_PREFIX: Record<SpecStyle, string> = {
   swagger2: '#/definitions/',
@@ -74,7 +83,77 @@ export function schemaDefinitions(style: SpecStyle): Record<string, JsonObject> 
     'Window in seconds over which a rate was computed ([timestamp - window, timestamp]); absent for instantaneous values.';
   const selectorText = 'Label selector that narrowed the series behind this value; the metric name alone when absent.';
 
+  const resourceMetrics = Object.fromEntries(
+    RESOURCE_METRICS_VERSIONS.flatMap((version) => {
+      const name = (kind: Parameters<typeof resourceMetricsDefinition>[1]) => resourceMetricsDefinition(version, kind);
+      const gvk = (kind: string) => ({
+        'x-kubernetes-group-version-kind': [{ group: RESOURCE_METRICS_GROUP, kind, version }],
+      });
+      const usage = {
+        description: 'CPU (cores) and memory (bytes) in use.',
+        type: 'object',
+        additionalProperties: ref(DEFINITION.quantity, 'A quantity.'),
+      };
+      const measured = {
+        metadata: ref(DEFINITION.objectMeta, 'The name, namespace and labels of the measured object.'),
+        timestamp: ref(DEFINITION.time, 'When the oldest sample behind these values was taken.'),
+        window: str('The window the CPU rate covers, as a Go duration (5m0s).'),
+      };
+      /** A measured object and the list of them: NodeMetrics carries usage, PodMetrics containers. */
+      const measuredKind = (
+        kind: 'NodeMetrics' | 'PodMetrics',
+        description: string,
+        field: string,
+        value: JsonObject,
+      ) => [
+        [
+          name(kind),
+          {
+            description,
+            type: 'object',
+            required: ['timestamp', 'window', field],
+            properties: { ...typeMeta, ...measured, [field]: value },
+            ...gvk(kind),
+          },
+        ],
+        [
+          name(`${kind}List`),
+          list(`${description} A list.`, RESOURCE_METRICS_GROUP, version, `${kind}List`, name(kind)),
+        ],
+      ];
+      const containers = {
+        description: 'Each container with data.',
+        type: 'array',
+        items: { $ref: refTo(style, name('ContainerMetrics')) },
+      };
+      return [
+        ...measuredKind('NodeMetrics', 'Resource usage of one node.', 'usage', usage),
+        ...measuredKind('PodMetrics', 'Resource usage of one pod, per container.', 'containers', containers),
+        [
+          name('ContainerMetrics'),
+          {
+            description: 'Resource usage of one container; a resource without data is absent.',
+            type: 'object',
+            required: ['name', 'usage'],
+            properties: { name: str('Container name.'), usage },
+          },
+        ],
+      ];
+    }),
+  );
+
   return {
+    ...resourceMetrics,
+    [DEFINITION.objectMeta]: {
+      description: 'Object metadata (the fields metrics.k8s.io objects carry).',
+      type: 'object',
+      properties: {
+        name: str('Name of the object.'),
+        namespace: str('Namespace of the object; absent for nodes.'),
+        labels: stringMap('Labels of the measured object.'),
+        creationTimestamp: ref(DEFINITION.time, 'When these values were taken.'),
+      },
+    },
     [DEFINITION.customV1beta1List]: list(
       'Values of one custom metric for a set of Kubernetes objects.',
       CUSTOM_GROUP,

@@ -1,4 +1,4 @@
-import { SERVED_GROUPS } from '../../api/groups.js';
+import { SERVED_GROUPS, type ServedGroup } from '../../api/groups.js';
 import { readVersionInfo } from '../../version.js';
 import { type JsonObject, refTo, type SpecStyle, schemaDefinitions } from './definitions.js';
 import { metricPaths } from './paths.js';
@@ -8,7 +8,8 @@ import { metricPaths } from './paths.js';
  * spec: `/openapi/v2` (Swagger 2.0, every served group-version in one document; the
  * aggregator keeps only the paths under each APIService's own `/apis/<group>/<version>/`)
  * and one OpenAPI 3.0 document per group-version for `/openapi/v3/apis/<group>/<version>`.
- * The documents depend only on the adapter version, never on configuration.
+ * The documents depend only on the adapter version and on whether metrics.k8s.io is served
+ * (resourceRules at start), never on the metrics configured.
  */
 
 const TITLE = 'hpa-metrics-adapter';
@@ -20,9 +21,9 @@ export interface OpenApiV3GroupVersion {
   path: string;
 }
 
-/** Every group-version this adapter serves, in SERVED_GROUPS order. */
-export function openApiV3Paths(): OpenApiV3GroupVersion[] {
-  return SERVED_GROUPS.flatMap((group) =>
+/** Every group-version this adapter serves, in the order of `groups`. */
+export function openApiV3Paths(groups: readonly ServedGroup[] = SERVED_GROUPS): OpenApiV3GroupVersion[] {
+  return groups.flatMap((group) =>
     group.versions.map((version) => ({
       groupVersion: `${group.name}/${version}`,
       path: `apis/${group.name}/${version}`,
@@ -30,9 +31,12 @@ export function openApiV3Paths(): OpenApiV3GroupVersion[] {
   );
 }
 
-export function buildOpenApiV2(adapterVersion: string = readVersionInfo().version): JsonObject {
+export function buildOpenApiV2(
+  adapterVersion: string = readVersionInfo().version,
+  groups: readonly ServedGroup[] = SERVED_GROUPS,
+): JsonObject {
   const paths: Record<string, JsonObject> = {};
-  for (const { groupVersion } of openApiV3Paths()) Object.assign(paths, pathsFor(groupVersion, 'swagger2'));
+  for (const { groupVersion } of openApiV3Paths(groups)) Object.assign(paths, pathsFor(groupVersion, 'swagger2'));
   return {
     swagger: '2.0',
     info: { title: TITLE, version: adapterVersion },
@@ -48,8 +52,9 @@ export function buildOpenApiV2(adapterVersion: string = readVersionInfo().versio
 export function buildOpenApiV3(
   groupVersion: string,
   adapterVersion: string = readVersionInfo().version,
+  groups: readonly ServedGroup[] = SERVED_GROUPS,
 ): JsonObject | undefined {
-  if (!openApiV3Paths().some((gv) => gv.groupVersion === groupVersion)) return undefined;
+  if (!openApiV3Paths(groups).some((gv) => gv.groupVersion === groupVersion)) return undefined;
   const paths = pathsFor(groupVersion, 'openapi3');
   return {
     openapi: '3.0.0',

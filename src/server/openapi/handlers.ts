@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type Request, type Response, Router } from 'express';
 import { ApiError, toStatus } from '../../api/errors.js';
+import { SERVED_GROUPS, type ServedGroup } from '../../api/groups.js';
 import { clip } from '../../lib/text.js';
 import { readVersionInfo } from '../../version.js';
 import { queryStringOf } from '../request/query-string.js';
@@ -29,15 +30,18 @@ interface StaticDocument {
 export interface OpenApiRouterOptions {
   /** Shown as info.version; defaults to the package version. */
   adapterVersion?: string;
+  /** The groups served; default the custom and external metrics groups. */
+  groups?: readonly ServedGroup[];
 }
 
 export function createOpenApiRouter(options: OpenApiRouterOptions = {}): Router {
   const adapterVersion = options.adapterVersion ?? readVersionInfo().version;
-  const v2 = staticDocument(buildOpenApiV2(adapterVersion));
+  const groups = options.groups ?? SERVED_GROUPS;
+  const v2 = staticDocument(buildOpenApiV2(adapterVersion, groups));
   const byGroupVersion = new Map<string, StaticDocument>();
   const discoveryPaths: Record<string, { serverRelativeURL: string }> = {};
-  for (const { groupVersion, path } of openApiV3Paths()) {
-    const document = staticDocument(buildOpenApiV3(groupVersion, adapterVersion));
+  for (const { groupVersion, path } of openApiV3Paths(groups)) {
+    const document = staticDocument(buildOpenApiV3(groupVersion, adapterVersion, groups));
     byGroupVersion.set(groupVersion, document);
     discoveryPaths[path] = { serverRelativeURL: `/openapi/v3/${path}?hash=${document.hash}` };
   }

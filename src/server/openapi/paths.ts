@@ -1,5 +1,5 @@
-import { CUSTOM_GROUP, EXTERNAL_GROUP } from '../../api/groups.js';
-import { DEFINITION, type JsonObject, refTo, type SpecStyle } from './definitions.js';
+import { CUSTOM_GROUP, EXTERNAL_GROUP, RESOURCE_METRICS_GROUP, RESOURCE_METRICS_VERSIONS } from '../../api/groups.js';
+import { DEFINITION, type JsonObject, refTo, resourceMetricsDefinition, type SpecStyle } from './definitions.js';
 
 /** The URL shapes of one served group-version, as OpenAPI path items (DESIGN §1). */
 
@@ -123,8 +123,93 @@ function externalShapes(): Shape[] {
   ];
 }
 
+/** metrics.k8s.io's URL shapes, each with the kind it answers. */
+function resourceShapes(version: string): (Shape & { kind: Parameters<typeof resourceMetricsDefinition>[1] })[] {
+  const { namespace, name } = PATH_PARAMETER;
+  const { objectSelector, fieldSelector } = QUERY_PARAMETER;
+  const list = [
+    objectSelector,
+    { ...fieldSelector, description: 'metadata.name=<name> narrows the list to one object.' },
+  ];
+  return [
+    {
+      suffix: 'nodes',
+      action: 'list',
+      subject: 'NodeMetrics',
+      summary: 'list the usage of nodes',
+      pathParameters: [],
+      queryParameters: list,
+      kind: 'NodeMetricsList',
+    },
+    {
+      suffix: 'nodes/{name}',
+      action: 'get',
+      subject: 'NodeMetrics',
+      summary: 'read the usage of one node',
+      pathParameters: [name],
+      queryParameters: [],
+      kind: 'NodeMetrics',
+    },
+    {
+      suffix: 'pods',
+      action: 'list',
+      subject: 'PodMetricsForAllNamespaces',
+      summary: 'list the usage of pods in every namespace',
+      pathParameters: [],
+      queryParameters: list,
+      kind: 'PodMetricsList',
+    },
+    {
+      suffix: 'namespaces/{namespace}/pods',
+      action: 'list',
+      subject: 'NamespacedPodMetrics',
+      summary: 'list the usage of pods in a namespace',
+      pathParameters: [namespace],
+      queryParameters: list,
+      kind: 'PodMetricsList',
+    },
+    {
+      suffix: 'namespaces/{namespace}/pods/{name}',
+      action: 'get',
+      subject: 'NamespacedPodMetrics',
+      summary: 'read the usage of one pod',
+      pathParameters: [namespace, name],
+      queryParameters: [],
+      kind: 'PodMetrics',
+    },
+  ].map((shape) => ({ ...shape, summary: `${shape.summary} (${version})` })) as (Shape & {
+    kind: Parameters<typeof resourceMetricsDefinition>[1];
+  })[];
+}
+
+function resourcePaths(version: string, style: SpecStyle): Record<string, JsonObject> {
+  const paths: Record<string, JsonObject> = {};
+  for (const shape of resourceShapes(version)) {
+    paths[`/apis/${RESOURCE_METRICS_GROUP}/${version}/${shape.suffix}`] = {
+      parameters: shape.pathParameters.map((p) => parameter(p, style)),
+      get: {
+        summary: shape.summary,
+        operationId: `${shape.action}Metrics${capitalise(version)}${shape.subject}`,
+        tags: [`metrics_${version}`],
+        parameters: shape.queryParameters.map((p) => parameter(p, style)),
+        responses: responses(resourceMetricsDefinition(version, shape.kind), style),
+        'x-kubernetes-action': shape.action,
+        'x-kubernetes-group-version-kind': {
+          group: RESOURCE_METRICS_GROUP,
+          version,
+          kind: shape.kind.replace(/List$/, ''),
+        },
+      },
+    };
+  }
+  return paths;
+}
+
 /** Path items keyed by absolute path, for one group-version; empty for one not served. */
 export function metricPaths(group: string, version: string, style: SpecStyle): Record<string, JsonObject> {
+  if (group === RESOURCE_METRICS_GROUP) {
+    return (RESOURCE_METRICS_VERSIONS as readonly string[]).includes(version) ? resourcePaths(version, style) : {};
+  }
   const listDefinition = listDefinitionFor(group, version);
   if (!listDefinition) return {};
   const kind = group === CUSTOM_GROUP ? 'MetricValueList' : 'ExternalMetricValueList';
