@@ -70,9 +70,13 @@ export async function runExplainHpa(argv: string[], out: NodeJS.WritableStream):
     if (args.json) print(JSON.stringify(args.list ? explanations : explanations[0], null, 2));
     else if (args.list) {
       if (explanations.length === 0) print(`no HorizontalPodAutoscaler in namespace ${args.list}`);
-      for (const explanation of explanations) print(hpaLine(explanation));
-    } else for (const explanation of explanations) printHpa(explanation, print);
-    return explanations.some((e) => e.metrics.some((m) => m.cause !== undefined)) ? 1 : 0;
+      for (const explanation of explanations)
+        print(
+          'error' in explanation ? `${explanation.name}  cannot be read: ${explanation.error}` : hpaLine(explanation),
+        );
+    } else for (const explanation of explanations) if (!('error' in explanation)) printHpa(explanation, print);
+    if (explanations.some((e) => 'error' in e)) return CLUSTER_UNREADABLE;
+    return explanations.some((e) => !('error' in e) && e.metrics.some((m) => m.cause !== undefined)) ? 1 : 0;
   } catch (error) {
     out.write(errorText('explain hpa', error));
     if (error instanceof UsageError) print(USAGE);
@@ -149,7 +153,10 @@ function parseHpaArgs(argv: string[]) {
 
 type HpaArgs = ReturnType<typeof parseHpaArgs>;
 
-async function explainInCluster(args: HpaArgs, config: AdapterConfig | undefined): Promise<HpaExplanation[]> {
+/** With -n, an HPA whose target cannot be read is one line saying why, among the others. */
+type Explained = HpaExplanation | { namespace: string; name: string; error: string };
+
+async function explainInCluster(args: HpaArgs, config: AdapterConfig | undefined): Promise<Explained[]> {
   const loaded = loadKubeConfig(args.kubeconfig, { flag: '--kubeconfig' });
   if (!loaded) {
     throw new UsageError(
@@ -175,14 +182,20 @@ async function explainInCluster(args: HpaArgs, config: AdapterConfig | undefined
     const hpas = args.hpa
       ? [{ namespace: args.hpa.namespace, hpa: await reads.readHpa(args.hpa.namespace, args.hpa.name) }]
       : (await reads.listHpas(args.list ?? 'default')).map((hpa) => ({ namespace: args.list ?? 'default', hpa }));
-    const explanations: HpaExplanation[] = [];
+    const explanations: Explained[] = [];
     for (const { namespace, hpa } of hpas) {
-      const scale = await reads.readScale(namespace, hpa.spec.scaleTargetRef);
-      const requests = requestsOf(hpa, { namespace, podSelector: scale.selector, customVersion, resources });
-      // The controller stops at an empty selector ("selector is required"); there are no pods to list then.
-      const pods = scale.selector === '' ? [] : await reads.listPods(namespace, scale.selector);
-      const answers = await Promise.all(requests.map((r) => (r.kind === 'none' ? undefined : reads.ask(r))));
-      explanations.push(explainWith(hpa, namespace, scale, pods, requests, answers, config, running));
+      try {
+        const scale = await reads.readScale(namespace, hpa.spec.scaleTargetRef);
+        const requests = requestsOf(hpa, { namespace, podSelector: scale.selector, customVersion, resources });
+        // The controller stops at an empty selector ("selector is required"); there are no pods to list then.
+        const pods = scale.selector === '' ? [] : await reads.listPods(namespace, scale.selector);
+        const answers = await Promise.all(requests.map((r) => (r.kind === 'none' ? undefined : reads.ask(r))));
+        explanations.push(explainWith(hpa, namespace, scale, pods, requests, answers, config, running));
+      } catch (error) {
+        // One HPA whose target cannot be read does not hide the others of the namespace.
+        if (!args.list || !(error instanceof ClusterReadError || error instanceof ApiError)) throw error;
+        explanations.push({ namespace, name: hpa.metadata.name, error: error.message });
+      }
     }
     return explanations;
   } catch (error) {

@@ -2,6 +2,7 @@
 // k8s.io/metrics build them (custom_metrics/versioned_client.go, external_metrics/client.go):
 // empty selectors are left out of the query, objects are named by their group-qualified resource.
 
+import { ApiError } from '../api/errors.js';
 import type { ResourceResolver } from '../api/resource-table.js';
 import type { HpaMetricSpec, HpaObjectReference } from './hpa-spec.js';
 import { selectorText } from './hpa-spec.js';
@@ -49,6 +50,16 @@ export interface RequestContext {
 }
 
 export function controllerRequest(spec: HpaMetricSpec, context: RequestContext): ControllerRequest | NoRequest {
+  try {
+    return requestFor(spec, context);
+  } catch (error) {
+    // An invalid metric selector: the controller cannot make the request either.
+    if (error instanceof ApiError) return { kind: 'none', why: error.message };
+    throw error;
+  }
+}
+
+function requestFor(spec: HpaMetricSpec, context: RequestContext): ControllerRequest | NoRequest {
   const { namespace, customVersion } = context;
   const custom = `/apis/custom.metrics.k8s.io/${customVersion}/namespaces/${encodeURIComponent(namespace)}`;
   if (spec.type === 'Pods' && spec.pods) {

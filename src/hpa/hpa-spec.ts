@@ -3,6 +3,7 @@
 
 import { z } from 'zod';
 import { parseQuantity } from '../api/quantity.js';
+import { type MetaLabelSelector, selectorFromMeta } from '../api/selector.js';
 import { referenceSchema, selectorSchema } from '../kube/hpa-informer.js';
 import type { Behavior } from './replica-decision.js';
 
@@ -107,20 +108,15 @@ export function behaviorOf(hpa: Hpa): Behavior | undefined {
   return { ...(scaleUp ? { scaleUp } : {}), ...(scaleDown ? { scaleDown } : {}) };
 }
 
-/** metav1.LabelSelectorAsSelector(...).String(): matchLabels and expressions in the selector grammar. */
+/** metav1.LabelSelectorAsSelector(...).String(): the canonical selector text; throws a BadRequest ApiError when invalid. */
 export function selectorText(selector: HpaLabelSelector): string {
   if (!selector) return '';
-  const parts = Object.entries(selector.matchLabels ?? {}).map(([key, value]) => `${key}=${value}`);
-  for (const { key, operator, values } of selector.matchExpressions ?? []) {
-    const list = [...new Set(values ?? [])].sort().join(',');
-    if (operator === 'In') parts.push(`${key} in (${list})`);
-    else if (operator === 'NotIn') parts.push(`${key} notin (${list})`);
-    else if (operator === 'Exists') parts.push(key);
-    else parts.push(`!${key}`);
+  const meta: MetaLabelSelector = {};
+  if (selector.matchLabels) meta.matchLabels = selector.matchLabels;
+  if (selector.matchExpressions) {
+    meta.matchExpressions = selector.matchExpressions.map(({ key, operator, values }) =>
+      values ? { key, operator, values } : { key, operator },
+    );
   }
-  return parts.sort((a, b) => keyOf(a).localeCompare(keyOf(b)) || a.localeCompare(b)).join(',');
-}
-
-function keyOf(requirement: string): string {
-  return requirement.replace(/^!/, '').split(/[=\s!]/)[0] ?? '';
+  return selectorFromMeta(meta).toString();
 }

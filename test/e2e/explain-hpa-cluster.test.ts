@@ -58,6 +58,7 @@ setUpForFile(() => {
       QUEUE_DEPTH({ type: 'AverageValue', averageValue: '1' }),
     ]),
     hpa('ghost', 'ghost', [RPS, QUEUE_DEPTH({ type: 'Value', value: '2' })]),
+    hpa('orphan', 'gone', [RPS]),
     hpa('missing', 'worker', [
       { type: 'External', external: { metric: { name: 'no-such-metric' }, target: { type: 'Value', value: '1' } } },
       {
@@ -152,9 +153,11 @@ describe('explain hpa NAMESPACE/NAME against a cluster', () => {
   it('-n NAMESPACE prints one line per HPA; -o json the explanation', async () => {
     const list = await explainHpa('-n', 'batch');
     const lines = list.text.trim().split('\n');
-    assert.equal(lines.length, 3, list.text);
+    assert.equal(list.code, 3, 'an HPA whose target cannot be read');
+    assert.equal(lines.length, 4, list.text);
+    assert.match(lines[2] ?? '', /^orphan {2}cannot be read: GET [^ ]*\/deployments\/gone\/scale: 404 NotFound: /);
     assert.match(
-      lines[2] ?? '',
+      lines[3] ?? '',
       /^worker {2}Deployment\/worker {2}replicas 2 → 4 \(ScaleUpLimit\) {2}decided by metric 3/,
     );
     assert.match(lines[0] ?? '', /^ghost .*metric 2 <unknown>: the selector "app=ghost" matches no pods/);
