@@ -26,6 +26,7 @@ import { PROMETHEUS_FLAG_OPTIONS, type PrometheusFlagValues, prometheusFlagsFrom
 
 const USAGE = `usage: hpa-metrics-adapter explain [--config FILE] [--prometheus-url URL] [METRIC]
        hpa-metrics-adapter explain hpa ...   what the HPA controller makes of an HPA (explain hpa --help)
+       hpa-metrics-adapter explain --definition NS/NAME --file MANIFEST   a MetricDefinition under the policy
   Prints, per Prometheus rule, the series its seriesQuery finds and the metrics and resources
   derived from them, and what the other backends announce. For METRIC, first where a request
   for it goes, asked of the same router serving uses (an upstream, one of our backends, or the
@@ -65,6 +66,8 @@ export async function runExplain(argv: string[], out: NodeJS.WritableStream): Pr
     out.write(`${line}\n`);
   };
   if (argv[0] === 'hpa') return (await import('./explain-hpa.js')).runExplainHpa(argv.slice(1), out);
+  if (argv.some((arg) => arg === '--definition' || arg.startsWith('--definition=')))
+    return (await import('./explain-definition.js')).runExplainDefinition(argv, out);
   let kube: ClosableKubeClient | undefined;
   try {
     const args = parseExplainArgs(argv);
