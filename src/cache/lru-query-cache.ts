@@ -232,6 +232,8 @@ class LruQueryCache implements OwnedQueryCache, CacheGaugeSource, BudgetHolder<E
     const entry = this.liveEntry(key, now);
     if (entry?.kind === 'not_found') throw entry.error;
     if (entry && entry.failedAt === undefined && now - entry.loadedAt < this.settings.ttlMs - refresh.leadMs) {
+      // The refresher comes back for it before it expires: hits need not refresh it ahead.
+      entry.kept = true;
       this.noteExpiry(refresh, entry.loadedAt);
       return entry.value as T;
     }

@@ -51,8 +51,8 @@ export interface CacheCaller {
  *   answered from the cache;
  * - the cache sets `expiresAt` to when the value answered or loaded expires (the earliest over
  *   the call's fetches), so the refresher knows when to come back;
- * - a value a refresher loaded is not refreshed ahead by hits (the refresher comes back for it),
- *   so a kept key costs one load per TTL whatever the poll period;
+ * - a value a refresher loaded or saw is not refreshed ahead by hits (the refresher comes back
+ *   for it), so a kept key costs one load per TTL whatever the poll period;
  * - a failed load rejects the call, with no stale value: the HPAs' own requests still get the
  *   last value within their stale bound, as without a refresher;
  * - counted as result `refresh`, never as an HPA's hit or miss.
@@ -61,6 +61,9 @@ export interface CacheRefresh {
   readonly leadMs: number;
   expiresAt: number | undefined;
 }
+
+/** The least lead a refresher keeps before a value expires (src/refresh; the AWS cost estimate counts with it). */
+export const MIN_REFRESH_LEAD_MS = 1_000;
 
 export interface StalePolicy {
   /** How long past its TTL a value may be served to this caller while the backend fails; 0 refuses stale values. */

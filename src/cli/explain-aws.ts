@@ -3,7 +3,7 @@ import { Registry } from 'prom-client';
 import { ApiError } from '../api/errors.js';
 import { parseSelector } from '../api/selector.js';
 import { resolveCacheSettings } from '../cache/config.js';
-import type { QueryCache } from '../cache/query-cache.js';
+import { MIN_REFRESH_LEAD_MS, type QueryCache } from '../cache/query-cache.js';
 import type { AdapterConfig } from '../config/schema.js';
 import { deadlineOf } from '../lib/deadline.js';
 import { createLogger } from '../observability/logger.js';
@@ -19,6 +19,8 @@ export interface AwsQuestion {
   metricSelector: string;
   replicas: number;
   prices: AwsPrices;
+  /** Whether the adapter runs HPA-aware refresh (--hpa-refresh=all, its default): every replica then reads every key an HPA uses. */
+  hpaRefresh: boolean;
 }
 
 /** Every read goes to AWS: explain shows the request of this one read. */
@@ -118,14 +120,20 @@ function printCost(
     perRead.cloudWatchMetrics += queries.filter((q) => q.MetricStat !== undefined).length;
   }
   const { ttlMs, refreshAheadRatio } = resolveCacheSettings(config.cache, section);
-  const cadence = { ttlMs, refreshAheadRatio, replicas: question.replicas };
+  const cadence = {
+    ttlMs,
+    refreshAheadRatio,
+    replicas: question.replicas,
+    ...(question.hpaRefresh ? { hpaRefreshLeadMs: MIN_REFRESH_LEAD_MS } : {}),
+  };
   const month = monthlyEstimate(perRead, cadence, question.prices);
   const thousand = monthlyEstimate(perRead, { ...cadence, hpas: 1000 }, question.prices);
   const n = (x: number) => Math.round(x).toLocaleString('en-US');
   const dollars = (x: number) => x.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
   const s = (ms: number) => `${Math.round(ms) / 1000}s`;
-  const readAgain =
-    refreshAheadRatio > 0
+  const readAgain = question.hpaRefresh
+    ? `HPA-aware refresh (--hpa-refresh=all, the default) reads it ${s(MIN_REFRESH_LEAD_MS)} before its ${s(ttlMs)} ttl ends, on every replica whether or not polls reach it (the price of a warm failover; --hpa-refresh=off for the cadence of polls alone)`
+    : refreshAheadRatio > 0
       ? `refresh-ahead reads it again at the first poll past ${s(ttlMs * (1 - refreshAheadRatio))} of its ${s(ttlMs)} ttl`
       : `with refresh-ahead off it is read again at the first poll past its ${s(ttlMs)} ttl`;
   print(

@@ -53,6 +53,7 @@ const USAGE = `usage: hpa-metrics-adapter explain [--config FILE] [--prometheus-
   For an SQS or CloudWatch METRIC (no Prometheus needed): the AWS request(s) one read makes, the
   value AWS answers (credentials and region as for serving), and an estimate of what it costs:
   --replicas N                   adapter replicas, each with its own cache (default 2, as deployed)
+  --hpa-refresh all|off          as the adapter runs: all (its default) counts every replica refreshing every key an HPA uses
   --sqs-price DOLLARS            per million SQS requests (default 0.40, the list price)
   --cloudwatch-price DOLLARS     per 1,000 CloudWatch metrics requested (default 0.01, the list price)
 
@@ -109,6 +110,7 @@ export async function runExplain(argv: string[], out: NodeJS.WritableStream): Pr
             metricSelector: args.metricSelector ?? '',
             replicas: args.replicas,
             prices: args.prices,
+            hpaRefresh: args.hpaRefresh,
           };
           return (await explainAwsMetric(config, route.backend, aws, print)) ? 0 : 1;
         } else if (route.backend !== 'prometheus' || !settings) {
@@ -238,6 +240,7 @@ function parseExplainArgs(argv: string[]) {
         all: { type: 'boolean' },
         help: { type: 'boolean' },
         replicas: str,
+        'hpa-refresh': str,
         'sqs-price': str,
         'cloudwatch-price': str,
       },
@@ -265,6 +268,7 @@ function parseExplainArgs(argv: string[]) {
     time: text('time'),
     kubeconfig: text('kubeconfig'),
     replicas: positiveNumber('--replicas', text('replicas'), 2),
+    hpaRefresh: hpaRefreshOf(text('hpa-refresh')),
     prices: {
       sqsPerMillionRequests: positiveNumber('--sqs-price', text('sqs-price'), LIST_PRICES.sqsPerMillionRequests),
       cloudWatchPerThousandMetrics: positiveNumber(
@@ -274,6 +278,12 @@ function parseExplainArgs(argv: string[]) {
       ),
     },
   };
+}
+
+function hpaRefreshOf(raw: string | undefined): boolean {
+  if (raw === undefined || raw === 'all') return true;
+  if (raw === 'off') return false;
+  throw new UsageError(`--hpa-refresh: expected all or off, got "${raw}"`);
 }
 
 function positiveNumber(flag: string, raw: string | undefined, fallback: number): number {

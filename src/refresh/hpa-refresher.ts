@@ -2,7 +2,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import { ApiError } from '../api/errors.js';
 import type { ResourceResolver } from '../api/resource-table.js';
 import { parseSelector } from '../api/selector.js';
-import type { CacheCaller, CacheRefresh } from '../cache/query-cache.js';
+import { type CacheCaller, type CacheRefresh, MIN_REFRESH_LEAD_MS } from '../cache/query-cache.js';
 import type { HpaChange, HpaObjectReference, HpaSummary } from '../kube/hpa-informer.js';
 import type { InformerHealth } from '../kube/list-watch-informer.js';
 import { BackgroundRefresh, type RefreshTimers } from '../lib/background-refresh.js';
@@ -34,7 +34,7 @@ export interface HpaRefresherOptions {
   concurrency?: number;
   /** Deadline of one refresh. Default 10 s. */
   timeoutMs?: number;
-  /** A value is reloaded at least this long before it expires (longer when its loads are slow). Default 1 s. */
+  /** A value is reloaded at least this long before it expires (longer when its loads are slow or refreshes late). Default MIN_REFRESH_LEAD_MS, 1 s. */
   minLeadMs?: number;
   /** After a failed refresh, the next try comes this soon. Default 5 s; 30 s for a metric with no data or not served. */
   retryMs?: number;
@@ -70,6 +70,8 @@ export class HpaRefresher {
   private readonly now: () => number;
   private readonly metrics: RefreshMetrics;
   private readonly failureLog;
+  /** How late due reads were started lately (a backlog behind a slow backend or a busy process): the lead grows by it. */
+  private lateMs = 0;
   private unsubscribe: (() => void) | undefined;
 
   constructor(private readonly options: HpaRefresherOptions) {
@@ -179,6 +181,8 @@ export class HpaRefresher {
   private async runDue(signal: AbortSignal): Promise<void> {
     const now = this.now();
     const due = [...this.reads.values()].filter((kept) => kept.dueAt <= now).sort((a, b) => a.dueAt - b.dueAt);
+    // Decays by half each tick with nothing late, so a passing backlog does not keep the lead long.
+    this.lateMs /= 2;
     let next = 0;
     const worker = async () => {
       while (next < due.length && !signal.aborted) {
@@ -191,8 +195,9 @@ export class HpaRefresher {
 
   private async refreshOne(kept: KeptRead, signal: AbortSignal): Promise<void> {
     const started = this.now();
-    const minLeadMs = this.options.minLeadMs ?? 1_000;
-    const leadMs = Math.max(minLeadMs, 3 * kept.lastMs);
+    if (kept.refreshed) this.lateMs = Math.max(this.lateMs, started - kept.dueAt);
+    const minLeadMs = this.options.minLeadMs ?? MIN_REFRESH_LEAD_MS;
+    const leadMs = Math.max(minLeadMs, 3 * kept.lastMs, 2 * this.lateMs);
     const refresh: CacheRefresh = { leadMs, expiresAt: undefined };
     const deadline = new TimeoutDeadline(this.options.timeoutMs ?? 10_000, signal);
     try {

@@ -47,11 +47,18 @@ describe('QueryCache background refresher calls (CacheRefresh)', () => {
     await settle();
     assert.equal(backend.calls, 1, 'the refresher comes back for it: no refresh-ahead load');
 
+    await cache.fetch('seen', backend.load, patient());
+    await cache.fetch('seen', backend.load, refresher());
+    clock.advance(15_000);
+    await cache.fetch('seen', backend.load, patient());
+    await settle();
+    assert.equal(backend.calls, 2, 'nor one a refresher found fresh: it comes back for it');
+
     await cache.fetch('other', backend.load, patient());
     clock.advance(15_000);
     await cache.fetch('other', backend.load, patient());
     await settle();
-    assert.equal(backend.calls, 3, 'a key no refresher loaded is refreshed ahead by its hits, as before');
+    assert.equal(backend.calls, 4, 'a key no refresher asked for is refreshed ahead by its hits, as before');
   });
 
   it('rejects when its load fails; HPA requests then get the last value within their stale bound', async () => {

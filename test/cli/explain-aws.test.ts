@@ -89,13 +89,23 @@ describe('explain for AWS metrics', () => {
       ),
     );
     assert.match(text, /value: 5 at /);
-    // 2,592,000 s / 30 s ttl × 2 replicas = 172,800 reads, one request each: $0.0691.
-    assert.match(text, /per month: 172,800 reads, 172,800 SQS requests, 0 CloudWatch metrics = \$0\.07/);
-    assert.match(text, /1,000 HPAs .*: \$69\.12 a month/);
+    // HPA-aware refresh (the default): 2,592,000 s / 29 s (the 30 s ttl less the 1 s lead) × 2 replicas
+    // = 178,759 reads, one request each: $0.0715.
+    assert.match(text, /HPA-aware refresh \(--hpa-refresh=all, the default\)/);
+    assert.match(text, /per month: 178,759 reads, 178,759 SQS requests, 0 CloudWatch metrics = \$0\.07/);
+    assert.match(text, /1,000 HPAs .*: \$71\.50 a month/);
   });
 
   it('a named metric over two queues: two requests, summed; --replicas and --sqs-price change the estimate', async () => {
-    const { code, text } = await explain('both-backlog', '--replicas', '3', '--sqs-price', '0.5');
+    const { code, text } = await explain(
+      'both-backlog',
+      '--replicas',
+      '3',
+      '--sqs-price',
+      '0.5',
+      '--hpa-refresh',
+      'off',
+    );
     assert.equal(code, 0, text);
     assert.equal(text.match(/request: GetQueueAttributes/g)?.length, 2);
     assert.match(text, /value: 10 at /);
@@ -104,7 +114,13 @@ describe('explain for AWS metrics', () => {
   });
 
   it('the oldest message age: the GetMetricData query, billed as one CloudWatch metric', async () => {
-    const { code, text } = await explain('sqs-oldest-message-age', '--metric-selector', 'queue-name=jobs');
+    const { code, text } = await explain(
+      'sqs-oldest-message-age',
+      '--metric-selector',
+      'queue-name=jobs',
+      '--hpa-refresh',
+      'off',
+    );
     assert.equal(code, 0, text);
     assert.match(
       text,
@@ -115,7 +131,7 @@ describe('explain for AWS metrics', () => {
   });
 
   it('a CloudWatch metric with metric math: two billed metrics per read, and its failure policy', async () => {
-    const { code, text } = await explain('latency-ratio');
+    const { code, text } = await explain('latency-ratio', '--hpa-refresh', 'off');
     assert.equal(code, 0, text);
     assert.match(text, /value: 7 at /, 'Sum 7 over SampleCount 1');
     assert.match(text, /request: GetMetricData \{"MetricDataQueries":\[\{"Id":"a"/);

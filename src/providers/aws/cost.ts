@@ -30,16 +30,26 @@ export interface CacheCadence {
   ttlMs: number;
   /** Fraction of the TTL at its end in which a hit also reads the key again; 0 is off. */
   refreshAheadRatio: number;
+  /**
+   * HPA-aware refresh (`--hpa-refresh=all`, src/refresh): every replica reads the key this long
+   * before it expires, whether or not polls reach it, and hits do not read it ahead.
+   */
+  hpaRefreshLeadMs?: number;
 }
 
 /**
- * How often one replica's cache reads a key the HPA asks for every `pollSeconds`: at the first
+ * How often one replica's cache reads a key. With HPA-aware refresh: once per TTL less the
+ * refresher's lead (a TTL shorter than twice the lead, at half its length). Without it, for a key
+ * the HPA asks for every `pollSeconds`: at the first
  * poll that finds the value past the refresh-ahead point (ttl × (1 − ratio); a hit there reads the
  * key again in the background), or past the TTL with refresh-ahead off. A load takes some time,
  * so a poll exactly one such span after the last read finds the value just short of it. At the
  * defaults (ttl 20 s, ratio 0.5, 15 s polls) that is every poll: one read per 15 s.
  */
 export function secondsBetweenReads(cadence: CacheCadence, pollSeconds = HPA_SYNC_SECONDS): number {
+  if (cadence.hpaRefreshLeadMs !== undefined) {
+    return Math.max(cadence.ttlMs / 2, cadence.ttlMs - cadence.hpaRefreshLeadMs) / 1000;
+  }
   const readAgainAfterMs =
     cadence.refreshAheadRatio > 0 ? cadence.ttlMs * (1 - cadence.refreshAheadRatio) : cadence.ttlMs;
   return (Math.floor(readAgainAfterMs / 1000 / pollSeconds) + 1) * pollSeconds;

@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { Registry } from 'prom-client';
+import { BUILTIN_RESOURCES } from '../../../src/api/builtin-resources.js';
+import { parseSelector } from '../../../src/api/selector.js';
 import { DEFAULT_CACHE_SETTINGS } from '../../../src/cache/config.js';
+import { MIN_REFRESH_LEAD_MS } from '../../../src/cache/query-cache.js';
+import { deadlineOf } from '../../../src/lib/deadline.js';
+import { silentLogger } from '../../../src/observability/logger.js';
 import { HPA_SYNC_SECONDS, monthlyEstimate, SECONDS_PER_MONTH } from '../../../src/providers/aws/cost.js';
+import type { CustomMetricsProvider, ExternalMetricsProvider } from '../../../src/providers/provider.js';
+import { HpaRefresher } from '../../../src/refresh/hpa-refresher.js';
 import { FakeBackend, makeCache, patient, settle } from '../../cache/fakes.js';
 
 /**
@@ -25,6 +33,89 @@ async function backendCallsOfPolledKey(settings: { ttlMs: number; refreshAheadRa
   return backend.calls;
 }
 
+/**
+ * The same key read by one HPA, kept fresh by the real HpaRefresher (its timer and the cache's
+ * clock moved by hand, one tick at a time), and polled every 15 s or not at all.
+ */
+async function backendCallsWithHpaRefresh(
+  settings: { ttlMs: number; refreshAheadRatio: number },
+  seconds: number,
+  polled: boolean,
+) {
+  const { cache, clock } = makeCache(settings);
+  const backend = new FakeBackend(() => [{ labels: {}, value: 42, timestamp: new Date(clock.now()) }]);
+  const load = (signal: AbortSignal) => {
+    clock.advance(200);
+    return backend.load(signal);
+  };
+  const external: ExternalMetricsProvider = {
+    getExternalMetric: (request) => cache.fetch('GetQueueAttributes jobs', load, request),
+    listExternalMetrics: () => [{ metric: 'sqs-queue-length' }],
+    servesExternal: () => true,
+  };
+  const custom: CustomMetricsProvider = {
+    getMetricByName: () => Promise.reject(new Error('not asked')),
+    getMetricBySelector: () => Promise.reject(new Error('not asked')),
+    listCustomMetrics: () => [],
+    servesCustom: () => false,
+  };
+  const hpa = {
+    namespace: 'default',
+    name: 'worker',
+    scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'worker' },
+    metrics: [
+      {
+        type: 'External' as const,
+        metric: { name: 'sqs-queue-length', selector: { matchLabels: { 'queue-name': 'jobs' } } },
+      },
+    ],
+  };
+  let due: (() => void) | undefined;
+  const tickMs = 250;
+  const refresher = new HpaRefresher({
+    hpas: { hpas: () => [hpa], subscribe: () => () => undefined, health: () => 'serving' },
+    provider: { ...external, ...custom },
+    resources: BUILTIN_RESOURCES,
+    logger: silentLogger(),
+    registry: new Registry(),
+    tickMs,
+    now: clock.now,
+    timers: {
+      set: (run) => {
+        due = run;
+        return 1;
+      },
+      clear: () => {
+        due = undefined;
+      },
+    },
+  });
+  refresher.start();
+  let nextPoll = clock.now();
+  const end = clock.now() + seconds * 1000;
+  while (clock.now() < end) {
+    if (polled && clock.now() >= nextPoll) {
+      const request = {
+        namespace: 'default',
+        metric: 'sqs-queue-length',
+        metricSelector: parseSelector('queue-name=jobs'),
+      };
+      await cache.fetch('GetQueueAttributes jobs', load, {
+        ...request,
+        deadline: deadlineOf(new AbortController().signal),
+      });
+      nextPoll += HPA_SYNC_SECONDS * 1000;
+    }
+    clock.advance(tickMs);
+    const run = due;
+    due = undefined;
+    run?.();
+    for (let i = 0; i < 5; i++) await settle();
+  }
+  await refresher.close();
+  return backend.calls;
+}
+
 const DAY_SECONDS = 24 * 3600;
 
 describe("explain's monthly cost follows what the cache reads", () => {
@@ -43,6 +134,19 @@ describe("explain's monthly cost follows what the cache reads", () => {
       assert.ok(
         Math.abs(calls - estimatedPerDay) <= estimatedPerDay * 0.05,
         `the cache read the key ${calls} times in a day; explain estimates ${estimatedPerDay}`,
+      );
+    });
+  }
+
+  for (const polled of [true, false]) {
+    it(`with HPA-aware refresh, each replica reads a key once per TTL less the lead, ${polled ? 'polled every 15 s' : 'never polled'}`, async () => {
+      const calls = await backendCallsWithHpaRefresh(DEFAULT_CACHE_SETTINGS, DAY_SECONDS / 4, polled);
+      const cadence = { ...DEFAULT_CACHE_SETTINGS, replicas: 1, hpaRefreshLeadMs: MIN_REFRESH_LEAD_MS };
+      const estimate = monthlyEstimate({ sqsRequests: 1, cloudWatchMetrics: 0 }, cadence);
+      const estimated = (estimate.sqsRequests * DAY_SECONDS) / 4 / SECONDS_PER_MONTH;
+      assert.ok(
+        Math.abs(calls - estimated) <= estimated * 0.05,
+        `the refresher read the key ${calls} times in 6 hours; explain estimates ${estimated}`,
       );
     });
   }
