@@ -16,7 +16,7 @@ import { percentile, round, sortedCopy } from './support/stats.js';
  * cache's default settings (ttl 15 s, refresh-ahead in the last 20 %, 10,000 entries).
  */
 
-const CONFIG = `
+export const CONFIG = `
 externalRules:
 - seriesQuery: '{__name__="broker_queue_depth",queue!=""}'
   name: {as: queue_depth}
@@ -111,20 +111,22 @@ export async function runHpaClientsBench(options: HpaClientsOptions): Promise<Hp
   }
 }
 
-function queueName(i: number): string {
+export function queueName(i: number): string {
   return `q-${String(i).padStart(5, '0')}`;
 }
 
 /**
  * Sends `count` GETs, request n at n × intervalMs from the start (n counted from `firstIndex`,
  * which picks the key), whether or not earlier ones have answered, as independent HPAs would.
+ * `headers` go with every request (the aggregator's X-Remote-User in cluster mode).
  */
-async function sendEvenly(
+export async function sendEvenly(
   count: number,
   intervalMs: number,
   firstIndex: number,
   urlOf: (n: number) => string,
   agent: Agent,
+  headers: Record<string, string> = {},
 ): Promise<PhaseResult> {
   const latencies: number[] = [];
   let failures = 0;
@@ -137,7 +139,7 @@ async function sendEvenly(
       for (; sent < due; sent++) {
         const sentAt = performance.now();
         pending.push(
-          get(urlOf(firstIndex + sent), agent).then(
+          get(urlOf(firstIndex + sent), agent, headers).then(
             (status) => {
               if (status === 200) latencies.push(performance.now() - sentAt);
               else failures++;
@@ -167,9 +169,9 @@ async function sendEvenly(
   };
 }
 
-function get(url: string, agent: Agent): Promise<number> {
+function get(url: string, agent: Agent, headers: Record<string, string>): Promise<number> {
   return new Promise((resolve, reject) => {
-    request(url, { agent }, (response) => {
+    request(url, { agent, headers }, (response) => {
       response.resume();
       response.on('end', () => resolve(response.statusCode ?? 0));
       response.on('error', reject);

@@ -7,6 +7,7 @@ import { runCloudWatchBatchingBench } from './cloudwatch-batching.js';
 import { runDiscoveryBench } from './discovery.js';
 import { runHotPathBench } from './hot-path.js';
 import { runHpaClientsBench } from './hpa-clients.js';
+import { runHpaRefreshBench } from './hpa-refresh.js';
 import { runPrometheusBench } from './prometheus.js';
 import { runRegexpBench } from './regexp.js';
 import { runSelectorInformersBench } from './selector-informers.js';
@@ -37,6 +38,7 @@ const SECTIONS = {
   g: 'a metric forwarded to an upstream vs asked directly (bench/upstreams.ts)',
   h: 'APIService availability check, backends down (bench/discovery.ts)',
   i: 'a backtracking config pattern, RE2 vs RegExp (bench/regexp.ts)',
+  j: '(b) with HPA-aware refresh: 10,000 HPAs, 1 and 2 replicas, failover (bench/hpa-refresh.ts)',
 } as const;
 type Section = keyof typeof SECTIONS;
 
@@ -102,6 +104,14 @@ await section('g', () =>
 );
 await section('h', async () => runDiscoveryBench([10, 1000], quick ? 10_000 : 50_000));
 await section('i', async () => runRegexpBench(quick ? [16, 20, 24] : [20, 22, 24, 26, 28], [39, 1000, 10_000]));
+await section('j', () =>
+  runHpaRefreshBench({
+    keys: 10_000,
+    periodSeconds: 15,
+    measureSeconds: quick ? 15 : 60,
+    ...(compareMainJs ? { compareMainJs } : {}),
+  }),
+);
 
 const finishedAt = new Date();
 const report = {

@@ -2,6 +2,7 @@ import type { CacheMemoryResult } from './cache-memory.js';
 import type { DiscoveryBenchResult } from './discovery.js';
 import type { HotPathResult } from './hot-path.js';
 import type { HpaClientsResult, PhaseResult } from './hpa-clients.js';
+import type { HpaRefreshResult } from './hpa-refresh.js';
 import type { RegexpBenchResult } from './regexp.js';
 import type { SelectorInformersResult } from './selector-informers.js';
 import type { LoadResult } from './support/autocannon-run.js';
@@ -43,6 +44,7 @@ export function summaryRows(results: Record<string, unknown>, errors: Record<str
   add('g', upstreamsRows);
   add('h', discoveryRows);
   add('i', regexpRows);
+  add('j', hpaRefreshRows);
   return rows;
 }
 
@@ -237,4 +239,39 @@ function regexpRows(r: RegexpBenchResult): Row[] {
       'RE2 ≤ 1× (no blow-up)',
     ],
   ];
+}
+
+function hpaRefreshRows(r: HpaRefreshResult): Row[] {
+  const latency = (p: PhaseResult) => `p50 ${p.p50Ms} ms, p99 ${p.p99Ms} ms, ${p.failures} failed`;
+  const percent = (x: number) => `${Math.round(x * 1000) / 10} %`;
+  return r.builds.flatMap((b, i): Row[] => {
+    const name = i === 0 ? '(j) (b) HPA-aware' : '(j) baseline';
+    return [
+      [name, `${b.build}: ready after`, `${b.startSeconds} s`, ''],
+      [
+        '(j)',
+        'first poll of every HPA, 1 replica',
+        `${percent(b.firstPolls.hitRatio)} hits, ${latency(b.firstPolls)}`,
+        '≥ 99 % hits',
+      ],
+      [
+        '(j)',
+        'steady, 1 replica',
+        `${latency(b.oneReplica)}, ${b.oneReplica.misses} misses, ${b.oneReplica.backendCallsPerMinute} backend calls/min`,
+        `p99 < 20 ms ${mark(b.oneReplica.p99Ms < 20)}, 0 misses ${mark(b.oneReplica.misses === 0)}`,
+      ],
+      [
+        '(j)',
+        '2 replicas, polls spread',
+        `${latency(b.twoReplicas)}, ${b.twoReplicas.missesPerMinute} misses/min, backend calls/min per replica ${b.twoReplicas.backendCallsPerMinutePerReplica.join(' / ')}`,
+        `0 misses/min ${mark(b.twoReplicas.missesPerMinute === 0)}`,
+      ],
+      [
+        '(j)',
+        'failover: next full period on the survivor',
+        `${percent(b.failover.hitRatio)} hits, ${latency(b.failover)}`,
+        `≥ 99 % ${mark(b.failover.hitRatio >= 0.99)}`,
+      ],
+    ];
+  });
 }

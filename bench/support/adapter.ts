@@ -133,8 +133,8 @@ export function sumSamples(exposition: string, name: string, labels: Readonly<Re
 }
 
 /** The adapter's own counters that the benchmarks report. */
-export async function cacheCounters(baseUrl: string): Promise<Record<string, number>> {
-  const { body } = await httpsGet(`${baseUrl}/metrics`);
+export async function cacheCounters(baseUrl: string, agent?: Agent): Promise<Record<string, number>> {
+  const { body } = await httpsGet(`${baseUrl}/metrics`, agent);
   const requests = (result: string) =>
     sumSamples(body, 'hpa_metrics_adapter_cache_requests_total', { backend: 'prometheus', result });
   return {
