@@ -18,6 +18,9 @@ import { clusterAccess } from './startup/cluster.js';
 import { readVersionInfo } from './version.js';
 
 async function main(argv: readonly string[]): Promise<void> {
+  // Read before anything can yield: a wrapper killed the moment we log "serving" would otherwise
+  // already have left us to PID 1, and a parent of 1 would then look like one that never went.
+  const parent = process.ppid;
   if (argv[0] === 'explain') {
     routeProcessWarnings((warning) => process.stderr.write(`explain: ${warning.message}\n`));
     const { runExplain } = await import('./cli/explain.js');
@@ -181,7 +184,6 @@ async function main(argv: readonly string[]): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
   // `npx hpa-metrics-adapter` and `npm start` put npm (and a shell) between a supervisor and this
   // process, and npm exits on SIGTERM without passing it on: a parent gone is a stop signal too.
-  const parent = process.ppid;
   setInterval(() => {
     if (process.ppid !== parent) void shutdown('parent exited');
   }, 1000).unref();
