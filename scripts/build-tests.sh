@@ -14,8 +14,10 @@ mkdir -p "$out"
 cp -r src test bench "$out/"
 for entry in * .[!.]*; do
   case "$entry" in
-    src | test | bench | node_modules | .git | .cache) ;;
+    src | test | bench | dist | node_modules | .git | .cache) ;;
     *) ln -s "../../$entry" "$out/$entry" ;;
   esac
 done
+# The build writes dist/ beside this script, so in a fresh clone it may not exist yet: link it anyway.
+ln -s ../../dist "$out/dist"
 npx tsc -p tsconfig.test.json
