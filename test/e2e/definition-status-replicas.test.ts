@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type AdapterProcess, startAdapter } from '../support/adapter-process.js';
 import { type CertDir, createCertDir, issueServingCert } from '../support/certs.js';
+import { aggregatedAdapterArgs } from '../support/cluster-harness.js';
 import { type KubeApiserverDouble, startKubeApiserverDouble } from '../support/kube-apiserver-double.js';
 
 /**
@@ -61,13 +62,7 @@ describe('definition status with two adapter replicas and a Lease', () => {
       const kubeconfig = await kube.writeKubeconfig(token, `${name}.json`);
       const adapter = await startAdapter({
         args: [
-          '--secure-port=0',
-          `--config=${configPath}`,
-          `--tls-cert-file=${serving.certPath}`,
-          `--tls-private-key-file=${serving.keyPath}`,
-          `--requestheader-client-ca-file=${frontProxyCa.certPath}`,
-          '--requestheader-allowed-names=front-proxy-client',
-          `--kubeconfig=${kubeconfig}`,
+          ...aggregatedAdapterArgs({ configPath, serving, frontProxyCa, kubeconfigPath: kubeconfig }),
           '--hpa-refresh=off',
           '--leader-elect-resource-namespace=hpa-metrics-adapter',
           `--leader-elect-lease-duration=${LEASE_SECONDS}s`,

@@ -43,6 +43,24 @@ export interface HarnessOptions {
   extraArgs?: string[];
 }
 
+/** The flags of an adapter served through the aggregator: its certificate, front-proxy authentication, a kubeconfig. */
+export function aggregatedAdapterArgs(o: {
+  configPath: string;
+  serving: IssuedCert;
+  frontProxyCa: TestCa;
+  kubeconfigPath: string;
+}): string[] {
+  return [
+    '--secure-port=0',
+    `--config=${o.configPath}`,
+    `--tls-cert-file=${o.serving.certPath}`,
+    `--tls-private-key-file=${o.serving.keyPath}`,
+    `--requestheader-client-ca-file=${o.frontProxyCa.certPath}`,
+    '--requestheader-allowed-names=front-proxy-client',
+    `--kubeconfig=${o.kubeconfigPath}`,
+  ];
+}
+
 export async function startClusterHarness(options: HarnessOptions): Promise<ClusterHarness> {
   const certs = await createCertDir('e2e-cluster-');
   const frontProxyCa = await certs.createCa('front-proxy-ca');
@@ -60,13 +78,7 @@ export async function startClusterHarness(options: HarnessOptions): Promise<Clus
   // then never end (node:test waits for open handles until --test-timeout).
   const adapter = await startAdapter({
     args: [
-      '--secure-port=0',
-      `--config=${configPath}`,
-      `--tls-cert-file=${serving.certPath}`,
-      `--tls-private-key-file=${serving.keyPath}`,
-      `--requestheader-client-ca-file=${frontProxyCa.certPath}`,
-      '--requestheader-allowed-names=front-proxy-client',
-      `--kubeconfig=${kube.kubeconfigPath}`,
+      ...aggregatedAdapterArgs({ configPath, serving, frontProxyCa, kubeconfigPath: kube.kubeconfigPath }),
       ...(options.extraArgs ?? []),
     ],
     env: options.env,
