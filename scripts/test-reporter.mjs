@@ -3,8 +3,11 @@
 // finished file with its time, each failure as it happens and again at the end, a line saying
 // what is running whenever nothing was printed for PROGRESS_EVERY_MS, and node's own closing
 // lines ("# pass N", "# fail N"), which CI reads. When runs overlap, each line but the closing
-// ones starts with the run's TEST_RUN_LABEL. JavaScript, not TypeScript: Node 20 loads
-// reporters before tsx's hooks are in place.
+// ones starts with the run's TEST_RUN_LABEL. With TEST_FAILURES_FILE set, each failure is also
+// appended to that file as one JSON line the moment it is seen (so a runner killed later leaves
+// those it saw), for scripts/test-recap.mjs to repeat at the very end of npm test. JavaScript, not
+// TypeScript: Node 20 loads reporters before tsx's hooks are in place.
+import { appendFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { inspect } from 'node:util';
@@ -12,10 +15,15 @@ import { inspect } from 'node:util';
 const PROGRESS_EVERY_MS = 10_000;
 const TICK = Symbol('tick');
 const LABEL = process.env.TEST_RUN_LABEL ? `[${process.env.TEST_RUN_LABEL}] ` : '';
+const FAILURES_FILE = process.env.TEST_FAILURES_FILE;
+/** The lines a file wrote last, kept for the recap of a file whose process ended without a failing test. */
+const KEPT_OUTPUT_LINES = 10;
+const KEPT_LINE_CHARS = 300;
 
 /** @typedef {import('node:test/reporters').TestEvent} TestEvent */
 /** @typedef {{ startedAt: number, current: string | undefined }} RunningFile */
 /** @typedef {{ name: string, nesting: number, file?: string, line?: number }} Located */
+/** @typedef {{ file: string, line?: number, test?: string, error: string }} FailureRecord */
 
 /** @param {number} ms */
 const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
@@ -38,16 +46,17 @@ const isFileEvent = (data) => data.nesting === 0 && data.file !== undefined && r
  * test file whose process ended without a test failing (a crash, process.exit, a signal such as
  * the OOM killer's), node's own 'test failed' with the exit code or signal it carries beside it.
  * @param {unknown} error
+ * @param {string} [wrote] where to find what the file's process wrote, told after how it ended
  */
-function describeError(error) {
+function describeError(error, wrote = ' (what it wrote is above)') {
   const { cause, exitCode, signal } = /** @type {{ cause?: unknown, exitCode?: unknown, signal?: unknown }} */ (
     error ?? {}
   );
   const ended =
     typeof signal === 'string'
-      ? `the test process was killed by ${signal}`
+      ? `the test process was killed by ${signal}${wrote}`
       : typeof exitCode === 'number'
-        ? `the test process exited with code ${exitCode} (what it wrote is above)`
+        ? `the test process exited with code ${exitCode}${wrote}`
         : undefined;
   const told =
     error instanceof Error && cause instanceof Error
@@ -73,6 +82,8 @@ export default async function* progressReporter(source) {
   const failures = [];
   /** Files a failure was reported for, so that their own failure ('test failed') is not told again. */
   const failedFiles = new Set();
+  /** @type {Map<string | undefined, string[]>} */
+  const lastOutput = new Map();
   /** @type {string[]} */
   const closing = [];
   const events = source[Symbol.asyncIterator]();
@@ -143,13 +154,34 @@ export default async function* progressReporter(source) {
           : `${shown(data.file)}:${data.line ?? '?'} '${data.name}'`;
         const failure = `FAIL ${where}\n${describeError(error)}`;
         failures.push(failure);
+        if (FAILURES_FILE !== undefined) {
+          const wrote = (ofFile && lastOutput.get(data.file)) || [];
+          /** @type {FailureRecord} */
+          const record = {
+            file: shown(data.file),
+            ...(ofFile ? {} : { line: data.line, test: data.name }),
+            error: [
+              describeError(error, wrote.length > 0 ? '; its last lines:' : ''),
+              ...wrote.map((text) => `    | ${text}`),
+            ].join('\n'),
+          };
+          appendFileSync(FAILURES_FILE, `${JSON.stringify(record)}\n`);
+        }
         yield line(failure);
         break;
       }
       case 'test:stdout':
-      case 'test:stderr':
-        yield line(event.data.message.trimEnd());
+      case 'test:stderr': {
+        const text = event.data.message.trimEnd();
+        // The file as given on the command line on Node 22 and later, absolute in its other events.
+        const file = event.data.file === undefined ? undefined : resolve(event.data.file);
+        const kept = lastOutput.get(file) ?? [];
+        const newest = text.split('\n').slice(-KEPT_OUTPUT_LINES);
+        kept.push(...newest.map((part) => part.slice(0, KEPT_LINE_CHARS)));
+        lastOutput.set(file, kept.slice(-KEPT_OUTPUT_LINES));
+        yield line(text);
         break;
+      }
       case 'test:diagnostic': {
         const data = event.data;
         if (data.file === undefined && data.nesting === 0) closing.push(`# ${data.message}`);

@@ -10,7 +10,8 @@
 # as many CPU seconds as twice its wall time), so the runs do not overlap one another.
 # The exact Node versions are npm packages (scripts/install-node.sh), installed while the build
 # runs. One reporter on every Node (scripts/test-reporter.mjs), which prints a line per finished
-# file and says what is running when nothing else was printed for 10 s.
+# file and says what is running when nothing else was printed for 10 s; the output ends with every
+# failure of every run again (scripts/test-recap.mjs), since CI shows only its tail.
 # --unit: every file on the Node on PATH only, through tsx, without lint, type check and build,
 # for a quick inner loop.
 set -euo pipefail
@@ -22,19 +23,19 @@ OTHER_NODE=22.23.3
 mapfile -t unit_files < <(find test -name '*.test.ts' -not -path 'test/e2e/*' | sort)
 mapfile -t e2e_files < <(find test/e2e -name '*.test.ts' | sort)
 
-# label, node binary, node flags and files...: node's test runner with the project's reporter;
-# each line carries the run's label.
-run_tests() {
-  local label="$1" node="$2"
-  shift 2
-  TEST_RUN_LABEL="$label" "$node" --test --test-concurrency=2 --test-timeout=120000 \
-    --test-reporter=./scripts/test-reporter.mjs "$@"
-}
+logs=".cache/test-logs"
+mkdir -p "$logs"
+rm -f "$logs"/*.out "$logs"/*.failures "$logs"/*.status
+# name, label, node binary, node flags and files...: node's test runner with the project's
+# reporter (scripts/test-run.sh), its output also in $logs/NAME.out, what failed in NAME.failures
+# and its exit status in NAME.status for the recap at the end.
+run_tests() { bash scripts/test-run.sh "$logs" "$@"; }
 
 if [[ "${1:-}" == "--unit" ]]; then
-  run_tests "" node --import tsx "${unit_files[@]}" "${e2e_files[@]}"
-  exit 0
+  run_tests unit "" node --import tsx "${unit_files[@]}" "${e2e_files[@]}" || true
+  exec node scripts/test-recap.mjs "$logs"
 fi
+
 # test/startup/lazy-imports.test.ts records what src/main.ts imports, run through tsx from the
 # directory its own path names: from the compiled copy, tsx transformed the copied sources afresh,
 # and at a load of 20 its four starts missed their 30 s. It runs from its source, beside the
@@ -46,9 +47,6 @@ for file in "${unit_files[@]}"; do
 done
 
 started=$SECONDS
-logs=".cache/test-logs"
-mkdir -p "$logs"
-rm -f "$logs"/*.out
 # Downloads, not computation: they run while lint, type check and build do.
 bash scripts/install-node.sh "$IMAGE_NODE" >"$logs/install-${IMAGE_NODE}.log" 2>&1 &
 install_image=$!
@@ -93,29 +91,21 @@ fi
 
 failed=0
 step "the ${#e2e_files[@]} files of test/e2e/ on Node $("$image_node" --version), the image's Node"
-run_tests "e2e, node-${IMAGE_NODE%%.*}" "$image_node" --import tsx "${e2e_files[@]}" 2>&1 | tee "$logs/e2e.out" || failed=1
+run_tests e2e "e2e, node-${IMAGE_NODE%%.*}" "$image_node" --import tsx "${e2e_files[@]}" || failed=1
 
 for run in "${runs[@]}"; do
   label="${run%%|*}"
   binary="${run#*|}"
   step "the ${#unit_files[@]} files outside test/e2e/ on Node $("$binary" --version) ($binary): ${#compiled_unit_files[@]} compiled, ${#tsx_unit_files[@]} through tsx"
-  run_tests "unit, tsx, $label" "$binary" --import tsx "${tsx_unit_files[@]}" >"$logs/unit-tsx-${label}.out" 2>&1 &
+  run_tests "unit-tsx-${label}" "unit, tsx, $label" "$binary" --import tsx "${tsx_unit_files[@]}" >/dev/null &
   beside=$!
-  run_tests "unit, $label" "$binary" --enable-source-maps "${compiled_unit_files[@]}" | tee "$logs/unit-${label}.out" || failed=1
+  run_tests "unit-${label}" "unit, $label" "$binary" --enable-source-maps "${compiled_unit_files[@]}" || failed=1
   wait "$beside" || failed=1
   cat "$logs/unit-tsx-${label}.out"
 done
 
-# node's own closing lines ("# pass N", "# fail N") per run, and their sum alone on the last line.
-pass=0
-fail=0
-for out in "$logs"/*.out; do
-  run_pass=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$out" | tail -n 1)
-  run_fail=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$out" | tail -n 1)
-  echo "=== $(basename "$out" .out): ${run_pass:-?} passed, ${run_fail:-?} failed"
-  pass=$((pass + ${run_pass:-0}))
-  fail=$((fail + ${run_fail:-1}))
-done
 step "done"
-echo "${pass} passed, ${fail} failed"
-if [[ $failed -ne 0 || $fail -ne 0 ]]; then exit 1; fi
+# Last, what CI's tail shows: a line per run, every failure of every run again with its first
+# lines, and the sum alone on the last line (scripts/test-recap.mjs).
+node scripts/test-recap.mjs "$logs" || failed=1
+if [[ $failed -ne 0 ]]; then exit 1; fi

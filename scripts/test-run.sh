@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# One run of node's test runner as npm test runs it (scripts/test.sh), with the project's reporter:
+# its output on stdout and in DIR/NAME.out, each failure the reporter sees in DIR/NAME.failures,
+# and the runner's exit status in DIR/NAME.status, which scripts/test-recap.mjs reads at the end
+# (a runner that crashed or was killed never printed its closing lines: only its status says so).
+# usage: test-run.sh DIR NAME LABEL NODE [node flags and test files...]
+# LABEL starts each line of the run's output (empty: none).
+set -uo pipefail
+
+dir="$1" name="$2" label="$3" node="$4"
+shift 4
+reporter="$(cd "$(dirname "$0")" && pwd)/test-reporter.mjs"
+rm -f "$dir/$name.out" "$dir/$name.failures" "$dir/$name.status"
+TEST_RUN_LABEL="$label" TEST_FAILURES_FILE="$dir/$name.failures" \
+  "$node" --test --test-concurrency=2 --test-timeout=120000 --test-reporter="$reporter" "$@" 2>&1 |
+  tee "$dir/$name.out"
+status=${PIPESTATUS[0]}
+echo "$status" >"$dir/$name.status"
+exit "$status"
