@@ -100,16 +100,6 @@ export function watchDefinitions(options: DefinitionWatchOptions): { close(): Pr
         if (continueToken) query.set('continue', continueToken);
         const path = `${collection}?${query}`;
         const response = await transport.request('GET', path, undefined, signal);
-        if (response.status === 404) {
-          setState('crd_missing');
-          if (!saidMissing) {
-            logger.warn(
-              { resource: `${METRIC_DEFINITIONS.resource}.${METRIC_DEFINITIONS.group}` },
-              'definitions: the MetricDefinition CRD is not installed (deploy/base/crd-metricdefinitions.yaml); serving the config file only, looking again with backoff',
-            );
-            saidMissing = true;
-          }
-        }
         if (response.status < 200 || response.status > 299) throw statusError('GET', path, response);
         const page = parseBody('GET', path, listSchema, response);
         for (const item of page.items ?? []) {
@@ -169,6 +159,15 @@ export function watchDefinitions(options: DefinitionWatchOptions): { close(): Pr
         );
       },
       overCap() {},
+      missing() {
+        setState('crd_missing');
+        if (saidMissing) return;
+        saidMissing = true;
+        logger.warn(
+          { resource: `${METRIC_DEFINITIONS.resource}.${METRIC_DEFINITIONS.group}` },
+          'definitions: the MetricDefinition CRD is not installed (deploy/base/crd-metricdefinitions.yaml); serving the config file only, looking again with backoff',
+        );
+      },
     },
   });
   informer.start();

@@ -58,6 +58,12 @@ export interface InformerEvents {
   watchRestarted(reason: 'closed' | 'expired' | 'empty' | 'error' | 'forbidden'): void;
   forbidden(message: string): void;
   overCap(error: ObjectCapError): void;
+  /**
+   * The resource answered 404 (a CRD not installed, or deleted): nothing of it exists, so the
+   * store is emptied and LISTed again with backoff, without the informer's own failure warning.
+   * Without this event a 404 is an error like any other.
+   */
+  missing?(message: string): void;
 }
 
 /**
@@ -177,6 +183,16 @@ export class ListWatchInformer<T> {
           relistReason = 'expired';
           events.watchRestarted('expired');
           await this.pace(started);
+          continue;
+        }
+        if (status === 404 && events.missing) {
+          if (this.lastResourceVersion !== undefined) this.options.store.clear();
+          this.lastResourceVersion = undefined;
+          relistReason = 'retry';
+          this.failures++;
+          events.missing((error as Error).message);
+          events.watchRestarted('error');
+          await this.sleep(this.backoff());
           continue;
         }
         if (status === 403) {

@@ -112,6 +112,11 @@ export interface KubeApiserverDouble {
   failures: Map<Endpoint, number>;
   /** Resources (`horizontalpodautoscalers.autoscaling`, `pods`) whose GET, LIST and WATCH RBAC forbids: 403. */
   forbiddenResources: Set<string>;
+  /**
+   * Resources (`metricdefinitions.hpa-metrics-adapter.io`) whose CRD is not installed: GET, LIST and
+   * WATCH answer 404 as kube-apiserver does for a resource it does not know (RBAC is checked first).
+   */
+  missingResources: Set<string>;
   /** The Accept header of the last object LIST, GET or watch. */
   lastObjectAccept: string | undefined;
   /** Latency added before every answer, in ms. */
@@ -183,6 +188,7 @@ export async function startKubeApiserverDouble(options: DoubleOptions = {}): Pro
     subjectAccessReviews: [] as SarSpec[],
     failures: new Map<Endpoint, number>(),
     forbiddenResources: new Set<string>(),
+    missingResources: new Set<string>(),
     lastObjectAccept: undefined as string | undefined,
     delayMs: 0,
     aggregated: new Map<string, AggregatedApi>(),
@@ -252,7 +258,10 @@ export async function startKubeApiserverDouble(options: DoubleOptions = {}): Pro
         return failure(
           403,
           `${resource} is forbidden: User "system:serviceaccount:default:adapter" cannot ${watching ? 'watch' : 'list'} resource "${route.resource}" in API group "${route.group}" at the cluster scope`,
+          { group: route.group, kind: route.resource },
         );
+      if (double.missingResources.has(resource))
+        return failure(404, 'the server could not find the requested resource', {});
     }
     if (route.endpoint === 'tokenreviews' || route.endpoint === 'subjectaccessreviews') {
       if (!(req.headers['content-type'] ?? '').startsWith('application/json')) {
