@@ -74,6 +74,32 @@ export function kindFor(gr: GroupResource, resolver: ResourceResolver): Resource
   return { kind: deriveKind(gr.resource), apiVersion: `${gr.group}/v1`, namespaced: true };
 }
 
+/** An object named by kind, as an HPA names its scale target or an Object metric's described object. */
+export interface KindReference {
+  /** `apps/v1`, `v1`; empty or absent for the core group. */
+  readonly apiVersion?: string | null;
+  readonly kind: string;
+}
+
+/** The group of an apiVersion: `apps` of `apps/v1`, '' of `v1`. */
+export function groupOfApiVersion(apiVersion: string | null | undefined): string {
+  const text = apiVersion ?? '';
+  const slash = text.indexOf('/');
+  return slash === -1 ? '' : text.slice(0, slash);
+}
+
+/** The resource that serves a kind in the reference's group, as the HPA controller's RESTMapper maps it. */
+export function resourceOfKind(ref: KindReference, resolver: ResourceResolver): ResourceInfo | undefined {
+  const group = groupOfApiVersion(ref.apiVersion);
+  return resolver.list().find((r) => r.kind === ref.kind && r.group === group);
+}
+
+/** `Deployment.apps`, `Service`: a kind with its group, for messages. */
+export function formatGroupKind(ref: KindReference): string {
+  const group = groupOfApiVersion(ref.apiVersion);
+  return group === '' ? ref.kind : `${ref.kind}.${group}`;
+}
+
 function pluralize(name: string): string {
   if (name.endsWith('s')) return name;
   if (name.endsWith('y') && !/[aeiou]y$/.test(name)) return `${name.slice(0, -1)}ies`;

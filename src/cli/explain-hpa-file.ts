@@ -1,10 +1,8 @@
 // `explain hpa --hpa-file`: the HPA's metrics asked of the adapter's own backends, through the
 // router serving uses, with no cluster; and, with a config, each metric's failure policy.
 
-import { BUILTIN_RESOURCES } from '../api/builtin-resources.js';
 import { ApiError } from '../api/errors.js';
 import { formatQuantity } from '../api/quantity.js';
-import { parseGroupResource } from '../api/resources.js';
 import { parseSelector } from '../api/selector.js';
 import type { AdapterConfig } from '../config/schema.js';
 import type { ControllerRequest } from '../hpa/controller-requests.js';
@@ -20,25 +18,27 @@ const POD = { group: '', resource: 'pods' };
 const FALLIBLE_BACKENDS = ['prometheus', 'sqs', 'cloudwatch'] as const;
 
 /** The request's answer from our router, as kube-apiserver would pass it on: items, or the Status. */
-export async function askRouter(router: BackendRouter, request: ControllerRequest): Promise<MetricAnswer> {
+export async function askRouter(
+  router: BackendRouter,
+  request: ControllerRequest,
+  podSelector: string,
+): Promise<MetricAnswer> {
   const deadline = deadlineOf(AbortSignal.timeout(30_000));
   try {
-    const metricSelector = parseSelector(request.metricSelector);
-    const { namespace, metric } = request;
+    const { namespace, metric, metricSelector } = request;
     if (request.kind === 'external') {
       const samples = await router.getExternalMetric({ namespace, metric, metricSelector, deadline });
       return { status: 200, items: samples.map((s) => ({ value: formatQuantity(s.value), labels: s.labels })) };
     }
     if (request.kind === 'object') {
-      const resource = parseGroupResource(request.resource, BUILTIN_RESOURCES);
-      const object = { resource, name: request.name, namespace };
+      const object = { resource: request.resource, name: request.name, namespace };
       const sample = await router.getMetricByName({ object, metric, metricSelector, deadline });
       return { status: 200, items: [{ name: request.name, value: formatQuantity(sample.value) }] };
     }
     const samples = await router.getMetricBySelector({
       resource: POD,
       namespace,
-      objectSelector: parseSelector(request.podSelector),
+      objectSelector: parseSelector(podSelector),
       metric,
       metricSelector,
       deadline,
@@ -61,10 +61,7 @@ export function failureAnswersOf(
     backend =
       request.kind === 'external'
         ? router.externalOwner(request.metric).name
-        : router.customOwner(
-            request.kind === 'pods' ? POD : parseGroupResource(request.resource, BUILTIN_RESOURCES),
-            request.metric,
-          ).name;
+        : router.customOwner(request.kind === 'pods' ? POD : request.resource, request.metric).name;
   } catch {
     // A source that has not been read (a Prometheus down since start) owns no metric yet: with
     // one backend that can fail in the config, the metric can only be that backend's.

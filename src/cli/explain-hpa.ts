@@ -7,7 +7,12 @@ import type { ResourceResolver } from '../api/resource-table.js';
 import { defaultConfig, loadConfigFile } from '../config/load.js';
 import type { AdapterConfig } from '../config/schema.js';
 import { ClusterReadError, ClusterReads } from '../hpa/cluster-reads.js';
-import { type ControllerRequest, controllerRequest, type NoRequest } from '../hpa/controller-requests.js';
+import {
+  type ControllerRequest,
+  controllerRequestOfSpec,
+  type NoRequest,
+  requestPath,
+} from '../hpa/controller-requests.js';
 import { explainHpaState, type HpaExplanation, type MetricAnswer, type ScaleState } from '../hpa/hpa-explanation.js';
 import { type Hpa, parseHpa } from '../hpa/hpa-spec.js';
 import type { PodState } from '../hpa/metric-proposal.js';
@@ -186,11 +191,14 @@ async function explainInCluster(args: HpaArgs, config: AdapterConfig | undefined
     for (const { namespace, hpa } of hpas) {
       try {
         const scale = await reads.readScale(namespace, hpa.spec.scaleTargetRef);
-        const requests = requestsOf(hpa, { namespace, podSelector: scale.selector, customVersion, resources });
+        const requests = requestsOf(hpa, namespace, resources);
         // The controller stops at an empty selector ("selector is required"); there are no pods to list then.
         const pods = scale.selector === '' ? [] : await reads.listPods(namespace, scale.selector);
-        const answers = await Promise.all(requests.map((r) => (r.kind === 'none' ? undefined : reads.ask(r))));
-        explanations.push(explainWith(hpa, namespace, scale, pods, requests, answers, config, running));
+        const sent = { podSelector: scale.selector, customVersion };
+        const answers = await Promise.all(
+          requests.map((r) => (r.kind === 'none' ? undefined : reads.ask(requestPath(r, sent)))),
+        );
+        explanations.push(explainWith(hpa, namespace, scale, pods, requests, answers, config, running, customVersion));
       } catch (error) {
         // One HPA whose target cannot be read does not hide the others of the namespace.
         if (!args.list || !(error instanceof ClusterReadError || error instanceof ApiError)) throw error;
@@ -221,14 +229,9 @@ async function explainHpaFile(path: string, args: HpaArgs, config: AdapterConfig
   const scale: ScaleState = { specReplicas: args.replicas, statusReplicas: args.replicas, selector: args.selector };
   const running = await startRouting(config, args.prometheus, () => new Date());
   try {
-    const requests = requestsOf(hpa, {
-      namespace,
-      podSelector: args.selector,
-      customVersion: 'v1beta2',
-      resources: BUILTIN_RESOURCES,
-    });
+    const requests = requestsOf(hpa, namespace, BUILTIN_RESOURCES);
     const answers = await Promise.all(
-      requests.map((r) => (r.kind === 'none' ? undefined : askRouter(running.router, r))),
+      requests.map((r) => (r.kind === 'none' ? undefined : askRouter(running.router, r, args.selector))),
     );
     const pods = podsFor(
       hpa,
@@ -241,11 +244,10 @@ async function explainHpaFile(path: string, args: HpaArgs, config: AdapterConfig
   }
 }
 
-function requestsOf(
-  hpa: Hpa,
-  context: { namespace: string; podSelector: string; customVersion: string; resources: ResourceResolver },
-): (ControllerRequest | NoRequest)[] {
-  return (hpa.spec.metrics ?? []).map((spec) => controllerRequest(spec, context));
+function requestsOf(hpa: Hpa, namespace: string, resources: ResourceResolver): (ControllerRequest | NoRequest)[] {
+  return (hpa.spec.metrics ?? []).map((spec) =>
+    controllerRequestOfSpec(namespace, hpa.spec.scaleTargetRef, spec, resources),
+  );
 }
 
 function explainWith(
@@ -257,11 +259,21 @@ function explainWith(
   answers: readonly (MetricAnswer | undefined)[],
   config: AdapterConfig | undefined,
   running: RunningBackends | undefined,
+  customVersion?: string,
 ): HpaExplanation {
   const failureAnswers = requests.map((r) =>
     r.kind === 'none' || !config || !running ? undefined : failureAnswersOf(config, running.router, r),
   );
-  return explainHpaState({ hpa, namespace, scale, pods, requests, answers, failureAnswers });
+  return explainHpaState({
+    hpa,
+    namespace,
+    scale,
+    pods,
+    requests,
+    answers,
+    failureAnswers,
+    ...(customVersion ? { customVersion } : {}),
+  });
 }
 
 /**

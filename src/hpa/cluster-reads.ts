@@ -4,10 +4,9 @@
 
 import { z } from 'zod';
 import type { ResourceResolver } from '../api/resource-table.js';
+import { resourceOfKind } from '../api/resources.js';
 import { collectionPath } from '../kube/client.js';
 import type { KubeResponse, KubeTransport } from '../kube/transport.js';
-import type { ControllerRequest } from './controller-requests.js';
-import { groupOf } from './controller-requests.js';
 import type { AnswerItem, MetricAnswer, ScaleState } from './hpa-explanation.js';
 import { type Hpa, type HpaObjectReference, parseHpa } from './hpa-spec.js';
 import type { PodState } from './metric-proposal.js';
@@ -76,8 +75,7 @@ export class ClusterReads {
 
   /** The scale subresource of the HPA's target, as the controller's scale client reads it. */
   async readScale(namespace: string, ref: HpaObjectReference): Promise<ScaleState> {
-    const group = groupOf(ref.apiVersion);
-    const resource = this.resources.list().find((r) => r.kind === ref.kind && r.group === group);
+    const resource = resourceOfKind(ref, this.resources);
     if (!resource)
       throw new ClusterReadError(`unable to map the target's kind ${ref.kind} (${ref.apiVersion}) to a resource`);
     const path = `${collectionPath(resource, namespace)}/${encodeURIComponent(ref.name)}/scale`;
@@ -116,9 +114,9 @@ export class ClusterReads {
     return (response.status === 200 && parsed.success && parsed.data.preferredVersion?.version) || 'v1beta2';
   }
 
-  /** The metrics request as the controller sends it; any answer, never a throw for a status. */
-  async ask(request: ControllerRequest): Promise<MetricAnswer> {
-    const response = await this.transport.request('GET', request.path);
+  /** The metrics request as the controller sends it (its path, controller-requests.ts); any answer, never a throw for a status. */
+  async ask(path: string): Promise<MetricAnswer> {
+    const response = await this.transport.request('GET', path);
     if (response.status < 200 || response.status > 299) return failedAnswer(response);
     const parsed = metricListSchema.safeParse(response.body);
     if (!parsed.success) {

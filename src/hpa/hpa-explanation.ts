@@ -2,7 +2,7 @@
 // the proposal under its rules, and why a metric is <unknown>; then the replica count it sets and
 // the scale-to-zero traps. Pure: the answers come in from the caller (a cluster or our backends).
 
-import type { ControllerRequest, NoRequest } from './controller-requests.js';
+import { type ControllerRequest, type NoRequest, type SentRequest, sentRequest } from './controller-requests.js';
 import { behaviorOf, type Hpa, type HpaMetricSpec, type HpaMetricTarget, milliOf } from './hpa-spec.js';
 import {
   averageValueProposal,
@@ -58,7 +58,7 @@ export interface MetricExplanation {
   readonly metric: string;
   /** `AverageValue 5`. */
   readonly target: string;
-  readonly request?: ControllerRequest;
+  readonly request?: SentRequest;
   readonly answer?: MetricAnswer;
   /** The value the controller reads: the sum, the object's value, the pods' values. */
   readonly value?: string;
@@ -94,6 +94,8 @@ export interface HpaInputs {
   readonly pods: readonly PodState[];
   /** Per metric of the spec, in order. */
   readonly requests: readonly (ControllerRequest | NoRequest)[];
+  /** The custom metrics version the requests were sent to (the group's preferred one). Default v1beta2. */
+  readonly customVersion?: string;
   /** Per request made (undefined where none was). */
   readonly answers: readonly (MetricAnswer | undefined)[];
   readonly failureAnswers?: readonly (FailureAnswers | undefined)[];
@@ -149,8 +151,12 @@ function explainMetric(
     if (spec.type === 'Resource' || spec.type === 'ContainerResource') return { ...base, skipped: why };
     return { ...base, proposal: { ok: false, error: why }, cause: why };
   }
-  if (!answer) return { ...base, request, proposal: { ok: false, error: 'no answer' }, cause: 'no answer' };
-  const withAnswer = { ...base, request, answer };
+  const sent = sentRequest(request, {
+    podSelector: inputs.scale.selector,
+    ...(inputs.customVersion ? { customVersion: inputs.customVersion } : {}),
+  });
+  if (!answer) return { ...base, request: sent, proposal: { ok: false, error: 'no answer' }, cause: 'no answer' };
+  const withAnswer = { ...base, request: sent, answer };
   if (answer.status < 200 || answer.status > 299) {
     const error = `${answer.status} ${answer.reason ?? ''}: ${answer.message ?? ''}`;
     return { ...withAnswer, proposal: { ok: false, error }, cause: causeOfStatus(answer) };

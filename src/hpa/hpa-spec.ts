@@ -3,7 +3,6 @@
 
 import { z } from 'zod';
 import { parseQuantity } from '../api/quantity.js';
-import { type MetaLabelSelector, selectorFromMeta } from '../api/selector.js';
 import { referenceSchema, selectorSchema } from '../kube/hpa-informer.js';
 import type { Behavior } from './replica-decision.js';
 
@@ -70,7 +69,6 @@ export type Hpa = z.infer<typeof hpaSchema>;
 export type HpaMetricSpec = z.infer<typeof metricSpec>;
 export type HpaMetricTarget = z.infer<typeof metricTarget>;
 export type HpaObjectReference = z.infer<typeof crossVersionObjectReference>;
-export type HpaLabelSelector = z.infer<typeof labelSelector>;
 
 /** Throws an Error naming the first field that is wrong. */
 export function parseHpa(document: unknown, where: string): Hpa {
@@ -106,17 +104,4 @@ export function behaviorOf(hpa: Hpa): Behavior | undefined {
   const scaleUp = rules(behavior.scaleUp);
   const scaleDown = rules(behavior.scaleDown);
   return { ...(scaleUp ? { scaleUp } : {}), ...(scaleDown ? { scaleDown } : {}) };
-}
-
-/** metav1.LabelSelectorAsSelector(...).String(): the canonical selector text; throws a BadRequest ApiError when invalid. */
-export function selectorText(selector: HpaLabelSelector): string {
-  if (!selector) return '';
-  const meta: MetaLabelSelector = {};
-  if (selector.matchLabels) meta.matchLabels = selector.matchLabels;
-  if (selector.matchExpressions) {
-    meta.matchExpressions = selector.matchExpressions.map(({ key, operator, values }) =>
-      values ? { key, operator, values } : { key, operator },
-    );
-  }
-  return selectorFromMeta(meta).toString();
 }

@@ -85,21 +85,25 @@ export function decodeHpa(object: unknown): { object: HpaSummary; resourceVersio
     namespace: metadata.namespace,
     name: metadata.name,
     scaleTargetRef: referenceOf(spec.scaleTargetRef),
-    metrics: (spec.metrics ?? []).flatMap(metricOf),
+    metrics: (spec.metrics ?? []).flatMap((metric) => hpaMetricOf(metric) ?? []),
   };
   if (spec.minReplicas !== undefined && spec.minReplicas !== null) summary.minReplicas = spec.minReplicas;
   return { object: summary, resourceVersion: metadata.resourceVersion ?? '' };
 }
 
-function metricOf(metric: z.infer<typeof metricSchema>): HpaMetric[] {
+/** A metric spec of the API as the HPA controller's metrics clients read it (explain hpa passes its full specs). */
+export type HpaMetricFields = z.infer<typeof metricSchema>;
+
+/** The metric this adapter may serve, or undefined for Resource metrics and a spec without its type's field. */
+export function hpaMetricOf(metric: HpaMetricFields): HpaMetric | undefined {
   if (metric.type === 'External' && metric.external)
-    return [{ type: 'External', metric: identifierOf(metric.external.metric) }];
-  if (metric.type === 'Pods' && metric.pods) return [{ type: 'Pods', metric: identifierOf(metric.pods.metric) }];
+    return { type: 'External', metric: identifierOf(metric.external.metric) };
+  if (metric.type === 'Pods' && metric.pods) return { type: 'Pods', metric: identifierOf(metric.pods.metric) };
   if (metric.type === 'Object' && metric.object) {
     const { describedObject, metric: identifier } = metric.object;
-    return [{ type: 'Object', describedObject: referenceOf(describedObject), metric: identifierOf(identifier) }];
+    return { type: 'Object', describedObject: referenceOf(describedObject), metric: identifierOf(identifier) };
   }
-  return [];
+  return undefined;
 }
 
 function identifierOf(identifier: z.infer<typeof identifierSchema>): HpaMetricIdentifier {

@@ -2,7 +2,9 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { ApiError } from '../api/errors.js';
 import type { ResourceResolver } from '../api/resource-table.js';
+import { formatGroupKind, resourceOfKind } from '../api/resources.js';
 import type { Logger } from '../observability/logger.js';
+import { collectionPath } from './client.js';
 import { type HpaChange, HpaInformer, type HpaObjectReference, type HpaSummary } from './hpa-informer.js';
 import type { InformerHealth, InformerTimings } from './list-watch-informer.js';
 import { parseBody } from './metadata.js';
@@ -60,12 +62,9 @@ export function createHpaWatch(kubeConfig: KubeConfig, options: HpaWatchOptions)
     subscribe: (listener) => informer.subscribe(listener),
     health: () => informer.health(),
     async targetSelector(namespace, target, signal) {
-      const slash = target.apiVersion.indexOf('/');
-      const group = slash === -1 ? '' : target.apiVersion.slice(0, slash);
-      const found = options.resources.list().find((r) => r.kind === target.kind && r.group === group);
-      if (!found) throw ApiError.notFound(`no resource of kind ${target.kind} in group "${group}" is served`);
-      const prefix = group === '' ? `/api/${found.version}` : `/apis/${group}/${found.version}`;
-      const path = `${prefix}/namespaces/${encodeURIComponent(namespace)}/${found.resource}/${encodeURIComponent(target.name)}/scale`;
+      const found = resourceOfKind(target, options.resources);
+      if (!found) throw ApiError.notFound(`no resource of kind ${formatGroupKind(target)} is served`);
+      const path = `${collectionPath(found, namespace)}/${encodeURIComponent(target.name)}/scale`;
       const response = await transport.request('GET', path, undefined, signal);
       if (response.status !== 200) throw statusError('GET', path, response);
       const selector = parseBody('GET', path, scaleSchema, response).status?.selector;

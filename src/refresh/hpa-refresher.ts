@@ -3,6 +3,7 @@ import { ApiError } from '../api/errors.js';
 import type { ResourceResolver } from '../api/resource-table.js';
 import { parseSelector } from '../api/selector.js';
 import { type CacheCaller, type CacheRefresh, MIN_REFRESH_LEAD_MS } from '../cache/query-cache.js';
+import { type ControllerRequest, controllerRequest, requestPath } from '../hpa/controller-requests.js';
 import type { HpaChange, HpaObjectReference, HpaSummary } from '../kube/hpa-informer.js';
 import type { InformerHealth } from '../kube/list-watch-informer.js';
 import { BackgroundRefresh, type RefreshTimers } from '../lib/background-refresh.js';
@@ -10,7 +11,6 @@ import { TimeoutDeadline } from '../lib/deadline.js';
 import { createLogSampler } from '../observability/log-sampler.js';
 import type { Logger } from '../observability/logger.js';
 import type { CustomMetricsProvider, ExternalMetricsProvider } from '../providers/provider.js';
-import { type HpaRead, readPath, readsOfHpa } from './hpa-reads.js';
 
 /** The HPAs of the cluster as the refresher sees them: the HPA informer (src/kube/hpa-informer.ts). */
 export interface HpaSource {
@@ -43,7 +43,7 @@ export interface HpaRefresherOptions {
 }
 
 interface KeptRead {
-  read: HpaRead;
+  read: ControllerRequest;
   /** The HPAs (namespace/name) that make this read. */
   hpas: Set<string>;
   dueAt: number;
@@ -56,7 +56,7 @@ const NOT_SERVED_RETRY_MS = 30_000;
 
 /**
  * HPA-aware refresh: from every HPA the informer holds, the reads the HPA controller will make
- * (hpa-reads.ts), each kept fresh in the backend's cache shortly before it expires, so every
+ * (src/hpa/controller-requests.ts, as explain hpa sends them), each kept fresh in the backend's cache shortly before it expires, so every
  * poll of it is a hit whatever the TTL and the poll period, on every replica that runs one.
  * Reads no HPA makes are not refreshed. A refresh is the HPA's own request with a CacheRefresh
  * (src/cache/query-cache.ts): one load per TTL through the cache's single-flight and limiter;
@@ -150,15 +150,18 @@ export class HpaRefresher {
 
   private learn(hpa: HpaSummary): void {
     const key = `${hpa.namespace}/${hpa.name}`;
-    const { reads, skipped } = readsOfHpa(hpa, this.options.resources);
-    for (const { metric, why } of skipped) {
-      this.options.logger.warn({ hpa: key, metric, why }, 'HPA metric not refreshed ahead: its read is not known');
+    const wanted: ControllerRequest[] = [];
+    for (const metric of hpa.metrics) {
+      const read = controllerRequest(hpa.namespace, hpa.scaleTargetRef, metric, this.options.resources);
+      if (read.kind === 'none') {
+        const why = read.why;
+        this.options.logger.warn({ hpa: key, metric: metric.metric.name, why }, 'HPA metric not refreshed ahead');
+      } else if (read.kind !== 'pods' || this.options.targetSelector !== undefined) wanted.push(read);
     }
-    const wanted = reads.filter((read) => read.kind !== 'pods' || this.options.targetSelector !== undefined);
-    const paths = wanted.map((read) => readPath(read));
+    const paths = wanted.map((read) => requestPath(read));
     this.forget(key, new Set(paths));
     for (const [i, path] of paths.entries()) {
-      const read = wanted[i] as HpaRead;
+      const read = wanted[i] as ControllerRequest;
       const kept = this.reads.get(path);
       if (kept) kept.hpas.add(key);
       else this.reads.set(path, { read, hpas: new Set([key]), dueAt: this.now(), lastMs: 0, refreshed: false });
@@ -218,7 +221,7 @@ export class HpaRefresher {
       const dropped = this.failureLog.fields();
       if (dropped)
         this.options.logger.warn(
-          { read: readPath(kept.read), hpas: [...kept.hpas].slice(0, 5), err: (error as Error).message, ...dropped },
+          { read: requestPath(kept.read), hpas: [...kept.hpas].slice(0, 5), err: (error as Error).message, ...dropped },
           'HPA-aware refresh failed; the last value stays under the metric failure policy, retrying',
         );
     } finally {
@@ -226,7 +229,7 @@ export class HpaRefresher {
     }
   }
 
-  private async call(read: HpaRead, caller: CacheCaller, signal: AbortSignal): Promise<unknown> {
+  private async call(read: ControllerRequest, caller: CacheCaller, signal: AbortSignal): Promise<unknown> {
     const { provider } = this.options;
     const { namespace, metric, metricSelector } = read;
     if (read.kind === 'external') return provider.getExternalMetric({ ...caller, namespace, metric, metricSelector });

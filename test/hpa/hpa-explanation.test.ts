@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BUILTIN_RESOURCES } from '../../src/api/builtin-resources.js';
-import { controllerRequest } from '../../src/hpa/controller-requests.js';
+import { controllerRequestOfSpec } from '../../src/hpa/controller-requests.js';
 import { explainHpaState, type MetricAnswer } from '../../src/hpa/hpa-explanation.js';
-import { parseHpa, selectorText } from '../../src/hpa/hpa-spec.js';
+import { parseHpa } from '../../src/hpa/hpa-spec.js';
 
 const HPA = (minReplicas: number, metrics: unknown[]) =>
   parseHpa(
@@ -30,13 +30,9 @@ const BACKLOG = {
 
 function explain(minReplicas: number, metrics: unknown[], answers: MetricAnswer[], replicas = 0) {
   const hpa = HPA(minReplicas, metrics);
-  const context = {
-    namespace: 'batch',
-    podSelector: 'app=worker',
-    customVersion: 'v1beta2',
-    resources: BUILTIN_RESOURCES,
-  };
-  const requests = (hpa.spec.metrics ?? []).map((spec) => controllerRequest(spec, context));
+  const requests = (hpa.spec.metrics ?? []).map((spec) =>
+    controllerRequestOfSpec('batch', hpa.spec.scaleTargetRef, spec, BUILTIN_RESOURCES),
+  );
   return explainHpaState({
     hpa,
     namespace: 'batch',
@@ -77,18 +73,5 @@ describe('explainHpaState', () => {
     };
     const result = explain(0, [pods], [{ status: 200, items: [{ name: 'p', value: '1' }] }]);
     assert.match(result.warnings[0] ?? '', /no metric is an Object or External metric/);
-  });
-
-  it('writes metric selectors as metav1.LabelSelectorAsSelector does: sorted by key, set values sorted', () => {
-    assert.equal(
-      selectorText({
-        matchLabels: { queue: 'jobs', env: 'prod' },
-        matchExpressions: [
-          { key: 'tier', operator: 'In', values: ['b', 'a'] },
-          { key: 'canary', operator: 'DoesNotExist' },
-        ],
-      }),
-      '!canary,env=prod,queue=jobs,tier in (a,b)',
-    );
   });
 });
