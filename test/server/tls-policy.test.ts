@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
 import { parseFlags } from '../../src/cli/flags.js';
@@ -8,6 +8,7 @@ import { FlagError } from '../../src/schema/errors.js';
 import { type RunningServer, serveHttps } from '../../src/server/serve.js';
 import { loadServingCertificate } from '../../src/server/tls.js';
 import type { TlsPolicy } from '../../src/server/tls-policy.js';
+import { opensslClient } from '../support/openssl-client.js';
 
 /** --tls-min-version / --tls-cipher-suites as kube-apiserver takes them, checked with openssl's client. */
 
@@ -17,16 +18,8 @@ const OPENSSL_MISSING = spawnSync('openssl', ['version']).error
 if (OPENSSL_MISSING) console.error(OPENSSL_MISSING);
 
 /** Whether a handshake with exactly these openssl client options succeeds (async: the server runs in this process). */
-function handshakes(port: number, args: string[]): Promise<boolean> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      'openssl',
-      ['s_client', '-connect', `127.0.0.1:${port}`, ...args],
-      { timeout: 10_000, encoding: 'utf8' },
-      (_error, stdout) => resolve(/Cipher is (?!\(NONE\))[A-Z0-9_-]+/.test(stdout)),
-    );
-    child.stdin?.end();
-  });
+async function handshakes(port: number, args: string[]): Promise<boolean> {
+  return /Cipher is (?!\(NONE\))[A-Z0-9_-]+/.test(await opensslClient(port, args));
 }
 
 async function serving(policy: TlsPolicy): Promise<RunningServer> {

@@ -1,20 +1,18 @@
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { connect } from 'node:tls';
-import { promisify } from 'node:util';
 import express from 'express';
 import { silentLogger } from '../../src/observability/logger.js';
 import { type RunningServer, serveHttps } from '../../src/server/serve.js';
 import { type CertDir, createCertDir, type IssuedCert, issueServingCert, type TestCa } from '../support/certs.js';
+import { opensslClient } from '../support/openssl-client.js';
 
 /**
  * A certificate or CA reload that TLS cannot use must change nothing: before, a bad certificate
  * was kept as "current" and made every later CA rotation fail too (and the reverse), so what was
  * served, what the authenticator trusted and what the log said drifted apart.
  */
-
-const run = promisify(execFile);
 
 function servedFingerprint(port: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -28,9 +26,7 @@ function servedFingerprint(port: number): Promise<string> {
 
 /** The CA names the server asks client certificates of, as openssl's client sees them. */
 async function acceptableCaNames(port: number): Promise<string> {
-  const { stdout } = await run('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-tls1_2'], {
-    timeout: 10_000,
-  }).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? '' }));
+  const stdout = await opensslClient(port, ['-tls1_2']);
   const start = stdout.indexOf('Acceptable client certificate CA names');
   assert.ok(start >= 0, `openssl printed no CA names: ${stdout.slice(0, 500)}`);
   return stdout.slice(start, stdout.indexOf('Requested Signature', start));
