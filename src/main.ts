@@ -15,6 +15,7 @@ import { serveHttps } from './server/serve.js';
 import { loadServingCertificate } from './server/tls.js';
 import { startBackends } from './startup/backends.js';
 import { clusterAccess } from './startup/cluster.js';
+import type { RunningDefinitionStatus } from './startup/definition-status.js';
 import { readVersionInfo } from './version.js';
 
 async function main(argv: readonly string[]): Promise<void> {
@@ -62,19 +63,22 @@ async function main(argv: readonly string[]): Promise<void> {
     : undefined;
   hpaRefresh?.start();
 
-  // MetricDefinition status: one replica at a time writes it (the Lease holder); only when a config turned definitions on.
-  const runningDefinitions = backends.definitions();
-  const definitionStatus =
-    runningDefinitions && cluster.kubeTransport
-      ? (await import('./startup/definition-status.js')).startDefinitionStatus({
-          transport: cluster.kubeTransport,
-          states: runningDefinitions.backend.states,
-          ...(cluster.hpas ? { hpas: cluster.hpas } : {}),
-          flags,
-          logger,
-          registry: metrics.registry,
-        })
-      : undefined;
+  // MetricDefinition status: one replica at a time writes it (the Lease holder); started once a
+  // config (at start or reloaded) turned definitions on.
+  let definitionStatus: RunningDefinitionStatus | undefined;
+  const startDefinitionStatusOnce = async () => {
+    const runningDefinitions = backends.definitions();
+    if (definitionStatus || !runningDefinitions || !cluster.kubeTransport) return;
+    definitionStatus = (await import('./startup/definition-status.js')).startDefinitionStatus({
+      transport: cluster.kubeTransport,
+      states: runningDefinitions.backend.states,
+      ...(cluster.hpas ? { hpas: cluster.hpas } : {}),
+      flags,
+      logger,
+      registry: metrics.registry,
+    });
+  };
+  await startDefinitionStatusOnce();
 
   let ready = false;
   const app = createApp({
@@ -143,7 +147,10 @@ async function main(argv: readonly string[]): Promise<void> {
         maxBytes: flags.configMaxBytes,
         registry: metrics.registry,
         logger,
-        apply: backends.apply,
+        apply: async (next) => {
+          await backends.apply(next);
+          await startDefinitionStatusOnce();
+        },
       })
     : undefined;
   reloader?.start();
