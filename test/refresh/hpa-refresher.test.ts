@@ -6,6 +6,7 @@ import { parseSelector } from '../../src/api/selector.js';
 import { parseConfig } from '../../src/config/load.js';
 import { loadKubeConfig } from '../../src/kube/config.js';
 import { createHpaWatch, type HpaWatch } from '../../src/kube/hpa-watch.js';
+import { type ClosableKubeClient, createKubeClient } from '../../src/kube/index.js';
 import { deadlineOf } from '../../src/lib/deadline.js';
 import { HpaRefresher } from '../../src/refresh/hpa-refresher.js';
 import { type RunningBackends, startBackends } from '../../src/startup/backends.js';
@@ -16,7 +17,7 @@ import { type KubeApiserverDouble, startKubeApiserverDouble } from '../support/k
 import { gauge, type PrometheusServer, startPrometheus } from '../support/prometheus-server.js';
 
 const TTL_MS = 2_000;
-// Two metrics over the same series: one keeps its last good value when Prometheus fails, one fails at once.
+// Two external metrics over the same series: one keeps its last good value when Prometheus fails, one fails at once.
 const CONFIG = `
 prometheus:
   failurePolicies:
@@ -28,10 +29,21 @@ externalRules:
 - seriesQuery: '{__name__="broker_queue_depth",queue!=""}'
   name: {as: queue_depth_strict}
   metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (queue)
+rules:
+- seriesQuery: '{__name__="worker_inflight",namespace!="",pod!=""}'
+  resources:
+    overrides: { namespace: { resource: namespace }, pod: { resource: pod } }
+  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)
+- seriesQuery: '{__name__="service_backlog",namespace!="",service!=""}'
+  resources:
+    overrides: { namespace: { resource: namespace }, service: { resource: service } }
+  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)
 cache:
   prometheus: { ttl: 2s, maxStale: 1m }
 `;
 const HPAS = { group: 'autoscaling', resource: 'horizontalpodautoscalers', namespace: 'default' };
+const PODS = { group: '', resource: 'pods' };
+const SERVICES = { group: '', resource: 'services' };
 
 describe('HPA-aware refresh: the reads of the cluster HPAs kept fresh in the cache', () => {
   let double: KubeApiserverDouble;
@@ -39,6 +51,7 @@ describe('HPA-aware refresh: the reads of the cluster HPAs kept fresh in the cac
   let backends: RunningBackends;
   let registry: Registry;
   let watch: HpaWatch | undefined;
+  let kube: ClosableKubeClient | undefined;
   let refresher: HpaRefresher | undefined;
   let log: ReturnType<typeof capturingLogger>;
 
@@ -47,9 +60,14 @@ describe('HPA-aware refresh: the reads of the cluster HPAs kept fresh in the cac
     const end = Math.floor(Date.now() / 1000) + 3600;
     const range = { end, seconds: 4800, step: 240 };
     prometheus = await startPrometheus({
-      series: ['q1', 'q2', 'q3'].map((queue, i) =>
-        gauge('broker_queue_depth', { namespace: 'default', queue }, 10 + i, range),
-      ),
+      series: [
+        ...['q1', 'q2', 'q3'].map((queue, i) =>
+          gauge('broker_queue_depth', { namespace: 'default', queue }, 10 + i, range),
+        ),
+        gauge('worker_inflight', { namespace: 'default', pod: 'worker-0' }, 3, range),
+        gauge('worker_inflight', { namespace: 'default', pod: 'worker-1' }, 5, range),
+        gauge('service_backlog', { namespace: 'default', service: 'jobs' }, 42, range),
+      ],
     });
   });
   after(async () => {
@@ -60,22 +78,28 @@ describe('HPA-aware refresh: the reads of the cluster HPAs kept fresh in the cac
     await refresher?.close();
     await watch?.close();
     await backends.close();
+    kube?.close();
     refresher = undefined;
     watch = undefined;
+    kube = undefined;
     double.objects.length = 0;
+    double.hpaCluster.scales.clear();
     double.forbiddenResources.clear();
   });
 
+  /** The refresher as main.ts wires it: Pods metrics resolve their selector through the watch's /scale read. */
   async function start(): Promise<HpaRefresher> {
     registry = new Registry();
     log = capturingLogger();
+    const loaded = loadKubeConfig(double.kubeconfigPath);
+    assert.ok(loaded);
+    kube = createKubeClient(loaded.kubeConfig);
     backends = await startBackends(parseConfig(CONFIG, 'test.yaml'), {
       flags: { prometheusUrl: prometheus.url },
       logger: log.logger,
       registry,
+      kube,
     });
-    const loaded = loadKubeConfig(double.kubeconfigPath);
-    assert.ok(loaded);
     watch = createHpaWatch(loaded.kubeConfig, {
       logger: log.logger,
       resources: BUILTIN_RESOURCES,
@@ -86,6 +110,7 @@ describe('HPA-aware refresh: the reads of the cluster HPAs kept fresh in the cac
       hpas: watch,
       provider: backends.router,
       resources: BUILTIN_RESOURCES,
+      targetSelector: watch.targetSelector,
       logger: log.logger,
       registry,
       tickMs: 50,
@@ -114,6 +139,42 @@ describe('HPA-aware refresh: the reads of the cluster HPAs kept fresh in the cac
     const after = await results();
     const result = Object.keys(after).find((r) => (after[r] ?? 0) > (before[r] ?? 0)) ?? 'none';
     return value === undefined ? { result } : { result, value };
+  }
+
+  /** A Pods metric's poll: the controller sends the scale target's selector (app=worker) as labelSelector. */
+  async function pollPods(): Promise<{ result: string; values?: [string, number][] }> {
+    return polled(async () => {
+      const samples = await backends.router.getMetricBySelector({
+        resource: PODS,
+        namespace: 'default',
+        objectSelector: parseSelector('app=worker'),
+        metric: 'worker_inflight',
+        metricSelector: parseSelector(''),
+        deadline: deadlineOf(AbortSignal.timeout(5_000)),
+      });
+      return { values: samples.map((sample): [string, number] => [sample.name, sample.value]) };
+    });
+  }
+
+  /** An Object metric's poll: the described object, Service default/jobs. */
+  async function pollObject(): Promise<{ result: string; value?: number }> {
+    return polled(async () => {
+      const sample = await backends.router.getMetricByName({
+        object: { resource: SERVICES, namespace: 'default', name: 'jobs' },
+        metric: 'service_backlog',
+        metricSelector: parseSelector(''),
+        deadline: deadlineOf(AbortSignal.timeout(5_000)),
+      });
+      return { value: sample.value };
+    });
+  }
+
+  async function polled<T extends object>(ask: () => Promise<T>): Promise<{ result: string } & T> {
+    const before = await results();
+    const answer = await ask();
+    const after = await results();
+    const result = Object.keys(after).find((r) => (after[r] ?? 0) > (before[r] ?? 0)) ?? 'none';
+    return { result, ...answer };
   }
 
   async function results(): Promise<Record<string, number>> {
@@ -154,6 +215,47 @@ describe('HPA-aware refresh: the reads of the cluster HPAs kept fresh in the cac
     await waitUntil(() => kept.kept().length === 0);
     await sleep(2.5 * TTL_MS);
     assert.equal((await poll('q2')).result, 'miss', 'a deleted HPA read is no longer refreshed');
+  });
+
+  it('keeps a Pods metric warm: its pods are the ones the scale target selects, read through /scale', async () => {
+    double.hpaCluster.scales.set('apps/deployments/default/worker', {
+      specReplicas: 2,
+      statusReplicas: 2,
+      selector: 'app=worker',
+    });
+    for (const name of ['worker-0', 'worker-1', 'other-0'])
+      double.objects.push({
+        group: '',
+        version: 'v1',
+        resource: 'pods',
+        namespace: 'default',
+        name,
+        labels: { app: name.startsWith('worker') ? 'worker' : 'other' },
+      });
+    double.watch.put(hpaObject('default', 'worker', [{ type: 'Pods', name: 'worker_inflight' }]));
+    const kept = await start();
+    assert.equal(await kept.warmUp(5_000), true);
+    const answer = {
+      values: [
+        ['worker-0', 3],
+        ['worker-1', 5],
+      ] as [string, number][],
+    };
+    assert.deepEqual(await pollPods(), { result: 'hit', ...answer }, 'the first poll of a new replica is a hit');
+    await sleep(2.5 * TTL_MS);
+    assert.deepEqual(await pollPods(), { result: 'hit', ...answer }, 'still a hit past the TTL: refreshed before it');
+  });
+
+  it("keeps an Object metric warm: the described object's value", async () => {
+    const backlog = { apiVersion: 'v1', kind: 'Service', name: 'jobs' };
+    double.watch.put(
+      hpaObject('default', 'worker', [{ type: 'Object', name: 'service_backlog', describedObject: backlog }]),
+    );
+    const kept = await start();
+    assert.equal(await kept.warmUp(5_000), true);
+    assert.deepEqual(await pollObject(), { result: 'hit', value: 42 }, 'the first poll of a new replica is a hit');
+    await sleep(2.5 * TTL_MS);
+    assert.deepEqual(await pollObject(), { result: 'hit', value: 42 }, 'still a hit past the TTL: refreshed before it');
   });
 
   it('never refreshes a key no HPA names', async () => {
