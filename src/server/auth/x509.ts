@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { DetailedPeerCertificate } from 'node:tls';
+import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
+import { perObject } from '../../lib/per-object.js';
 
 /** A set of trusted CA certificates and the PEM text they came from. */
 export interface CaBundle {
@@ -32,14 +33,27 @@ export function parseCaBundle(text: string, source: string): CaBundle {
   return { pem: blocks.map((b) => `${b}\n`), certificates };
 }
 
+type PeerSocket = Pick<TLSSocket, 'getPeerCertificate' | 'disableRenegotiation'>;
+
 /**
  * The client's certificate chain, leaf first, as the TLS handshake delivered it; empty when
  * the connection is not TLS or the client sent no certificate. The handshake has already
  * proved that the client holds the leaf's private key.
  */
 export function peerCertificateChain(request: IncomingMessage): X509Certificate[] {
-  const socket = request.socket as Partial<{ getPeerCertificate(detailed: true): DetailedPeerCertificate }>;
+  const socket = request.socket as Partial<PeerSocket>;
   if (typeof socket.getPeerCertificate !== 'function') return [];
+  return connectionChain(socket as PeerSocket);
+}
+
+/**
+ * Read once per connection, at its first request: the peer certificate objects and their parses
+ * cost more than the rest of a cached hit. Renegotiation (TLS 1.2), which could present another
+ * certificate on the same connection, is refused from then on, as Go's TLS server
+ * (kube-apiserver's) always refuses it.
+ */
+const connectionChain = perObject((socket: PeerSocket): X509Certificate[] => {
+  socket.disableRenegotiation();
   const chain: X509Certificate[] = [];
   const seen = new Set<string>();
   let current: DetailedPeerCertificate | undefined = socket.getPeerCertificate(true);
@@ -49,36 +63,59 @@ export function peerCertificateChain(request: IncomingMessage): X509Certificate[
     current = current.issuerCertificate;
   }
   return chain;
-}
+});
 
 /**
  * Verify that the chain's leaf is a client certificate issued (directly or through CA
  * certificates the client sent) by one of the roots, every certificate valid at `now`, as
  * Go's x509.Verify does for kube's client-certificate authenticators. Returns why it is not,
- * or undefined when it is.
+ * or undefined when it is. The signatures are checked once per chain and roots (a connection's
+ * chain is one array for its life, a CA bundle's until it is replaced), the dates every time.
  */
 export function verifyClientChain(
   chain: readonly X509Certificate[],
   roots: readonly X509Certificate[],
   now: Date,
 ): string | undefined {
+  const walk = chainWalk(chain)(roots);
+  for (const certificate of walk.dated) {
+    const dates = validityProblem(certificate, now);
+    if (dates) return dates;
+  }
+  return walk.problem;
+}
+
+/**
+ * The walk from the leaf towards a root, which depends on signatures only: the certificates
+ * whose dates are checked, in Go's order, and what is wrong when every one of them is in date.
+ */
+interface ChainWalk {
+  dated: readonly X509Certificate[];
+  problem: string | undefined;
+}
+
+const chainWalk = perObject((chain: readonly X509Certificate[]) =>
+  perObject((roots: readonly X509Certificate[]) => walkChain(chain, roots)),
+);
+
+function walkChain(chain: readonly X509Certificate[], roots: readonly X509Certificate[]): ChainWalk {
   const [leaf, ...presented] = chain;
-  if (!leaf) return 'no client certificate';
+  if (!leaf) return { dated: [], problem: 'no client certificate' };
   const usages = leaf.keyUsage;
   if (usages && usages.length > 0 && !usages.includes(CLIENT_AUTH) && !usages.includes(ANY_EXTENDED_KEY_USAGE)) {
-    return 'certificate is not valid for client authentication (extended key usage)';
+    return { dated: [], problem: 'certificate is not valid for client authentication (extended key usage)' };
   }
+  const dated: X509Certificate[] = [];
   let current = leaf;
   for (let depth = 0; depth < MAX_CHAIN_LENGTH; depth++) {
-    const dates = validityProblem(current, now);
-    if (dates) return dates;
+    dated.push(current);
     const root = roots.find((candidate) => issuedBy(current, candidate));
-    if (root) return validityProblem(root, now);
+    if (root) return { dated: [...dated, root], problem: undefined };
     const next = presented.find((candidate) => candidate !== current && candidate.ca && issuedBy(current, candidate));
-    if (!next) return 'certificate signed by unknown authority';
+    if (!next) return { dated, problem: 'certificate signed by unknown authority' };
     current = next;
   }
-  return 'certificate chain is too long';
+  return { dated, problem: 'certificate chain is too long' };
 }
 
 export interface CertificateNames {
@@ -88,11 +125,20 @@ export interface CertificateNames {
 
 /** Subject CN (the last one, as Go reads it) and every O, for user name and groups. */
 export function certificateNames(certificate: X509Certificate): CertificateNames {
+  return certificateFacts(certificate).names;
+}
+
+/** What the checks read of a certificate, read once per certificate object (toLegacyObject is slow). */
+const certificateFacts = perObject((certificate: X509Certificate) => {
   const subject = certificate.toLegacyObject().subject as unknown as Record<string, string | string[] | undefined>;
   const list = (value: string | string[] | undefined): string[] =>
     value === undefined ? [] : Array.isArray(value) ? value : [value];
-  return { commonName: list(subject.CN).at(-1) ?? '', organizations: list(subject.O) };
-}
+  return {
+    names: { commonName: list(subject.CN).at(-1) ?? '', organizations: list(subject.O) },
+    from: Date.parse(certificate.validFrom),
+    to: Date.parse(certificate.validTo),
+  };
+});
 
 function issuedBy(certificate: X509Certificate, issuer: X509Certificate): boolean {
   try {
@@ -103,9 +149,11 @@ function issuedBy(certificate: X509Certificate, issuer: X509Certificate): boolea
 }
 
 function validityProblem(certificate: X509Certificate, now: Date): string | undefined {
-  const from = Date.parse(certificate.validFrom);
-  const to = Date.parse(certificate.validTo);
-  const cn = certificateNames(certificate).commonName;
+  const {
+    from,
+    to,
+    names: { commonName: cn },
+  } = certificateFacts(certificate);
   if (Number.isNaN(from) || Number.isNaN(to)) return `certificate "${cn}" has unreadable validity dates`;
   const time = now.getTime();
   if (time < from || time > to) {

@@ -1,14 +1,20 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { X509Certificate } from 'node:crypto';
+import { Agent, request } from 'node:https';
+import { after, before, describe, it, mock } from 'node:test';
+import type { TLSSocket } from 'node:tls';
 import { type ClosableKubeClient, createKubeClient } from '../../../src/kube/client.js';
 import { loadKubeConfig } from '../../../src/kube/config.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { createAuthSetup } from '../../../src/server/auth/setup.js';
 import type { AuthFlags, AuthSetup } from '../../../src/server/auth/types.js';
+import { parseCaBundle, verifyClientChain } from '../../../src/server/auth/x509.js';
 import { type KubeApiserverDouble, startKubeApiserverDouble } from '../../support/kube-apiserver-double.js';
 import { type AuthPki, type AuthProbe, createAuthPki, startAuthProbe } from './tls-harness.js';
 
 const HOUR = 3600_000;
+/** What the authenticators take as now; a test moves it, the others leave it undefined (the real time). */
+let clock: number | undefined;
 
 function flags(overrides: Partial<AuthFlags> = {}): AuthFlags {
   return {
@@ -36,7 +42,7 @@ describe('authentication over real TLS connections', () => {
     kube = createKubeClient(loaded.kubeConfig);
     setup = await createAuthSetup(
       flags({ requestheaderClientCaFile: pki.frontProxyCa.certPath, clientCaFile: pki.clientCa.certPath }),
-      { logger: silentLogger(), kube },
+      { logger: silentLogger(), kube, now: () => new Date(clock ?? Date.now()) },
     );
     probe = await startAuthProbe(setup.authenticator, pki, setup.clientCaPem);
   });
@@ -227,6 +233,113 @@ describe('authentication over real TLS connections', () => {
       const answer = await probe.call({ cert: stranger, headers: { Authorization: 'Bearer cert-and-token' } });
       assert.equal(answer.status, 200);
       assert.equal(answer.body.name, 'bob');
+    });
+  });
+
+  /**
+   * The aggregator keeps its connections to the adapter open and sends every HPA's poll over them
+   * with the same front-proxy certificate: reading and verifying it on each request was a third of
+   * the adapter's CPU at 10,000 HPAs (bench j). It is read and its signatures checked once per
+   * connection; its dates on every request.
+   */
+  describe('a client certificate on a kept-alive connection', () => {
+    it('is parsed and its signature verified at the connection’s first request only', async () => {
+      const verify = mock.method(X509Certificate.prototype, 'verify');
+      const parse = mock.method(X509Certificate.prototype, 'toLegacyObject');
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      try {
+        for (let i = 0; i < 5; i++) {
+          const answer = await probe.call({ cert: pki.frontProxyClient, headers: { 'X-Remote-User': 'hpa' }, agent });
+          assert.equal(answer.status, 200);
+          assert.equal(answer.body.name, 'hpa');
+        }
+        // Before: one signature check and three subject reads per request (5 and 15).
+        assert.equal(verify.mock.callCount(), 1);
+        assert.ok(parse.mock.callCount() <= 2, `${parse.mock.callCount()} subject reads (the leaf's and the CA's)`);
+
+        // Another connection with the same certificate is verified again.
+        const other = new Agent({ keepAlive: true, maxSockets: 1 });
+        const answer = await probe.call({
+          cert: pki.frontProxyClient,
+          headers: { 'X-Remote-User': 'hpa' },
+          agent: other,
+        });
+        other.destroy();
+        assert.equal(answer.status, 200);
+        assert.equal(verify.mock.callCount(), 2);
+      } finally {
+        agent.destroy();
+        verify.mock.restore();
+        parse.mock.restore();
+      }
+    });
+
+    it('still has its dates checked on every request: it is refused on its own connection once it expires', async () => {
+      const start = Date.now();
+      const cert = await pki.frontProxyCa.issue({ cn: 'front-proxy-client', notAfter: new Date(start + HOUR) });
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      try {
+        const first = await probe.call({ cert, headers: { 'X-Remote-User': 'hpa' }, agent });
+        assert.equal(first.status, 200);
+        clock = start + 2 * HOUR;
+        const later = await probe.call({ cert, headers: { 'X-Remote-User': 'hpa' }, agent });
+        assert.equal(later.status, 401);
+        assert.match(later.body.message ?? '', /certificate "front-proxy-client" has expired or is not yet valid/);
+      } finally {
+        clock = undefined;
+        agent.destroy();
+      }
+    });
+
+    it('cannot be swapped by a TLS 1.2 renegotiation once a request was read', async () => {
+      const agent = new Agent({ keepAlive: true, maxSockets: 1, maxVersion: 'TLSv1.2' });
+      try {
+        const socket = await new Promise<TLSSocket>((resolve, reject) => {
+          request(
+            {
+              host: '127.0.0.1',
+              port: probe.port,
+              path: '/',
+              ca: pki.servingCa.cert,
+              cert: pki.frontProxyClient.chain,
+              key: pki.frontProxyClient.key,
+              headers: { 'X-Remote-User': 'hpa' },
+              agent,
+            },
+            (res) => {
+              assert.equal(res.statusCode, 200);
+              const kept = res.socket as TLSSocket;
+              res.resume().on('end', () => resolve(kept));
+            },
+          )
+            .on('error', reject)
+            .end();
+        });
+        assert.equal(socket.getProtocol(), 'TLSv1.2');
+        const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+        const renegotiated = new Promise<Error | null>((resolve) => {
+          // Before: the server let it through (the callback got null) and went on serving the connection.
+          if (!socket.renegotiate({ rejectUnauthorized: false }, (error) => resolve(error)))
+            resolve(new Error('refused'));
+        });
+        socket.on('error', () => {});
+        const outcome = await Promise.race([renegotiated, closed.then(() => 'closed' as const)]);
+        assert.notEqual(outcome, null);
+        await closed;
+      } finally {
+        agent.destroy();
+      }
+    });
+
+    it('is verified again against a replaced CA bundle', async () => {
+      const [leaf, root] = [pki.frontProxyClient.cert, pki.frontProxyCa.cert].map((pem) => new X509Certificate(pem));
+      assert.ok(leaf && root);
+      const chain = [leaf];
+      const now = new Date();
+      assert.equal(verifyClientChain(chain, [root], now), undefined);
+      const replaced = parseCaBundle(pki.otherCa.cert, 'replaced bundle').certificates;
+      assert.equal(verifyClientChain(chain, replaced, now), 'certificate signed by unknown authority');
+      assert.equal(verifyClientChain(chain, [root], now), undefined);
     });
   });
 });

@@ -1,4 +1,4 @@
-import { createServer, request as httpsRequest, type Server } from 'node:https';
+import { type Agent, createServer, request as httpsRequest, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { ApiError, asApiError, toStatus } from '../../../src/api/errors.js';
 import type { Authenticator } from '../../../src/server/auth/types.js';
@@ -45,8 +45,14 @@ export interface ProbeAnswer {
 
 export interface AuthProbe {
   /** A real TLS request, presenting `cert` (its chain and key) when given. */
-  call(options?: { cert?: IssuedCert; headers?: Record<string, string | string[]> }): Promise<ProbeAnswer>;
+  call(options?: {
+    cert?: IssuedCert;
+    headers?: Record<string, string | string[]>;
+    /** A kept-alive agent to send several requests over one connection; default a fresh connection per call. */
+    agent?: Agent;
+  }): Promise<ProbeAnswer>;
   close(): Promise<void>;
+  port: number;
 }
 
 /**
@@ -81,6 +87,7 @@ export async function startAuthProbe(
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {
+    port,
     call(options = {}) {
       return new Promise((resolve, reject) => {
         const req = httpsRequest(
@@ -90,7 +97,7 @@ export async function startAuthProbe(
             path: '/apis/custom.metrics.k8s.io/v1beta2',
             ca: pki.servingCa.cert,
             // A fresh connection per call: no TLS session from an earlier identity is reused.
-            agent: false,
+            agent: options.agent ?? false,
             headers: options.headers,
             ...(options.cert ? { cert: options.cert.chain, key: options.cert.key } : {}),
           },
