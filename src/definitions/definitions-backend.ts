@@ -1,4 +1,5 @@
 import { ApiError } from '../api/errors.js';
+import type { QueryCache } from '../cache/query-cache.js';
 import type { Logger } from '../observability/logger.js';
 import type { BackendEnvironment } from '../providers/backend-module.js';
 import type { CloudWatchBackendConfig } from '../providers/cloudwatch/config.js';
@@ -37,6 +38,12 @@ export interface DefinitionsBackendDeps {
   logger: Logger;
   /** How long changes are gathered before the served set is rebuilt (a flapping definition costs one rebuild per window). */
   settleMs?: number;
+  /**
+   * Called after each rebuild, once the previous backends are closed, with every cache the served
+   * backends got from `env.cacheFor`: any other cache made for definitions is unused and may be
+   * closed (a definition's TTL changed, or the last definition with that TTL went).
+   */
+  cachesInUse?(caches: ReadonlySet<QueryCache>): void;
 }
 
 interface Served {
@@ -224,8 +231,9 @@ export class DefinitionsBackend implements MetricsBackend {
     this.states.forgetAllBut(seen);
     const built: MetricsBackend[] = [];
     const served = new Map<string, Served>();
+    const caches = new Set<QueryCache>();
     for (const group of groups.values()) {
-      const backend = await this.build(group.kind, group.ttlMs, group.members);
+      const backend = await this.build(group.kind, group.ttlMs, group.members, caches);
       if (!backend?.external) continue;
       built.push(backend);
       await backend.start?.();
@@ -241,13 +249,22 @@ export class DefinitionsBackend implements MetricsBackend {
       this.infos = [...names].sort().map((metric) => ({ metric }));
     }
     await closeAll(previous);
+    if (!this.closed) this.deps.cachesInUse?.(caches);
   }
 
-  private build(kind: string, ttlMs: number | undefined, members: ServedMember[]): Promise<MetricsBackend | undefined> {
+  private build(
+    kind: string,
+    ttlMs: number | undefined,
+    members: ServedMember[],
+    caches: Set<QueryCache>,
+  ): Promise<MetricsBackend | undefined> {
     const env: BackendEnvironment = {
       ...this.deps.env,
-      cacheFor: (family, overrides) =>
-        this.deps.env.cacheFor(family, ttlMs === undefined ? overrides : { ...overrides, ttl: ttlMs }),
+      cacheFor: (family, overrides) => {
+        const cache = this.deps.env.cacheFor(family, ttlMs === undefined ? overrides : { ...overrides, ttl: ttlMs });
+        caches.add(cache);
+        return cache;
+      },
     };
     const plans = members.map((m) => m.judged).filter((j) => j.ok);
     switch (kind) {

@@ -163,8 +163,8 @@ export async function startBackends(initial: AdapterConfig, deps: BackendDeps): 
     return { backends, upstreams, resourceMetrics, commit };
   };
 
-  // Definitions' caches live as long as the process: keyed by settings (a definition's TTL over
-  // its backend's), so the few distinct TTLs in use each have one.
+  // Definitions' caches are keyed by settings (a definition's TTL over its backend's), so the few
+  // distinct TTLs in use each have one; one that no served definition uses any more is closed.
   let cacheSection = initial.cache;
   const definitionCaches = new Map<string, OwnedQueryCache>();
   // Imported and started only once a config turns definitions on: the PromQL parser and the
@@ -188,6 +188,13 @@ export async function startBackends(initial: AdapterConfig, deps: BackendDeps): 
           }
           return cache;
         },
+      },
+      cachesInUse(inUse) {
+        for (const [key, cache] of definitionCaches) {
+          if (inUse.has(cache)) continue;
+          cache.close();
+          definitionCaches.delete(key);
+        }
       },
       flags: deps.flags,
       logger: deps.logger,

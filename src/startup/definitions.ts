@@ -1,4 +1,5 @@
 import type { Registry } from 'prom-client';
+import type { QueryCache } from '../cache/query-cache.js';
 import type { AdapterConfig } from '../config/schema.js';
 import { watchDefinitions } from '../definitions/definition-watch.js';
 import { DefinitionsBackend, type DefinitionsConfig } from '../definitions/definitions-backend.js';
@@ -20,6 +21,8 @@ export interface RunningDefinitions {
 
 export interface DefinitionsDeps {
   env: BackendEnvironment;
+  /** See DefinitionsBackendDeps.cachesInUse. */
+  cachesInUse?(caches: ReadonlySet<QueryCache>): void;
   flags: Partial<PrometheusOverrides>;
   logger: Logger;
   registry: Registry;
@@ -43,7 +46,11 @@ export function startDefinitions(initial: AdapterConfig, deps: DefinitionsDeps):
     configServes: (metric) => deps.configBackends().some((b) => b.external?.servesExternal(metric)),
   });
   let current = configOf(initial);
-  const backend = new DefinitionsBackend(current, { env: deps.env, logger: deps.logger });
+  const backend = new DefinitionsBackend(current, {
+    env: deps.env,
+    logger: deps.logger,
+    ...(deps.cachesInUse ? { cachesInUse: deps.cachesInUse } : {}),
+  });
   let watch: ReturnType<typeof watchDefinitions> | undefined;
   const ensureWatch = () => {
     if (watch || !current.policy.enabled) return;
