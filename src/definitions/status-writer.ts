@@ -24,6 +24,8 @@ export interface WriteLeadership {
 /** A MetricDefinition's `status`, as the CRD's schema declares it. */
 export interface DefinitionStatus {
   observedGeneration: number;
+  /** The external metric served (spec.metric, default metadata.name): the printer column shows it either way. */
+  metric: string;
   conditions: [ReadyCondition];
   /** The value the HPA gets (sum of the items), as a Kubernetes quantity. */
   value?: string;
@@ -177,6 +179,7 @@ export class StatusWriter {
   desiredStatus(state: DefinitionState, current: unknown, now: number): DefinitionStatus {
     const status: DefinitionStatus = {
       observedGeneration: state.generation,
+      metric: state.metric,
       conditions: [
         {
           type: 'Ready',

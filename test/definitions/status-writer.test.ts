@@ -159,6 +159,7 @@ describe('definition status writer against kube-apiserver (status subresource)',
     assert.deepEqual(statusWrites(), [['PUT', 200]]);
     assert.deepEqual(storedStatus(), {
       observedGeneration: 2,
+      metric: 'jobs',
       conditions: [
         {
           type: 'Ready',

@@ -271,7 +271,9 @@ export function createKubeDiscoveryDouble(): KubeDiscoveryDouble {
         v = { version, resources: [] };
         existing.versions.push(v);
       }
-      v.resources.push(resource, { ...resource, name: `${resource.name}/status`, singularName: '', verbs: STATUS });
+      // A subresource has no short names, categories or storage version hash of its own.
+      const { shortNames: _s, categories: _c, storageVersionHash: _h, ...status } = resource;
+      v.resources.push(resource, { ...status, name: `${resource.name}/status`, singularName: '', verbs: STATUS });
     },
     answer(path) {
       const parts = path.split('/').filter((p) => p !== '');

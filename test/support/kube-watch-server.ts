@@ -333,7 +333,12 @@ function objectJson(o: WatchedObject, route: CollectionRoute, metadataOnly: bool
   };
 }
 
+/** Kinds of more than one word, which the resource name alone does not spell (kubectl maps items by kind). */
+const MULTI_WORD_KINDS: Record<string, string> = { metricdefinitions: 'MetricDefinition' };
+
 export function kindOf(resource: string): string {
+  const known = MULTI_WORD_KINDS[resource];
+  if (known) return known;
   const singular = resource.endsWith('ies')
     ? `${resource.slice(0, -3)}y`
     : resource.endsWith('sses')
