@@ -5,6 +5,11 @@ import { after, before, describe, it } from 'node:test';
 import { type AdapterProcess, startAdapter } from '../support/adapter-process.js';
 import { type CertDir, createCertDir, issueServingCert } from '../support/certs.js';
 import { aggregatedAdapterArgs } from '../support/cluster-harness.js';
+import {
+  FORBIDDEN_QUEUE_POLICY,
+  METRIC_DEFINITIONS_REF,
+  putForbiddenDefinition,
+} from '../support/forbidden-definition.js';
 import { type KubeApiserverDouble, startKubeApiserverDouble } from '../support/kube-apiserver-double.js';
 
 /**
@@ -14,22 +19,7 @@ import { type KubeApiserverDouble, startKubeApiserverDouble } from '../support/k
  */
 
 const LEASE_SECONDS = 3;
-const DEFINITION = {
-  group: 'hpa-metrics-adapter.io',
-  version: 'v1alpha1',
-  resource: 'metricdefinitions',
-  namespace: 'team-b',
-  name: 'jobs',
-};
-// team-b may read only team-b-* queues: the definition is Forbidden, judged without any backend call.
-const CONFIG = `
-definitions:
-  enabled: true
-  rules:
-    - namespaces: ["team-*"]
-      sqs:
-        queues: ["\${namespace}-*"]
-`;
+const DEFINITION = { ...METRIC_DEFINITIONS_REF, namespace: 'team-b', name: 'jobs' };
 
 /** Polls `check` until it returns a value, for at most `timeoutMs`. */
 async function eventually<T>(what: string, timeoutMs: number, check: () => T | undefined): Promise<T> {
@@ -54,8 +44,8 @@ describe('definition status with two adapter replicas and a Lease', () => {
     const servingCa = await certs.createCa('adapter-serving-ca');
     const serving = await issueServingCert(servingCa);
     const configPath = join(certs.dir, 'config.yaml');
-    await writeFile(configPath, CONFIG);
-    kube.watch.put({ ...DEFINITION, generation: 1, spec: { sqs: { queueName: 'team-a-jobs' } } });
+    await writeFile(configPath, FORBIDDEN_QUEUE_POLICY);
+    putForbiddenDefinition(kube, 'jobs');
     for (const name of ['a', 'b']) {
       const token = `replica-${name}`;
       kube.clientTokens.add(token);

@@ -5,7 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
+import { eventually } from '../support/adapter-client.js';
 import { startClusterHarness } from '../support/cluster-harness.js';
+import {
+  FORBIDDEN_QUEUE_POLICY,
+  METRIC_DEFINITIONS_REF,
+  putForbiddenDefinition,
+  statusWritten,
+} from '../support/forbidden-definition.js';
 import { findKubectl, runKubectl } from '../support/kubectl.js';
 import { startedForFile } from '../support/started-for-file.js';
 
@@ -21,44 +28,17 @@ const crd = parse(readFileSync('deploy/base/crd-metricdefinitions.yaml', 'utf8')
 const columns: { name: string; jsonPath: string }[] = crd.spec.versions[0].additionalPrinterColumns;
 const kubectl = findKubectl();
 
-// team-b may read only team-b-* queues: both definitions are Forbidden, judged without any backend call.
-const CONFIG = `
-definitions:
-  enabled: true
-  rules:
-    - namespaces: ["team-*"]
-      sqs:
-        queues: ["\${namespace}-*"]
-`;
-
 const cluster = startedForFile(() =>
-  startClusterHarness({ config: CONFIG, extraArgs: ['--leader-elect-lease-duration=3s'] }),
+  startClusterHarness({ config: FORBIDDEN_QUEUE_POLICY, extraArgs: ['--leader-elect-lease-duration=3s'] }),
 );
-
-async function eventually<T>(what: string, timeoutMs: number, check: () => T | undefined): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('kubectl get mdef: the CRD printer columns over the status the adapter writes', {
   skip: !kubectl && 'kubectl is not installed',
 }, () => {
   it('shows the metric served, also when it defaults to the object name', async () => {
-    const definition = {
-      group: 'hpa-metrics-adapter.io',
-      version: 'v1alpha1',
-      resource: 'metricdefinitions',
-      namespace: 'team-b',
-      generation: 1,
-    };
     cluster.kube.discovery.addCustomResourceDefinition({
-      group: definition.group,
-      version: definition.version,
+      group: METRIC_DEFINITIONS_REF.group,
+      version: METRIC_DEFINITIONS_REF.version,
       resource: {
         name: 'metricdefinitions',
         singularName: 'metricdefinition',
@@ -68,16 +48,10 @@ describe('kubectl get mdef: the CRD printer columns over the status the adapter 
         shortNames: ['mdef'],
       },
     });
-    cluster.kube.watch.put({ ...definition, name: 'jobs', spec: { sqs: { queueName: 'team-a-jobs' } } });
-    cluster.kube.watch.put({
-      ...definition,
-      name: 'named',
-      spec: { metric: 'jobs-backlog', sqs: { queueName: 'team-a-other' } },
-    });
+    putForbiddenDefinition(cluster.kube, 'jobs');
+    putForbiddenDefinition(cluster.kube, 'named', { metric: 'jobs-backlog' });
     for (const name of ['jobs', 'named']) {
-      await eventually(`a status write for team-b/${name}`, 30_000, () =>
-        cluster.kube.writes.find((w) => w.endpoint === 'status' && w.name === name && w.code === 200),
-      );
+      await eventually(`a status write for team-b/${name}`, async () => statusWritten(cluster.kube, name), 30_000, 50);
     }
 
     const home = await mkdtemp(join(tmpdir(), 'kubectl-home-'));
