@@ -5,10 +5,9 @@
  *
  * The sizes are V8's on 64-bit Node 20 as released (8-byte slots, no pointer compression; a build
  * with it uses less), measured with `--expose-gc` and `process.memoryUsage().heapUsed` over
- * 50,000 copies of each shape. Not charged: lru-cache's slots for entries not yet stored (it
- * allocates 24 bytes × maxEntries of heap, and 12 outside it, up front), the 56 bytes an entry
- * gains while its backend fails (`failedAt`), and whatever is kept beside a cached value
- * outside the cache.
+ * 50,000 copies of each shape. Not charged: the spare room of lru-cache's arrays, which grow
+ * with the entries (growing-lru.ts), the 56 bytes an entry gains while its backend fails
+ * (`failedAt`), and whatever is kept beside a cached value outside the cache.
  */
 const SLOT_BYTES = 8;
 /** Sequential string: map, hash and length, then one byte per Latin-1 character (two otherwise), padded to 8. */
@@ -33,12 +32,12 @@ const BIGINT_BYTES = 24;
 /**
  * Fixed cost of one entry beyond its key and value: the cache's entry record (80 bytes with its
  * boxed `loadedAt`), lru-cache's Map slot for the key (28–56 bytes as the Map's table fills and
- * doubles; the worst case is charged) and its three per-entry array slots (key, value, size: 24);
- * then the same entry in the process-wide budget (cache-budget.ts), an lru-cache without `max`:
- * a Map slot (56) and five slots in arrays that grow with it (key, value, size, next, prev: 40).
+ * doubles; the worst case is charged) and its five per-entry array slots (key, value, size, next,
+ * prev: 40; it has no `max`, see growing-lru.ts); then the same entry in the process-wide budget
+ * (cache-budget.ts), an lru-cache without `max` too: a Map slot (56) and five array slots (40).
  * Measured: the budget added 97–110 heap bytes per entry on Node 20, 22 and 24.
  */
-export const ENTRY_OVERHEAD_BYTES = 80 + 56 + 3 * SLOT_BYTES + (56 + 5 * SLOT_BYTES);
+export const ENTRY_OVERHEAD_BYTES = 80 + 56 + 5 * SLOT_BYTES + (56 + 5 * SLOT_BYTES);
 
 /**
  * One object marked with the cache's entry identity (query-cache.ts): a WeakSet's ephemeron

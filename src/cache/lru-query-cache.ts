@@ -1,5 +1,4 @@
 import { performance } from 'node:perf_hooks';
-import { LRUCache } from 'lru-cache';
 import type { Registry } from 'prom-client';
 import { ApiError, type StatusReason } from '../api/errors.js';
 import { createLimiter, type Limiter, Overloaded } from '../concurrency/limiter.js';
@@ -12,6 +11,7 @@ import { type BudgetHolder, CacheBudget } from './cache-budget.js';
 import { type CacheGaugeSource, type CacheMetrics, cacheMetricsFor, type RequestResult } from './cache-metrics.js';
 import { DEFAULT_CACHE_BUDGET_BYTES, DEFAULT_CACHE_SETTINGS } from './config.js';
 import { CACHED_MARK_BYTES, entryBytes, estimateErrorBytes, estimateValueBytes } from './entry-size.js';
+import { GrowingLru } from './growing-lru.js';
 import {
   type CacheCaller,
   type CacheRefresh,
@@ -96,7 +96,7 @@ const WARNINGS_PER_MINUTE = 5;
 
 class LruQueryCache implements OwnedQueryCache, CacheGaugeSource, BudgetHolder<Entry> {
   /** This backend's entries, bounded by its own maxEntries (and maxBytes, when its section sets one). */
-  private readonly entries: LRUCache<string, Entry>;
+  private readonly entries: GrowingLru<string, Entry>;
   /** Bounds the bytes of every backend's entries together; holds each entry of `entries` too. */
   private readonly budget: CacheBudget;
   private readonly inflight = new SingleFlight<Answer>();
@@ -139,8 +139,7 @@ class LruQueryCache implements OwnedQueryCache, CacheGaugeSource, BudgetHolder<E
     this.metrics.sources.add(this);
     this.metrics.initialise(backend);
     this.budget = deps.budget ?? new CacheBudget(DEFAULT_CACHE_BUDGET_BYTES);
-    this.entries = new LRUCache<string, Entry>({
-      max: settings.maxEntries,
+    this.entries = new GrowingLru<string, Entry>(settings.maxEntries, {
       // Without a cap of its own the budget bounds this cache; a maxSize still has lru-cache sum the sizes for stats().
       maxSize: settings.maxBytes ?? Number.MAX_SAFE_INTEGER,
       sizeCalculation: (entry) => entry.size,

@@ -1,5 +1,5 @@
-import { LRUCache } from 'lru-cache';
 import { ApiError } from '../../api/errors.js';
+import { GrowingLru } from '../../cache/growing-lru.js';
 import { type CacheCaller, isCachedEntry, markCachedEntry, type QueryCache } from '../../cache/query-cache.js';
 import type { ObjectSummary } from '../../kube/types.js';
 import { clip } from '../../lib/text.js';
@@ -120,8 +120,7 @@ export function createMetricQueries(options: MetricQueriesOptions): MetricQuerie
   // the same (frozen) objects (see KubeClient.listObjects), and the answer while the cache hands
   // out the same samples. Bounded by the objects kept, since PromQL, answer and the body the HTTP
   // layer keeps beside it all grow with them (a few hundred bytes per object).
-  const renderedSelection = new LRUCache<string, Selection>({
-    max: KEPT_SELECTIONS,
+  const renderedSelection = new GrowingLru<string, Selection>(KEPT_SELECTIONS, {
     maxSize: KEPT_SELECTION_OBJECTS,
     sizeCalculation: (selection) => selection.objects.length + 1,
   });
@@ -214,8 +213,8 @@ export function createMetricQueries(options: MetricQueriesOptions): MetricQuerie
     forget() {
       renderedExternal.clear();
       renderedObject.clear();
-      // lru-cache's clear() fills arrays of its full capacity even when empty, and every server's
-      // relist forgets every source's memos: with 500 servers that was seconds of a blocked loop.
+      // Every server's relist forgets every source's memos (500 servers: 250,000 forgets per round
+      // of relists), and clearing even an empty memo allocates its tables anew.
       if (renderedSelection.size > 0) renderedSelection.clear();
     },
   };

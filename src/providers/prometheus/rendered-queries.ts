@@ -22,7 +22,8 @@ export class RenderedQueries<Rendered> {
   }
 
   clear(): void {
-    this.kept.clear();
+    // Map.clear() allocates a new table even for an empty map, and forgets come per relist and source.
+    if (this.kept.size > 0) this.kept.clear();
   }
 }
 
