@@ -56,7 +56,7 @@ export async function runPrometheusBench(): Promise<object> {
   const prometheus = await startPrometheus({ series });
   const settings = resolvePrometheusSettings(parseConfig(RULES, 'bench').prometheus, { prometheusUrl: prometheus.url });
   if (!settings) throw new Error('bench config enables no Prometheus backend');
-  const backend = createPrometheusBackend(settings, {
+  const backend = await createPrometheusBackend(settings, {
     logger: silentLogger(),
     registry: new Registry(),
     cache: { fetch: (_key, load, caller) => load(caller.deadline.signal) },

@@ -119,7 +119,7 @@ export async function runSelectorInformersBench(options: { rounds: number }): Pr
       if (!settings) throw new Error('bench config enables no Prometheus backend');
       const cache = createQueryCache('prometheus', resolveCacheSettings(undefined, 'prometheus'), { registry });
       closers.push(() => cache.close());
-      const backend = createPrometheusBackend(settings, {
+      const backend = await createPrometheusBackend(settings, {
         logger: silentLogger(),
         registry,
         cache,

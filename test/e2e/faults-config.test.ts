@@ -30,6 +30,11 @@ const GARBAGE: { name: string; text: string | Buffer }[] = [
   { name: 'only comments', text: '# emptied by a bad ConfigMap edit\n' },
   { name: 'no backend section', text: 'cache:\n  default: { ttl: 20s }\n' },
   { name: 'a valid 2.5 MB config', text: hugeConfig(2.5 * 1024 * 1024) },
+  // Its shape is valid: the pattern is compiled (and refused) only when the new backend is built.
+  {
+    name: 'a rule whose pattern does not compile',
+    text: `${configWith(45)}prometheus:\n  url: http://127.0.0.1:9\n  externalRules:\n  - seriesQuery: up\n    metricsQuery: sum(<<.Series>>)\n    name: { matches: '(' }\n`,
+  },
 ];
 
 /** A config the schema accepts, of `bytes` bytes: one static metric with very many series. */

@@ -2,6 +2,7 @@ import { BUILTIN_RESOURCES } from '../../api/builtin-resources.js';
 import type { ResourceResolver } from '../../api/resource-table.js';
 import type { MetricApi, UndiscoveredSource } from '../../api/unknown-metric.js';
 import type { QueryCache } from '../../cache/query-cache.js';
+import { turnSlicer } from '../../lib/turn-slicer.js';
 import { ConfigError } from '../../schema/errors.js';
 import type { BackendContext } from '../context.js';
 import type { CustomMetricsProvider, ExternalMetricsProvider, MetricsBackend } from '../provider.js';
@@ -10,7 +11,7 @@ import { createPrometheusClient, type PrometheusClient, type PrometheusClientOpt
 import { prometheusCustomProvider, prometheusExternalProvider } from './metric-providers.js';
 import { createMetricQueries, type MetricQueries } from './metric-queries.js';
 import { type PrometheusBackendMetrics, prometheusMetricsFor } from './metrics.js';
-import { type RuleSources, ruleSources } from './rule-sources.js';
+import { type RuleSource, type RuleSources, ruleSources } from './rule-sources.js';
 import { type CompiledRule, compileRule, RuleError } from './rules.js';
 import { type CarriedSeries, createSeriesDiscovery } from './series-discovery.js';
 import type { PrometheusServerSettings, PrometheusSettings } from './settings.js';
@@ -34,25 +35,56 @@ export function compileRules(
   resources: ResourceResolver,
 ): CompiledRule[] {
   try {
-    return [
-      ...settings.rules.map((rule, i) => compileRule(rule, 'custom', i, resources)),
-      ...settings.externalRules.map((rule, i) => compileRule(rule, 'external', i, resources)),
-    ];
+    return [...ruleCompilations(settings, resources)];
   } catch (error) {
-    if (error instanceof RuleError) throw new ConfigError(`field ${error.message}`);
-    throw error;
+    throw asConfigError(error);
   }
+}
+
+/**
+ * compileRules between event-loop turns: thousands of rules (their RE2 patterns and templates)
+ * held the loop for seconds in one turn (issue 20 item 12). The one place a config's rules are
+ * compiled for serving; the config schema leaves them to it.
+ */
+export async function compileRulesInTurns(
+  settings: Pick<PrometheusSettings, 'rules' | 'externalRules'>,
+  resources: ResourceResolver,
+  slice: () => Promise<void> | undefined,
+): Promise<CompiledRule[]> {
+  const rules: CompiledRule[] = [];
+  try {
+    for (const rule of ruleCompilations(settings, resources)) {
+      rules.push(rule);
+      await slice();
+    }
+  } catch (error) {
+    throw asConfigError(error);
+  }
+  return rules;
+}
+
+function* ruleCompilations(
+  settings: Pick<PrometheusSettings, 'rules' | 'externalRules'>,
+  resources: ResourceResolver,
+): Generator<CompiledRule> {
+  for (const [i, rule] of settings.rules.entries()) yield compileRule(rule, 'custom', i, resources);
+  for (const [i, rule] of settings.externalRules.entries()) yield compileRule(rule, 'external', i, resources);
+}
+
+function asConfigError(error: unknown): unknown {
+  return error instanceof RuleError ? new ConfigError(`field ${error.message}`) : error;
 }
 
 /**
  * prometheus-adapter's rules served through the provider contract: series discovery
  * (series-discovery.ts) finds what the rules announce, the query part (metric-queries.ts, one per
  * server and tenant, see rule-sources.ts) answers through each server's cache, and the providers
- * (metric-providers.ts) join the two. Cheap to build (rules are compiled, nothing is fetched) so a
- * reloaded config can build a new one beside the running one; start() runs the first discovery,
- * close() stops the relist timers and drops idle sockets.
+ * (metric-providers.ts) join the two. Built beside the running one on a reload (rules are compiled,
+ * nothing is fetched), between event-loop turns so that a config of thousands of rules or hundreds
+ * of servers never holds the loop long; start() runs the first discovery, close() stops the relist
+ * timers and drops idle sockets.
  */
-export function createPrometheusBackend(
+export async function createPrometheusBackend(
   settings: PrometheusSettings,
   context: BackendContext,
   options: {
@@ -61,28 +93,29 @@ export function createPrometheusBackend(
     /** The running config's last good series, on a reload (see CarriedSeries). */
     carried?: CarriedSeries;
   } = {},
-): PrometheusBackend {
-  const rules = compileRules(settings, context.resources ?? BUILTIN_RESOURCES);
+): Promise<PrometheusBackend> {
+  const slice = turnSlicer();
+  const rules = await compileRulesInTurns(settings, context.resources ?? BUILTIN_RESOURCES, slice);
   const metrics = prometheusMetricsFor(context.registry);
   const logger = context.logger.child({ backend: 'prometheus' });
   const sources = ruleSources(settings, rules, (server, clientOptions) =>
     clientFor(server.name, clientOptions, metrics),
   );
-  const queriesBySource = new Map(
-    sources.all.map((source) => {
-      const server = source.server.name;
-      const queries = createMetricQueries({
-        client: source.client,
-        server,
-        keyPrefix: source.key === '' ? '' : `${source.key}\n`,
-        cache: options.cacheFor?.(source.server) ?? context.cache,
-        now: context.now,
-        metrics,
-        logger: logger.child(source.tenant === undefined ? { server } : { server, tenant: source.tenant }),
-      });
-      return [source, queries] as const;
-    }),
-  );
+  const queriesBySource = new Map<RuleSource, MetricQueries>();
+  for (const source of sources.all) {
+    const server = source.server.name;
+    const queries = createMetricQueries({
+      client: source.client,
+      server,
+      keyPrefix: source.key === '' ? '' : `${source.key}\n`,
+      cache: options.cacheFor?.(source.server) ?? context.cache,
+      now: context.now,
+      metrics,
+      logger: logger.child(source.tenant === undefined ? { server } : { server, tenant: source.tenant }),
+    });
+    queriesBySource.set(source, queries);
+    await slice();
+  }
   const queriesOf = (entry: { rule: CompiledRule }): MetricQueries => {
     const queries = queriesBySource.get(sources.of(entry.rule));
     if (!queries) throw new Error(`${entry.rule.id} has no query part`);

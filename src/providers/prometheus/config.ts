@@ -1,12 +1,10 @@
 import { z } from 'zod';
-import { BUILTIN_RESOURCES } from '../../api/builtin-resources.js';
 import { cacheLevelSchema } from '../../cache/config.js';
 import { byteSize, metricName, positiveDuration } from '../../schema/fields.js';
 import { failurePolicySchema } from '../failure-policy/config.js';
 import { headers, headerValue } from './header-fields.js';
 import { type ResourceRulesConfig, resourceRulesSchema } from './resource-rule-schema.js';
-import { type DiscoveryRuleConfig, discoveryRuleSchema } from './rule-schema.js';
-import { compileRule, RuleError } from './rules.js';
+import { discoveryRuleSchema } from './rule-schema.js';
 import { prometheusAuthSchema } from './sigv4.js';
 
 /**
@@ -102,6 +100,11 @@ export const prometheusSectionSchema = z
     servers: z.array(prometheusServerSchema).min(1).optional(),
     /** Series age considered by discovery; defaults to the relist interval. --metrics-max-age wins. */
     maxAge: positiveDuration.optional(),
+    /**
+     * Checked here for their shape only: their patterns and templates are compiled once, when the
+     * backend is built (compileRulesInTurns), where a rule that does not compile is a ConfigError
+     * naming its field, at start and on a reload (which then keeps the running config).
+     */
     rules: z.array(discoveryRuleSchema).nullish(),
     externalRules: z.array(discoveryRuleSchema).nullish(),
     resourceRules: acceptedResourceRules,
@@ -144,22 +147,6 @@ export const prometheusSectionSchema = z
         });
       });
     }
-  })
-  .superRefine((section, context) => {
-    // Compiling here makes a bad regexp or template a config error at load and reload time.
-    const check = (rules: readonly DiscoveryRuleConfig[] | null | undefined, kind: 'custom' | 'external') => {
-      rules?.forEach((rule, i) => {
-        try {
-          compileRule(rule, kind, i, BUILTIN_RESOURCES);
-        } catch (error) {
-          if (!(error instanceof RuleError)) throw error;
-          const key = kind === 'custom' ? 'rules' : 'externalRules';
-          context.addIssue({ code: 'custom', path: [key, i, ...error.path], message: error.detail });
-        }
-      });
-    };
-    check(section.rules, 'custom');
-    check(section.externalRules, 'external');
   });
 
 export type PrometheusSection = z.infer<typeof prometheusSectionSchema>;

@@ -128,24 +128,36 @@ describe('settings: flags over the file', () => {
     );
   });
 
-  it('refuses a rule that cannot compile at load time, naming its field', () => {
+  it('refuses a rule that cannot compile when its backend is built, naming its field', async () => {
+    const buildError = async (yaml: string): Promise<string> => {
+      const settings = resolvePrometheusSettings(parseConfig(yaml, 'test.yaml').prometheus, {
+        prometheusUrl: 'http://127.0.0.1:1',
+      });
+      assert.ok(settings);
+      const error = await createPrometheusBackend(settings, testBackendContext()).then(
+        () => assert.fail('expected a ConfigError'),
+        (error: unknown) => error,
+      );
+      assert.ok(error instanceof ConfigError, String(error));
+      return error.message;
+    };
     assert.match(
-      configError("rules:\n- seriesQuery: up\n  metricsQuery: 'sum(<<.Serie>>)'\n"),
+      await buildError("rules:\n- seriesQuery: up\n  metricsQuery: 'sum(<<.Serie>>)'\n"),
       /field prometheus\.rules\[0\]\.metricsQuery: can't evaluate field Serie/,
     );
     assert.match(
-      configError("externalRules:\n- seriesQuery: up\n  metricsQuery: x\n  seriesFilters: [{isNot: '('}]\n"),
+      await buildError("externalRules:\n- seriesQuery: up\n  metricsQuery: x\n  seriesFilters: [{isNot: '('}]\n"),
       /field prometheus\.externalRules\[0\]\.seriesFilters\[0\]: invalid regular expression/,
     );
   });
 
-  it('names the flag of a TLS file it cannot read, as a ConfigError', () => {
+  it('names the flag of a TLS file it cannot read, as a ConfigError', async () => {
     const settings = resolvePrometheusSettings(undefined, {
       prometheusUrl: 'https://prometheus:9090',
       prometheusCaFile: '/nonexistent/ca.crt',
     });
     assert.ok(settings);
-    assert.throws(
+    await assert.rejects(
       () => createPrometheusBackend(settings, testBackendContext()),
       (error: unknown) =>
         error instanceof ConfigError &&
@@ -153,11 +165,11 @@ describe('settings: flags over the file', () => {
     );
   });
 
-  it('refuses the same rule when settings are built by hand, as a ConfigError', () => {
+  it('refuses the same rule when settings are built by hand, as a ConfigError', async () => {
     const settings = resolvePrometheusSettings(undefined, { prometheusUrl: 'http://127.0.0.1:1' });
     assert.ok(settings);
     const broken = { ...settings, rules: [{ seriesQuery: 'up', metricsQuery: '<<.Serie>>' }] };
-    assert.throws(
+    await assert.rejects(
       () => createPrometheusBackend(broken, testBackendContext()),
       (error: unknown) =>
         error instanceof ConfigError && /field prometheus\.rules\[0\]\.metricsQuery/.test(error.message),

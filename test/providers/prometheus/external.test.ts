@@ -165,7 +165,7 @@ describe('Prometheus external metrics and failures against a real Prometheus', (
       { ttlMs: 15_000, maxStaleMs: 60_000, negativeTtlMs: 5_000, maxEntries: 100, maxBytes: 1 << 20 },
       { registry },
     );
-    const backend = createPrometheusBackend(
+    const backend = await createPrometheusBackend(
       settings,
       testBackendContext({ registry, cache, now: () => new Date(T * 1000) }),
     );
@@ -203,7 +203,7 @@ describe('Prometheus external metrics and failures against a real Prometheus', (
           done();
         },
       });
-      backend = createPrometheusBackend(
+      backend = await createPrometheusBackend(
         settings,
         testBackendContext({ logger: createLogger('debug', sink), now: () => new Date(T * 1000) }),
       );

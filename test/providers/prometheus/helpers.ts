@@ -53,7 +53,7 @@ export async function startBackend(
   if (!settings) throw new Error('the test config enables no Prometheus backend');
   const cache = options.cache ?? passThroughCache();
   const registry = new Registry();
-  const backend = createPrometheusBackend(
+  const backend = await createPrometheusBackend(
     settings,
     testBackendContext({
       cache,

@@ -33,7 +33,7 @@ describe('a relist of many seriesQuery', () => {
     const warnings: string[] = [];
     const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
     process.on('warning', onWarning);
-    const backend = createPrometheusBackend(settings, testBackendContext({ now: () => new Date(T * 1000) }));
+    const backend = await createPrometheusBackend(settings, testBackendContext({ now: () => new Date(T * 1000) }));
     try {
       await backend.start?.();
       await new Promise((resolve) => setImmediate(resolve));

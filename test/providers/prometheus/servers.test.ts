@@ -180,7 +180,10 @@ prometheus:
     const settings = resolvePrometheusSettings(parseConfig(yaml(), 't').prometheus, { metricsMaxAgeMs: 3600_000 });
     assert.ok(settings);
     const cache = passThroughCache();
-    const backend = createPrometheusBackend(settings, testBackendContext({ cache, now: () => new Date(T * 1000) }));
+    const backend = await createPrometheusBackend(
+      settings,
+      testBackendContext({ cache, now: () => new Date(T * 1000) }),
+    );
     await backend.start?.();
     return { backend, keys: cache.keys };
   }
