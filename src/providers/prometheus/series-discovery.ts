@@ -1,4 +1,5 @@
 import { BackgroundRefresh } from '../../lib/background-refresh.js';
+import { turnSlicer } from '../../lib/turn-slicer.js';
 import type { Logger } from '../../observability/logger.js';
 import {
   buildDiscovery,
@@ -81,6 +82,7 @@ interface ServerLister {
 export function createSeriesDiscovery(options: SeriesDiscoveryOptions): SeriesDiscovery {
   const { rules, sources, metrics } = options;
   let current: Discovery = EMPTY_DISCOVERY;
+  let announcedCounts = new Map<string, { custom: number; external: number }>();
   const servers = new Map<string, ServerLister>();
   for (const source of sources.all) {
     const name = source.server.name;
@@ -186,14 +188,27 @@ export function createSeriesDiscovery(options: SeriesDiscoveryOptions): SeriesDi
       const count = counts.get(sources.of(entry.rule).server.name);
       if (count) count.external++;
     }
+    // Only the gauges that changed: each server's relist recounts every server, and setting 1,000
+    // labelled gauges per relist of 500 servers held the event loop for seconds.
     for (const [server, count] of counts) {
-      metrics.announced.set({ server, api: 'custom' }, count.custom);
-      metrics.announced.set({ server, api: 'external' }, count.external);
+      const last = announcedCounts.get(server);
+      if (last?.custom !== count.custom) metrics.announced.set({ server, api: 'custom' }, count.custom);
+      if (last?.external !== count.external) metrics.announced.set({ server, api: 'external' }, count.external);
     }
+    announcedCounts = counts;
   }
 
-  const everyServer = (run: (server: ServerLister) => Promise<boolean>) =>
-    Promise.all([...servers.values()].map(run)).then((oks) => oks.every(Boolean));
+  // Each server's first calls are made between event-loop turns: 500 servers' requests sent in
+  // one turn held the loop for a second.
+  const everyServer = async (run: (server: ServerLister) => Promise<boolean>) => {
+    const slice = turnSlicer();
+    const runs: Promise<boolean>[] = [];
+    for (const server of servers.values()) {
+      runs.push(run(server));
+      await slice();
+    }
+    return (await Promise.all(runs)).every(Boolean);
+  };
 
   return {
     current: () => current,
