@@ -10,6 +10,7 @@ import { runHpaClientsBench } from './hpa-clients.js';
 import { runHpaRefreshBench } from './hpa-refresh.js';
 import { runPrometheusBench } from './prometheus.js';
 import { runRegexpBench } from './regexp.js';
+import { runResourceMetricsBench } from './resource-metrics.js';
 import { runSelectorInformersBench } from './selector-informers.js';
 import { summaryRows } from './summary.js';
 import { canPin, LOAD_CPU } from './support/processes.js';
@@ -39,6 +40,7 @@ const SECTIONS = {
   h: 'APIService availability check, backends down (bench/discovery.ts)',
   i: 'a backtracking config pattern, RE2 vs RegExp (bench/regexp.ts)',
   j: '(b) with HPA-aware refresh: 10,000 HPAs, 1 and 2 replicas, failover (bench/hpa-refresh.ts)',
+  k: 'metrics.k8s.io: kubectl top pod -A of 5,000 pods, one namespace of 50 (bench/resource-metrics.ts)',
 } as const;
 type Section = keyof typeof SECTIONS;
 
@@ -111,6 +113,9 @@ await section('j', () =>
     measureSeconds: quick ? 15 : 60,
     ...(compareMainJs ? { compareMainJs } : {}),
   }),
+);
+await section('k', () =>
+  runResourceMetricsBench({ rounds: quick ? 10 : 100, ...(compareMainJs ? { compareMainJs } : {}) }),
 );
 
 const finishedAt = new Date();

@@ -4,6 +4,7 @@ import type { HotPathResult } from './hot-path.js';
 import type { HpaClientsResult, PhaseResult } from './hpa-clients.js';
 import type { HpaRefreshResult } from './hpa-refresh.js';
 import type { RegexpBenchResult } from './regexp.js';
+import type { ResourceMetricsBenchResult } from './resource-metrics.js';
 import type { SelectorInformersResult } from './selector-informers.js';
 import type { LoadResult } from './support/autocannon-run.js';
 import type { UpstreamsBenchResult } from './upstreams.js';
@@ -45,6 +46,7 @@ export function summaryRows(results: Record<string, unknown>, errors: Record<str
   add('h', discoveryRows);
   add('i', regexpRows);
   add('j', hpaRefreshRows);
+  add('k', resourceMetricsRows);
   return rows;
 }
 
@@ -274,4 +276,18 @@ function hpaRefreshRows(r: HpaRefreshResult): Row[] {
       ],
     ];
   });
+}
+
+function resourceMetricsRows(r: ResourceMetricsBenchResult): Row[] {
+  return r.builds.flatMap((b, i): Row[] =>
+    (['all', 'oneNamespace'] as const).map((shape): Row => {
+      const s = b[shape];
+      return [
+        i === 0 ? '(k) metrics.k8s.io' : '(k) --compare-build',
+        `${s.pods} pods (${shape === 'all' ? 'top pod -A' : 'one namespace'})`,
+        `${s.cold.queriesPerRequest} queries/request; cold p50 ${s.cold.p50Ms} ms p99 ${s.cold.p99Ms} ms (${s.cold.vsPrometheus.p50}× Prometheus direct); cached p50 ${s.cached.p50Ms} ms p99 ${s.cached.p99Ms} ms, ${s.cached.cpuMsPerRequest} ms CPU (${s.cached.vsCustomMetrics.cpu}× custom metrics); heap held ${Math.round(b.heapHeldBytes / 2 ** 20)} MiB`,
+        `2 queries/request ${mark(s.cold.queriesPerRequest === 2)}`,
+      ];
+    }),
+  );
 }
