@@ -14,6 +14,9 @@ import type { CacheCaller } from '../cache/query-cache.js';
  * - Failures are ApiErrors: ServiceUnavailable when the backend or the API server cannot answer,
  *   BadRequest for a selector the reader cannot apply.
  * - Each request is a CacheCaller: read `deadline.signal` only right before waiting on I/O.
+ * - An answer handed out again unchanged (kept while the listed objects and the cached samples it
+ *   was joined from stay the same) carries the cache's entry identity (`markCachedEntry`), so the
+ *   HTTP layer keeps the body it rendered beside it; never mutate an answer.
  */
 export interface ResourceMetricsReader {
   pods(request: PodUsageRequest): Promise<readonly PodUsage[]>;

@@ -1,8 +1,10 @@
 import { ApiError } from '../api/errors.js';
+import type { NodeUsage, PodUsage } from '../api/resource-metrics.js';
 import type { QueryCache } from '../cache/query-cache.js';
 import type { ObjectLister, ObjectSummary, ResourceRef } from '../kube/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { PrometheusClient, PromSample } from '../providers/prometheus/client.js';
+import { KeptAnswers } from './kept-answers.js';
 import type { NodeUsageRequest, PodUsageRequest, ResourceMetricsReader } from './provider.js';
 import {
   type CompiledResourceRules,
@@ -30,7 +32,8 @@ export interface PrometheusResourceReaderOptions {
 /**
  * metrics.k8s.io from `resourceRules`: the objects come from the cluster (the metadata informers),
  * the usage from two queries per request, one per resource, whatever the number of pods or
- * namespaces (rules.ts says which), each through the cache; usage.ts joins them.
+ * namespaces (rules.ts says which), each through the cache; usage.ts joins them, and the joined
+ * answer is kept while the same objects and samples come back (kept-answers.ts).
  */
 export function createPrometheusResourceReader(options: PrometheusResourceReaderOptions): ResourceMetricsReader {
   const { rules, client, cache, kube, logger } = options;
@@ -65,33 +68,52 @@ export function createPrometheusResourceReader(options: PrometheusResourceReader
     );
   }
 
-  /** The objects (from the cluster, else from the series) and both resources' samples, read at once. */
-  async function gather(
-    key: 'containerQuery' | 'nodeQuery',
-    queries: { cpu: string; memory: string },
+  /**
+   * The objects (from the cluster, else from the series) and both resources' samples, read at
+   * once, joined by `join`: kept per request shape while the same objects and samples come back.
+   */
+  async function answer<T extends PodUsage | NodeUsage>(
+    kept: KeptAnswers<T>,
+    shape: string,
+    queries: { key: 'containerQuery' | 'nodeQuery'; cpu: string; memory: string },
     listing: Promise<readonly ObjectSummary[]> | undefined,
     seriesObjects: (samples: Samples) => ObjectSummary[],
     request: PodUsageRequest | NodeUsageRequest,
-  ): Promise<{ objects: readonly ObjectSummary[]; samples: Samples }> {
+    join: (objects: readonly ObjectSummary[], samples: Samples, problems: JoinProblems) => T[],
+  ): Promise<readonly T[]> {
     const [listed, cpu, memory] = await Promise.all([
       listing,
-      query(rules.cpu, key, queries.cpu, request),
-      query(rules.memory, key, queries.memory, request),
+      query(rules.cpu, queries.key, queries.cpu, request),
+      query(rules.memory, queries.key, queries.memory, request),
     ]);
     const samples = { cpu, memory };
-    const objects = listed ?? standaloneObjects(request, seriesObjects(samples));
-    return { objects: named(objects, request.name), samples };
+    if (!listed) standaloneSelector(request);
+    return kept.get(shape, listed, samples, () => {
+      const objects = named(listed ?? seriesObjects(samples), request.name);
+      const problems: JoinProblems = { ambiguous: [] };
+      const usage = join(objects, samples, problems);
+      report(problems, queries.key === 'nodeQuery' ? 'nodes' : 'pods');
+      return usage;
+    });
   }
 
+  const keptPods = new KeptAnswers<PodUsage>();
+  const keptNodes = new KeptAnswers<NodeUsage>();
+
   return {
-    async pods(request) {
+    pods(request) {
       const scope: PodScope =
         request.namespace === undefined
           ? {}
           : { namespace: request.namespace, ...(request.name !== undefined ? { name: request.name } : {}) };
-      const { objects, samples } = await gather(
-        'containerQuery',
-        { cpu: renderContainerQuery(rules.cpu, scope), memory: renderContainerQuery(rules.memory, scope) },
+      return answer(
+        keptPods,
+        shapeOf(request.namespace, request),
+        {
+          key: 'containerQuery',
+          cpu: renderContainerQuery(rules.cpu, scope),
+          memory: renderContainerQuery(rules.memory, scope),
+        },
         kube?.listObjects(PODS_REF, request.namespace, request.selector.toString(), request.deadline),
         (found) =>
           objectsOfSamples(
@@ -101,28 +123,28 @@ export function createPrometheusResourceReader(options: PrometheusResourceReader
             rules,
           ),
         request,
+        (objects, samples, problems) => podUsage(objects, samples, rules, request.namespace, problems),
       );
-      const problems: JoinProblems = { ambiguous: [] };
-      const usage = podUsage(objects, samples, rules, request.namespace, problems);
-      report(problems, 'pods');
-      return usage;
     },
 
-    async nodes(request) {
+    nodes(request) {
       const scope = request.name === undefined ? {} : { name: request.name };
-      const { objects, samples } = await gather(
-        'nodeQuery',
-        { cpu: renderNodeQuery(rules.cpu, scope), memory: renderNodeQuery(rules.memory, scope) },
+      return answer(
+        keptNodes,
+        shapeOf(undefined, request),
+        { key: 'nodeQuery', cpu: renderNodeQuery(rules.cpu, scope), memory: renderNodeQuery(rules.memory, scope) },
         kube?.listObjects(NODES_REF, undefined, request.selector.toString(), request.deadline),
         (found) => objectsOfSamples(found, (q) => q.nodeLabel, undefined, rules),
         request,
+        (objects, samples, problems) => nodeUsage(objects, samples, rules, problems),
       );
-      const problems: JoinProblems = { ambiguous: [] };
-      const usage = nodeUsage(objects, samples, rules, problems);
-      report(problems, 'nodes');
-      return usage;
     },
   };
+}
+
+/** What a request's answer depends on besides its inputs' identity. */
+function shapeOf(namespace: string | undefined, request: PodUsageRequest | NodeUsageRequest): string {
+  return `${namespace ?? ''}\0${request.name ?? ''}\0${request.selector.toString()}`;
 }
 
 function named(objects: readonly ObjectSummary[], name: string | undefined): readonly ObjectSummary[] {
@@ -130,14 +152,10 @@ function named(objects: readonly ObjectSummary[], name: string | undefined): rea
 }
 
 /** Without a cluster the series are all there is: their objects have no labels, so a selector cannot apply. */
-function standaloneObjects(
-  request: PodUsageRequest | NodeUsageRequest,
-  objects: ObjectSummary[],
-): readonly ObjectSummary[] {
+function standaloneSelector(request: PodUsageRequest | NodeUsageRequest): void {
   if (request.selector.requirements.length > 0) {
     throw ApiError.badRequest(
       'labelSelector needs the Kubernetes API to read the objects labels: this adapter runs standalone',
     );
   }
-  return objects;
 }

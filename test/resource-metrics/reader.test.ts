@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { Registry } from 'prom-client';
 import { parse } from 'yaml';
 import { BUILTIN_RESOURCES } from '../../src/api/builtin-resources.js';
 import { parseSelector } from '../../src/api/selector.js';
+import { resolveCacheSettings } from '../../src/cache/config.js';
+import { createQueryCache } from '../../src/cache/lru-query-cache.js';
+import { isCachedEntry } from '../../src/cache/query-cache.js';
 import type { ObjectLister, ObjectSummary } from '../../src/kube/types.js';
 import { deadlineOf } from '../../src/lib/deadline.js';
 import { silentLogger } from '../../src/observability/logger.js';
@@ -126,5 +130,49 @@ describe('the resource metrics reader over a real Prometheus', () => {
       pods.map((p) => p.name),
       ['web-1'],
     );
+  });
+
+  it('a cache hit hands out the answer joined from the same objects and samples, as a cached entry', async () => {
+    let pods: readonly ObjectSummary[] = Object.freeze([
+      { name: 'web-1', namespace: 'shop', labels: { app: 'web' } },
+      { name: 'web-2', namespace: 'shop', labels: { app: 'web' } },
+    ]);
+    const lister: ObjectLister = { listObjects: async () => pods };
+    const cache = createQueryCache('prometheus', resolveCacheSettings(undefined, 'prometheus'), {
+      registry: new Registry(),
+    });
+    const read = createPrometheusResourceReader({
+      rules: await kubePrometheusRules(),
+      client,
+      cache,
+      kube: lister,
+      now: () => new Date(),
+      logger: silentLogger(),
+    });
+    try {
+      const request = { namespace: 'shop', selector: everything, deadline };
+      const first = await read.pods(request);
+      assert.equal(await read.pods(request), first, 'a hit is the kept answer, not a new join');
+      assert.ok(isCachedEntry(first), 'marked, so the HTTP layer keeps the body rendered from it');
+      const one = await read.pods({ ...request, name: 'web-2' });
+      assert.deepEqual(
+        one.map((p) => p.name),
+        ['web-2'],
+      );
+      assert.equal(await read.pods({ ...request, name: 'web-2' }), one);
+
+      pods = Object.freeze(pods.slice(0, 1));
+      const changed = await read.pods(request);
+      assert.deepEqual(
+        changed.map((p) => p.name),
+        ['web-1'],
+        'other objects: joined anew',
+      );
+      const unshared = { ...request, selector: parseSelector('app=web') };
+      pods = [...pods];
+      assert.notEqual(await read.pods(unshared), await read.pods(unshared), 'objects listed per request are not kept');
+    } finally {
+      cache.close();
+    }
   });
 });

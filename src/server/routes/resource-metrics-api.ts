@@ -1,7 +1,14 @@
 import type { Request, Response } from 'express';
 import { ApiError } from '../../api/errors.js';
 import { isResourceMetricsVersion, RESOURCE_METRICS_GROUP } from '../../api/groups.js';
-import { nodeMetrics, nodeMetricsList, podMetrics, podMetricsList } from '../../api/resource-metrics.js';
+import {
+  type NodeUsage,
+  nodeMetrics,
+  nodeMetricsList,
+  type PodUsage,
+  podMetrics,
+  podMetricsList,
+} from '../../api/resource-metrics.js';
 import { clip } from '../../lib/text.js';
 import type { ResourceMetricsReader, ResourceMetricsSource } from '../../resource-metrics/provider.js';
 import type { Authorizer } from '../auth/types.js';
@@ -9,7 +16,8 @@ import { notFoundPath, parseResourceMetricsPath, type ResourceMetricsPath } from
 import { type MetricQuery, parseMetricQuery } from '../request/query.js';
 import { queryStringOf } from '../request/query-string.js';
 import { RequestDeadline } from '../request/request-deadline.js';
-import { sendJson } from '../respond/send-json.js';
+import { RenderedBodies, type RenderedJson } from '../respond/rendered-bodies.js';
+import { sendRenderedJson } from '../respond/send-json.js';
 import { authorize } from './metrics-api.js';
 
 export interface ResourceMetricsApiOptions {
@@ -32,6 +40,7 @@ export interface ResourceMetricsRoute {
 export function createResourceMetricsRead(
   options: ResourceMetricsApiOptions,
 ): (req: Request, res: Response, route: ResourceMetricsRoute) => Promise<void> {
+  const bodies = new VersionedBodies();
   return async (req, res, route) => {
     const { version } = route;
     if (!isResourceMetricsVersion(version)) throw notFoundPath(req.path);
@@ -46,7 +55,7 @@ export function createResourceMetricsRead(
     }
     const deadline = new RequestDeadline(req, options.requestTimeoutMs);
     try {
-      sendJson(res, await read(reader, version, path, query, deadline));
+      sendRenderedJson(res, await read(reader, version, path, query, deadline, bodies));
     } catch (error) {
       throw deadline.failure(error);
     } finally {
@@ -61,7 +70,8 @@ async function read(
   path: ResourceMetricsPath,
   query: MetricQuery,
   deadline: RequestDeadline,
-): Promise<object> {
+  bodies: VersionedBodies,
+): Promise<RenderedJson> {
   if (path.name !== undefined && query.fieldName !== undefined && query.fieldName !== path.name) {
     throw ApiError.badRequest(
       `fieldSelector metadata.name=${clip(query.fieldName)} does not match the object "${path.name}" in the path`,
@@ -71,19 +81,41 @@ async function read(
   const request = { selector: query.labelSelector, deadline, ...(name === undefined ? {} : { name }) };
   if (path.resource === 'nodes') {
     const nodes = await reader.nodes(request);
-    if (path.name === undefined) return nodeMetricsList(version, nodes);
-    const [node] = nodes;
-    if (!node) throw notFound('nodemetrics', path.name, 'node');
-    return nodeMetrics(version, node);
+    if (path.name === undefined) return bodies.of('NodeMetricsList', version, nodes, nodeMetricsList);
+    if (!nodes[0]) throw notFound('nodemetrics', path.name, 'node');
+    return bodies.of('NodeMetrics', version, nodes, (v, [node]) => nodeMetrics(v, node as NodeUsage));
   }
   const pods = await reader.pods({
     ...request,
     ...(path.namespace === undefined ? {} : { namespace: path.namespace }),
   });
-  if (path.name === undefined) return podMetricsList(version, pods);
-  const [pod] = pods;
-  if (!pod) throw notFound('podmetrics', `${path.namespace}/${path.name}`, 'pod');
-  return podMetrics(version, pod);
+  if (path.name === undefined) return bodies.of('PodMetricsList', version, pods, podMetricsList);
+  if (!pods[0]) throw notFound('podmetrics', `${path.namespace}/${path.name}`, 'pod');
+  return bodies.of('PodMetrics', version, pods, (v, [pod]) => podMetrics(v, pod as PodUsage));
+}
+
+/**
+ * The bodies rendered from a reader's answers, one RenderedBodies per kind and version: a kept
+ * answer (see ResourceMetricsReader) is rendered once while it is kept, and a list asked in v1
+ * and in v1beta1 keeps both bodies.
+ */
+class VersionedBodies {
+  private readonly byKind = new Map<string, RenderedBodies<readonly object[]>>();
+
+  of<T extends object>(
+    kind: string,
+    version: string,
+    answer: readonly T[],
+    render: (version: string, answer: readonly T[]) => unknown,
+  ): RenderedJson {
+    const key = `${kind}/${version}`;
+    let bodies = this.byKind.get(key);
+    if (!bodies) {
+      bodies = new RenderedBodies();
+      this.byKind.set(key, bodies);
+    }
+    return bodies.get(answer, version, (source) => render(version, source as readonly T[]));
+  }
 }
 
 /** metrics-server's words, then why: kubectl prints the message as it is. */
