@@ -10,7 +10,7 @@ import { parseConfig } from '../src/config/load.js';
 import { resourceRulesOf } from '../src/providers/prometheus/config.js';
 import { compileResourceRules, renderContainerQuery } from '../src/resource-metrics/rules.js';
 import { createCertDir } from '../test/support/certs.js';
-import { HPA_USER } from '../test/support/cluster-harness.js';
+import { aggregatedAdapterArgs, HPA_USER } from '../test/support/cluster-harness.js';
 import { startKubeApiserverDouble } from '../test/support/kube-apiserver-double.js';
 import { counter, gauge, type SeriesSpec, startPrometheus } from '../test/support/prometheus-server.js';
 import { kubePrometheusConfig } from '../test/support/resource-metrics-cluster.js';
@@ -153,14 +153,8 @@ export async function runResourceMetricsBench(
           '--import',
           HEAP_ON_SIGNAL,
           mainJs,
-          '--secure-port=0',
-          `--config=${config}`,
+          ...aggregatedAdapterArgs({ configPath: config, serving, frontProxyCa, kubeconfigPath: kube.kubeconfigPath }),
           `--prometheus-url=${prometheus.url}`,
-          `--tls-cert-file=${serving.certPath}`,
-          `--tls-private-key-file=${serving.keyPath}`,
-          `--requestheader-client-ca-file=${frontProxyCa.certPath}`,
-          '--requestheader-allowed-names=front-proxy-client',
-          `--kubeconfig=${kube.kubeconfigPath}`,
         ],
         { cpu: SERVER_CPU, env: { ...process.env, LOG_LEVEL: 'info' }, timeoutMs: 60_000 },
       );

@@ -46,7 +46,7 @@ export interface HarnessOptions {
 /** The flags of an adapter served through the aggregator: its certificate, front-proxy authentication, a kubeconfig. */
 export function aggregatedAdapterArgs(o: {
   configPath: string;
-  serving: IssuedCert;
+  serving: Pick<IssuedCert, 'certPath' | 'keyPath'>;
   frontProxyCa: TestCa;
   kubeconfigPath: string;
 }): string[] {
