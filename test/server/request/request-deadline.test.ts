@@ -40,10 +40,13 @@ describe('RequestDeadline', () => {
 
   it('aborts when the client closes, and at once if it had already gone when the signal is read', () => {
     const open = fakeRequest();
-    const signal = new RequestDeadline(open, 10_000).signal;
+    const closed = new RequestDeadline(open, 10_000);
+    const signal = closed.signal;
     open.emit('close');
     assert.equal(signal.aborted, true);
     assert.match(String(signal.reason), /client closed the connection/);
+    // As the app does once it answers: the 10 s timer otherwise kept this file's process alive.
+    closed.dispose();
 
     const gone = new RequestDeadline(fakeRequest(true), 10_000);
     assert.equal(gone.signal.aborted, true);
