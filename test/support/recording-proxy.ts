@@ -12,6 +12,8 @@ export interface RecordedRequest {
   url: string;
   params: URLSearchParams;
   headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** The request body as text (an AWS JSON call's operation input). */
+  body: string;
 }
 
 export interface RecordingProxy {
@@ -33,7 +35,13 @@ export async function startRecordingProxy(target: string): Promise<RecordingProx
       if (incoming.headers['content-type'] === 'application/x-www-form-urlencoded') {
         for (const [name, value] of new URLSearchParams(body.toString())) params.append(name, value);
       }
-      requests.push({ method: incoming.method ?? 'GET', url, params, headers: { ...incoming.headers } });
+      requests.push({
+        method: incoming.method ?? 'GET',
+        url,
+        params,
+        headers: { ...incoming.headers },
+        body: body.toString(),
+      });
       const forwarded = request(
         {
           host: upstream.hostname,
