@@ -1,5 +1,6 @@
-import { Transform, type TransformCallback } from 'node:stream';
+import { pipeline, type Readable, Transform, type TransformCallback } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
+import { parseChunked } from '@discoveryjs/json-ext';
 import { formatBytes } from '../lib/text.js';
 import { LARGEST_DEFAULT_ANSWER_BYTES, processResponseBudget, type ResponseBudget } from './response-budget.js';
 
@@ -108,6 +109,56 @@ export function readBoundedText(
   });
 }
 
+/** A body read as JSON (readBoundedJson). */
+export interface JsonBody {
+  /** The parsed value; undefined when the body is not JSON. */
+  value: unknown;
+  /** The body's first bytes as text, for messages about it. */
+  head: string;
+}
+
+const HEAD_BYTES = 1024;
+
+/**
+ * Reads `stream` as JSON, bounded and counted against `budget` as readBoundedText's text is, but
+ * parsed chunk by chunk as it arrives: the answer is never held whole as text. Read as text, a
+ * 30 MiB Prometheus answer was on the heap three times at once: the decoded pieces, the text
+ * joined from them, and the objects parsed from it. A body that is not JSON has no value.
+ */
+export async function readBoundedJson(
+  stream: BodyStream & Readable,
+  maxBytes: number,
+  budget: ResponseBudget = processResponseBudget(),
+): Promise<JsonBody> {
+  const declared = Number(stream.headers?.['content-length']);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    const error = new BodyTooLargeError(maxBytes);
+    stream.destroy(error);
+    throw error;
+  }
+  const limited = pipeline(stream, limitStream(maxBytes, budget), () => {});
+  const head: Buffer[] = [];
+  let headBytes = 0;
+  async function* remembered(): AsyncGenerator<Buffer> {
+    for await (const chunk of limited as AsyncIterable<Buffer>) {
+      if (headBytes < HEAD_BYTES) {
+        const kept = Buffer.from(chunk.subarray(0, HEAD_BYTES - headBytes));
+        head.push(kept);
+        headBytes += kept.length;
+      }
+      yield chunk;
+    }
+  }
+  let value: unknown;
+  try {
+    value = await parseChunked(remembered);
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
+    value = undefined;
+  }
+  return { value, head: new StringDecoder('utf8').write(Buffer.concat(head)) };
+}
+
 /**
  * A pass-through that fails with BodyTooLargeError once more than `maxBytes` went through it,
  * for bodies read by someone else (the AWS SDK's deserialisers); what went through counts
@@ -116,6 +167,10 @@ export function readBoundedText(
 export function limitStream(maxBytes: number, budget: ResponseBudget = processResponseBudget()): Transform {
   let size = 0;
   let taken = 0;
+  const giveBack = () => {
+    budget.give(taken);
+    taken = 0;
+  };
   const stream = new Transform({
     transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback) {
       size += chunk.length;
@@ -125,16 +180,19 @@ export function limitStream(maxBytes: number, budget: ResponseBudget = processRe
         return done(null, chunk);
       }
       budget.take(chunk.length).then(() => {
+        if (stream.destroyed) return budget.give(chunk.length);
         taken += chunk.length;
         done(null, chunk);
       }, done);
     },
+    // A failed read decodes nothing more: its bytes are room for the reads waiting, at once. Given
+    // back a turn later, a refused read's bytes came too late for the reads whose wait ran out
+    // beside it, and four large answers read at once were all refused.
+    destroy(error, callback) {
+      if (error) giveBack();
+      callback(error);
+    },
   });
-  stream.once('close', () =>
-    setImmediate(() => {
-      budget.give(taken);
-      taken = 0;
-    }),
-  );
+  stream.once('close', () => setImmediate(giveBack));
   return stream;
 }

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { ApiError } from '../../src/api/errors.js';
-import { BodyTooLargeError, readBoundedText } from '../../src/io/bounded-body.js';
+import { BodyTooLargeError, limitStream, readBoundedJson, readBoundedText } from '../../src/io/bounded-body.js';
+import { ResponseBudget } from '../../src/io/response-budget.js';
 import { KubeTransport } from '../../src/kube/transport.js';
 import { loopbackKubeConfig } from '../support/kube-config.js';
 
@@ -11,12 +13,14 @@ let server: http.Server;
 let port: number;
 let bytesSent = 0;
 let size = 0;
+/** What the body starts with; a JSON string's opening by default, HTML for answers that are not JSON. */
+let opening = '{"items":"';
 
 before(async () => {
   server = http.createServer((req, res) => {
     req.resume();
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.write('{"items":"');
+    res.write(opening);
     const chunk = Buffer.alloc(64 * 1024, 'x');
     const pump = () => {
       while (bytesSent < size && !res.destroyed) {
@@ -59,6 +63,85 @@ describe('readBoundedText', () => {
     });
     await new Promise((r) => setTimeout(r, 100));
     assert.ok(bytesSent < 64 * 1024 * 1024, `the server could send only ${bytesSent} bytes before the hang-up`);
+  });
+});
+
+describe('readBoundedJson', () => {
+  it('parses a body within the limit as it arrives', async () => {
+    size = 100 * 1024;
+    bytesSent = 0;
+    const body = await readBoundedJson(await get(), 1024 * 1024);
+    assert.equal((body.value as { items: string }).items.length, bytesSent);
+    assert.equal(body.head.slice(0, 12), '{"items":"xx');
+  });
+
+  it('decodes characters split between chunks', async () => {
+    const text = JSON.stringify({ city: 'Zürich – 東京 😀' });
+    const bytes = Buffer.from(text);
+    for (let cut = 1; cut < bytes.length; cut++) {
+      const stream = Readable.from([bytes.subarray(0, cut), bytes.subarray(cut)], { objectMode: false });
+      assert.deepEqual((await readBoundedJson(stream, 1024)).value, JSON.parse(text), `cut at byte ${cut}`);
+    }
+  });
+
+  it('stops reading and hangs up once the limit is passed', async () => {
+    size = 256 * 1024 * 1024;
+    bytesSent = 0;
+    await assert.rejects(readBoundedJson(await get(), 1024 * 1024), BodyTooLargeError);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.ok(bytesSent < 64 * 1024 * 1024, `the server could send only ${bytesSent} bytes before the hang-up`);
+  });
+
+  it('answers a body that is not JSON with no value and its start as text, for messages', async () => {
+    size = 4 * 1024 * 1024;
+    bytesSent = 0;
+    opening = '<html>';
+    try {
+      const body = await readBoundedJson(await get(), 32 * 1024 * 1024);
+      assert.equal(body.value, undefined);
+      assert.equal(body.head, `<html>${'x'.repeat(1018)}`);
+    } finally {
+      opening = '{"items":"';
+    }
+  });
+
+  it('holds its bytes in the response budget until the turn after the value is parsed', async () => {
+    size = 100 * 1024;
+    bytesSent = 0;
+    const budget = new ResponseBudget({ maxBytes: 1024 * 1024, waitMs: 1000 });
+    await readBoundedJson(await get(), 1024 * 1024, budget);
+    assert.ok(budget.bytesInFlight > size, `${budget.bytesInFlight} bytes held while the value is decoded`);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(budget.bytesInFlight, 0);
+  });
+});
+
+describe('limitStream', () => {
+  it("gives a failed read's bytes back at once, for the reads whose wait runs out beside it", async () => {
+    const budget = new ResponseBudget({ maxBytes: 1000, waitMs: 1000 });
+    const stream = limitStream(10_000, budget);
+    stream.resume();
+    await new Promise<void>((resolve, reject) =>
+      stream.write(Buffer.alloc(800), (error) => (error ? reject(error) : resolve())),
+    );
+    assert.equal(budget.bytesInFlight, 800);
+    stream.destroy(new Error('refused'));
+    stream.on('error', () => {});
+    assert.equal(budget.bytesInFlight, 0);
+  });
+
+  it('gives back bytes it got after it was destroyed', async () => {
+    const budget = new ResponseBudget({ maxBytes: 1000, waitMs: 1000 });
+    assert.ok(budget.tryTake(900));
+    const stream = limitStream(10_000, budget);
+    stream.on('error', () => {});
+    stream.write(Buffer.alloc(500));
+    await new Promise((resolve) => setImmediate(resolve));
+    stream.destroy(new Error('the client left'));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    budget.give(900);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(budget.bytesInFlight, 0);
   });
 });
 

@@ -1,11 +1,14 @@
 import { ApiError } from '../../api/errors.js';
 import { clip } from '../../lib/text.js';
 
-/** What a Prometheus HTTP API call answered, read whole. */
+/** What a Prometheus HTTP API call answered, its body parsed as it arrived. */
 export interface HttpAnswer {
   status: number;
   statusText: string;
-  body: string;
+  /** The body as JSON; undefined when it is not JSON. */
+  json: unknown;
+  /** The body's first bytes as text, for messages. */
+  head: string;
 }
 
 export interface PromSample {
@@ -33,19 +36,14 @@ interface ApiEnvelope {
  * said: 400 for a query Prometheus rejected (400, 422), 503 for the rest (`authHint` on 401/403).
  */
 export function interpret(response: HttpAnswer, query: string, url: string, authHint: string): unknown {
-  let envelope: ApiEnvelope | undefined;
-  try {
-    const parsed: unknown = JSON.parse(response.body);
-    if (typeof parsed === 'object' && parsed !== null) envelope = parsed as ApiEnvelope;
-  } catch {
-    envelope = undefined;
-  }
+  const envelope =
+    typeof response.json === 'object' && response.json !== null ? (response.json as ApiEnvelope) : undefined;
   if (response.status >= 200 && response.status < 300 && envelope?.status === 'success') return envelope.data;
   const status = `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`;
   if (envelope === undefined || typeof envelope.error !== 'string') {
     const hint = response.status === 401 || response.status === 403 ? authHint : '';
     throw ApiError.unavailable(
-      `prometheus backend at ${url} answered ${status}${hint}: ${clip(response.body.trim(), 200)}`,
+      `prometheus backend at ${url} answered ${status}${hint}: ${clip(response.head.trim(), 200)}`,
     );
   }
   const detail = `${envelope.errorType ?? 'error'}: ${envelope.error}`;

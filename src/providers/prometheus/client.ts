@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { ApiError } from '../../api/errors.js';
-import { BodyTooLargeError, DEFAULT_MAX_RESPONSE_BYTES, readBoundedText } from '../../io/bounded-body.js';
+import { BodyTooLargeError, DEFAULT_MAX_RESPONSE_BYTES, readBoundedJson } from '../../io/bounded-body.js';
 import { TimeoutDeadline } from '../../lib/deadline.js';
 import { retryingStaleSockets, staleSocketOr } from '../../lib/stale-socket.js';
 import { type HttpAnswer, interpret, isStringRecord, parseQueryData, type QueryResult } from './client-answer.js';
@@ -180,12 +180,13 @@ function exchange(sent: OutgoingRequest, requestOptions: http.RequestOptions, re
       sent.url,
       { ...requestOptions, method: sent.method },
       (response) => {
-        readBoundedText(response, reading.maxResponseBytes).then(
+        readBoundedJson(response, reading.maxResponseBytes).then(
           (body) =>
             resolve({
               status: response.statusCode ?? 0,
               statusText: response.statusMessage ?? '',
-              body,
+              json: body.value,
+              head: body.head,
             }),
           reject,
         );
