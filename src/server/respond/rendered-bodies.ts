@@ -10,7 +10,8 @@ export interface RenderedJson {
  * Response bodies kept beside the provider answer they were rendered from. An answer the cache
  * stored and hands out again unchanged carries the cache's entry identity (`isCachedEntry`): its
  * JSON is rendered once per cache refresh instead of once per request, and a refresh is a new
- * object that renders anew. Answers built per request are rendered without being kept.
+ * object that renders anew. Answers built per request, and bodies over MAX_KEPT_BODY_BYTES, are
+ * rendered without being kept.
  * Held weakly: a body lives exactly as long as the cache keeps the answer.
  */
 export class RenderedBodies<Source extends object> {
@@ -26,7 +27,13 @@ export class RenderedBodies<Source extends object> {
     if (kept?.variant === variant) return kept;
     const json = JSON.stringify(render(source, variant));
     const rendered = { json, bytes: Buffer.byteLength(json), variant };
-    if (shared) this.bodies.set(source, rendered);
+    if (shared && rendered.bytes <= MAX_KEPT_BODY_BYTES) this.bodies.set(source, rendered);
     return rendered;
   }
 }
+
+/**
+ * Larger bodies are rendered per request: a kept body is memory the cache's byte budget does not
+ * count, as large as the answer itself (a 30 MiB Prometheus answer kept 31 MiB of JSON beside it).
+ */
+const MAX_KEPT_BODY_BYTES = 1024 * 1024;

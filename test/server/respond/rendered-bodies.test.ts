@@ -51,6 +51,15 @@ describe('RenderedBodies keeps a body beside the answer it was rendered from', (
     assert.equal(renders, 2);
   });
 
+  it('keeps no body over 1 MiB, which the byte budget of the cache would not count', () => {
+    const bodies = new RenderedBodies<readonly number[]>();
+    renders = 0;
+    const answer = cached(Array.from({ length: 300_000 }, (_, i) => i));
+    bodies.get(answer, 'a', render);
+    bodies.get(answer, 'a', render);
+    assert.equal(renders, 2);
+  });
+
   it('counts Content-Length in bytes, not characters', () => {
     const bodies = new RenderedBodies<object>();
     const body = bodies.get({}, 'x', () => ({ city: 'Zürich – 東京' }));

@@ -69,4 +69,38 @@ describe('sendRenderedJson', () => {
     assert.equal(answer.body, '');
     assert.ok(answer.headers.includes(`Content-Length: ${JSON_BODY.bytes}`));
   });
+
+  it('writes a large body as the client reads it, a slice at a time, whole and with characters intact', async () => {
+    // Surrogate pairs at odd offsets: a pair straddles every even slice boundary.
+    const json = JSON.stringify({ message: `a${'😀'.repeat(4 * 1024 * 1024)}` });
+    const body = { json, bytes: Buffer.byteLength(json) };
+    let bufferedAfterSend = -1;
+    const server = createServer((_req, res) => {
+      sendRenderedJson(res, body);
+      bufferedAfterSend = res.writableLength;
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const received = await new Promise<Buffer>((resolve, reject) => {
+        request({ port, host: '127.0.0.1', agent: false }, (res) => {
+          res.pause();
+          // The client reads nothing until the server has returned from sending.
+          setTimeout(() => {
+            const chunks: Buffer[] = [];
+            res.on('data', (chunk: Buffer) => chunks.push(chunk));
+            res.on('end', () => resolve(Buffer.concat(chunks)));
+            res.resume();
+          }, 200);
+        })
+          .on('error', reject)
+          .end();
+      });
+      // Written whole, the 16 MiB past what the kernel's socket buffers take stayed queued in the process.
+      assert.ok(bufferedAfterSend >= 0 && bufferedAfterSend < 2 * 1024 * 1024, `${bufferedAfterSend} bytes queued`);
+      assert.ok(received.equals(Buffer.from(json)), 'the body arrives byte for byte');
+    } finally {
+      server.close();
+    }
+  });
 });
