@@ -20,6 +20,11 @@ import { type MisbehavingPrometheus, startMisbehavingPrometheus } from '../suppo
 
 /** The Deployment's memory limit. */
 const CONTAINER_LIMIT_BYTES = 512 * 1024 * 1024;
+/**
+ * A quarter of the limit kept free: read whole as text and written back whole, one 30 MiB answer
+ * cost about 260 MiB of RSS, and four at once peaked at 452–531 MiB, at the limit or past it.
+ */
+const WITH_HEADROOM_BYTES = 0.75 * CONTAINER_LIMIT_BYTES;
 const ANSWER_BYTES = 30 * 1024 * 1024;
 const CONCURRENT = 4;
 
@@ -61,6 +66,24 @@ after(async () => {
   await prometheus?.close();
 });
 
+/** What `work` returns, and the adapter's RSS before it and at most while it ran. */
+async function sampledRss<T>(
+  adapter: AdapterProcess,
+  work: () => Promise<T>,
+): Promise<{ result: T; before: number; peak: number }> {
+  const pid = adapter.child.pid ?? 0;
+  const before = rssOf(pid);
+  let peak = before;
+  const sampler = setInterval(() => {
+    if (adapter.child.exitCode === null) peak = Math.max(peak, rssOf(pid));
+  }, 20);
+  try {
+    return { result: await work(), before, peak };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
 /**
  * `count` requests at once to the adapter while its RSS is sampled; then the checks every case
  * shares: alive, under the container limit, every request answered, some refused by the budget
@@ -69,22 +92,18 @@ after(async () => {
 async function concurrentReads(
   adapter: AdapterProcess,
   paths: string[],
+  maxRssBytes: number,
   diagnostic: (message: string) => void,
 ): Promise<void> {
-  const pid = adapter.child.pid ?? 0;
-  const before = rssOf(pid);
-  let peak = before;
-  const sampler = setInterval(() => {
-    if (adapter.child.exitCode === null) peak = Math.max(peak, rssOf(pid));
-  }, 50);
-  let answers: (AdapterAnswer | Error)[];
-  try {
-    answers = await Promise.all(
+  const {
+    result: answers,
+    before,
+    peak,
+  } = await sampledRss(adapter, () =>
+    Promise.all(
       paths.map((p) => adapterRequest(adapter.port, p, { timeoutMs: 60_000 }).catch((error: Error) => error)),
-    );
-  } finally {
-    clearInterval(sampler);
-  }
+    ),
+  );
   const statuses = new Map<string, number>();
   for (const a of answers) {
     const key = a instanceof Error ? a.message : String(a.status);
@@ -92,7 +111,7 @@ async function concurrentReads(
   }
   diagnostic(`answers ${JSON.stringify([...statuses])}; RSS ${mib(before)} before, ${mib(peak)} at most`);
   assert.equal(adapter.child.exitCode, null, `the process is alive: ${adapter.stderr.join('').slice(-500)}`);
-  assert.ok(peak < CONTAINER_LIMIT_BYTES, `RSS peaked at ${mib(peak)}`);
+  assert.ok(peak < maxRssBytes, `RSS peaked at ${mib(peak)}, above ${mib(maxRssBytes)}`);
   // A read that got its turn late may also pass its request's deadline (504 or 503 saying so), and
   // on the shared 2-core machine a client's own TLS handshake can time out while answers are
   // decoded (400 naming ERR_TLS_HANDSHAKE_TIMEOUT, or a reset): never a 500, never a crash.
@@ -101,6 +120,10 @@ async function concurrentReads(
     const handshakeTimeout = answer.status === 400 && /ERR_TLS_HANDSHAKE_TIMEOUT/.test(answer.text);
     assert.ok([200, 503, 504].includes(answer.status) || handshakeTimeout, `answered ${answer.status}: ${answer.text}`);
   }
+  assert.ok(
+    served.some((answer) => answer.status === 200),
+    'some reads fit the budget and were answered: the bound is measured with answers held',
+  );
   const refused = answers.filter((a): a is AdapterAnswer => !(a instanceof Error) && a.status === 503);
   assert.ok(
     refused.some((answer) => /--max-response-bytes-in-flight/.test(answer.body.message)),
@@ -114,10 +137,32 @@ async function concurrentReads(
 }
 
 describe('concurrent Prometheus answers, each under the per-answer limit', () => {
-  it(`keeps the process alive under 512 Mi with ${CONCURRENT} answers of 30 MiB at once; the refused are 503 naming the budget`, async (t) => {
+  it('reads and answers one 30 MiB answer for less than 6 times its size in RSS', async (t) => {
+    // Read whole as text and written back whole, it cost 235–257 MiB; parsed as it arrives and
+    // written as the client reads it, 107–117 MiB. An adapter of its own: what the one answer
+    // leaves behind would raise the baseline of the concurrent case.
+    prometheus.answer = { kind: 'many-series', bytes: ANSWER_BYTES, seriesBytes: 64 * 1024 };
+    const own = await startAdapterOnPrometheus({
+      config: CONFIG,
+      prometheusUrl: prometheus.url,
+      env: { NODE_OPTIONS: DEPLOYMENT_NODE_OPTIONS },
+    });
+    try {
+      const { result, before, peak } = await sampledRss(own.adapter, () =>
+        adapterRequest(own.adapter.port, path('one'), { timeoutMs: 60_000 }),
+      );
+      t.diagnostic(`RSS ${mib(before)} before, ${mib(peak)} at most`);
+      assert.equal(result.status, 200, result.text.slice(0, 300));
+      assert.ok(peak - before < 6 * ANSWER_BYTES, `RSS grew by ${mib(peak - before)}`);
+    } finally {
+      await own.close();
+    }
+  });
+
+  it(`keeps the process alive within three quarters of 512 Mi with ${CONCURRENT} answers of 30 MiB at once; the refused are 503 naming the budget`, async (t) => {
     prometheus.answer = { kind: 'many-series', bytes: ANSWER_BYTES, seriesBytes: 64 * 1024 };
     const paths = Array.from({ length: CONCURRENT }, (_, i) => path(`big-${i}`));
-    await concurrentReads(served.adapter, paths, (m) => t.diagnostic(m));
+    await concurrentReads(served.adapter, paths, WITH_HEADROOM_BYTES, (m) => t.diagnostic(m));
   });
 });
 
@@ -179,7 +224,7 @@ describe('concurrent upstream answers, each under the per-answer limit', () => {
         { length: 64 },
         (_, i) => `/apis/external.metrics.k8s.io/v1beta1/namespaces/ns-${i}/wide`,
       );
-      await concurrentReads(adapter, paths, (m) => t.diagnostic(m));
+      await concurrentReads(adapter, paths, CONTAINER_LIMIT_BYTES, (m) => t.diagnostic(m));
     } finally {
       await adapter.stop();
       upstream.server.closeAllConnections();
