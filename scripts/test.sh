@@ -99,6 +99,12 @@ failed=0
 step "the ${#e2e_files[@]} files of test/e2e/ on Node $("$image_node" --version), the image's Node"
 run_tests e2e "e2e, node-${IMAGE_NODE%%.*}" "$image_node" --import tsx "${e2e_files[@]}" || failed=1
 
+# Node 22 and later keep V8's compiled code of each module in NODE_COMPILE_CACHE (one directory
+# per Node version inside), so the ~140 processes of a unit run and the adapters and explain
+# commands they start compile the modules they share once: 16 unit files in one run took 15 %
+# fewer CPU seconds on Node 24 starting from an empty cache (10.8 against 12.6), 3 % on Node 22.
+# Node 20 ignores it. The end-to-end run does without: its memory bounds were measured without it.
+export NODE_COMPILE_CACHE="$PWD/.cache/compile-cache"
 for run in "${runs[@]}"; do
   label="${run%%|*}"
   binary="${run#*|}"
