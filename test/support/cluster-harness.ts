@@ -41,6 +41,8 @@ export interface HarnessOptions {
   config: string;
   env?: Record<string, string | undefined>;
   extraArgs?: string[];
+  /** Prepares the kube double before the adapter starts (a CRD not installed, RBAC refusing a resource). */
+  beforeStart?(kube: KubeApiserverDouble): void;
 }
 
 /** The flags of an adapter served through the aggregator: its certificate, front-proxy authentication, a kubeconfig. */
@@ -72,6 +74,7 @@ export async function startClusterHarness(options: HarnessOptions): Promise<Clus
     { user: HPA_USER, verb: 'get', group: 'custom.metrics.k8s.io' },
     { user: HPA_USER, verb: 'list', group: 'external.metrics.k8s.io' },
   );
+  options.beforeStart?.(kube);
   const configPath = join(certs.dir, 'config.yaml');
   await writeFile(configPath, options.config);
   // An adapter that fails to start must not leave the double listening: the test file would
