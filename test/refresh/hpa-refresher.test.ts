@@ -1,20 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { Registry } from 'prom-client';
-import { BUILTIN_RESOURCES } from '../../src/api/builtin-resources.js';
+import type { Registry } from 'prom-client';
 import { parseSelector } from '../../src/api/selector.js';
-import { parseConfig } from '../../src/config/load.js';
-import { loadKubeConfig } from '../../src/kube/config.js';
-import { createHpaWatch, type HpaWatch } from '../../src/kube/hpa-watch.js';
-import { type ClosableKubeClient, createKubeClient } from '../../src/kube/index.js';
 import { deadlineOf } from '../../src/lib/deadline.js';
-import { HpaRefresher } from '../../src/refresh/hpa-refresher.js';
-import { type RunningBackends, startBackends } from '../../src/startup/backends.js';
+import type { HpaRefresher } from '../../src/refresh/hpa-refresher.js';
 import { metricValue } from '../cache/fakes.js';
-import { capturingLogger } from '../support/capturing-logger.js';
 import { hpaObject } from '../support/hpa-objects.js';
 import { type KubeApiserverDouble, startKubeApiserverDouble } from '../support/kube-apiserver-double.js';
 import { gauge, type PrometheusServer, startPrometheus } from '../support/prometheus-server.js';
+import { type RefreshReplica, startRefreshReplica } from '../support/refresh-replica.js';
 
 const TTL_MS = 2_000;
 // Two external metrics over the same series: one keeps its last good value when Prometheus fails, one fails at once.
@@ -48,12 +42,11 @@ const SERVICES = { group: '', resource: 'services' };
 describe('HPA-aware refresh: the reads of the cluster HPAs kept fresh in the cache', () => {
   let double: KubeApiserverDouble;
   let prometheus: PrometheusServer;
-  let backends: RunningBackends;
+  let replica: RefreshReplica | undefined;
   let registry: Registry;
-  let watch: HpaWatch | undefined;
-  let kube: ClosableKubeClient | undefined;
-  let refresher: HpaRefresher | undefined;
-  let log: ReturnType<typeof capturingLogger>;
+  let log: RefreshReplica['log'];
+  let poll: RefreshReplica['poll'];
+  let polled: RefreshReplica['polled'];
 
   before(async () => {
     double = await startKubeApiserverDouble();
@@ -75,13 +68,8 @@ describe('HPA-aware refresh: the reads of the cluster HPAs kept fresh in the cac
     await prometheus.stop();
   });
   afterEach(async () => {
-    await refresher?.close();
-    await watch?.close();
-    await backends.close();
-    kube?.close();
-    refresher = undefined;
-    watch = undefined;
-    kube = undefined;
+    await replica?.close();
+    replica = undefined;
     double.objects.length = 0;
     double.hpaCluster.scales.clear();
     double.forbiddenResources.clear();
@@ -89,62 +77,19 @@ describe('HPA-aware refresh: the reads of the cluster HPAs kept fresh in the cac
 
   /** The refresher as main.ts wires it: Pods metrics resolve their selector through the watch's /scale read. */
   async function start(): Promise<HpaRefresher> {
-    registry = new Registry();
-    log = capturingLogger();
-    const loaded = loadKubeConfig(double.kubeconfigPath);
-    assert.ok(loaded);
-    kube = createKubeClient(loaded.kubeConfig);
-    backends = await startBackends(parseConfig(CONFIG, 'test.yaml'), {
-      flags: { prometheusUrl: prometheus.url },
-      logger: log.logger,
-      registry,
-      kube,
+    replica = await startRefreshReplica({
+      kubeconfigPath: double.kubeconfigPath,
+      config: CONFIG,
+      prometheusUrl: prometheus.url,
     });
-    watch = createHpaWatch(loaded.kubeConfig, {
-      logger: log.logger,
-      resources: BUILTIN_RESOURCES,
-      timings: { forbiddenRetryMs: 50, backoffInitialMs: 20, backoffMaxMs: 100 },
-    });
-    watch.start();
-    refresher = new HpaRefresher({
-      hpas: watch,
-      provider: backends.router,
-      resources: BUILTIN_RESOURCES,
-      targetSelector: watch.targetSelector,
-      logger: log.logger,
-      registry,
-      tickMs: 50,
-      minLeadMs: 500,
-      retryMs: 200,
-    });
-    refresher.start();
-    return refresher;
-  }
-
-  /** An HPA's poll, as the controller makes it: how the cache answered it, and the value. */
-  async function poll(queue: string, metric = 'queue_depth'): Promise<{ result: string; value?: number }> {
-    const before = await results();
-    let value: number | undefined;
-    try {
-      const samples = await backends.router.getExternalMetric({
-        namespace: 'default',
-        metric,
-        metricSelector: parseSelector(`queue=${queue}`),
-        deadline: deadlineOf(AbortSignal.timeout(5_000)),
-      });
-      value = samples[0]?.value;
-    } catch {
-      value = undefined;
-    }
-    const after = await results();
-    const result = Object.keys(after).find((r) => (after[r] ?? 0) > (before[r] ?? 0)) ?? 'none';
-    return value === undefined ? { result } : { result, value };
+    ({ registry, log, poll, polled } = replica);
+    return replica.refresher;
   }
 
   /** A Pods metric's poll: the controller sends the scale target's selector (app=worker) as labelSelector. */
   async function pollPods(): Promise<{ result: string; values?: [string, number][] }> {
     return polled(async () => {
-      const samples = await backends.router.getMetricBySelector({
+      const samples = await (replica as RefreshReplica).backends.router.getMetricBySelector({
         resource: PODS,
         namespace: 'default',
         objectSelector: parseSelector('app=worker'),
@@ -159,7 +104,7 @@ describe('HPA-aware refresh: the reads of the cluster HPAs kept fresh in the cac
   /** An Object metric's poll: the described object, Service default/jobs. */
   async function pollObject(): Promise<{ result: string; value?: number }> {
     return polled(async () => {
-      const sample = await backends.router.getMetricByName({
+      const sample = await (replica as RefreshReplica).backends.router.getMetricByName({
         object: { resource: SERVICES, namespace: 'default', name: 'jobs' },
         metric: 'service_backlog',
         metricSelector: parseSelector(''),
@@ -167,25 +112,6 @@ describe('HPA-aware refresh: the reads of the cluster HPAs kept fresh in the cac
       });
       return { value: sample.value };
     });
-  }
-
-  async function polled<T extends object>(ask: () => Promise<T>): Promise<{ result: string } & T> {
-    const before = await results();
-    const answer = await ask();
-    const after = await results();
-    const result = Object.keys(after).find((r) => (after[r] ?? 0) > (before[r] ?? 0)) ?? 'none';
-    return { result, ...answer };
-  }
-
-  async function results(): Promise<Record<string, number>> {
-    const out: Record<string, number> = {};
-    for (const result of ['hit', 'miss', 'stale', 'coalesced', 'negative_hit']) {
-      out[result] = await metricValue(registry, 'hpa_metrics_adapter_cache_requests_total', {
-        backend: 'prometheus',
-        result,
-      });
-    }
-    return out;
   }
 
   const hpa = (name: string, queue: string, metric = 'queue_depth') =>
