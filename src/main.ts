@@ -4,6 +4,7 @@ import { parseFlags } from './cli/flags.js';
 import { defaultConfig, loadConfigFile } from './config/load.js';
 import { ConfigReloader } from './config/reloader.js';
 import { configureProcessResponseBudget } from './io/response-budget.js';
+import type { LeaseElector } from './kube/lease-elector.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createAdapterMetrics } from './observability/metrics.js';
 import { routeProcessWarnings } from './observability/process-warnings.js';
@@ -51,12 +52,23 @@ async function main(argv: readonly string[]): Promise<void> {
     ...(cluster.kubeTransport ? { kubeTransport: cluster.kubeTransport } : {}),
   });
 
+  // One candidate for the adapter's Lease per process, started by the first duty that needs it:
+  // its holder writes definition status and, with --hpa-refresh=leader, refreshes HPA reads.
+  let elector: LeaseElector | undefined;
+  const leaderElection = async (transport: NonNullable<typeof cluster.kubeTransport>) => {
+    elector ??= (await import('./startup/leader-election.js')).startLeaderElection(transport, flags, logger);
+    return elector;
+  };
+
   const hpaRefresh = cluster.hpas
     ? new (await import('./refresh/hpa-refresher.js')).HpaRefresher({
         hpas: cluster.hpas,
         provider: backends.router,
         resources: cluster.resources,
         targetSelector: cluster.hpas.targetSelector,
+        ...(flags.hpaRefresh === 'leader' && cluster.kubeTransport
+          ? { leadership: await leaderElection(cluster.kubeTransport) }
+          : {}),
         logger,
         registry: metrics.registry,
       })
@@ -73,7 +85,7 @@ async function main(argv: readonly string[]): Promise<void> {
       transport: cluster.kubeTransport,
       states: runningDefinitions.backend.states,
       ...(cluster.hpas ? { hpas: cluster.hpas } : {}),
-      flags,
+      elector: await leaderElection(cluster.kubeTransport),
       logger,
       registry: metrics.registry,
     });
@@ -123,7 +135,13 @@ async function main(argv: readonly string[]): Promise<void> {
     const started = Date.now();
     const warm = await hpaRefresh.warmUp(flags.hpaRefreshWarmupMs);
     logger.info(
-      { warm, reads: hpaRefresh.kept().length, hpas: hpaRefresh.hpaCount, ms: Date.now() - started },
+      {
+        warm,
+        reads: hpaRefresh.kept().length,
+        hpas: hpaRefresh.hpaCount,
+        ms: Date.now() - started,
+        ...(flags.hpaRefresh === 'leader' ? { leading: elector?.leading ?? false } : {}),
+      },
       warm ? 'HPA reads refreshed: ready' : 'HPA reads not all refreshed within --hpa-refresh-warmup: ready anyway',
     );
   }
@@ -174,8 +192,9 @@ async function main(argv: readonly string[]): Promise<void> {
     );
     reloader?.stop();
     certificateWatcher.close();
-    // Released now, so another replica writes status at once rather than after the Lease duration.
+    // Released now, so another replica writes status (and refreshes) at once rather than after the Lease duration.
     await definitionStatus?.close();
+    await elector?.stop();
     metricsListener?.server.close();
     // Endpoints controllers and kube-proxy need a moment to stop routing new requests to us.
     await new Promise((r) => setTimeout(r, flags.shutdownDelaySeconds * 1000));

@@ -6,7 +6,7 @@ import type { PrometheusOverrides } from '../providers/prometheus/settings.js';
 import { FlagError } from '../schema/errors.js';
 import { type TlsPolicy, TlsPolicyError, tlsPolicy } from '../server/tls-policy.js';
 import type { ClusterFlags } from '../startup/cluster.js';
-import type { LeaderElectionFlags } from '../startup/definition-status.js';
+import type { LeaderElectionFlags } from '../startup/leader-election.js';
 
 /** Command-line flags, named as prometheus-adapter and generic apiservers name them. */
 /** Every flag, parsed; each layer below takes only its part (PrometheusOverrides, ClusterFlags). */
@@ -117,11 +117,11 @@ function leaseDurationFlag(raw: string | undefined): number {
   return ms;
 }
 
-function hpaRefreshFlag(raw: string | undefined): 'all' | 'off' {
+function hpaRefreshFlag(raw: string | undefined): 'all' | 'leader' | 'off' {
   if (raw === undefined || raw === 'all') return 'all';
-  if (raw === 'off') return 'off';
+  if (raw === 'leader' || raw === 'off') return raw;
   throw new FlagError(
-    `--hpa-refresh: expected all (every replica keeps the reads of every HPA fresh) or off, got "${raw}"`,
+    `--hpa-refresh: expected all (every replica keeps the reads of every HPA fresh), leader (only the Lease holder does, the others cache as requests come) or off, got "${raw}"`,
   );
 }
 

@@ -46,9 +46,9 @@ const FLAGS: readonly [flag: string, defaultValue: string, meaning: string][] = 
   ['--watch-max-objects N', '150000', 'objects held per watched resource (and per LIST); past it, LIST by selector'],
   ['--watch-max-label-bytes SIZE', '32Mi', 'names and labels held per watched resource (and per LIST)'],
   [
-    '--hpa-refresh all|off',
+    '--hpa-refresh all|leader|off',
     'all',
-    'in a cluster, keep the metric reads of every HPA fresh in the cache on this replica (needs list/watch on horizontalpodautoscalers.autoscaling)',
+    'in a cluster, keep the metric reads of every HPA fresh in the cache on every replica (all) or on the Lease holder only (leader) (needs list/watch on horizontalpodautoscalers.autoscaling)',
   ],
   [
     '--hpa-refresh-warmup DURATION',

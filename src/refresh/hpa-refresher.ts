@@ -26,6 +26,12 @@ export interface HpaRefresherOptions {
   resources: ResourceResolver;
   /** The scale target's pod selector (`status.selector` of its scale subresource), for Pods metrics; without it they are not refreshed. */
   targetSelector?: (namespace: string, target: HpaObjectReference, signal: AbortSignal) => Promise<string>;
+  /**
+   * With `--hpa-refresh=leader`: only while this replica holds the Lease (src/kube/lease-elector.ts)
+   * are reads refreshed (on taking it over, every read whose time passed meanwhile is due at once);
+   * the other replicas cache values as requests come. Without it every replica refreshes (`all`).
+   */
+  leadership?: RefreshLeadership;
   logger: Logger;
   registry: Registry;
   /** How often due reads are looked for. Default 250 ms. */
@@ -40,6 +46,11 @@ export interface HpaRefresherOptions {
   retryMs?: number;
   now?: () => number;
   timers?: RefreshTimers;
+}
+
+/** Whether this replica is the one that refreshes: the Lease holder. */
+export interface RefreshLeadership {
+  readonly leading: boolean;
 }
 
 interface KeptRead {
@@ -77,7 +88,7 @@ export class HpaRefresher {
   constructor(private readonly options: HpaRefresherOptions) {
     this.now = options.now ?? Date.now;
     this.failureLog = createLogSampler(5, 60_000, this.now);
-    this.metrics = refreshMetrics(options.registry, this, options.hpas);
+    this.metrics = refreshMetrics(options.registry, this, options.hpas, options.leadership);
     this.background = new BackgroundRefresh({
       run: (signal) => this.runDue(signal),
       intervalMs: options.tickMs ?? 250,
@@ -96,7 +107,9 @@ export class HpaRefresher {
   /**
    * Resolves once the HPAs are listed and every read then known has been refreshed once, or
    * after `timeoutMs`, whichever is first; true when warm. For readiness: a replica that just
-   * started answers the first poll of every HPA from cache. Without RBAC to list HPAs, at once.
+   * started answers the first poll of every HPA from cache. Without RBAC to list HPAs, at once;
+   * on a replica that does not hold the Lease (`leader` mode), once the HPAs are listed: it has
+   * nothing to refresh.
    */
   async warmUp(timeoutMs: number): Promise<boolean> {
     const deadline = this.now() + timeoutMs;
@@ -109,6 +122,7 @@ export class HpaRefresher {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       if (this.options.hpas.health() !== 'serving') return false;
+      if (!this.refreshing) return true;
       await this.background.refresh();
       return [...this.reads.values()].every((kept) => kept.refreshed);
     })();
@@ -180,15 +194,21 @@ export class HpaRefresher {
     if (keep.size === 0) this.readsOfHpa.delete(hpa);
   }
 
+  /** Whether this replica refreshes now: always, or in `leader` mode while it holds the Lease. */
+  private get refreshing(): boolean {
+    return this.options.leadership?.leading ?? true;
+  }
+
   /** One tick: every due read refreshed, `concurrency` at a time, soonest due first. */
   private async runDue(signal: AbortSignal): Promise<void> {
+    if (!this.refreshing) return;
     const now = this.now();
     const due = [...this.reads.values()].filter((kept) => kept.dueAt <= now).sort((a, b) => a.dueAt - b.dueAt);
     // Decays by half each tick with nothing late, so a passing backlog does not keep the lead long.
     this.lateMs /= 2;
     let next = 0;
     const worker = async () => {
-      while (next < due.length && !signal.aborted) {
+      while (next < due.length && !signal.aborted && this.refreshing) {
         const kept = due[next++] as KeptRead;
         await this.refreshOne(kept, signal);
       }
@@ -250,7 +270,22 @@ interface RefreshMetrics {
   refreshes: Counter<'outcome'>;
 }
 
-function refreshMetrics(registry: Registry, refresher: HpaRefresher, hpas: HpaSource): RefreshMetrics {
+function refreshMetrics(
+  registry: Registry,
+  refresher: HpaRefresher,
+  hpas: HpaSource,
+  leadership: RefreshLeadership | undefined,
+): RefreshMetrics {
+  if (leadership) {
+    new Gauge({
+      name: 'hpa_metrics_adapter_hpa_refresh_leading',
+      help: 'With --hpa-refresh=leader: 1 on the replica that holds the Lease and refreshes the reads HPAs make, 0 on the others (they cache values as requests come).',
+      registers: [registry],
+      collect() {
+        this.set(leadership.leading ? 1 : 0);
+      },
+    });
+  }
   new Gauge({
     name: 'hpa_metrics_adapter_hpa_refresh_active',
     help: 'HPA-aware refresh: 1 while the HPA watch serves (state="serving"); 0 with the reason otherwise (watch_forbidden: no RBAC to list and watch horizontalpodautoscalers.autoscaling, values are then cached only as requests come, as without it).',

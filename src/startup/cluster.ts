@@ -62,8 +62,11 @@ export interface ClusterFlags extends AuthFlags {
   /** Objects, and bytes of names and labels, one watched resource (or one LIST) may hold. */
   watchMaxObjects: number;
   watchMaxLabelBytes: number;
-  /** HPA-aware refresh: `all` watches the cluster's HPAs and keeps their reads fresh on this replica. */
-  hpaRefresh: 'all' | 'off';
+  /**
+   * HPA-aware refresh: `all` watches the cluster's HPAs and keeps their reads fresh on this
+   * replica; `leader` watches them on every replica but only the Lease holder refreshes.
+   */
+  hpaRefresh: 'all' | 'leader' | 'off';
   /** How long readiness waits for the first refresh of every HPA read; 0 does not wait. */
   hpaRefreshWarmupMs: number;
 }
@@ -122,7 +125,7 @@ export async function clusterAccess(flags: ClusterFlags, logger: Logger, registr
       })
     : undefined;
   const hpas =
-    loaded && flags.hpaRefresh === 'all'
+    loaded && flags.hpaRefresh !== 'off'
       ? createHpaWatch(loaded.kubeConfig, { logger, resources: clusterResources ?? BUILTIN_RESOURCES })
       : undefined;
   const kubeTransport = loaded

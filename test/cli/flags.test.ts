@@ -33,6 +33,12 @@ describe('command-line flags', () => {
     assert.deepEqual([set.watchMaxObjects, set.watchMaxLabelBytes], [5000, 8 * 1024 * 1024]);
   });
 
+  it('--hpa-refresh: all replicas refresh (the default), only the Lease holder (leader), or none (off)', () => {
+    assert.equal(parseFlags([]).hpaRefresh, 'all');
+    assert.equal(parseFlags(['--hpa-refresh=leader']).hpaRefresh, 'leader');
+    assert.equal(parseFlags(['--hpa-refresh', 'off']).hpaRefresh, 'off');
+  });
+
   it('accepts --flag=value and --flag value, and comma-separated lists', () => {
     const flags = parseFlags([
       '--secure-port=8443',
@@ -65,6 +71,10 @@ describe('command-line flags', () => {
     [['--watch-resources=Pods/x'], /--watch-resources: expected resources such as pods,deployments.apps/],
     [['--watch-max-objects=0'], /--watch-max-objects: expected a positive integer/],
     [['--watch-max-label-bytes=lots'], /--watch-max-label-bytes: expected a positive number of bytes/],
+    [
+      ['--hpa-refresh=holder'],
+      /--hpa-refresh: expected all .*, leader \(only the Lease holder does.*\) or off, got "holder"/,
+    ],
     [['--no-such-flag'], /no-such-flag/],
     [['positional'], /positional/],
   ];
