@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { gauge, type SeriesSpec, startPrometheus } from '../test/support/prometheus-server.js';
-import { cacheCounters, certificateIn, counterDelta, startAdapterServer } from './support/adapter.js';
+import {
+  type CertificateFiles,
+  cacheCounters,
+  certificateIn,
+  counterDelta,
+  startAdapterServer,
+} from './support/adapter.js';
 import { cpuSeconds, SERVER_CPU } from './support/processes.js';
 import { percentile, round, sortedCopy } from './support/stats.js';
 
@@ -30,6 +36,8 @@ export interface HpaClientsOptions {
   periodSeconds: number;
   /** Measured time after the first period. */
   measureSeconds: number;
+  /** Another build's dist/main.js, measured the same way after this one, as the baseline. */
+  compareMainJs?: string;
 }
 
 export interface PhaseResult {
@@ -39,6 +47,8 @@ export interface PhaseResult {
   p99Ms: number;
   maxMs: number;
   failures: number;
+  /** Failed requests by HTTP status, or by error code when no answer came. */
+  failuresBy?: Record<string, number>;
 }
 
 export interface HpaClientsResult {
@@ -54,6 +64,11 @@ export interface HpaClientsResult {
   expectedBackendCallsPerMinute: number;
   /** Share of one CPU each server used over the measured part (the adapter is pinned to one). */
   cpuPercent: { adapter?: number; prometheus?: number };
+  /** The adapter's CPU time per request over the measured part (the background refreshes included). */
+  adapterCpuMsPerRequest?: number;
+  /** The same for `compareMainJs`, and this build ÷ it. */
+  baseline?: HpaClientsResult & { build: string };
+  ratios?: { adapterCpuPerRequest: number; p99: number; backendCallsPerMinute: number };
 }
 
 export async function runHpaClientsBench(options: HpaClientsOptions): Promise<HpaClientsResult> {
@@ -68,46 +83,80 @@ export async function runHpaClientsBench(options: HpaClientsOptions): Promise<Hp
   const agent = new Agent({ keepAlive: true, maxSockets: 64, rejectUnauthorized: false });
   try {
     const certificate = await certificateIn(join(dir, 'certs'));
-    const adapter = await startAdapterServer({
-      dir,
-      configYaml: CONFIG,
-      prometheusUrl: prometheus.url,
-      certificate,
-      cpu: SERVER_CPU,
-    });
-    try {
-      const base = `https://127.0.0.1:${adapter.port}`;
-      const url = (key: number) => `${base}${PATH}?labelSelector=${encodeURIComponent(`queue=${queueName(key)}`)}`;
-      const intervalMs = (options.periodSeconds * 1000) / options.keys;
-      const fill = await sendEvenly(options.keys, intervalMs, 0, (n) => url(n % options.keys), agent);
-      const before = await cacheCounters(base);
-      const cpuBefore = { adapter: cpuSeconds(adapter.child.pid), prometheus: cpuSeconds(prometheus.pid) };
-      const measuredCount = Math.round((options.measureSeconds * 1000) / intervalMs);
-      const measured = await sendEvenly(measuredCount, intervalMs, options.keys, (n) => url(n % options.keys), agent);
-      const busy = (now: number | undefined, then: number | undefined) =>
-        now === undefined || then === undefined ? undefined : round((100 * (now - then)) / options.measureSeconds, 0);
-      const cpuPercent = {
-        adapter: busy(cpuSeconds(adapter.child.pid), cpuBefore.adapter),
-        prometheus: busy(cpuSeconds(prometheus.pid), cpuBefore.prometheus),
-      };
-      const cache = counterDelta(before, await cacheCounters(base));
-      return {
-        keys: options.keys,
-        periodSeconds: options.periodSeconds,
-        fill,
-        measured: { ...measured, seconds: options.measureSeconds },
-        cache,
-        backendCallsPerMinute: round(((cache.backendLoads ?? 0) * 60) / options.measureSeconds, 0),
-        expectedBackendCallsPerMinute: round((options.keys * 60) / options.periodSeconds, 0),
-        cpuPercent,
-      };
-    } finally {
-      await adapter.stop();
-    }
+    const measure = (mainJs?: string) =>
+      measureBuild(options, { dir, prometheus, agent, certificate, ...(mainJs ? { mainJs } : {}) });
+    const result = await measure();
+    if (!options.compareMainJs) return result;
+    const baseline = { ...(await measure(options.compareMainJs)), build: options.compareMainJs };
+    const quotient = (value: number | undefined, base: number | undefined) =>
+      value === undefined || !base ? 0 : round(value / base, 2);
+    return {
+      ...result,
+      baseline,
+      ratios: {
+        adapterCpuPerRequest: quotient(result.adapterCpuMsPerRequest, baseline.adapterCpuMsPerRequest),
+        p99: quotient(result.measured.p99Ms, baseline.measured.p99Ms),
+        backendCallsPerMinute: quotient(result.backendCallsPerMinute, baseline.backendCallsPerMinute),
+      },
+    };
   } finally {
     agent.destroy();
     await prometheus.stop();
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function measureBuild(
+  options: HpaClientsOptions,
+  shared: {
+    dir: string;
+    prometheus: { url: string; pid: number | undefined };
+    agent: Agent;
+    certificate: CertificateFiles;
+    mainJs?: string;
+  },
+): Promise<HpaClientsResult> {
+  const { dir, prometheus, agent, certificate } = shared;
+  const adapter = await startAdapterServer({
+    dir,
+    configYaml: CONFIG,
+    prometheusUrl: prometheus.url,
+    certificate,
+    cpu: SERVER_CPU,
+    ...(shared.mainJs ? { mainJs: shared.mainJs } : {}),
+  });
+  try {
+    const base = `https://127.0.0.1:${adapter.port}`;
+    const url = (key: number) => `${base}${PATH}?labelSelector=${encodeURIComponent(`queue=${queueName(key)}`)}`;
+    const intervalMs = (options.periodSeconds * 1000) / options.keys;
+    const fill = await sendEvenly(options.keys, intervalMs, 0, (n) => url(n % options.keys), agent);
+    const before = await cacheCounters(base);
+    const cpuBefore = { adapter: cpuSeconds(adapter.child.pid), prometheus: cpuSeconds(prometheus.pid) };
+    const measuredCount = Math.round((options.measureSeconds * 1000) / intervalMs);
+    const measured = await sendEvenly(measuredCount, intervalMs, options.keys, (n) => url(n % options.keys), agent);
+    const busy = (now: number | undefined, then: number | undefined) =>
+      now === undefined || then === undefined ? undefined : round((100 * (now - then)) / options.measureSeconds, 0);
+    const adapterCpu = cpuSeconds(adapter.child.pid);
+    const cpuPercent = {
+      adapter: busy(adapterCpu, cpuBefore.adapter),
+      prometheus: busy(cpuSeconds(prometheus.pid), cpuBefore.prometheus),
+    };
+    const cache = counterDelta(before, await cacheCounters(base));
+    return {
+      ...(adapterCpu !== undefined && cpuBefore.adapter !== undefined
+        ? { adapterCpuMsPerRequest: round(((adapterCpu - cpuBefore.adapter) * 1000) / measuredCount, 3) }
+        : {}),
+      keys: options.keys,
+      periodSeconds: options.periodSeconds,
+      fill,
+      measured: { ...measured, seconds: options.measureSeconds },
+      cache,
+      backendCallsPerMinute: round(((cache.backendLoads ?? 0) * 60) / options.measureSeconds, 0),
+      expectedBackendCallsPerMinute: round((options.keys * 60) / options.periodSeconds, 0),
+      cpuPercent,
+    };
+  } finally {
+    await adapter.stop();
   }
 }
 
@@ -130,6 +179,11 @@ export async function sendEvenly(
 ): Promise<PhaseResult> {
   const latencies: number[] = [];
   let failures = 0;
+  const failuresBy: Record<string, number> = {};
+  const fail = (reason: string) => {
+    failures++;
+    failuresBy[reason] = (failuresBy[reason] ?? 0) + 1;
+  };
   let sent = 0;
   const pending: Promise<void>[] = [];
   const started = performance.now();
@@ -142,11 +196,9 @@ export async function sendEvenly(
           get(urlOf(firstIndex + sent), agent, headers).then(
             (status) => {
               if (status === 200) latencies.push(performance.now() - sentAt);
-              else failures++;
+              else fail(String(status));
             },
-            () => {
-              failures++;
-            },
+            (error: NodeJS.ErrnoException) => fail(error.code ?? error.message),
           ),
         );
       }
@@ -166,6 +218,7 @@ export async function sendEvenly(
     p99Ms: round(percentile(sorted, 0.99), 2),
     maxMs: round(sorted[sorted.length - 1] ?? 0, 2),
     failures,
+    ...(failures > 0 ? { failuresBy } : {}),
   };
 }
 

@@ -22,8 +22,10 @@ import { runUpstreamsBench } from './upstreams.js';
  *
  *   --quick               short runs (a smoke test of the benchmarks, not numbers to quote)
  *   --only=a,b,…          some sections only
- *   --compare-build=FILE  another build's dist/main.js measured beside this one in (a), e.g. the
- *                         previous commit built in a git worktree, for before/after numbers
+ *   --compare-build=FILE  another build's dist/main.js measured beside this one in (a), (b), (j), e.g.
+ *                         the previous commit built in a git worktree, for before/after numbers
+ *   --hpas=N              HPAs in (b) and (j) (default 10,000), to size what one adapter core serves
+ *   --cpu-prof-dir=DIR    (j)'s adapters write V8 CPU profiles there (node --cpu-prof)
  *
  * Servers run on CPU 0 and this process (the load generator) re-runs itself on CPU 1, where
  * taskset and two CPUs exist.
@@ -47,11 +49,21 @@ type Section = keyof typeof SECTIONS;
 const PINNED_ENV = 'HPA_BENCH_LOAD_CPU';
 
 const { values } = parseArgs({
-  options: { quick: { type: 'boolean' }, only: { type: 'string' }, 'compare-build': { type: 'string' } },
+  options: {
+    quick: { type: 'boolean' },
+    only: { type: 'string' },
+    'compare-build': { type: 'string' },
+    hpas: { type: 'string' },
+    'cpu-prof-dir': { type: 'string' },
+  },
 });
 const quick = values.quick ?? false;
 const only = new Set((values.only ?? Object.keys(SECTIONS).join(',')).split(',').map((s) => s.trim()));
 const compareMainJs = values['compare-build'];
+const hpas = values.hpas === undefined ? 10_000 : Number(values.hpas);
+if (!Number.isInteger(hpas) || hpas < 1)
+  throw new Error(`--hpas: expected a positive whole number, got "${values.hpas}"`);
+const cpuProfileDir = values['cpu-prof-dir'];
 
 if (canPin() && process.env[PINNED_ENV] === undefined) {
   const rerun = spawnSync(
@@ -91,7 +103,14 @@ await section('a', () =>
     ...(compareMainJs ? { compareMainJs } : {}),
   }),
 );
-await section('b', () => runHpaClientsBench({ keys: 10_000, periodSeconds: 15, measureSeconds: quick ? 10 : 30 }));
+await section('b', () =>
+  runHpaClientsBench({
+    keys: hpas,
+    periodSeconds: 15,
+    measureSeconds: quick ? 10 : 30,
+    ...(compareMainJs ? { compareMainJs } : {}),
+  }),
+);
 await section('c', () => runCacheMemoryBench(50_000));
 await section('d', () => runPrometheusBench());
 await section('e', () => runCloudWatchBatchingBench());
@@ -108,10 +127,11 @@ await section('h', async () => runDiscoveryBench([10, 1000], quick ? 10_000 : 50
 await section('i', async () => runRegexpBench(quick ? [16, 20, 24] : [20, 22, 24, 26, 28], [39, 1000, 10_000]));
 await section('j', () =>
   runHpaRefreshBench({
-    keys: 10_000,
+    keys: hpas,
     periodSeconds: 15,
     measureSeconds: quick ? 15 : 60,
     ...(compareMainJs ? { compareMainJs } : {}),
+    ...(cpuProfileDir ? { cpuProfileDir } : {}),
   }),
 );
 await section('k', () =>
