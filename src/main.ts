@@ -96,7 +96,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const app = createApp({
     provider: backends.router,
     forwarding: backends.upstreams,
-    ...(backends.resourceMetrics ? { resourceMetrics: backends.resourceMetrics } : {}),
+    resourceMetrics: backends.resourceMetrics,
     resources: cluster.resources,
     auth: cluster.auth,
     metrics,
@@ -156,7 +156,7 @@ async function main(argv: readonly string[]): Promise<void> {
       upstreams: backends.upstreams.current.map((u) => u.name),
       ...(metricsListener ? { metricsPort: metricsListener.port } : {}),
     },
-    `serving custom.metrics.k8s.io${backends.resourceMetrics ? ', metrics.k8s.io' : ''} and external.metrics.k8s.io over HTTPS`,
+    `serving custom.metrics.k8s.io${backends.resourceMetrics.current() ? ', metrics.k8s.io' : ''} and external.metrics.k8s.io over HTTPS`,
   );
 
   const reloader = flags.config

@@ -40,6 +40,14 @@ export const RESOURCE_METRICS_SERVED_GROUP: ServedGroup = {
 /** Every group this adapter may serve, for labels and for leaving our own groups out of the cluster's discovery. */
 export const ALL_GROUPS: readonly ServedGroup[] = [...SERVED_GROUPS, RESOURCE_METRICS_SERVED_GROUP];
 
+/**
+ * The groups served while metrics.k8s.io is or is not (resourceRules in the running config): one
+ * array for each state, so what discovery and OpenAPI render from it is kept per state.
+ */
+export function servedGroups(servesResourceMetrics: boolean): readonly ServedGroup[] {
+  return servesResourceMetrics ? ALL_GROUPS : SERVED_GROUPS;
+}
+
 export function isCustomVersion(v: string): v is CustomVersion {
   return (CUSTOM_VERSIONS as readonly string[]).includes(v);
 }

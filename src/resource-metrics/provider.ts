@@ -39,7 +39,8 @@ export interface NodeUsageRequest extends CacheCaller {
 
 /**
  * The reader of the running config: the config can be reloaded, so the HTTP layer asks for the
- * current one on each request; undefined while the running config has no resourceRules.
+ * current one on each request; undefined while the running config has no resourceRules, and the
+ * group is then not served at all (discovery, OpenAPI and reads), as after a start without them.
  */
 export interface ResourceMetricsSource {
   current(): ResourceMetricsReader | undefined;

@@ -1,6 +1,6 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { ApiError, asApiError, toStatus } from '../api/errors.js';
-import { RESOURCE_METRICS_SERVED_GROUP, SERVED_GROUPS } from '../api/groups.js';
+import { servedGroups } from '../api/groups.js';
 import type { ResourceResolver } from '../api/resource-table.js';
 import { clip } from '../lib/text.js';
 import { createLogSampler } from '../observability/log-sampler.js';
@@ -31,7 +31,7 @@ export interface AppOptions {
   requestTimeoutMs?: number;
   /** Other metrics servers answering the metrics ours do not serve. */
   forwarding?: Forwarding;
-  /** metrics.k8s.io (resourceRules); absent: the group is not served. */
+  /** metrics.k8s.io, served while the running config has resourceRules; absent: never served. */
   resourceMetrics?: ResourceMetricsSource;
 }
 
@@ -71,8 +71,11 @@ export function createApp(options: AppOptions): Express {
   app.get('/metrics', async (_req, res) => {
     res.type(options.metrics.registry.contentType).send(await options.metrics.registry.metrics());
   });
+  const resourceMetrics = options.resourceMetrics;
   app.use(
-    createOpenApiRouter(options.resourceMetrics ? { groups: [...SERVED_GROUPS, RESOURCE_METRICS_SERVED_GROUP] } : {}),
+    createOpenApiRouter(
+      resourceMetrics ? { groups: () => servedGroups(resourceMetrics.current() !== undefined) } : {},
+    ),
   );
   if (options.auth) app.use(authenticate(options.auth));
   app.use(notFound);

@@ -28,10 +28,10 @@ export interface RunningBackends {
   /** The other metrics servers behind ours (`upstreams:`), swapped on reload like the backends. */
   upstreams: UpstreamSet;
   /**
-   * metrics.k8s.io from resourceRules: present when the config at start has them (serving the
-   * group is decided at start), its reader swapped on reload like the backends.
+   * metrics.k8s.io from resourceRules: a reader while the running config has them, swapped on
+   * reload like the backends; a reload that adds or removes them turns the group on or off.
    */
-  resourceMetrics?: ResourceMetricsSource;
+  resourceMetrics: ResourceMetricsSource;
   /** The MetricDefinitions served after the config's backends (src/definitions), once a config turned them on. */
   definitions(): RunningDefinitions | undefined;
   /** Builds and starts the backends of a new config, swaps them in, then closes the old ones. */
@@ -215,7 +215,7 @@ export async function startBackends(initial: AdapterConfig, deps: BackendDeps): 
   return {
     router,
     upstreams,
-    ...(first.resourceMetrics ? { resourceMetrics: { current: () => resourceMetrics?.reader } } : {}),
+    resourceMetrics: { current: () => resourceMetrics?.reader },
     definitions: () => definitions,
     async apply(config) {
       const next = await build(config, 'reload');
@@ -226,6 +226,7 @@ export async function startBackends(initial: AdapterConfig, deps: BackendDeps): 
       await closeAll(previous.filter((b) => b !== definitions?.backend));
       await closeUpstreams(upstreams.replace(next.upstreams));
       resourceMetrics?.close();
+      reportResourceMetricsChange(resourceMetrics !== undefined, next.resourceMetrics !== undefined, deps.logger);
       resourceMetrics = next.resourceMetrics;
       for (const cache of retired) cache.close();
     },
@@ -238,6 +239,22 @@ export async function startBackends(initial: AdapterConfig, deps: BackendDeps): 
       for (const { cache } of caches.values()) cache.close();
     },
   };
+}
+
+/**
+ * The group comes and goes with resourceRules, and what the cluster does about it depends on the
+ * APIServices pointing here, which the adapter cannot change: say so when it happens.
+ */
+function reportResourceMetricsChange(before: boolean, after: boolean, logger: Logger): void {
+  if (!before && after) {
+    logger.info(
+      'config reload added resourceRules: metrics.k8s.io (v1, v1beta1) is served now; register the APIServices v1beta1.metrics.k8s.io and v1.metrics.k8s.io (deploy/components/resource-metrics) for kubectl top and Resource HPAs to reach it',
+    );
+  } else if (before && !after) {
+    logger.warn(
+      'config reload removed resourceRules: metrics.k8s.io is no longer served (404, and gone from discovery); APIServices v1beta1.metrics.k8s.io and v1.metrics.k8s.io still pointing here turn Available=False, which fails Resource HPAs and kubectl top and blocks namespace deletion: delete them or point them at another metrics server',
+    );
+  }
 }
 
 function ownsDiscoveryName(router: BackendRouter, group: string, name: string): boolean {

@@ -26,17 +26,19 @@ export interface RenderedDocument extends RenderedJson {
 export class DiscoveryCatalog {
   private snapshot: Snapshot | undefined;
 
+  /** `groups`: the groups served now (a reload can turn metrics.k8s.io on or off), the same array while unchanged. */
   constructor(
-    readonly groups: readonly ServedGroup[],
+    private readonly groups: () => readonly ServedGroup[],
     private readonly sources: readonly DiscoverySource[],
   ) {}
 
   current(): Snapshot {
-    const announced = this.groups.map((group) =>
+    const groups = this.groups();
+    const announced = groups.map((group) =>
       group.versions.map((version) => this.sources.map((source) => source.resources(group.name, version))),
     );
-    if (this.snapshot?.announcedSameAs(announced)) return this.snapshot;
-    this.snapshot = new Snapshot(this.groups, announced);
+    if (this.snapshot?.groups === groups && this.snapshot.announcedSameAs(announced)) return this.snapshot;
+    this.snapshot = new Snapshot(groups, announced);
     return this.snapshot;
   }
 }
@@ -49,7 +51,7 @@ export class Snapshot {
   private readonly resources: readonly (readonly (readonly ApiResource[])[])[];
 
   constructor(
-    private readonly groups: readonly ServedGroup[],
+    readonly groups: readonly ServedGroup[],
     private readonly announced: Announced,
   ) {
     this.resources = groups.map((group, g) =>

@@ -9,7 +9,7 @@ import { metricPaths } from './paths.js';
  * aggregator keeps only the paths under each APIService's own `/apis/<group>/<version>/`)
  * and one OpenAPI 3.0 document per group-version for `/openapi/v3/apis/<group>/<version>`.
  * The documents depend only on the adapter version and on whether metrics.k8s.io is served
- * (resourceRules at start), never on the metrics configured.
+ * (resourceRules in the running config), never on the metrics configured.
  */
 
 const TITLE = 'hpa-metrics-adapter';

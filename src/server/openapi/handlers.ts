@@ -14,7 +14,8 @@ import { buildOpenApiV2, buildOpenApiV3, openApiV3Paths } from './documents.js';
  *   ETag it got as `If-None-Match`; `/openapi/v3` is fetched with no Accept header at all;
  * - the `/openapi/v3` discovery lists each group-version with `?hash=<the document's hash>`,
  *   which clients cache forever, so a matching hash is answered as immutable.
- * The documents are static, so bodies and ETags are computed once here.
+ * The documents depend only on the groups served, so bodies and ETags are computed once per set
+ * of groups (metrics.k8s.io comes and goes with resourceRules on a reload).
  */
 
 const NO_CACHE = 'no-cache, private';
@@ -30,29 +31,42 @@ interface StaticDocument {
 export interface OpenApiRouterOptions {
   /** Shown as info.version; defaults to the package version. */
   adapterVersion?: string;
-  /** The groups served; default the custom and external metrics groups. */
-  groups?: readonly ServedGroup[];
+  /**
+   * The groups served now, the same array while they are the same; default the custom and external
+   * metrics groups.
+   */
+  groups?: () => readonly ServedGroup[];
+}
+
+interface OpenApiDocuments {
+  v2: StaticDocument;
+  v3Discovery: StaticDocument;
+  byGroupVersion: Map<string, StaticDocument>;
+  /** The group-versions served, for the NotFound message. */
+  served: string;
 }
 
 export function createOpenApiRouter(options: OpenApiRouterOptions = {}): Router {
   const adapterVersion = options.adapterVersion ?? readVersionInfo().version;
-  const groups = options.groups ?? SERVED_GROUPS;
-  const v2 = staticDocument(buildOpenApiV2(adapterVersion, groups));
-  const byGroupVersion = new Map<string, StaticDocument>();
-  const discoveryPaths: Record<string, { serverRelativeURL: string }> = {};
-  for (const { groupVersion, path } of openApiV3Paths(groups)) {
-    const document = staticDocument(buildOpenApiV3(groupVersion, adapterVersion, groups));
-    byGroupVersion.set(groupVersion, document);
-    discoveryPaths[path] = { serverRelativeURL: `/openapi/v3/${path}?hash=${document.hash}` };
-  }
-  const v3Discovery = staticDocument({ paths: discoveryPaths });
-  const served = [...byGroupVersion.keys()].join(', ');
+  const groupsNow = options.groups ?? (() => SERVED_GROUPS);
+  // Two sets of groups at most (with and without metrics.k8s.io): each one's documents are kept.
+  const kept = new Map<readonly ServedGroup[], OpenApiDocuments>();
+  const documents = (): OpenApiDocuments => {
+    const groups = groupsNow();
+    let built = kept.get(groups);
+    if (!built) {
+      built = buildDocuments(adapterVersion, groups);
+      kept.set(groups, built);
+    }
+    return built;
+  };
 
   const router = Router();
-  router.get('/openapi/v2', (req, res) => serveDocument(req, res, v2, NO_CACHE));
-  router.get('/openapi/v3', (req, res) => serveDocument(req, res, v3Discovery, NO_CACHE));
+  router.get('/openapi/v2', (req, res) => serveDocument(req, res, documents().v2, NO_CACHE));
+  router.get('/openapi/v3', (req, res) => serveDocument(req, res, documents().v3Discovery, NO_CACHE));
   router.get('/openapi/v3/apis/:group/:version', (req, res) => {
     const groupVersion = `${req.params.group}/${req.params.version}`;
+    const { byGroupVersion, served } = documents();
     const document = byGroupVersion.get(groupVersion);
     if (!document) {
       sendStatus(
@@ -70,6 +84,19 @@ export function createOpenApiRouter(options: OpenApiRouterOptions = {}): Router 
     serveDocument(req, res, document, cacheControl);
   });
   return router;
+}
+
+function buildDocuments(adapterVersion: string, groups: readonly ServedGroup[]): OpenApiDocuments {
+  const v2 = staticDocument(buildOpenApiV2(adapterVersion, groups));
+  const byGroupVersion = new Map<string, StaticDocument>();
+  const discoveryPaths: Record<string, { serverRelativeURL: string }> = {};
+  for (const { groupVersion, path } of openApiV3Paths(groups)) {
+    const document = staticDocument(buildOpenApiV3(groupVersion, adapterVersion, groups));
+    byGroupVersion.set(groupVersion, document);
+    discoveryPaths[path] = { serverRelativeURL: `/openapi/v3/${path}?hash=${document.hash}` };
+  }
+  const v3Discovery = staticDocument({ paths: discoveryPaths });
+  return { v2, v3Discovery, byGroupVersion, served: [...byGroupVersion.keys()].join(', ') };
 }
 
 function staticDocument(document: unknown): StaticDocument {

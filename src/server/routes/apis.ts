@@ -1,12 +1,6 @@
 import type { Request, Response } from 'express';
 import { LRUCache } from 'lru-cache';
-import {
-  CUSTOM_GROUP,
-  EXTERNAL_GROUP,
-  RESOURCE_METRICS_GROUP,
-  RESOURCE_METRICS_SERVED_GROUP,
-  SERVED_GROUPS,
-} from '../../api/groups.js';
+import { CUSTOM_GROUP, EXTERNAL_GROUP, RESOURCE_METRICS_GROUP, servedGroups } from '../../api/groups.js';
 import { RESOURCE_METRICS_RESOURCES } from '../../api/resource-metrics.js';
 import type { CustomMetricsProvider, ExternalMetricsProvider } from '../../providers/provider.js';
 import type { ResourceMetricsSource } from '../../resource-metrics/provider.js';
@@ -51,26 +45,27 @@ export interface ApisHandler {
 export function createApisHandler(
   options: MetricsApiOptions & {
     provider: CustomMetricsProvider & ExternalMetricsProvider;
-    /** metrics.k8s.io, when the config at start has resourceRules; the group is not served without it. */
+    /** metrics.k8s.io: served while the running config has resourceRules (the source has a reader). */
     resourceMetrics?: ResourceMetricsSource;
   },
 ): ApisHandler {
   const read = createMetricReaders(options);
   const { resourceMetrics } = options;
   const readResources = resourceMetrics && createResourceMetricsRead({ ...options, source: resourceMetrics });
+  const servesResourceMetrics = () => resourceMetrics?.current() !== undefined;
   // Our backends first: a name an upstream announces too is ours (mergeResources keeps the first).
-  const sources = [metricsDiscoverySource(options.provider), ...(options.forwarding ? [options.forwarding] : [])];
-  if (resourceMetrics) sources.push(resourceMetricsDiscovery);
-  const catalog = new DiscoveryCatalog(
-    resourceMetrics ? [...SERVED_GROUPS, RESOURCE_METRICS_SERVED_GROUP] : SERVED_GROUPS,
-    sources,
-  );
+  const sources = [
+    metricsDiscoverySource(options.provider),
+    ...(options.forwarding ? [options.forwarding] : []),
+    resourceMetricsDiscovery,
+  ];
+  const catalog = new DiscoveryCatalog(() => servedGroups(servesResourceMetrics()), sources);
   const routes = new LRUCache<string, ApiRoute>({
     ...ROUTE_MEMO,
     sizeCalculation: (_route, url) => 4 * url.length + 1024,
   });
   return {
-    route: (req) => routes.get(req.url) ?? routeOf(req.path, readResources !== undefined),
+    route: (req) => routes.get(req.url) ?? routeOf(req.path, servesResourceMetrics()),
     // Not async: an HPA's request is answered in the reader's own promise, without another one around it.
     serve(req, res, route) {
       if (route.kind === 'discovery') {
@@ -92,7 +87,7 @@ export function createApisHandler(
   };
 }
 
-/** What metrics.k8s.io lists in every version: the same two resources, never an empty list. */
+/** What metrics.k8s.io lists in every version while served: the same two resources, never an empty list. */
 const resourceMetricsDiscovery = {
   resources: (group: string) => (group === RESOURCE_METRICS_GROUP ? RESOURCE_METRICS_RESOURCES : []),
 };

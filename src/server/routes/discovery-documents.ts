@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError } from '../../api/errors.js';
-import type { DiscoveryCatalog, RenderedDocument } from '../discovery/catalog.js';
+import type { DiscoveryCatalog, RenderedDocument, Snapshot } from '../discovery/catalog.js';
 import { aggregatedContentType, DISCOVERY_ROOT, JSON_ONLY, negotiate } from '../request/negotiate.js';
 import { sendRenderedJson } from '../respond/send-json.js';
 
@@ -30,7 +30,7 @@ export function answerDiscovery(
   negotiate(accept, JSON_ONLY);
   const snapshot = catalog.current();
   const document = version === undefined ? snapshot.group(groupName) : snapshot.resourceList(groupName, version);
-  if (!document) throw notServed(catalog, version === undefined ? groupName : `${groupName}/${version}`);
+  if (!document) throw notServed(snapshot, version === undefined ? groupName : `${groupName}/${version}`);
   sendRenderedJson(res, document);
 }
 
@@ -58,9 +58,9 @@ function etagMatches(ifNoneMatch: string | undefined, etag: string): boolean {
   });
 }
 
-function notServed(catalog: DiscoveryCatalog, what: string): ApiError {
+function notServed(snapshot: Snapshot, what: string): ApiError {
   return ApiError.notFound(
-    `the server could not find the requested resource: ${what} is not served (this adapter serves ${catalog.groups
+    `the server could not find the requested resource: ${what} is not served (this adapter serves ${snapshot.groups
       .map((g) => g.versions.map((v) => `${g.name}/${v}`).join(', '))
       .join(', ')})`,
   );

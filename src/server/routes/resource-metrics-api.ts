@@ -47,12 +47,9 @@ export function createResourceMetricsRead(
     if (options.authorizer) await authorize(options.authorizer, res, RESOURCE_METRICS_GROUP, version, route.rest);
     const path = parseResourceMetricsPath(route.rest, req.path);
     const query = parseMetricQuery(queryStringOf(req));
+    // The route was found while the group was served: a reload may have removed it since.
     const reader = options.source.current();
-    if (!reader) {
-      throw ApiError.unavailable(
-        'metrics.k8s.io is not served by the running configuration: it has no resourceRules (a reload removed them)',
-      );
-    }
+    if (!reader) throw notFoundPath(req.path);
     const deadline = new RequestDeadline(req, options.requestTimeoutMs);
     try {
       sendRenderedJson(res, await read(reader, version, path, query, deadline, bodies));
