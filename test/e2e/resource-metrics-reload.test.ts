@@ -6,7 +6,11 @@ import { describe, it } from 'node:test';
 import { type Answer, HPA_USER, startClusterHarness } from '../support/cluster-harness.js';
 import { findKubectl, runKubectl } from '../support/kubectl.js';
 import { startPrometheus } from '../support/prometheus-server.js';
-import { clusterSeries, kubePrometheusConfig, putClusterObjects } from '../support/resource-metrics-cluster.js';
+import {
+  clusterSeries,
+  kubePrometheusConfig,
+  serveResourceMetricsThroughDouble,
+} from '../support/resource-metrics-cluster.js';
 import { setUpForFile, startedForFile } from '../support/started-for-file.js';
 
 /**
@@ -29,18 +33,10 @@ const prometheus = startedForFile(
 const cluster = startedForFile(() =>
   startClusterHarness({ config: WITHOUT, extraArgs: [`--prometheus-url=${prometheus.url}`] }),
 );
-setUpForFile(() => {
-  cluster.kube.allowRules.push({ user: HPA_USER, group: 'metrics.k8s.io' }, { user: 'alice', group: 'metrics.k8s.io' });
-  putClusterObjects(cluster.kube);
-  cluster.kube.aggregated.set('metrics.k8s.io', {
-    url: cluster.adapter.baseUrl,
-    ca: cluster.servingCa.cert,
-    cert: cluster.proxyClient.chain,
-    key: cluster.proxyClient.key,
-  });
-  cluster.kube.tokens.set('alice-token', { username: 'alice', groups: ['system:authenticated'] });
-  cluster.kube.clientTokens.add('alice-token');
-});
+setUpForFile(() => serveResourceMetricsThroughDouble(cluster));
+
+/** The group is gone from everything the aggregator reads, as without resourceRules at start. */
+const NOT_SERVED = { availability: 404, legacy: false, aggregated: false, openapi: false };
 
 const AGGREGATED = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList';
 
@@ -86,12 +82,7 @@ async function kubectlTop(): Promise<{ code: number | null; stdout: string; stde
 
 describe('resourceRules turned on and off by a config reload (the built adapter)', () => {
   it('serves metrics.k8s.io from the reload that adds them, and stops at the reload that removes them', async () => {
-    assert.deepEqual(await asTheAggregatorSeesIt(), {
-      availability: 404,
-      legacy: false,
-      aggregated: false,
-      openapi: false,
-    });
+    assert.deepEqual(await asTheAggregatorSeesIt(), NOT_SERVED);
 
     await reloadWith(WITHOUT + (await kubePrometheusConfig()), true);
     assert.deepEqual(await asTheAggregatorSeesIt(), {
@@ -115,12 +106,7 @@ describe('resourceRules turned on and off by a config reload (the built adapter)
     assert.equal(external.status, 200, 'the other groups are served throughout');
 
     await reloadWith(WITHOUT, false);
-    assert.deepEqual(await asTheAggregatorSeesIt(), {
-      availability: 404,
-      legacy: false,
-      aggregated: false,
-      openapi: false,
-    });
+    assert.deepEqual(await asTheAggregatorSeesIt(), NOT_SERVED);
     const gone = await cluster.asAggregator('/apis/metrics.k8s.io/v1/namespaces/shop/pods');
     assert.equal(gone.status, 404);
     assert.equal(gone.body.kind, 'Status');

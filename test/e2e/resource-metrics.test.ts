@@ -7,7 +7,11 @@ import { formatCpu, formatMemory } from '../../src/api/resource-metrics.js';
 import { HPA_USER, startClusterHarness } from '../support/cluster-harness.js';
 import { findKubectl, runKubectl } from '../support/kubectl.js';
 import { startPrometheus } from '../support/prometheus-server.js';
-import { clusterSeries, kubePrometheusConfig, putClusterObjects } from '../support/resource-metrics-cluster.js';
+import {
+  clusterSeries,
+  kubePrometheusConfig,
+  serveResourceMetricsThroughDouble,
+} from '../support/resource-metrics-cluster.js';
 import { setUpForFile, startedForFile } from '../support/started-for-file.js';
 
 /**
@@ -24,19 +28,7 @@ const prometheus = startedForFile(
 const cluster = startedForFile(async () =>
   startClusterHarness({ config: await kubePrometheusConfig(), extraArgs: [`--prometheus-url=${prometheus.url}`] }),
 );
-setUpForFile(() => {
-  cluster.kube.allowRules.push({ user: HPA_USER, group: 'metrics.k8s.io' }, { user: 'alice', group: 'metrics.k8s.io' });
-  putClusterObjects(cluster.kube);
-  // kubectl talks to the double, which hands metrics.k8s.io to the adapter as the aggregator does.
-  cluster.kube.aggregated.set('metrics.k8s.io', {
-    url: cluster.adapter.baseUrl,
-    ca: cluster.servingCa.cert,
-    cert: cluster.proxyClient.chain,
-    key: cluster.proxyClient.key,
-  });
-  cluster.kube.tokens.set('alice-token', { username: 'alice', groups: ['system:authenticated'] });
-  cluster.kube.clientTokens.add('alice-token');
-});
+setUpForFile(() => serveResourceMetricsThroughDouble(cluster));
 
 const VERSIONS = ['v1beta1', 'v1'] as const;
 

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { type ClusterHarness, HPA_USER } from './cluster-harness.js';
 import type { KubeApiserverDouble } from './kube-apiserver-double.js';
 import { counter, gauge, type SeriesSpec } from './prometheus-server.js';
 
@@ -123,4 +124,22 @@ export function putClusterObjects(kube: KubeApiserverDouble): void {
       status: { allocatable: { cpu: '2', memory: '16Gi' }, capacity: { cpu: '2', memory: '16Gi' } },
     });
   }
+}
+
+/**
+ * The cluster of putClusterObjects around a harness's adapter: the HPA and alice (token
+ * `alice-token`, for kubectl) may read metrics.k8s.io, and the double hands the group to the
+ * adapter as kube-apiserver's aggregator does, so kubectl talks to the double only.
+ */
+export function serveResourceMetricsThroughDouble(cluster: ClusterHarness): void {
+  cluster.kube.allowRules.push({ user: HPA_USER, group: 'metrics.k8s.io' }, { user: 'alice', group: 'metrics.k8s.io' });
+  putClusterObjects(cluster.kube);
+  cluster.kube.aggregated.set('metrics.k8s.io', {
+    url: cluster.adapter.baseUrl,
+    ca: cluster.servingCa.cert,
+    cert: cluster.proxyClient.chain,
+    key: cluster.proxyClient.key,
+  });
+  cluster.kube.tokens.set('alice-token', { username: 'alice', groups: ['system:authenticated'] });
+  cluster.kube.clientTokens.add('alice-token');
 }
