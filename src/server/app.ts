@@ -73,9 +73,7 @@ export function createApp(options: AppOptions): Express {
   });
   const resourceMetrics = options.resourceMetrics;
   app.use(
-    createOpenApiRouter(
-      resourceMetrics ? { groups: () => servedGroups(resourceMetrics.current() !== undefined) } : {},
-    ),
+    createOpenApiRouter(resourceMetrics ? { groups: () => servedGroups(resourceMetrics.current() !== undefined) } : {}),
   );
   if (options.auth) app.use(authenticate(options.auth));
   app.use(notFound);
