@@ -7,7 +7,7 @@ import { MIN_REFRESH_LEAD_MS, type QueryCache } from '../cache/query-cache.js';
 import type { AdapterConfig } from '../config/schema.js';
 import { deadlineOf } from '../lib/deadline.js';
 import { createLogger } from '../observability/logger.js';
-import { type AwsPrices, monthlyEstimate } from '../providers/aws/cost.js';
+import { type AwsPrices, type MonthlyEstimate, monthlyEstimate } from '../providers/aws/cost.js';
 import { AWS_REQUEST_LOG } from '../providers/aws/metrics.js';
 import { cloudWatchFailurePolicies } from '../providers/cloudwatch/module.js';
 import type { MetricsBackend } from '../providers/provider.js';
@@ -19,8 +19,12 @@ export interface AwsQuestion {
   metricSelector: string;
   replicas: number;
   prices: AwsPrices;
-  /** Whether the adapter runs HPA-aware refresh (--hpa-refresh=all, its default): every replica then reads every key an HPA uses. */
-  hpaRefresh: boolean;
+  /**
+   * The adapter's --hpa-refresh: `all` (its default), every replica reads every key an HPA uses
+   * once per TTL; `leader`, the Lease holder does, the others read as polls reach them; `off`, every
+   * replica reads as polls reach it.
+   */
+  hpaRefresh: 'all' | 'leader' | 'off';
 }
 
 /** Every read goes to AWS: explain shows the request of this one read. */
@@ -120,31 +124,53 @@ function printCost(
     perRead.cloudWatchMetrics += queries.filter((q) => q.MetricStat !== undefined).length;
   }
   const { ttlMs, refreshAheadRatio } = resolveCacheSettings(config.cache, section);
-  const cadence = {
-    ttlMs,
-    refreshAheadRatio,
-    replicas: question.replicas,
-    ...(question.hpaRefresh ? { hpaRefreshLeadMs: MIN_REFRESH_LEAD_MS } : {}),
-  };
-  const month = monthlyEstimate(perRead, cadence, question.prices);
-  const thousand = monthlyEstimate(perRead, { ...cadence, hpas: 1000 }, question.prices);
+  const polled = { ttlMs, refreshAheadRatio };
+  const refreshed = { ...polled, hpaRefreshLeadMs: MIN_REFRESH_LEAD_MS };
+  const { replicas, prices } = question;
+  // leader: the holder refreshes; each other replica reads at the poll cadence at most, when polls reach it.
+  const estimate = (hpas: number) =>
+    question.hpaRefresh === 'leader'
+      ? sumOf(
+          monthlyEstimate(perRead, { ...refreshed, replicas: 1, hpas }, prices),
+          monthlyEstimate(perRead, { ...polled, replicas: replicas - 1, hpas }, prices),
+        )
+      : monthlyEstimate(perRead, { ...(question.hpaRefresh === 'all' ? refreshed : polled), replicas, hpas }, prices);
+  const month = estimate(1);
+  const thousand = estimate(1000);
   const n = (x: number) => Math.round(x).toLocaleString('en-US');
   const dollars = (x: number) => x.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
   const s = (ms: number) => `${Math.round(ms) / 1000}s`;
-  const readAgain = question.hpaRefresh
-    ? `HPA-aware refresh (--hpa-refresh=all, the default) reads it ${s(MIN_REFRESH_LEAD_MS)} before its ${s(ttlMs)} ttl ends, on every replica whether or not polls reach it (the price of a warm failover; --hpa-refresh=off for the cadence of polls alone)`
-    : refreshAheadRatio > 0
+  const onPolls =
+    refreshAheadRatio > 0
       ? `refresh-ahead reads it again at the first poll past ${s(ttlMs * (1 - refreshAheadRatio))} of its ${s(ttlMs)} ttl`
       : `with refresh-ahead off it is read again at the first poll past its ${s(ttlMs)} ttl`;
+  const refreshEvery = monthlyEstimate(perRead, { ...refreshed, replicas: 1 }).secondsBetweenReads;
+  const pollEvery = monthlyEstimate(perRead, { ...polled, replicas: 1 }).secondsBetweenReads;
+  const cadence = {
+    all: `each replica reads a key every ${refreshEvery}s: HPA-aware refresh (--hpa-refresh=all, the default) reads it ${s(MIN_REFRESH_LEAD_MS)} before its ${s(ttlMs)} ttl ends, on every replica whether or not polls reach it (the price of a warm failover; --hpa-refresh=leader for the Lease holder alone, off for the cadence of polls alone)`,
+    leader: `the Lease holder reads a key every ${refreshEvery}s: HPA-aware refresh (--hpa-refresh=leader) reads it ${s(MIN_REFRESH_LEAD_MS)} before its ${s(ttlMs)} ttl ends; each of the ${replicas - 1} other replica(s) at most every ${pollEvery}s, when polls reach it (${onPolls})`,
+    off: `each replica reads a key every ${pollEvery}s: ${onPolls}`,
+  }[question.hpaRefresh];
+  const atMost = question.hpaRefresh === 'leader' && replicas > 1 ? 'at most ' : '';
   print(
     `cost estimate (a key the HPA polls every 15s; list prices $${question.prices.sqsPerMillionRequests}/million SQS requests, $${question.prices.cloudWatchPerThousandMetrics}/1,000 CloudWatch metrics requested; free tiers left out):`,
   );
   print(
     `  per read: ${perRead.sqsRequests} SQS request(s), ${perRead.cloudWatchMetrics} CloudWatch metric(s); ttl ${s(ttlMs)}, ${question.replicas} replica(s), HPA sync every 15s`,
   );
-  print(`  each replica reads a key every ${month.secondsBetweenReads}s: ${readAgain}`);
+  print(`  ${cadence}`);
   print(
-    `  per month: ${n(month.readsPerMonth)} reads, ${n(month.sqsRequests)} SQS requests, ${n(month.cloudWatchMetrics)} CloudWatch metrics = $${dollars(month.dollars)}`,
+    `  per month: ${atMost}${n(month.readsPerMonth)} reads, ${n(month.sqsRequests)} SQS requests, ${n(month.cloudWatchMetrics)} CloudWatch metrics = $${dollars(month.dollars)}`,
   );
-  print(`  1,000 HPAs each reading it for its own queue or dimensions: $${dollars(thousand.dollars)} a month`);
+  print(`  1,000 HPAs each reading it for its own queue or dimensions: ${atMost}$${dollars(thousand.dollars)} a month`);
+}
+
+function sumOf(a: MonthlyEstimate, b: MonthlyEstimate): MonthlyEstimate {
+  return {
+    secondsBetweenReads: a.secondsBetweenReads,
+    readsPerMonth: a.readsPerMonth + b.readsPerMonth,
+    sqsRequests: a.sqsRequests + b.sqsRequests,
+    cloudWatchMetrics: a.cloudWatchMetrics + b.cloudWatchMetrics,
+    dollars: a.dollars + b.dollars,
+  };
 }

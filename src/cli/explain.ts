@@ -53,7 +53,8 @@ const USAGE = `usage: hpa-metrics-adapter explain [--config FILE] [--prometheus-
   For an SQS or CloudWatch METRIC (no Prometheus needed): the AWS request(s) one read makes, the
   value AWS answers (credentials and region as for serving), and an estimate of what it costs:
   --replicas N                   adapter replicas, each with its own cache (default 2, as deployed)
-  --hpa-refresh all|off          as the adapter runs: all (its default) counts every replica refreshing every key an HPA uses
+  --hpa-refresh all|leader|off   as the adapter runs: all (its default) counts every replica refreshing every key an HPA uses,
+                                 leader the Lease holder refreshing and the others reading as polls reach them
   --sqs-price DOLLARS            per million SQS requests (default 0.40, the list price)
   --cloudwatch-price DOLLARS     per 1,000 CloudWatch metrics requested (default 0.01, the list price)
 
@@ -280,10 +281,10 @@ function parseExplainArgs(argv: string[]) {
   };
 }
 
-function hpaRefreshOf(raw: string | undefined): boolean {
-  if (raw === undefined || raw === 'all') return true;
-  if (raw === 'off') return false;
-  throw new UsageError(`--hpa-refresh: expected all or off, got "${raw}"`);
+function hpaRefreshOf(raw: string | undefined): 'all' | 'leader' | 'off' {
+  if (raw === undefined) return 'all';
+  if (raw === 'all' || raw === 'leader' || raw === 'off') return raw;
+  throw new UsageError(`--hpa-refresh: expected all, leader or off, got "${raw}"`);
 }
 
 function positiveNumber(flag: string, raw: string | undefined, fallback: number): number {

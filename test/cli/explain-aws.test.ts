@@ -96,6 +96,17 @@ describe('explain for AWS metrics', () => {
     assert.match(text, /1,000 HPAs .*: \$71\.50 a month/);
   });
 
+  it('--hpa-refresh=leader: the Lease holder refreshes, the other replica reads at most at the poll cadence', async () => {
+    const args = ['sqs-queue-length', '--metric-selector', 'queue-name=jobs', '--hpa-refresh', 'leader'];
+    const { code, text } = await explain(...args);
+    assert.equal(code, 0, text);
+    assert.match(text, /the Lease holder reads a key every 29s: HPA-aware refresh \(--hpa-refresh=leader\)/);
+    assert.match(text, /each of the 1 other replica\(s\) at most every 30s, when polls reach it/);
+    // 2,592,000 s / 29 s on the holder + 2,592,000 s / 30 s on the other = 89,379 + 86,400 = 175,779 reads.
+    assert.match(text, /per month: at most 175,779 reads, 175,779 SQS requests, 0 CloudWatch metrics = \$0\.07/);
+    assert.match(text, /1,000 HPAs .*: at most \$70\.31 a month/);
+  });
+
   it('a named metric over two queues: two requests, summed; --replicas and --sqs-price change the estimate', async () => {
     const { code, text } = await explain(
       'both-backlog',
