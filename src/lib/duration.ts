@@ -12,13 +12,40 @@ export const DURATION_BOUND = 'at most 596h';
  * when malformed or longer than a timer can wait (see MAX_TIMER_MS).
  */
 export function parseDuration(text: string): number | undefined {
+  const total = parseGoDuration(text);
+  return total !== undefined && total <= MAX_TIMER_MS ? total : undefined;
+}
+
+function parseGoDuration(text: string): number | undefined {
   if (!/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(text)) return undefined;
   const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
   let total = 0;
   for (const [, amount, , unit] of text.matchAll(/(\d+(\.\d+)?)(ms|s|m|h)/g)) {
     total += Number(amount) * (units[unit as string] ?? 0);
   }
-  return total <= MAX_TIMER_MS ? total : undefined;
+  return total;
+}
+
+// Prometheus's model.Duration (prometheus/common): whole numbers of each unit, largest first, each
+// at most once; a year is 365 days, a week 7.
+const PROMETHEUS_DURATION = /^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/;
+const PROMETHEUS_UNITS_MS = [365 * 86_400_000, 7 * 86_400_000, 86_400_000, 3_600_000, 60_000, 1000, 1];
+/** Prometheus holds a duration in int64 nanoseconds and refuses a longer one (about 292 years). */
+const PROMETHEUS_MAX_MS = 9_223_372_036_854;
+
+/**
+ * A duration as prometheus-adapter reads a `pmodel.Duration` field (resourceRules' `window`):
+ * Prometheus's form (`1d`, `2w`, `1y`, `1h30m`, `0`) and, as before, Go's (`1.5h`, `90s`);
+ * undefined when it is neither, or longer than Prometheus holds (about 292 years). Not for timers:
+ * it has no timer bound (see parseDuration).
+ */
+export function parsePrometheusDuration(text: string): number | undefined {
+  if (text === '0') return 0;
+  const parts = text === '' ? null : PROMETHEUS_DURATION.exec(text);
+  const total = parts
+    ? PROMETHEUS_UNITS_MS.reduce((sum, unit, i) => sum + Number(parts[i + 1] ?? 0) * unit, 0)
+    : parseGoDuration(text);
+  return total !== undefined && total <= PROMETHEUS_MAX_MS ? total : undefined;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { positiveDuration } from '../../schema/fields.js';
+import { parsePrometheusDuration } from '../../lib/duration.js';
 import { resourceMapping } from './rule-schema.js';
 
 /**
@@ -21,12 +21,25 @@ const resourceRule = z
   })
   .strict();
 
+/** prometheus-adapter reads `window` as a Prometheus duration (`5m`, `1d`, `1h30m`); Go's form is kept too. */
+const windowDuration = z.string({ error: 'expected a duration such as 5m, 1h30m or 1d' }).transform((text, context) => {
+  const ms = parsePrometheusDuration(text);
+  if (ms === undefined || ms <= 0) {
+    context.addIssue({
+      code: 'custom',
+      message: `expected a duration above 0 such as 5m, 1h30m or 1d (Prometheus's form: y w d h m s ms, each a whole number), got "${text}"`,
+    });
+    return z.NEVER;
+  }
+  return ms;
+});
+
 export const resourceRulesSchema = z
   .object({
     cpu: resourceRule,
     memory: resourceRule,
     /** The window the CPU rate covers, reported as each object's `window`. */
-    window: positiveDuration,
+    window: windowDuration,
   })
   .strict();
 

@@ -9,6 +9,7 @@ import type { GroupResource } from '../../../src/api/group-resource.js';
 import { parseSelector } from '../../../src/api/selector.js';
 import { loadConfigFile } from '../../../src/config/load.js';
 import { deadlineOf } from '../../../src/lib/deadline.js';
+import { formatDuration } from '../../../src/lib/duration.js';
 import { resourceRulesOf } from '../../../src/providers/prometheus/config.js';
 import { adapterRequest, eventually } from '../../support/adapter-client.js';
 import { type AdapterOnPrometheus, startAdapterOnPrometheus } from '../../support/adapter-on-prometheus.js';
@@ -83,6 +84,44 @@ describe('prometheus-adapter`s own config files, loaded as files', () => {
     const config = await loadConfigFile(CONFIG_GEN);
     assert.equal(config.prometheus?.rules?.length, 6);
     assert.equal(resourceRulesOf(config)?.rules.window, 300_000);
+  });
+
+  it('reads resourceRules.window as prometheus-adapter does (a Prometheus duration) in each of its files', async () => {
+    const accepted: Record<string, number> = {
+      '1d': 86_400_000,
+      '2w': 14 * 86_400_000,
+      '1y': 365 * 86_400_000,
+      '1d12h': 36 * 3_600_000,
+      '1h30m': 90 * 60_000,
+      '90s': 90_000,
+      '500ms': 500,
+      '1m30s500ms': 90_500,
+      '1.5h': 90 * 60_000,
+    };
+    const refused = ['0', '1.5d', '1h1d', '5', '', '-1m', '1d 1h', '300y', '5M'];
+    const files = {
+      configGen: await readFile(CONFIG_GEN, 'utf8'),
+      deploy: await readFile(await deployConfigMapFile(dir), 'utf8'),
+    };
+    for (const [file, text] of Object.entries(files)) {
+      assert.match(text, /"?window"?: "?5m"?/, `${file} sets window: 5m`);
+      const withWindow = async (window: string) => {
+        const path = join(dir, `window-${file}.yaml`);
+        await writeFile(path, text.replace(/"?window"?: "?5m"?/, `window: "${window}"`));
+        return resourceRulesOf(await loadConfigFile(path))?.rules.window;
+      };
+      for (const [window, ms] of Object.entries(accepted))
+        assert.equal(await withWindow(window), ms, `${file}: ${window}`);
+      for (const window of refused) {
+        await assert.rejects(
+          withWindow(window),
+          /window: expected a duration above 0/,
+          `${file}: ${JSON.stringify(window)}`,
+        );
+      }
+    }
+    // metrics.k8s.io writes it as metav1.Duration does (Go's form): 1d is 24h0m0s.
+    assert.equal(formatDuration(86_400_000), '24h0m0s');
   });
 
   it('serves config-gen`s rules: container counters as per-pod rates, gauges as they are, labels by template', async () => {
