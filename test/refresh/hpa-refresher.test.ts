@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type { Registry } from 'prom-client';
-import { parseSelector } from '../../src/api/selector.js';
-import { deadlineOf } from '../../src/lib/deadline.js';
 import type { HpaRefresher } from '../../src/refresh/hpa-refresher.js';
 import { metricValue } from '../cache/fakes.js';
 import { hpaObject } from '../support/hpa-objects.js';
@@ -23,21 +21,10 @@ externalRules:
 - seriesQuery: '{__name__="broker_queue_depth",queue!=""}'
   name: {as: queue_depth_strict}
   metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (queue)
-rules:
-- seriesQuery: '{__name__="worker_inflight",namespace!="",pod!=""}'
-  resources:
-    overrides: { namespace: { resource: namespace }, pod: { resource: pod } }
-  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)
-- seriesQuery: '{__name__="service_backlog",namespace!="",service!=""}'
-  resources:
-    overrides: { namespace: { resource: namespace }, service: { resource: service } }
-  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)
 cache:
   prometheus: { ttl: 2s, maxStale: 1m }
 `;
 const HPAS = { group: 'autoscaling', resource: 'horizontalpodautoscalers', namespace: 'default' };
-const PODS = { group: '', resource: 'pods' };
-const SERVICES = { group: '', resource: 'services' };
 
 describe('HPA-aware refresh: the reads of the cluster HPAs kept fresh in the cache', () => {
   let double: KubeApiserverDouble;
@@ -46,21 +33,15 @@ describe('HPA-aware refresh: the reads of the cluster HPAs kept fresh in the cac
   let registry: Registry;
   let log: RefreshReplica['log'];
   let poll: RefreshReplica['poll'];
-  let polled: RefreshReplica['polled'];
 
   before(async () => {
     double = await startKubeApiserverDouble();
     const end = Math.floor(Date.now() / 1000) + 3600;
     const range = { end, seconds: 4800, step: 240 };
     prometheus = await startPrometheus({
-      series: [
-        ...['q1', 'q2', 'q3'].map((queue, i) =>
-          gauge('broker_queue_depth', { namespace: 'default', queue }, 10 + i, range),
-        ),
-        gauge('worker_inflight', { namespace: 'default', pod: 'worker-0' }, 3, range),
-        gauge('worker_inflight', { namespace: 'default', pod: 'worker-1' }, 5, range),
-        gauge('service_backlog', { namespace: 'default', service: 'jobs' }, 42, range),
-      ],
+      series: ['q1', 'q2', 'q3'].map((queue, i) =>
+        gauge('broker_queue_depth', { namespace: 'default', queue }, 10 + i, range),
+      ),
     });
   });
   after(async () => {
@@ -71,47 +52,18 @@ describe('HPA-aware refresh: the reads of the cluster HPAs kept fresh in the cac
     await replica?.close();
     replica = undefined;
     double.objects.length = 0;
-    double.hpaCluster.scales.clear();
     double.forbiddenResources.clear();
   });
 
-  /** The refresher as main.ts wires it: Pods metrics resolve their selector through the watch's /scale read. */
+  /** One replica's refresher, as main.ts wires it. */
   async function start(): Promise<HpaRefresher> {
     replica = await startRefreshReplica({
       kubeconfigPath: double.kubeconfigPath,
       config: CONFIG,
       prometheusUrl: prometheus.url,
     });
-    ({ registry, log, poll, polled } = replica);
+    ({ registry, log, poll } = replica);
     return replica.refresher;
-  }
-
-  /** A Pods metric's poll: the controller sends the scale target's selector (app=worker) as labelSelector. */
-  async function pollPods(): Promise<{ result: string; values?: [string, number][] }> {
-    return polled(async () => {
-      const samples = await (replica as RefreshReplica).backends.router.getMetricBySelector({
-        resource: PODS,
-        namespace: 'default',
-        objectSelector: parseSelector('app=worker'),
-        metric: 'worker_inflight',
-        metricSelector: parseSelector(''),
-        deadline: deadlineOf(AbortSignal.timeout(5_000)),
-      });
-      return { values: samples.map((sample): [string, number] => [sample.name, sample.value]) };
-    });
-  }
-
-  /** An Object metric's poll: the described object, Service default/jobs. */
-  async function pollObject(): Promise<{ result: string; value?: number }> {
-    return polled(async () => {
-      const sample = await (replica as RefreshReplica).backends.router.getMetricByName({
-        object: { resource: SERVICES, namespace: 'default', name: 'jobs' },
-        metric: 'service_backlog',
-        metricSelector: parseSelector(''),
-        deadline: deadlineOf(AbortSignal.timeout(5_000)),
-      });
-      return { value: sample.value };
-    });
   }
 
   const hpa = (name: string, queue: string, metric = 'queue_depth') =>
@@ -141,47 +93,6 @@ describe('HPA-aware refresh: the reads of the cluster HPAs kept fresh in the cac
     await waitUntil(() => kept.kept().length === 0);
     await sleep(2.5 * TTL_MS);
     assert.equal((await poll('q2')).result, 'miss', 'a deleted HPA read is no longer refreshed');
-  });
-
-  it('keeps a Pods metric warm: its pods are the ones the scale target selects, read through /scale', async () => {
-    double.hpaCluster.scales.set('apps/deployments/default/worker', {
-      specReplicas: 2,
-      statusReplicas: 2,
-      selector: 'app=worker',
-    });
-    for (const name of ['worker-0', 'worker-1', 'other-0'])
-      double.objects.push({
-        group: '',
-        version: 'v1',
-        resource: 'pods',
-        namespace: 'default',
-        name,
-        labels: { app: name.startsWith('worker') ? 'worker' : 'other' },
-      });
-    double.watch.put(hpaObject('default', 'worker', [{ type: 'Pods', name: 'worker_inflight' }]));
-    const kept = await start();
-    assert.equal(await kept.warmUp(5_000), true);
-    const answer = {
-      values: [
-        ['worker-0', 3],
-        ['worker-1', 5],
-      ] as [string, number][],
-    };
-    assert.deepEqual(await pollPods(), { result: 'hit', ...answer }, 'the first poll of a new replica is a hit');
-    await sleep(2.5 * TTL_MS);
-    assert.deepEqual(await pollPods(), { result: 'hit', ...answer }, 'still a hit past the TTL: refreshed before it');
-  });
-
-  it("keeps an Object metric warm: the described object's value", async () => {
-    const backlog = { apiVersion: 'v1', kind: 'Service', name: 'jobs' };
-    double.watch.put(
-      hpaObject('default', 'worker', [{ type: 'Object', name: 'service_backlog', describedObject: backlog }]),
-    );
-    const kept = await start();
-    assert.equal(await kept.warmUp(5_000), true);
-    assert.deepEqual(await pollObject(), { result: 'hit', value: 42 }, 'the first poll of a new replica is a hit');
-    await sleep(2.5 * TTL_MS);
-    assert.deepEqual(await pollObject(), { result: 'hit', value: 42 }, 'still a hit past the TTL: refreshed before it');
   });
 
   it('never refreshes a key no HPA names', async () => {
