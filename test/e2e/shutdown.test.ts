@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { request as httpsRequest } from 'node:https';
 import { describe, it } from 'node:test';
+import { eventually } from '../support/adapter-client.js';
 import { startAdapter } from '../support/adapter-process.js';
 
 function status(port: number, path: string): Promise<number> {
@@ -16,13 +17,21 @@ function status(port: number, path: string): Promise<number> {
 
 describe('graceful shutdown of the adapter process', () => {
   it('turns readiness false at once on SIGTERM, keeps serving through the delay, then exits 0', async () => {
+    // The three reads after SIGTERM open a TLS connection each, and must all be answered within
+    // the delay: with 1 s, a loaded 2-core machine did not always manage that.
     const adapter = await startAdapter({
-      args: ['--secure-port=0', '--shutdown-delay-seconds=1', '--shutdown-grace-seconds=5'],
+      args: ['--secure-port=0', '--shutdown-delay-seconds=5', '--shutdown-grace-seconds=5'],
     });
     const metric = '/apis/external.metrics.k8s.io/v1beta1/namespaces/default/demo-queue-depth';
     assert.equal(await status(adapter.port, '/readyz'), 200);
     adapter.child.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 150));
+    // Once the process has handled the signal (a fixed 150 ms was not always enough under load).
+    await eventually(
+      'the shutdown log line',
+      async () => (adapter.logs.some((l) => l.msg === 'shutting down: readiness is now false') ? true : undefined),
+      5000,
+      10,
+    );
     assert.equal(await status(adapter.port, '/readyz'), 503, 'readiness drops at once');
     assert.equal(await status(adapter.port, '/livez'), 200, 'liveness stays up while draining');
     assert.equal(await status(adapter.port, metric), 200, 'requests routed before endpoints update are still served');
