@@ -23,6 +23,12 @@ export interface MisbehavingPrometheus {
   answer: QueryAnswer;
   /** How long each query waits before it is answered. */
   delayMs: number;
+  /**
+   * Holds every query that arrives from now on (as if Prometheus were stuck) until the returned
+   * function is called: a test can then look at the adapter while its queries are in flight,
+   * whatever the machine's speed.
+   */
+  hold(): () => void;
   /** Bytes written into huge answers so far, queries received, and the most answered at once. */
   readonly stats: { hugeBytesWritten: number; queries: number; peakConcurrentQueries: number };
   close(): Promise<void>;
@@ -39,15 +45,17 @@ export async function startMisbehavingPrometheus(): Promise<MisbehavingPrometheu
   const stats = { hugeBytesWritten: 0, queries: 0, peakConcurrentQueries: 0 };
   const state: { answer: QueryAnswer; delayMs: number } = { answer: { kind: 'value', value: '42' }, delayMs: 0 };
   let concurrent = 0;
+  let held: Promise<void> | undefined;
   const server = http.createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
-    if (path.endsWith('/api/v1/series') || state.delayMs === 0) return answer(req, res);
+    if (path.endsWith('/api/v1/series') || (state.delayMs === 0 && !held)) return answer(req, res);
     concurrent++;
     stats.peakConcurrentQueries = Math.max(stats.peakConcurrentQueries, concurrent);
-    setTimeout(() => {
+    const waited = held ?? new Promise((resolve) => setTimeout(resolve, state.delayMs));
+    void waited.then(() => {
       concurrent--;
       if (!res.destroyed) answer(req, res);
-    }, state.delayMs);
+    });
   });
   const answer = (req: http.IncomingMessage, res: http.ServerResponse) => {
     req.resume();
@@ -97,6 +105,16 @@ export async function startMisbehavingPrometheus(): Promise<MisbehavingPrometheu
     },
     set delayMs(ms) {
       state.delayMs = ms;
+    },
+    hold() {
+      let release = () => {};
+      held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      return () => {
+        held = undefined;
+        release();
+      };
     },
     stats,
     async close() {
