@@ -1,33 +1,47 @@
 import { performance } from 'node:perf_hooks';
-import { setImmediate as nextTurn } from 'node:timers/promises';
 
 /**
  * How long one event-loop turn may run before long work gives the loop back. /livez and metric
  * requests wait at most about this long behind it (issue 20 item 12: a config of thousands of
- * rules, or of 500 servers, held the loop for seconds while it was compiled and built).
+ * rules, or of 500 servers, held the loop for seconds while it was compiled, built and started).
  */
 export const TURN_SLICE_MS = 10;
 
 /**
- * Cuts long synchronous work into event-loop turns: call the slicer between steps and await what
- * it returns. It answers undefined while the current turn has run less than `sliceMs` (so short
- * work stays synchronous and cheap), else a promise that resolves in a later turn, after pending
- * I/O has been served.
+ * Cuts long synchronous work into event-loop turns: call slice() between steps and await what it
+ * returns. It answers undefined while the current turn has run less than `sliceMs` (short work
+ * stays synchronous), else a promise that resolves in a later turn, after pending I/O has been
+ * served. Waiters resume one per turn, in the order they came: 500 servers' relists whose timers
+ * fire together are spread over 500 turns instead of all resuming in the next one.
  *
  * ```ts
- * const slice = turnSlicer();
  * for (const rule of rules) {
  *   compiled.push(compileRule(rule));
- *   await slice();
+ *   await loopTurns.slice();
  * }
  * ```
  */
-export function turnSlicer(sliceMs = TURN_SLICE_MS): () => Promise<void> | undefined {
-  let turnStarted = performance.now();
-  return () => {
-    if (performance.now() - turnStarted < sliceMs) return undefined;
-    return nextTurn().then(() => {
-      turnStarted = performance.now();
+export class TurnSlicer {
+  private turnStarted = performance.now();
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly sliceMs = TURN_SLICE_MS) {}
+
+  slice(): Promise<void> | undefined {
+    if (this.waiting.length === 0 && performance.now() - this.turnStarted < this.sliceMs) return undefined;
+    return new Promise((resolve) => {
+      this.waiting.push(resolve);
+      if (this.waiting.length === 1) setImmediate(this.resumeNext);
     });
+  }
+
+  // An immediate queued while immediates run waits for the next turn of the loop.
+  private readonly resumeNext = (): void => {
+    this.turnStarted = performance.now();
+    this.waiting.shift()?.();
+    if (this.waiting.length > 0) setImmediate(this.resumeNext);
   };
 }
+
+/** The process's one event loop, shared by everything that slices its work (config loads, relists). */
+export const loopTurns = new TurnSlicer();

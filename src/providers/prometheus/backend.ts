@@ -2,7 +2,7 @@ import { BUILTIN_RESOURCES } from '../../api/builtin-resources.js';
 import type { ResourceResolver } from '../../api/resource-table.js';
 import type { MetricApi, UndiscoveredSource } from '../../api/unknown-metric.js';
 import type { QueryCache } from '../../cache/query-cache.js';
-import { turnSlicer } from '../../lib/turn-slicer.js';
+import { loopTurns } from '../../lib/turn-slicer.js';
 import { ConfigError } from '../../schema/errors.js';
 import type { BackendContext } from '../context.js';
 import type { CustomMetricsProvider, ExternalMetricsProvider, MetricsBackend } from '../provider.js';
@@ -94,7 +94,7 @@ export async function createPrometheusBackend(
     carried?: CarriedSeries;
   } = {},
 ): Promise<PrometheusBackend> {
-  const slice = turnSlicer();
+  const slice = () => loopTurns.slice();
   const rules = await compileRulesInTurns(settings, context.resources ?? BUILTIN_RESOURCES, slice);
   const metrics = prometheusMetricsFor(context.registry);
   const logger = context.logger.child({ backend: 'prometheus' });
@@ -130,7 +130,7 @@ export async function createPrometheusBackend(
       for (const part of queriesBySource.values()) part.forget();
     },
   };
-  const series = createSeriesDiscovery({
+  const series = await createSeriesDiscovery({
     rules,
     sources,
     now: context.now,

@@ -1,5 +1,5 @@
 import { BackgroundRefresh } from '../../lib/background-refresh.js';
-import { turnSlicer } from '../../lib/turn-slicer.js';
+import { loopTurns } from '../../lib/turn-slicer.js';
 import type { Logger } from '../../observability/logger.js';
 import {
   buildDiscovery,
@@ -79,7 +79,8 @@ interface ServerLister {
   relists: BackgroundRefresh<boolean>;
 }
 
-export function createSeriesDiscovery(options: SeriesDiscoveryOptions): SeriesDiscovery {
+/** Built a server per event-loop turn slice (500 servers' timers and signals took 150 ms at once). */
+export async function createSeriesDiscovery(options: SeriesDiscoveryOptions): Promise<SeriesDiscovery> {
   const { rules, sources, metrics } = options;
   let current: Discovery = EMPTY_DISCOVERY;
   let announcedCounts = new Map<string, { custom: number; external: number }>();
@@ -108,14 +109,19 @@ export function createSeriesDiscovery(options: SeriesDiscoveryOptions): SeriesDi
       }),
     };
     servers.set(name, server);
+    await loopTurns.slice();
   }
 
   async function relistServer(server: ServerLister, signal: AbortSignal): Promise<boolean> {
+    // 500 servers' relist timers fire together: their calls and what they found go out and are
+    // taken in a turn slice at a time.
+    await loopTurns.slice();
     const end = options.now();
     const start = new Date(end.getTime() - options.maxAgeMs);
     const lists = await Promise.all(
       server.sources.map((source) => listSeries(source.client, source.rules, { start, end }, signal)),
     );
+    await loopTurns.slice();
     if (signal.aborted) return false;
     const found = new Map<string, Series[] | Error>();
     let failures = 0;
@@ -198,17 +204,8 @@ export function createSeriesDiscovery(options: SeriesDiscoveryOptions): SeriesDi
     announcedCounts = counts;
   }
 
-  // Each server's first calls are made between event-loop turns: 500 servers' requests sent in
-  // one turn held the loop for a second.
-  const everyServer = async (run: (server: ServerLister) => Promise<boolean>) => {
-    const slice = turnSlicer();
-    const runs: Promise<boolean>[] = [];
-    for (const server of servers.values()) {
-      runs.push(run(server));
-      await slice();
-    }
-    return (await Promise.all(runs)).every(Boolean);
-  };
+  const everyServer = (run: (server: ServerLister) => Promise<boolean>) =>
+    Promise.all([...servers.values()].map(run)).then((oks) => oks.every(Boolean));
 
   return {
     current: () => current,
