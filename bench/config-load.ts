@@ -1,7 +1,9 @@
-import { execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { rulesConfig, serversConfig } from '../test/support/large-configs.js';
@@ -12,6 +14,8 @@ import { rulesConfig, serversConfig } from '../test/support/large-configs.js';
  * (one rule each). Their URLs refuse connections, so discovery fails at once and retries: the
  * cost measured is the adapter's own. This build's dist/ (`npx tsc -p tsconfig.json` first) and,
  * with --compare-build, another build's, each in a child process of its own, one after the other.
+ * Per phase: the longest event-loop delay in the child, /livez latency p99 and max polled from
+ * here every 20 ms, and the child's RSS at the phase's end; with a compared build, the ratios.
  *
  *   node --import tsx bench/config-load.ts [--compare-build=/path/to/dist/main.js] [--rounds=N]
  */
@@ -20,6 +24,59 @@ const { values } = parseArgs({ options: { 'compare-build': { type: 'string' }, r
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CHILD = fileURLToPath(new URL('./support/config-load-child.ts', import.meta.url));
 const rounds = Number(values.rounds ?? 1);
+const POLL_MS = 20;
+
+interface Phase {
+  phase: string;
+  from: number;
+  to: number;
+  ms: number;
+  maxEventLoopDelayMs: number;
+  rssMiB: number;
+}
+
+interface PhaseResult extends Omit<Phase, 'from' | 'to'> {
+  livezPolls: number;
+  livezP99Ms: number;
+  livezMaxMs: number;
+}
+
+/** One build's load of one config: each phase with the /livez latencies of the polls sent during it. */
+async function measure(dist: string, path: string): Promise<PhaseResult[]> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, dist, path], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const agent = new Agent({ keepAlive: true });
+  const polls: { sentAt: number; ms: number }[] = [];
+  const phases: Phase[] = [];
+  let poller: NodeJS.Timeout | undefined;
+  const poll = (port: number) => {
+    const sentAt = Date.now();
+    const started = performance.now();
+    get({ host: '127.0.0.1', port, path: '/livez', agent }, (response) => {
+      response.resume();
+      response.on('end', () => polls.push({ sentAt, ms: performance.now() - started }));
+    }).on('error', () => undefined);
+  };
+  for await (const line of createInterface({ input: child.stdout })) {
+    const message = JSON.parse(line) as { port?: number } & Partial<Phase>;
+    if (message.port !== undefined) {
+      const port = message.port;
+      poller = setInterval(() => poll(port), POLL_MS);
+    } else phases.push(message as Phase);
+  }
+  clearInterval(poller);
+  agent.destroy();
+  return phases.map(({ from, to, ...phase }) => {
+    const latencies = polls
+      .filter((p) => p.sentAt >= from && p.sentAt <= to)
+      .map((p) => p.ms)
+      .sort((a, b) => a - b);
+    const at = (q: number) =>
+      Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0);
+    return { ...phase, livezPolls: latencies.length, livezP99Ms: at(0.99), livezMaxMs: at(1) };
+  });
+}
 
 const scratch = mkdtempSync(join(tmpdir(), 'bench-config-load-'));
 const configs = {
@@ -28,18 +85,27 @@ const configs = {
 };
 const builds: Record<string, string> = { this: join(ROOT, 'dist') };
 if (values['compare-build']) builds.compared = dirname(values['compare-build']);
+const RATIO_FIELDS = ['maxEventLoopDelayMs', 'livezP99Ms', 'livezMaxMs', 'rssMiB'] as const;
 
 try {
   for (let round = 0; round < rounds; round++) {
     for (const [name, text] of Object.entries(configs)) {
       const path = join(scratch, 'config.yaml');
       writeFileSync(path, text);
+      const results: Record<string, PhaseResult[]> = {};
       for (const [build, dist] of Object.entries(builds)) {
-        const out = execFileSync(process.execPath, ['--import', 'tsx', CHILD, dist, path], {
-          encoding: 'utf8',
-          maxBuffer: 1024 * 1024,
-        });
-        console.log(JSON.stringify({ config: name, bytes: text.length, build, ...JSON.parse(out) }));
+        results[build] = await measure(dist, path);
+        for (const phase of results[build])
+          console.log(JSON.stringify({ config: name, bytes: text.length, build, ...phase }));
+      }
+      if (!results.compared) continue;
+      for (const [i, phase] of (results.this ?? []).entries()) {
+        const compared = results.compared[i];
+        if (!compared) continue;
+        const ratios = Object.fromEntries(
+          RATIO_FIELDS.map((field) => [field, Number((compared[field] / Math.max(1, phase[field])).toFixed(1))]),
+        );
+        console.log(JSON.stringify({ config: name, phase: phase.phase, comparedOverThis: ratios }));
       }
     }
   }

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
@@ -6,8 +8,10 @@ import { Registry } from 'prom-client';
 /**
  * One build's config load, for bench/config-load.ts: `dist/config/load.js` and
  * `dist/startup/backends.js` of the build in argv[2] read the config file argv[3] as the adapter
- * does at start, then once more as a reload. Printed as one JSON line: the longest event-loop
- * delay of each phase (perf_hooks, 10 ms resolution), which is how long /livez would have waited.
+ * does at start, then once more as a reload. Beside them a /livez server answers at once (as the
+ * adapter's does), for the parent to poll. JSON lines on stdout: `{ port }` once listening, then
+ * per phase its wall-clock span (epoch ms, the settle included), the longest event-loop delay
+ * (perf_hooks, 10 ms resolution: how long /livez would have waited) and the RSS at its end.
  */
 
 const [dist = '', configPath = ''] = process.argv.slice(2);
@@ -17,21 +21,36 @@ const load = await import(pathToFileURL(join(dist, 'config/load.js')).href);
 const { startBackends } = await import(pathToFileURL(join(dist, 'startup/backends.js')).href);
 const { silentLogger } = await import(pathToFileURL(join(dist, 'observability/logger.js')).href);
 
+const livez = createServer((_request, response) => response.end('ok'));
+await new Promise<void>((resolve) => livez.listen(0, '127.0.0.1', resolve));
+const print = (line: object) => process.stdout.write(`${JSON.stringify(line)}\n`);
+print({ port: (livez.address() as AddressInfo).port });
+// The parent's first polls, before any load begins.
+await new Promise((resolve) => setTimeout(resolve, 500));
+
 const delay = monitorEventLoopDelay({ resolution: 10 });
 const settle = () => new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
-const phase = async (run: () => Promise<void>) => {
+const phase = async (name: string, run: () => Promise<void>) => {
   delay.reset();
+  const from = Date.now();
   const started = performance.now();
   await run();
   const ms = performance.now() - started;
   // Discovery's first relists run after start() returns: their work counts too.
   await settle();
-  return { ms: Math.round(ms), maxEventLoopDelayMs: Math.round(delay.max / 1e6) };
+  print({
+    phase: name,
+    from,
+    to: Date.now(),
+    ms: Math.round(ms),
+    maxEventLoopDelayMs: Math.round(delay.max / 1e6),
+    rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
+  });
 };
 
 delay.enable();
 let running: { apply(config: unknown): Promise<void>; close(): Promise<void> } | undefined;
-const start = await phase(async () => {
+await phase('start', async () => {
   const config = await load.loadConfigFile(configPath);
   running = await startBackends(config, {
     flags: { metricsMaxAgeMs: 3_600_000 },
@@ -39,9 +58,9 @@ const start = await phase(async () => {
     registry: new Registry(),
   });
 });
-const reload = await phase(async () => {
+await phase('reload', async () => {
   await running?.apply(await load.loadConfigFile(configPath));
 });
 await running?.close();
-process.stdout.write(`${JSON.stringify({ start, reload })}\n`);
+livez.close();
 process.exit(0);
