@@ -7,22 +7,7 @@ import { loadConfigFile } from '../../src/config/load.js';
 import { OFF_THREAD_MIN_BYTES } from '../../src/config/parse-off-thread.js';
 import { ConfigError } from '../../src/schema/errors.js';
 import { rulesConfig } from '../support/large-configs.js';
-
-/** Turns of the event loop while `work` runs: 0 when it held the loop from start to end. */
-async function loopTurnsDuring(work: () => Promise<unknown>): Promise<number> {
-  let turns = 0;
-  let running = true;
-  const turn = () => {
-    turns++;
-    if (running) setImmediate(turn);
-  };
-  const done = work().finally(() => {
-    running = false;
-  });
-  setImmediate(turn);
-  await done.catch(() => undefined);
-  return turns;
-}
+import { loopTurnsDuring } from '../support/loop-turns.js';
 
 async function withFile<T>(text: string, use: (path: string) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), 'load-off-thread-'));
