@@ -120,10 +120,6 @@ async function concurrentReads(
     const handshakeTimeout = answer.status === 400 && /ERR_TLS_HANDSHAKE_TIMEOUT/.test(answer.text);
     assert.ok([200, 503, 504].includes(answer.status) || handshakeTimeout, `answered ${answer.status}: ${answer.text}`);
   }
-  assert.ok(
-    served.some((answer) => answer.status === 200),
-    'some reads fit the budget and were answered: the bound is measured with answers held',
-  );
   const refused = answers.filter((a): a is AdapterAnswer => !(a instanceof Error) && a.status === 503);
   assert.ok(
     refused.some((answer) => /--max-response-bytes-in-flight/.test(answer.body.message)),
