@@ -11,8 +11,10 @@ dir="$1" name="$2" label="$3" node="$4"
 shift 4
 reporter="$(cd "$(dirname "$0")" && pwd)/test-reporter.mjs"
 rm -f "$dir/$name.out" "$dir/$name.failures" "$dir/$name.status"
+# --enable-source-maps: for files compiled by tsc or run through tsx, node would otherwise place
+# each test at a line of the JavaScript (ha-rolling-restart.test.ts:1), not of the test's source.
 TEST_RUN_LABEL="$label" TEST_FAILURES_FILE="$dir/$name.failures" \
-  "$node" --test --test-concurrency=2 --test-timeout=120000 --test-reporter="$reporter" "$@" 2>&1 |
+  "$node" --enable-source-maps --test --test-concurrency=2 --test-timeout=120000 --test-reporter="$reporter" "$@" 2>&1 |
   tee "$dir/$name.out"
 status=${PIPESTATUS[0]}
 echo "$status" >"$dir/$name.status"

@@ -35,6 +35,15 @@ test('warns a lot', () => {
   for (let copy = 0; copy < 40; copy++) console.error('a warning\\n'.repeat(9));
 });
 `,
+  // Run through tsx, as the end-to-end files are: its line is the TypeScript's.
+  'typed.test.ts': `import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+const expected: number = 3;
+test('fails on its own line', () => {
+  assert.equal(1 + 1, expected);
+});
+`,
   // The runner itself dies (an OOM kill, a CI timeout): no closing lines, only its exit status.
   'killing.test.mjs': `import { test } from 'node:test';
 test('kills its runner', () => {
@@ -68,6 +77,7 @@ describe('npm test ends with every failure of every run', () => {
     for (const [file, text] of Object.entries(FIXTURES)) await writeFile(join(dir, file), text);
     await testRun('first', ['failing.test.mjs', 'exiting.test.mjs']);
     await testRun('killed', ['killing.test.mjs']);
+    await testRun('typed', ['--import', import.meta.resolve('tsx'), 'typed.test.ts']);
     await testRun('later', ['noisy.test.mjs']);
     const recap = await run(process.execPath, [join(ROOT, 'scripts/test-recap.mjs'), logs]).then(
       (done) => ({ ...done, code: 0 }),
@@ -83,6 +93,10 @@ describe('npm test ends with every failure of every run', () => {
   it('names a failed test by run, file:line and name, with its first error lines', () => {
     assert.match(tail(), /^FAIL first: failing\.test\.mjs:4 'adds up'$/m);
     assert.match(tail(), /^--- first: failing\.test\.mjs:4 'adds up'\n.*one and one make three/m);
+  });
+
+  it('names the line of the TypeScript source of a file run through tsx', () => {
+    assert.match(tail(), /^FAIL typed: typed\.test\.ts:5 'fails on its own line'$/m);
   });
 
   it('names a test file whose process exited, with the last lines it wrote', () => {
@@ -101,7 +115,7 @@ describe('npm test ends with every failure of every run', () => {
   it('keeps a line per run and the sum alone on the last line, and fails', () => {
     assert.match(tail(), /^=== first: 1 passed, 2 failed$/m);
     assert.match(tail(), /^=== later: 1 passed, 0 failed$/m);
-    assert.equal(tail().split('\n').at(-1), '2 passed, 3 failed');
+    assert.equal(tail().split('\n').at(-1), '2 passed, 4 failed');
     assert.equal(recapCode, 1);
   });
 
