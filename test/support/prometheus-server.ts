@@ -109,7 +109,8 @@ async function requireTool(tool: string): Promise<void> {
   }
 }
 
-async function freePort(): Promise<number> {
+/** A port nothing listens on now (for a process that takes its port by flag). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
