@@ -8,6 +8,7 @@ import { aggregatedAdapterArgs } from '../support/cluster-harness.js';
 import { hpaObject } from '../support/hpa-objects.js';
 import { type KubeApiserverDouble, startKubeApiserverDouble } from '../support/kube-apiserver-double.js';
 import { freePort, gauge, type PrometheusServer, startPrometheus } from '../support/prometheus-server.js';
+import { QUEUE_DEPTH_CONFIG } from '../support/refresh-replica.js';
 
 /**
  * `--hpa-refresh=leader` in the built adapter: two replicas (dist/main.js) share the Lease of one
@@ -16,14 +17,6 @@ import { freePort, gauge, type PrometheusServer, startPrometheus } from '../supp
  */
 
 const LEASE_SECONDS = 3;
-const CONFIG = `
-externalRules:
-- seriesQuery: '{__name__="broker_queue_depth",queue!=""}'
-  name: {as: queue_depth}
-  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (queue)
-cache:
-  prometheus: { ttl: 2s }
-`;
 
 interface Replica {
   adapter: AdapterProcess;
@@ -69,7 +62,7 @@ describe('--hpa-refresh=leader with two adapter replicas and a Lease', () => {
     const frontProxyCa = await certs.createCa('front-proxy-ca');
     const serving = await issueServingCert(await certs.createCa('adapter-serving-ca'));
     const configPath = join(certs.dir, 'config.yaml');
-    await writeFile(configPath, CONFIG);
+    await writeFile(configPath, QUEUE_DEPTH_CONFIG);
     kube.watch.put(
       hpaObject('default', 'checkout', [{ type: 'External', name: 'queue_depth', matchLabels: { queue: 'q1' } }]),
     );

@@ -9,17 +9,9 @@ import { metricValue } from '../cache/fakes.js';
 import { hpaObject } from '../support/hpa-objects.js';
 import { type KubeApiserverDouble, startKubeApiserverDouble } from '../support/kube-apiserver-double.js';
 import { gauge, type PrometheusServer, startPrometheus } from '../support/prometheus-server.js';
-import { type RefreshReplica, startRefreshReplica } from '../support/refresh-replica.js';
+import { QUEUE_DEPTH_CONFIG, type RefreshReplica, startRefreshReplica } from '../support/refresh-replica.js';
 
 const TTL_MS = 2_000;
-const CONFIG = `
-externalRules:
-- seriesQuery: '{__name__="broker_queue_depth",queue!=""}'
-  name: {as: queue_depth}
-  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (queue)
-cache:
-  prometheus: { ttl: 2s, maxStale: 1m }
-`;
 // A short Lease, so a takeover comes within seconds: renew deadline 2/3 and retry 2/15 of it, as the adapter sets them.
 const LEASE_MS = 3_000;
 
@@ -87,7 +79,7 @@ describe('HPA-aware refresh by the Lease holder only (--hpa-refresh=leader)', ()
     });
     const replica = await startRefreshReplica({
       kubeconfigPath: double.kubeconfigPath,
-      config: CONFIG,
+      config: QUEUE_DEPTH_CONFIG,
       prometheusUrl: prometheus.url,
       leadership: elector,
     });

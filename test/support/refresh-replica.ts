@@ -12,6 +12,16 @@ import { type RunningBackends, startBackends } from '../../src/startup/backends.
 import { metricValue } from '../cache/fakes.js';
 import { capturingLogger } from './capturing-logger.js';
 
+/** One External metric, queue_depth{queue}, over Prometheus's broker_queue_depth, cached 2 s: the Lease tests' config. */
+export const QUEUE_DEPTH_CONFIG = `
+externalRules:
+- seriesQuery: '{__name__="broker_queue_depth",queue!=""}'
+  name: {as: queue_depth}
+  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (queue)
+cache:
+  prometheus: { ttl: 2s, maxStale: 1m }
+`;
+
 // A poll's results; refreshes count apart (result="refresh").
 const CACHE_RESULTS = ['hit', 'miss', 'stale', 'coalesced', 'negative_hit'] as const;
 
