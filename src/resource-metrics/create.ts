@@ -30,8 +30,8 @@ export interface RunningResourceMetrics {
 }
 
 /**
- * The reader of one config's resourceRules, over its first Prometheus server (the only one in the
- * single-server form) and that server's cache. Cheap to build; a rule that cannot work is a
+ * The reader of one config's resourceRules, over the Prometheus server they name (`server:`, as a
+ * rule names its own), else the first (the only one in the single-server form), and that server's cache. Cheap to build; a rule that cannot work is a
  * ConfigError naming its field, so a reload that breaks them is refused.
  */
 export function createResourceMetrics(
@@ -40,8 +40,14 @@ export function createResourceMetrics(
   deps: ResourceMetricsDeps,
 ): RunningResourceMetrics {
   const settings = resolvePrometheusSettings(section, deps.flags);
-  const server = settings?.servers[0];
+  const wanted = resourceRules.rules.server;
+  const server = wanted === undefined ? settings?.servers[0] : settings?.servers.find((s) => s.name === wanted);
   if (!server) {
+    if (wanted !== undefined && settings) {
+      throw new ConfigError(
+        `field ${resourceRules.field}.server: no server is named "${wanted}" (${section?.servers ? 'prometheus.servers names' : 'the single server is'} ${settings.servers.map((s) => s.name).join(', ')})`,
+      );
+    }
     throw new ConfigError(
       `field ${resourceRules.field}: resourceRules need a Prometheus: pass --prometheus-url or set prometheus.url (or prometheus.servers)`,
     );

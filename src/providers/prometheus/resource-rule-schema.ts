@@ -40,6 +40,8 @@ export const resourceRulesSchema = z
     memory: resourceRule,
     /** The window the CPU rate covers, reported as each object's `window`. */
     window: windowDuration,
+    /** The `prometheus.servers` entry both resources are queried on, as a rule's `server:`; default the first. */
+    server: z.string().min(1).optional(),
   })
   .strict();
 
