@@ -67,12 +67,20 @@ describe('readBoundedText', () => {
 });
 
 describe('readBoundedJson', () => {
-  it('parses a body within the limit as it arrives', async () => {
+  it('parses a body within the limit', async () => {
     size = 100 * 1024;
     bytesSent = 0;
     const body = await readBoundedJson(await get(), 1024 * 1024);
     assert.equal((body.value as { items: string }).items.length, bytesSent);
     assert.equal(body.head.slice(0, 12), '{"items":"xx');
+  });
+
+  it('parses a body past the size it parses whole as it arrives, the chunks held so far first', async () => {
+    size = 4 * 1024 * 1024;
+    bytesSent = 0;
+    const body = await readBoundedJson(await get(), 32 * 1024 * 1024);
+    assert.equal((body.value as { items: string }).items.length, bytesSent);
+    assert.equal(body.head, `{"items":"${'x'.repeat(1014)}`);
   });
 
   it('decodes characters split between chunks', async () => {
