@@ -53,10 +53,22 @@ const USER = {
 
 const OVERLAYS = ['base', 'overlays/cert-manager', 'overlays/eks', 'overlays/eks-amp'];
 
+/** The user's way to credentials on EKS: IRSA (their role's ARN) or Pod Identity (no annotation). */
+type Credentials = 'irsa' | 'pod identity';
+type Case = [overlay: string, credentials?: Credentials];
+const CASES = OVERLAYS.flatMap((overlay): Case[] =>
+  overlay.startsWith('overlays/eks')
+    ? [
+        [overlay, 'irsa'],
+        [overlay, 'pod identity'],
+      ]
+    : [[overlay]],
+);
+
 describe('Before you apply (deploy/README.md), run as written', needsKubectl, () => {
-  for (const overlay of OVERLAYS) {
-    const eks = overlay.startsWith('overlays/eks');
-    it(`${overlay}: the commands give an overlay of the user's that renders their image${eks ? ', role' : ''} and config`, () => {
+  for (const [overlay, credentials] of CASES) {
+    const role = credentials === 'irsa' ? ', role' : credentials ? ' and no IRSA annotation (Pod Identity)' : '';
+    it(`${overlay}: the commands give an overlay of the user's that renders their image${role} and config`, () => {
       const repo = mkdtempSync(join(tmpdir(), 'before-you-apply-'));
       try {
         cpSync(join(ROOT, 'deploy'), join(repo, 'deploy'), { recursive: true });
@@ -66,7 +78,8 @@ describe('Before you apply (deploy/README.md), run as written', needsKubectl, ()
         symlinkSync(kubectl ?? '', join(bin, 'kubectl'));
         const script = [
           withValues(block('all overlays'), { OVERLAY: overlay, IMAGE: USER.IMAGE, VERSION: USER.VERSION }),
-          eks ? withValues(block('eks overlays'), { ROLE_ARN: USER.ROLE_ARN }) : '',
+          credentials === 'irsa' ? withValues(block('eks overlays'), { ROLE_ARN: USER.ROLE_ARN }) : '',
+          credentials === 'pod identity' ? block('eks pod identity') : '',
         ].join('\n');
         const env = { PATH: `${bin}:/usr/bin:/bin`, HOME: repo };
         const ran = spawnSync('bash', ['-euo', 'pipefail', '-c', script], { cwd: repo, env, encoding: 'utf8' });
@@ -82,9 +95,14 @@ describe('Before you apply (deploy/README.md), run as written', needsKubectl, ()
           /# edited by the user\n$/,
           "the user's config file is the one shipped",
         );
-        if (eks) {
-          const account = theOne(objects, 'ServiceAccount', ADAPTER);
-          assert.equal(account.metadata.annotations?.['eks.amazonaws.com/role-arn'], USER.ROLE_ARN);
+        if (credentials) {
+          const annotations = theOne(objects, 'ServiceAccount', ADAPTER).metadata.annotations ?? {};
+          if (credentials === 'irsa') assert.equal(annotations['eks.amazonaws.com/role-arn'], USER.ROLE_ARN);
+          else
+            assert.deepEqual(
+              Object.keys(annotations).filter((key) => key.startsWith('eks.amazonaws.com/')),
+              [],
+            );
         }
         assert.equal(
           render({ name: overlay, resources: [`deploy/${overlay}`] }).length,
