@@ -14,6 +14,8 @@ export interface SubjectAccessReviewAuthorizerOptions {
   maxEntries?: number;
   /** Bounds reviews in flight; cached decisions never wait on it. */
   limiter?: Limiter;
+  /** Milliseconds on a monotonic clock, for the decisions' TTLs; default performance.now. */
+  now?: () => number;
 }
 
 interface Decision {
@@ -24,7 +26,9 @@ interface Decision {
 /**
  * Asks kube-apiserver (SubjectAccessReview) whether the user may read the metric, so RBAC
  * stays the single source of truth. Decisions are cached briefly and identical concurrent
- * reviews are made once: the HPA controller asks for the same metric every sync period.
+ * reviews are made once: the HPA controller asks for the same metric every sync period. A
+ * decision still asked for is reviewed again shortly before it expires, so no request waits for
+ * the review that replaces it.
  *
  * When the review itself fails the request is answered 503 ServiceUnavailable rather than
  * kube's 500 InternalError: nothing is wrong in the adapter, the API server is just
@@ -34,9 +38,11 @@ export function createSubjectAccessReviewAuthorizer(options: SubjectAccessReview
   const allowedTtlMs = options.allowedTtlMs ?? 10_000;
   const deniedTtlMs = options.deniedTtlMs ?? 5_000;
   const limiter = options.limiter;
+  // Every HPA poll of one metric shares a decision: it is reviewed again ahead of its expiry (CoalescingCache).
   const cache = new CoalescingCache<Decision>({
     maxEntries: options.maxEntries ?? 10_000,
     ttlMs: (decision) => (decision.allowed ? allowedTtlMs : deniedTtlMs),
+    ...(options.now ? { now: options.now } : {}),
   });
 
   async function review(spec: SubjectAccessReviewSpec): Promise<Decision> {

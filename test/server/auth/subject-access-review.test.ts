@@ -5,6 +5,7 @@ import { loadKubeConfig } from '../../../src/kube/config.js';
 import type { ResourceAttributes } from '../../../src/kube/types.js';
 import { createSubjectAccessReviewAuthorizer } from '../../../src/server/auth/subject-access-review.js';
 import type { UserInfo } from '../../../src/server/auth/types.js';
+import { eventually } from '../../support/adapter-client.js';
 import { createCertDir } from '../../support/certs.js';
 import { rejection } from '../../support/failures.js';
 import { type KubeApiserverDouble, startKubeApiserverDouble } from '../../support/kube-apiserver-double.js';
@@ -158,6 +159,26 @@ describe('SubjectAccessReview authorizer', () => {
     const before = double.calls.subjectaccessreviews;
     await Promise.all(Array.from({ length: 8 }, () => authorizer.authorize(HPA, POD_METRIC)));
     assert.equal(double.calls.subjectaccessreviews - before, 1);
+  });
+
+  it('reviews the decision every HPA poll shares again before it expires: the polls at its expiry make no review', async () => {
+    double.allowRules.push({ user: HPA.name });
+    let now = 1_000;
+    const authorizer = createSubjectAccessReviewAuthorizer({ kube, allowedTtlMs: 10_000, now: () => now });
+    const before = double.calls.subjectaccessreviews;
+    await authorizer.authorize(HPA, EXTERNAL_METRIC);
+    now = 9_500;
+    await authorizer.authorize(HPA, EXTERNAL_METRIC);
+    await eventually('the review ahead of expiry', async () =>
+      double.calls.subjectaccessreviews - before === 2 ? true : undefined,
+    );
+    now = 11_500;
+    await Promise.all(Array.from({ length: 5 }, () => authorizer.authorize(HPA, EXTERNAL_METRIC)));
+    assert.equal(
+      double.calls.subjectaccessreviews - before,
+      2,
+      'the polls after the first decision expired made no review',
+    );
   });
 
   it('answers 503 naming the cause when the review is refused, and does not cache the failure', async () => {
