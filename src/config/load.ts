@@ -1,6 +1,8 @@
 import { open } from 'node:fs/promises';
 import type { z } from 'zod';
 import { formatBytes } from '../lib/text.js';
+import { loopTurns } from '../lib/turn-slicer.js';
+import { checkRulesInTurns, liftPrometheusAdapterKeys } from '../providers/prometheus/config.js';
 import { ConfigError } from '../schema/errors.js';
 import { DEFAULT_CONFIG_YAML } from './default-config.js';
 import { parseYamlOffThread } from './parse-off-thread.js';
@@ -14,7 +16,12 @@ import { type ParsedYaml, parseYamlText } from './yaml-text.js';
  */
 export const DEFAULT_MAX_CONFIG_BYTES = 1024 * 1024;
 
-export async function loadConfigFile(path: string, maxBytes = DEFAULT_MAX_CONFIG_BYTES): Promise<AdapterConfig> {
+/** `slice` gives the event loop back between steps of the schema check (default: the process's turn slicer). */
+export async function loadConfigFile(
+  path: string,
+  maxBytes = DEFAULT_MAX_CONFIG_BYTES,
+  slice: () => Promise<void> | undefined = () => loopTurns.slice(),
+): Promise<AdapterConfig> {
   let bytes: Buffer;
   try {
     // At most maxBytes + 1 bytes are read, however large the file is (or grows while read).
@@ -37,8 +44,25 @@ export async function loadConfigFile(path: string, maxBytes = DEFAULT_MAX_CONFIG
     throw new ConfigError(`config file ${path}: empty; it must configure at least one backend`);
   }
   // Parsed off the event loop (a 1 MiB file held it for seconds on a busy node: /livez with it);
-  // the schema check stays here, since its result holds compiled patterns a thread cannot pass.
-  return validateConfig(configSchema, await parseYamlOffThread(text), path);
+  // the schema check stays here, its rules checked between turns.
+  return validateConfigInTurns(await parseYamlOffThread(text), path, slice);
+}
+
+/** validateConfig of the adapter's schema, with thousands of Prometheus rules checked a slice at a time. */
+async function validateConfigInTurns(
+  parsed: ParsedYaml,
+  source: string,
+  slice: () => Promise<void> | undefined,
+): Promise<AdapterConfig> {
+  if (!('error' in parsed)) {
+    const apart = await checkRulesInTurns(liftPrometheusAdapterKeys(parsed.value), slice);
+    if (apart) {
+      const result = configSchema.safeParse(apart.rest);
+      if (result.success && apart.restore(result.data.prometheus)) return result.data;
+    }
+  }
+  // A refused file is checked whole, so that its message is the schema's.
+  return validateConfig(configSchema, parsed, source);
 }
 
 export function defaultConfig(): AdapterConfig {

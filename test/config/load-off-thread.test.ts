@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { loadConfigFile } from '../../src/config/load.js';
+import { loadConfigFile, parseConfig } from '../../src/config/load.js';
 import { OFF_THREAD_MIN_BYTES } from '../../src/config/parse-off-thread.js';
 import { ConfigError } from '../../src/schema/errors.js';
 import { rulesConfig } from '../support/large-configs.js';
@@ -44,4 +44,75 @@ describe('a large config file is parsed off the event loop', () => {
     assert.match(refusal.message, /invalid YAML: Map keys must be unique/);
     assert.match(refusal.message, /\^/);
   });
+});
+
+/** A slice that always gives the loop back, counting how often it was asked to. */
+function countingSlice(): { slice: () => Promise<void>; count: () => number } {
+  let count = 0;
+  return {
+    slice: () => {
+      count++;
+      return new Promise((resolve) => setImmediate(resolve));
+    },
+    count: () => count,
+  };
+}
+
+const SERVERS_AND_RULES = `prometheus:
+  servers:
+  - { name: a, url: "http://127.0.0.1:9/a" }
+  - { name: b, url: "http://127.0.0.1:9/b" }
+  rules:
+  - seriesQuery: 'http_requests_total{pod!=""}'
+    resources: { template: <<.Resource>> }
+    name: { matches: "^(.*)_total$", as: "\${1}_per_second" }
+    metricsQuery: sum(rate(<<.Series>>{<<.LabelMatchers>>}[2m])) by (<<.GroupBy>>)
+  externalRules:
+  - { seriesQuery: jobs, server: b, metricsQuery: sum(<<.Series>>), nan: noData }
+  - seriesQuery: queue
+    seriesFilters: [{ isNot: "^queue_x$" }]
+    metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>})
+`;
+
+describe("a large config file's rules are checked between event-loop turns", () => {
+  it('gives the event loop back after each rule of a 0.98 MB file (its schema check was one turn)', async () => {
+    const { slice, count } = countingSlice();
+    const rules = await withFile(rulesConfig(980_000), async (path) => {
+      const config = await loadConfigFile(path, undefined, slice);
+      return config.prometheus?.externalRules?.length ?? 0;
+    });
+    assert.ok(rules > 3000, `${rules} rules`);
+    assert.ok(count() >= rules, `the loop was given back ${count()} times for ${rules} rules`);
+  });
+
+  for (const [name, text] of [
+    ['a 0.98 MB file of rules', rulesConfig(980_000)],
+    ['rules on two servers, filters, templates and nan', SERVERS_AND_RULES],
+    [
+      "prometheus-adapter's layout (rules at the top level)",
+      SERVERS_AND_RULES.replace(/^ {2}(rules|externalRules):/gm, '$1:'),
+    ],
+  ] as const) {
+    it(`reads ${name} as the whole schema does`, async () => {
+      const loaded = await withFile(text, (path) => loadConfigFile(path));
+      assert.deepEqual(loaded, parseConfig(text, 'same'));
+    });
+  }
+
+  for (const [name, text] of [
+    ['a rule without metricsQuery', SERVERS_AND_RULES.replace('metricsQuery: sum(<<.Series>>), ', '')],
+    ['a rule naming no server', SERVERS_AND_RULES.replace('server: b', 'server: c')],
+    ['rules given twice', `${SERVERS_AND_RULES}rules: []\n`],
+  ] as const) {
+    it(`refuses ${name} with the whole schema's message`, async () => {
+      const refusal = await withFile(text, (path) =>
+        loadConfigFile(path).then(
+          () => assert.fail('accepted'),
+          (error: unknown) => ({ error, path }),
+        ),
+      );
+      assert.ok(refusal.error instanceof ConfigError);
+      assert.throws(() => parseConfig(text, refusal.path), { message: refusal.error.message });
+    });
+  }
 });

@@ -4,7 +4,7 @@ import { byteSize, metricName, positiveDuration } from '../../schema/fields.js';
 import { failurePolicySchema } from '../failure-policy/config.js';
 import { headers, headerValue } from './header-fields.js';
 import { type ResourceRulesConfig, resourceRulesSchema } from './resource-rule-schema.js';
-import { discoveryRuleSchema } from './rule-schema.js';
+import { type DiscoveryRuleConfig, discoveryRuleSchema } from './rule-schema.js';
 import { prometheusAuthSchema } from './sigv4.js';
 
 /**
@@ -136,20 +136,77 @@ export const prometheusSectionSchema = z
     });
   })
   .superRefine((section, context) => {
-    const names = section.servers?.map((s) => s.name) ?? [SINGLE_SERVER_NAME];
-    for (const key of ['rules', 'externalRules'] as const) {
-      section[key]?.forEach((rule, i) => {
-        if (rule.server === undefined || names.includes(rule.server)) return;
-        context.addIssue({
-          code: 'custom',
-          path: [key, i, 'server'],
-          message: `no server is named "${rule.server}" (${section.servers ? 'prometheus.servers names' : 'the single server is'} ${names.join(', ')})`,
-        });
-      });
-    }
+    for (const issue of unknownRuleServers(section)) context.addIssue({ code: 'custom', ...issue });
   });
 
 export type PrometheusSection = z.infer<typeof prometheusSectionSchema>;
+
+const RULE_KEYS = ['rules', 'externalRules'] as const;
+
+/** Rules naming a server the section does not have. */
+function unknownRuleServers(section: {
+  servers?: readonly { name: string }[] | undefined;
+  rules?: readonly DiscoveryRuleConfig[] | null | undefined;
+  externalRules?: readonly DiscoveryRuleConfig[] | null | undefined;
+}): { path: (string | number)[]; message: string }[] {
+  const names = section.servers?.map((s) => s.name) ?? [SINGLE_SERVER_NAME];
+  const issues: { path: (string | number)[]; message: string }[] = [];
+  for (const key of RULE_KEYS) {
+    section[key]?.forEach((rule, i) => {
+      if (rule.server === undefined || names.includes(rule.server)) return;
+      issues.push({
+        path: [key, i, 'server'],
+        message: `no server is named "${rule.server}" (${section.servers ? 'prometheus.servers names' : 'the single server is'} ${names.join(', ')})`,
+      });
+    });
+  }
+  return issues;
+}
+
+/** A config's Prometheus rules checked apart from the rest of it (see checkRulesInTurns). */
+export interface RulesCheckedApart {
+  /** The config with its rule lists emptied, for the whole schema to check. */
+  rest: Record<string, unknown>;
+  /** Puts the checked rules into the section the schema made of `rest`; false when a rule names an unknown server. */
+  restore(section: PrometheusSection | undefined): boolean;
+}
+
+/**
+ * The rules of a config file (rules lifted under `prometheus:`) checked one at a time between
+ * event-loop turns: a file of thousands held the loop for its whole schema check (issue 20 item
+ * 12). Undefined when there are no rule lists to take apart or a rule fails its check: the whole
+ * schema then checks the file, so a refused file's message is the schema's.
+ */
+export async function checkRulesInTurns(
+  config: unknown,
+  slice: () => Promise<void> | undefined,
+): Promise<RulesCheckedApart | undefined> {
+  if (!isRecord(config) || !isRecord(config.prometheus)) return undefined;
+  const section: Record<string, unknown> = { ...config.prometheus };
+  const checked = new Map<(typeof RULE_KEYS)[number], DiscoveryRuleConfig[]>();
+  for (const key of RULE_KEYS) {
+    const rules = section[key];
+    if (!Array.isArray(rules)) continue;
+    const parsed: DiscoveryRuleConfig[] = [];
+    for (const rule of rules) {
+      const result = discoveryRuleSchema.safeParse(rule);
+      if (!result.success) return undefined;
+      parsed.push(result.data);
+      await slice();
+    }
+    checked.set(key, parsed);
+    section[key] = [];
+  }
+  if (checked.size === 0) return undefined;
+  return {
+    rest: { ...config, prometheus: section },
+    restore(parsed) {
+      if (!parsed) return false;
+      for (const [key, rules] of checked) parsed[key] = rules;
+      return unknownRuleServers(parsed).length === 0;
+    },
+  };
+}
 
 const LIFTED_KEYS = ['rules', 'externalRules'] as const;
 
