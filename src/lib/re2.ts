@@ -5,7 +5,9 @@ import { RE2JS } from 're2js';
  * upstreams' `metrics.matching`) runs on RE2: linear in the input whatever the pattern, so an
  * operator's `(a|aa)+` cannot hold the event loop for seconds as a backtracking RegExp does, and
  * with Go's syntax and meaning (`(?P<name>…)`, `\Q…\E`, `[[:alpha:]]`, inline flags anywhere,
- * `\d` ASCII only), which is what prometheus-adapter's users have written.
+ * `\d` ASCII only), which is what prometheus-adapter's users have written. A pattern keeps no state
+ * between calls (each call takes a matcher from its pool and returns it before it ends): one
+ * compiled pattern may serve many rules.
  */
 export interface Re2Pattern {
   /** The pattern matches somewhere in the input. */

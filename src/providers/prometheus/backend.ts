@@ -12,7 +12,7 @@ import { prometheusCustomProvider, prometheusExternalProvider } from './metric-p
 import { createMetricQueries, type MetricQueries } from './metric-queries.js';
 import { type PrometheusBackendMetrics, prometheusMetricsFor } from './metrics.js';
 import { type RuleSource, type RuleSources, ruleSources } from './rule-sources.js';
-import { type CompiledRule, compileRule, RuleError } from './rules.js';
+import { type CompiledRule, compileRule, RuleCompilations, RuleError } from './rules.js';
 import { type CarriedSeries, createSeriesDiscovery } from './series-discovery.js';
 import type { PrometheusServerSettings, PrometheusSettings } from './settings.js';
 
@@ -67,8 +67,10 @@ function* ruleCompilations(
   settings: Pick<PrometheusSettings, 'rules' | 'externalRules'>,
   resources: ResourceResolver,
 ): Generator<CompiledRule> {
-  for (const [i, rule] of settings.rules.entries()) yield compileRule(rule, 'custom', i, resources);
-  for (const [i, rule] of settings.externalRules.entries()) yield compileRule(rule, 'external', i, resources);
+  const compilations = new RuleCompilations();
+  for (const [i, rule] of settings.rules.entries()) yield compileRule(rule, 'custom', i, resources, compilations);
+  for (const [i, rule] of settings.externalRules.entries())
+    yield compileRule(rule, 'external', i, resources, compilations);
 }
 
 function asConfigError(error: unknown): unknown {

@@ -21,7 +21,8 @@ export { TemplateError } from './template-error.js';
  * Go's text/template with prometheus-adapter's `<<` `>>` delimiters, written for the rule
  * templates: `metricsQuery` (over .Series, .LabelMatchers, .LabelValuesByName, .GroupBy,
  * .GroupBySlice) and `resources.template` (over .Group, .Resource). Missing struct fields are
- * errors, missing map keys print `<no value>` (and `index` gives ""), as in Go.
+ * errors, missing map keys print `<no value>` (and `index` gives ""), as in Go. A template keeps no
+ * state between executions: one compiled template may serve many rules.
  */
 export interface Template {
   readonly source: string;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BUILTIN_RESOURCES } from '../../../src/api/builtin-resources.js';
 import { compileRe2 } from '../../../src/lib/re2.js';
+import { compileRules } from '../../../src/providers/prometheus/backend.js';
 import { expandGoTemplate } from '../../../src/providers/prometheus/go-regexp.js';
 import type { DiscoveryRuleConfig } from '../../../src/providers/prometheus/rule-schema.js';
 import { compileRule, RuleError } from '../../../src/providers/prometheus/rules.js';
@@ -131,6 +132,38 @@ describe('naming a series', () => {
     assert.throws(
       () => compileRule({ seriesQuery: 'up', metricsQuery: '<<' }, 'external', 3, BUILTIN_RESOURCES),
       /prometheus\.externalRules\[3\]\.metricsQuery/,
+    );
+  });
+});
+
+describe('the rules of one config', () => {
+  const repeated = { seriesQuery: 'up', metricsQuery: QUERY, name: { matches: '^(.*)_total$' } };
+
+  it('share one compiled copy of a metricsQuery they repeat, each rule answering as its own', () => {
+    const rules = compileRules(
+      {
+        rules: [repeated, { ...repeated, name: { matches: '^(.*)_total$', as: GO('#{1}_rate') } }],
+        externalRules: [{ ...repeated, seriesFilters: [{ isNot: '^(.*)_total$' }] }],
+      },
+      BUILTIN_RESOURCES,
+    );
+    assert.equal(rules.length, 3);
+    assert.ok(rules.every((r) => r.metricsQuery === rules[0]?.metricsQuery));
+    assert.deepEqual(
+      rules.map((r) => [r.metricName('jobs_total'), r.rejects('jobs_total') ?? 'kept']),
+      [
+        ['jobs', 'kept'],
+        ['jobs_rate', 'kept'],
+        ['jobs', 'seriesFilters[0] isNot "^(.*)_total$"'],
+      ],
+    );
+  });
+
+  it('name their own field when a pattern they repeat does not compile', () => {
+    const bad = { ...repeated, name: { matches: '(' } };
+    assert.throws(
+      () => compileRules({ rules: [repeated], externalRules: [bad, bad] }, BUILTIN_RESOURCES),
+      /prometheus\.externalRules\[0\]\.name\.matches: invalid regular expression/,
     );
   });
 });
