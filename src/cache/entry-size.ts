@@ -28,6 +28,8 @@ const NUMBER_BYTES = 16;
 /** A Date: header, its time value and eight cached calendar fields (96), and the boxed time value (16). */
 const DATE_BYTES = 112;
 const BIGINT_BYTES = 24;
+/** A Buffer or other typed array: its object (JSArrayBuffer and view, ~100 bytes) beside its bytes, which live outside the heap. */
+const TYPED_ARRAY_BYTES = 104;
 
 /**
  * Fixed cost of one entry beyond its key and value: the cache's entry record (80 bytes with its
@@ -61,9 +63,10 @@ function stringBytes(text: string): number {
 
 /**
  * The heap a value holds, by a walk of it: what each string, number, Date, array and plain object
- * costs in V8, an object reached twice counted once. Meant for plain data, as backends cache:
- * the contents of Maps, Sets, typed arrays and private class fields are not seen, and an array
- * grown by push (or filter, flatMap) may hold up to 16 spare slots more than its length.
+ * costs in V8, an object reached twice counted once; a typed array (a Buffer) by its bytes. Meant
+ * for plain data, as backends cache: the contents of Maps, Sets and private class fields are not
+ * seen, and an array grown by push (or filter, flatMap) may hold up to 16 spare slots more than
+ * its length.
  */
 export function estimateValueBytes(value: unknown): number {
   return walk(value, new Set());
@@ -82,6 +85,8 @@ function walk(value: unknown, seen: Set<object>): number {
       if (value === null || seen.has(value)) return 0;
       seen.add(value);
       if (value instanceof Date) return DATE_BYTES;
+      // By its length: walked, a Buffer's values are one step per byte (an upstream's answer is one).
+      if (ArrayBuffer.isView(value)) return TYPED_ARRAY_BYTES + value.byteLength;
       if (Array.isArray(value)) return sum(ARRAY_BYTES, value, seen);
       return sum(OBJECT_BYTES, Object.values(value), seen);
     default:

@@ -42,34 +42,96 @@ interface BodyStream extends NodeJS.ReadableStream {
  * that decodes the text in the continuation of its await (JSON.parse and the objects made from
  * it) has that decoding counted too. Decoding after real I/O is not counted.
  */
-export function readBoundedText(
+export async function readBoundedText(
   stream: BodyStream,
   maxBytes: number,
   budget: ResponseBudget = processResponseBudget(),
 ): Promise<string> {
+  const decoder = new StringDecoder('utf8');
+  const pieces: string[] = [];
+  const read = await readCounted(stream, maxBytes, budget, (chunk) => {
+    pieces.push(decoder.write(chunk));
+  });
+  pieces.push(decoder.end());
+  setImmediate(read.release);
+  return pieces.join('');
+}
+
+/** Bytes read by readBoundedBytes, counted in the response budget until `release` is called. */
+export interface HeldBytes {
+  bytes: Buffer;
+  /** Gives the bytes back to the budget; later calls do nothing. */
+  release(): void;
+}
+
+/**
+ * Reads `stream` to its end as bytes, bounded and counted as readBoundedText's text is, for an
+ * answer that is passed on as it came (an upstream's): no text is made of it. The bytes stay
+ * counted until the caller releases them, once whatever holds them (a response being written)
+ * is done; a declared Content-Length is read into one Buffer of that size, never held twice.
+ */
+export async function readBoundedBytes(
+  stream: BodyStream,
+  maxBytes: number,
+  budget: ResponseBudget = processResponseBudget(),
+): Promise<HeldBytes> {
+  const declared = declaredLength(stream);
+  const into = declared !== undefined && declared <= maxBytes ? Buffer.allocUnsafe(declared) : undefined;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const read = await readCounted(stream, maxBytes, budget, (chunk) => {
+    if (into) chunk.copy(into, size);
+    else chunks.push(chunk);
+    size += chunk.length;
+  });
+  if (into && size !== into.length) {
+    read.release();
+    throw new Error('the answer ended before its last byte');
+  }
+  return { bytes: into ?? Buffer.concat(chunks, size), release: read.release };
+}
+
+/** A reading that ended: its bytes are held in the budget until `release` (idempotent). */
+interface CountedRead {
+  release(): void;
+}
+
+function declaredLength(stream: BodyStream): number | undefined {
+  const declared = Number(stream.headers?.['content-length']);
+  return Number.isFinite(declared) && declared >= 0 ? declared : undefined;
+}
+
+/**
+ * The reading every function here shares: `stream` to its end, each chunk handed to `onChunk`,
+ * bounded by `maxBytes` and counted against `budget` (readBoundedText says how). On a failure the
+ * bytes are given back and the stream destroyed.
+ */
+function readCounted(
+  stream: BodyStream,
+  maxBytes: number,
+  budget: ResponseBudget,
+  onChunk: (chunk: Buffer) => void,
+): Promise<CountedRead> {
   return new Promise((resolve, reject) => {
-    const declared = Number(stream.headers?.['content-length']);
-    if (Number.isFinite(declared) && declared > maxBytes) {
+    const declared = declaredLength(stream);
+    if (declared !== undefined && declared > maxBytes) {
       const error = new BodyTooLargeError(maxBytes);
       stream.destroy(error);
       reject(error);
       return;
     }
-    const decoder = new StringDecoder('utf8');
-    const pieces: string[] = [];
     let size = 0;
     let taken = 0;
     let settled = false;
-    const giveBack = () => {
+    const release = () => {
       budget.give(taken);
       taken = 0;
     };
     const fail = (error: Error) => {
       if (settled) return;
       settled = true;
-      pieces.length = 0;
       stream.removeListener('data', onData);
-      giveBack();
+      release();
       stream.destroy(error);
       reject(error);
     };
@@ -89,7 +151,7 @@ export function readBoundedText(
     const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > maxBytes) return fail(new BodyTooLargeError(maxBytes));
-      pieces.push(decoder.write(chunk));
+      onChunk(chunk);
       if (size > taken) grow(size - taken, () => {});
     };
     stream.on('error', fail);
@@ -99,12 +161,10 @@ export function readBoundedText(
     stream.on('end', () => {
       if (settled) return;
       settled = true;
-      pieces.push(decoder.end());
-      resolve(pieces.join(''));
-      setImmediate(giveBack);
+      resolve({ release });
     });
     const start = () => stream.on('data', onData);
-    if (Number.isFinite(declared) && declared > 0) grow(declared, start);
+    if (declared !== undefined && declared > 0) grow(declared, start);
     else start();
   });
 }

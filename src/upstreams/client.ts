@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { Agent, request } from 'node:https';
-import { BodyTooLargeError, readBoundedText } from '../io/bounded-body.js';
+import { BodyTooLargeError, readBoundedBytes } from '../io/bounded-body.js';
 import { ResponseBudgetError } from '../io/response-budget.js';
 import { TimeoutDeadline } from '../lib/deadline.js';
 import { retryingStaleSockets, staleSocketOr } from '../lib/stale-socket.js';
@@ -90,7 +90,8 @@ export class UpstreamClient {
 
   /**
    * GET `pathAndQuery` as JSON within `timeout` and the caller's signal. Any status the upstream
-   * answers is returned; a 401 is retried once with the token read again (it may have rotated).
+   * answers is returned, its bytes held in the response budget until the caller releases them; a
+   * 401 is retried once with the token read again (it may have rotated).
    */
   async get(pathAndQuery: string, signal: AbortSignal): Promise<UpstreamAnswer> {
     const deadline = new TimeoutDeadline(this.config.timeout, signal);
@@ -99,6 +100,7 @@ export class UpstreamClient {
     try {
       const first = await send();
       if (first.status !== 401 || !this.token) return first;
+      first.release();
       this.token.invalidate();
       return await send();
     } catch (error) {
@@ -132,12 +134,13 @@ export class UpstreamClient {
           signal: deadline.signal,
         },
         (res: IncomingMessage) => {
-          readBoundedText(res, MAX_ANSWER_BYTES).then(
-            (body) =>
+          readBoundedBytes(res, MAX_ANSWER_BYTES).then(
+            (held) =>
               resolve({
                 status: res.statusCode ?? 0,
                 contentType: res.headers['content-type'] ?? '',
-                body,
+                body: held.bytes,
+                release: held.release,
               }),
             reject,
           );

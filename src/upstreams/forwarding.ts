@@ -42,12 +42,14 @@ export interface ForwardingUpstream {
 }
 
 /**
- * What an upstream answered: its status code, content type and body. The body is kept as the text
- * it is (JSON is UTF-8): node sends a string in one write with the headers, and the cache sizes a
- * string by its length, where a Buffer would be walked byte by byte.
+ * What an upstream answered: its status code, content type and body, the bytes as they came (sent
+ * on unchanged, never made text). The bytes count in the process-wide response budget until
+ * `release` is called: once the answer has been written to the client that asked for it, or once
+ * the cache holds it (the cache's own budget counts it from then on). Later calls do nothing.
  */
 export interface UpstreamAnswer {
   status: number;
   contentType: string;
-  body: string;
+  body: Buffer;
+  release(): void;
 }

@@ -40,7 +40,7 @@ export class Upstream implements ForwardingUpstream {
     // Only 2xx answers are kept; a Status goes out uncached (thrown past the cache, which may
     // serve a stale value instead while the upstream fails).
     return this.cache
-      .fetch(pathAndQuery, (signal) => this.call(pathAndQuery, metric, signal).then(passSuccess), { deadline })
+      .fetch(pathAndQuery, (signal) => this.call(pathAndQuery, metric, signal).then(cachedFrom), { deadline })
       .catch((error: unknown) => {
         if (error instanceof NotCached) return error.answer;
         throw error;
@@ -57,7 +57,12 @@ export class Upstream implements ForwardingUpstream {
     const started = performance.now();
     try {
       const answer = await this.client.get(pathAndQuery, signal);
-      checkAnswer(answer);
+      try {
+        checkAnswer(answer);
+      } catch (error) {
+        answer.release();
+        throw error;
+      }
       this.metrics.requests.inc({ upstream, code: String(answer.status) });
       this.metrics.duration.observe({ upstream }, (performance.now() - started) / 1000);
       return answer;
@@ -80,7 +85,12 @@ class NotCached extends Error {
   }
 }
 
-function passSuccess(answer: UpstreamAnswer): UpstreamAnswer {
+/**
+ * A 2xx answer as the cache keeps it, else thrown past it. The cache's budget counts a kept answer,
+ * so the response budget has its bytes back at once; a Status, small, is written uncounted.
+ */
+function cachedFrom(answer: UpstreamAnswer): UpstreamAnswer {
+  answer.release();
   if (answer.status >= 200 && answer.status < 300) return answer;
   throw new NotCached(answer);
 }
@@ -100,7 +110,7 @@ function checkAnswer(answer: UpstreamAnswer): void {
     throw garbage(`Content-Type "${clip(answer.contentType, 80)}"`);
   let object: { kind?: unknown; apiVersion?: unknown } | null;
   try {
-    object = JSON.parse(answer.body) as typeof object;
+    object = JSON.parse(answer.body.toString('utf8')) as typeof object;
   } catch {
     throw garbage('a body that does not parse as JSON');
   }

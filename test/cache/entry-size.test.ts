@@ -84,4 +84,10 @@ describe('estimateValueBytes', () => {
     assert.ok(estimateValueBytes(10n) > 0);
     assert.ok(estimateValueBytes({ at: new Date(0) }) > estimateValueBytes({ at: 0 }));
   });
+
+  it('charges a Buffer (an upstream answer kept as it came) its bytes, without walking them', () => {
+    const body = Buffer.alloc(1024 * 1024);
+    const bytes = estimateValueBytes({ status: 200, body });
+    assert.ok(bytes > body.length && bytes < body.length + 1024, `${bytes} estimated`);
+  });
 });

@@ -34,29 +34,37 @@ export function sendRenderedJson(
 /** Ends `res` with `text` of `bytes` UTF-8 bytes: at once, or a slice at a time when it is large. */
 export function endWithBody(res: ServerResponse, text: string, bytes: number): void {
   if (bytes <= SLICED_BODY_BYTES) res.end(text);
-  else writeInSlices(res, text);
+  else writeInSlices(res, text.length, (offset) => textSlice(text, offset));
+}
+
+/** Ends `res` with `body` as it is: at once, or a slice at a time when it is large. */
+export function endWithBytes(res: ServerResponse, body: Buffer): void {
+  if (body.length <= SLICED_BODY_BYTES) res.end(body);
+  else writeInSlices(res, body.length, (offset) => body.subarray(offset, offset + SLICE_SIZE));
 }
 
 /** Bodies larger than this are written a slice at a time (writeInSlices). */
 const SLICED_BODY_BYTES = 1024 * 1024;
-const SLICE_CHARACTERS = 256 * 1024;
+/** Characters of a text, bytes of a Buffer. */
+const SLICE_SIZE = 256 * 1024;
 
 /**
  * A body written whole is copied at once into a Buffer and, over TLS, into its encrypted form: a
  * 30 MiB answer held about 90 MiB outside the heap until the client had read all of it. Written
  * a slice at a time, as the socket drains, it holds one slice's copies; a client that leaves
- * stops the writing.
+ * stops the writing. `sliceAt` gives the slice that starts at an offset into the body's `length`.
  */
-function writeInSlices(res: ServerResponse, json: string): void {
+function writeInSlices<Slice extends { length: number }>(
+  res: ServerResponse,
+  length: number,
+  sliceAt: (offset: number) => Slice,
+): void {
   let offset = 0;
   const writeMore = (): void => {
     while (!res.destroyed) {
-      let end = Math.min(offset + SLICE_CHARACTERS, json.length);
-      // The two halves of a surrogate pair written apart would each become U+FFFD.
-      if (end < json.length && isHighSurrogate(json.charCodeAt(end - 1))) end++;
-      const slice = json.slice(offset, end);
-      offset = end;
-      if (offset === json.length) {
+      const slice = sliceAt(offset);
+      offset += slice.length;
+      if (offset === length) {
         res.end(slice);
         return;
       }
@@ -67,6 +75,13 @@ function writeInSlices(res: ServerResponse, json: string): void {
     }
   };
   writeMore();
+}
+
+/** SLICE_SIZE characters of `text` from `offset`; never half a surrogate pair, which would become U+FFFD. */
+function textSlice(text: string, offset: number): string {
+  let end = Math.min(offset + SLICE_SIZE, text.length);
+  if (end < text.length && isHighSurrogate(text.charCodeAt(end - 1))) end++;
+  return text.slice(offset, end);
 }
 
 function isHighSurrogate(code: number): boolean {

@@ -157,7 +157,7 @@ async function forward(
 ): Promise<void> {
   const deadline = new RequestDeadline(req, timeoutMs);
   try {
-    sendForwarded(res, await upstream.forward(req.originalUrl, metric, deadline));
+    sendForwarded(res, await upstream.forward(req.originalUrl, metric, deadline), timeoutMs);
   } catch (error) {
     throw deadline.failure(error);
   } finally {
