@@ -45,6 +45,8 @@ export interface HpaRefresherOptions {
   /** After a failed refresh, the next try comes this soon. Default 5 s; 30 s for a metric with no data or not served. */
   retryMs?: number;
   now?: () => number;
+  /** Uniform in [0, 1), for spreading refreshes (see KeptRead.phase); default Math.random. */
+  random?: () => number;
   timers?: RefreshTimers;
 }
 
@@ -61,6 +63,15 @@ interface KeptRead {
   /** How long the last refresh took, to reload ahead of expiry by more than that. */
   lastMs: number;
   refreshed: boolean;
+  /**
+   * Reads learned together (a warm-up, many HPAs created at once) or recovering together from a
+   * backend outage are loaded together, and so would stay due together every TTL: a burst of
+   * refreshes holding the event loop and the backend while HPA polls wait behind it. After such a
+   * load (`unspread`) the next refresh comes at a random point before its usual time and loads
+   * even though the value is not about to expire (`early`); from then on the read keeps that
+   * phase (`spread`). The price is one early load per read, once.
+   */
+  phase: 'unspread' | 'early' | 'spread';
 }
 
 const NOT_SERVED_RETRY_MS = 30_000;
@@ -79,6 +90,7 @@ export class HpaRefresher {
   private readonly readsOfHpa = new Map<string, string[]>();
   private readonly background: BackgroundRefresh<void>;
   private readonly now: () => number;
+  private readonly random: () => number;
   private readonly metrics: RefreshMetrics;
   private readonly failureLog;
   /** How late due reads were started lately (a backlog behind a slow backend or a busy process): the lead grows by it. */
@@ -87,6 +99,7 @@ export class HpaRefresher {
 
   constructor(private readonly options: HpaRefresherOptions) {
     this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
     this.failureLog = createLogSampler(5, 60_000, this.now);
     this.metrics = refreshMetrics(options.registry, this, options.hpas, options.leadership);
     this.background = new BackgroundRefresh({
@@ -178,7 +191,15 @@ export class HpaRefresher {
       const read = wanted[i] as ControllerRequest;
       const kept = this.reads.get(path);
       if (kept) kept.hpas.add(key);
-      else this.reads.set(path, { read, hpas: new Set([key]), dueAt: this.now(), lastMs: 0, refreshed: false });
+      else
+        this.reads.set(path, {
+          read,
+          hpas: new Set([key]),
+          dueAt: this.now(),
+          lastMs: 0,
+          refreshed: false,
+          phase: 'unspread',
+        });
     }
     this.readsOfHpa.set(key, paths);
   }
@@ -221,7 +242,8 @@ export class HpaRefresher {
     if (kept.refreshed) this.lateMs = Math.max(this.lateMs, started - kept.dueAt);
     const minLeadMs = this.options.minLeadMs ?? MIN_REFRESH_LEAD_MS;
     const leadMs = Math.max(minLeadMs, 3 * kept.lastMs, 2 * this.lateMs);
-    const refresh: CacheRefresh = { leadMs, expiresAt: undefined };
+    const early = kept.phase === 'early';
+    const refresh: CacheRefresh = { leadMs: early ? Number.POSITIVE_INFINITY : leadMs, expiresAt: undefined };
     const deadline = new TimeoutDeadline(this.options.timeoutMs ?? 10_000, signal);
     try {
       await this.call(kept.read, { deadline, refresh }, deadline.signal);
@@ -230,11 +252,14 @@ export class HpaRefresher {
       kept.refreshed = true;
       const expiresAt = refresh.expiresAt ?? at + (this.options.retryMs ?? 5_000);
       // Never due again at once: a TTL shorter than twice the lead is refreshed at half its length.
-      kept.dueAt = expiresAt - Math.min(leadMs, (expiresAt - at) / 2);
+      const dueAt = expiresAt - Math.min(leadMs, (expiresAt - at) / 2);
+      kept.dueAt = kept.phase === 'unspread' ? at + this.random() * (dueAt - at) : dueAt;
+      kept.phase = kept.phase === 'unspread' ? 'early' : 'spread';
       this.metrics.refreshes.inc({ outcome: 'success' });
     } catch (error) {
       if (signal.aborted) return;
       kept.refreshed = true;
+      kept.phase = 'unspread';
       const notServed = error instanceof ApiError && error.reason === 'NotFound';
       kept.dueAt = this.now() + (notServed ? NOT_SERVED_RETRY_MS : (this.options.retryMs ?? 5_000));
       this.metrics.refreshes.inc({ outcome: notServed ? 'not_found' : 'error' });
