@@ -2,16 +2,17 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { gauge, type SeriesSpec, startPrometheus } from '../test/support/prometheus-server.js';
 import {
   type CertificateFiles,
-  cacheCounters,
   certificateIn,
   counterDelta,
+  type LoopReading,
+  loopReading,
   startAdapterServer,
 } from './support/adapter.js';
-import { cpuSeconds, SERVER_CPU } from './support/processes.js';
+import { cpuSeconds, LOAD_CPU, pinRunningProcess, SERVER_CPU } from './support/processes.js';
 import { percentile, round, sortedCopy } from './support/stats.js';
 
 /**
@@ -19,7 +20,10 @@ import { percentile, round, sortedCopy } from './support/stats.js';
  * selector, so its own PromQL and cache key) once per HPA sync period, the requests spread evenly
  * (≈ 667 req/s for 10,000 keys every 15 s), against a real Prometheus holding one series per key.
  * The first period fills the cache (every request a miss); the measured part follows it, with the
- * cache's default settings (ttl 15 s, refresh-ahead in the last 20 %, 10,000 entries).
+ * cache's default settings (ttl 20 s, refresh-ahead in the last half, 10,000 entries). The adapter
+ * runs on CPU 0 alone, Prometheus beside the load generator on CPU 1. Beside the client-observed
+ * latencies it reports the adapter's event-loop delay and GC pauses over the measured part, and the
+ * load generator's own loop delay: a slow poll is the adapter's only where its loop was late.
  */
 
 export const CONFIG = `
@@ -49,6 +53,8 @@ export interface PhaseResult {
   failures: number;
   /** Failed requests by HTTP status, or by error code when no answer came. */
   failuresBy?: Record<string, number>;
+  /** The load generator's own event-loop delay meanwhile: a late client adds its lateness to every latency it measures. */
+  clientLoopDelayMs: { p99: number; max: number };
 }
 
 export interface HpaClientsResult {
@@ -66,6 +72,11 @@ export interface HpaClientsResult {
   cpuPercent: { adapter?: number; prometheus?: number };
   /** The adapter's CPU time per request over the measured part (the background refreshes included). */
   adapterCpuMsPerRequest?: number;
+  /**
+   * The adapter's event-loop delay over the measured part, and its GC pauses then (ms): what of
+   * the client-observed latency the adapter's own work caused, apart from the machine's.
+   */
+  adapterLoop: { delayMs: LoopReading['loopDelayMs']; gcMs: LoopReading['gcSeconds'] };
   /** The same for `compareMainJs`, and this build ÷ it. */
   baseline?: HpaClientsResult & { build: string };
   ratios?: { adapterCpuPerRequest: number; p99: number; backendCallsPerMinute: number };
@@ -80,6 +91,10 @@ export async function runHpaClientsBench(options: HpaClientsOptions): Promise<Hp
     gauge('broker_queue_depth', { namespace: 'default', queue: queueName(i) }, i, range),
   );
   const prometheus = await startPrometheus({ series });
+  // Prometheus answers every poll's refresh (a third of a core at 10,000 HPAs): on the adapter's CPU
+  // its threads, woken by each query, preempted the adapter mid-request, a delay that is the
+  // machine's, not the adapter's. In a cluster it runs elsewhere: here it shares the load generator's CPU.
+  pinRunningProcess(prometheus.pid, LOAD_CPU);
   const agent = new Agent({ keepAlive: true, maxSockets: 64, rejectUnauthorized: false });
   try {
     const certificate = await certificateIn(join(dir, 'certs'));
@@ -130,7 +145,8 @@ async function measureBuild(
     const url = (key: number) => `${base}${PATH}?labelSelector=${encodeURIComponent(`queue=${queueName(key)}`)}`;
     const intervalMs = (options.periodSeconds * 1000) / options.keys;
     const fill = await sendEvenly(options.keys, intervalMs, 0, (n) => url(n % options.keys), agent);
-    const before = await cacheCounters(base);
+    // This scrape also restarts the adapter's event-loop delay histogram (prom-client resets it at each).
+    const before = await loopReading(base);
     const cpuBefore = { adapter: cpuSeconds(adapter.child.pid), prometheus: cpuSeconds(prometheus.pid) };
     const measuredCount = Math.round((options.measureSeconds * 1000) / intervalMs);
     const measured = await sendEvenly(measuredCount, intervalMs, options.keys, (n) => url(n % options.keys), agent);
@@ -141,8 +157,15 @@ async function measureBuild(
       adapter: busy(adapterCpu, cpuBefore.adapter),
       prometheus: busy(cpuSeconds(prometheus.pid), cpuBefore.prometheus),
     };
-    const cache = counterDelta(before, await cacheCounters(base));
+    const after = await loopReading(base);
+    const cache = counterDelta(before.counters, after.counters);
+    const gcMs = (kind: keyof LoopReading['gcSeconds']) =>
+      round((after.gcSeconds[kind] - before.gcSeconds[kind]) * 1000, 0);
     return {
+      adapterLoop: {
+        delayMs: after.loopDelayMs,
+        gcMs: { major: gcMs('major'), minor: gcMs('minor'), incremental: gcMs('incremental') },
+      },
       ...(adapterCpu !== undefined && cpuBefore.adapter !== undefined
         ? { adapterCpuMsPerRequest: round(((adapterCpu - cpuBefore.adapter) * 1000) / measuredCount, 3) }
         : {}),
@@ -186,6 +209,8 @@ export async function sendEvenly(
   };
   let sent = 0;
   const pending: Promise<void>[] = [];
+  const clientLoop = monitorEventLoopDelay({ resolution: 10 });
+  clientLoop.enable();
   const started = performance.now();
   await new Promise<void>((resolve) => {
     const timer = setInterval(() => {
@@ -209,6 +234,7 @@ export async function sendEvenly(
     }, TICK_MS);
   });
   await Promise.all(pending);
+  clientLoop.disable();
   const seconds = (performance.now() - started) / 1000;
   const sorted = sortedCopy(latencies);
   return {
@@ -219,6 +245,7 @@ export async function sendEvenly(
     maxMs: round(sorted[sorted.length - 1] ?? 0, 2),
     failures,
     ...(failures > 0 ? { failuresBy } : {}),
+    clientLoopDelayMs: { p99: round(clientLoop.percentile(99) / 1e6, 1), max: round(clientLoop.max / 1e6, 1) },
   };
 }
 

@@ -118,6 +118,7 @@ function hpaClientsBuildRows(r: HpaClientsResult, name: string): Row[] {
   const phase = (p: PhaseResult) =>
     `${p.requestsPerSecond} req/s, p50 ${p.p50Ms} ms, p99 ${p.p99Ms} ms, ${p.failures} failed`;
   const c = r.cache;
+  const loop = r.adapterLoop;
   return [
     [name, `first ${r.periodSeconds} s (fills the cache)`, phase(r.fill), ''],
     ['(b)', `next ${r.measured.seconds} s`, phase(r.measured), `p99 < 20 ms ${mark(r.measured.p99Ms < 20)}`],
@@ -131,6 +132,12 @@ function hpaClientsBuildRows(r: HpaClientsResult, name: string): Row[] {
       '(b)',
       'CPU used (share of one core)',
       `adapter ${r.cpuPercent.adapter ?? '?'} % (${r.adapterCpuMsPerRequest ?? '?'} ms per request), Prometheus ${r.cpuPercent.prometheus ?? '?'} %`,
+      '',
+    ],
+    [
+      '(b)',
+      'event-loop delay, measured part',
+      `adapter p99 ${loop.delayMs.p99} ms, max ${loop.delayMs.max} ms (GC ${loop.gcMs.major} ms major, ${loop.gcMs.minor} ms minor); load generator p99 ${r.measured.clientLoopDelayMs.p99} ms, max ${r.measured.clientLoopDelayMs.max} ms`,
       '',
     ],
   ];

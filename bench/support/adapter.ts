@@ -134,7 +134,35 @@ export function sumSamples(exposition: string, name: string, labels: Readonly<Re
 
 /** The adapter's own counters that the benchmarks report. */
 export async function cacheCounters(baseUrl: string, agent?: Agent): Promise<Record<string, number>> {
+  return countersIn((await httpsGet(`${baseUrl}/metrics`, agent)).body);
+}
+
+/**
+ * What the adapter's event loop went through, from one scrape of its /metrics: the loop's delay
+ * (perf_hooks monitorEventLoopDelay, which prom-client resets at every scrape, so this is the
+ * delay since the scrape before) and the GC pause time so far, by kind. A request cannot be
+ * answered faster than the loop gets to it: the delay is the adapter's share of a poll's latency
+ * that its own CPU work caused, apart from the machine's.
+ */
+export interface LoopReading {
+  loopDelayMs: { p50: number; p99: number; max: number };
+  gcSeconds: { major: number; minor: number; incremental: number };
+  counters: Record<string, number>;
+}
+
+export async function loopReading(baseUrl: string, agent?: Agent): Promise<LoopReading> {
   const { body } = await httpsGet(`${baseUrl}/metrics`, agent);
+  const ms = (name: string) =>
+    Math.round(sumSamples(body, `hpa_metrics_adapter_nodejs_eventloop_lag_${name}_seconds`) * 1e5) / 100;
+  const gc = (kind: string) => sumSamples(body, 'hpa_metrics_adapter_nodejs_gc_duration_seconds_sum', { kind });
+  return {
+    loopDelayMs: { p50: ms('p50'), p99: ms('p99'), max: ms('max') },
+    gcSeconds: { major: gc('major'), minor: gc('minor'), incremental: gc('incremental') },
+    counters: countersIn(body),
+  };
+}
+
+function countersIn(body: string): Record<string, number> {
   const requests = (result: string) =>
     sumSamples(body, 'hpa_metrics_adapter_cache_requests_total', { backend: 'prometheus', result });
   return {
