@@ -43,5 +43,23 @@ export class TurnSlicer {
   };
 }
 
+/** Runs a generator of steps to its end in this turn; its value. */
+export function runAtOnce<T>(steps: Generator<unknown, T>): T {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** Runs a generator of steps to its end, giving the loop back between steps when `slice` says so. */
+export async function runInTurns<T>(steps: Generator<unknown, T>, slice: () => Promise<void> | undefined): Promise<T> {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    const turn = slice();
+    if (turn) await turn;
+  }
+}
+
 /** The process's one event loop, shared by everything that slices its work (config loads, relists). */
 export const loopTurns = new TurnSlicer();

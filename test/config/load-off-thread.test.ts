@@ -7,7 +7,7 @@ import { loadConfigFile, parseConfig } from '../../src/config/load.js';
 import { OFF_THREAD_MIN_BYTES } from '../../src/config/parse-off-thread.js';
 import { ConfigError } from '../../src/schema/errors.js';
 import { rulesConfig } from '../support/large-configs.js';
-import { loopTurnsDuring } from '../support/loop-turns.js';
+import { countingSlice, loopTurnsDuring } from '../support/loop-turns.js';
 
 async function withFile<T>(text: string, use: (path: string) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), 'load-off-thread-'));
@@ -45,18 +45,6 @@ describe('a large config file is parsed off the event loop', () => {
     assert.match(refusal.message, /\^/);
   });
 });
-
-/** A slice that always gives the loop back, counting how often it was asked to. */
-function countingSlice(): { slice: () => Promise<void>; count: () => number } {
-  let count = 0;
-  return {
-    slice: () => {
-      count++;
-      return new Promise((resolve) => setImmediate(resolve));
-    },
-    count: () => count,
-  };
-}
 
 const SERVERS_AND_RULES = `prometheus:
   servers:

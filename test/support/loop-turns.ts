@@ -13,3 +13,15 @@ export async function loopTurnsDuring(work: () => Promise<unknown>): Promise<num
   await done.catch(() => undefined);
   return turns;
 }
+
+/** A slice (as TurnSlicer.slice) that gives the loop back every time, counting how often it was asked to. */
+export function countingSlice(): { slice: () => Promise<void>; count: () => number } {
+  let count = 0;
+  return {
+    slice: () => {
+      count++;
+      return new Promise((resolve) => setImmediate(resolve));
+    },
+    count: () => count,
+  };
+}

@@ -11,7 +11,7 @@ import { createPrometheusClient, type PrometheusClient, type PrometheusClientOpt
 import { prometheusCustomProvider, prometheusExternalProvider } from './metric-providers.js';
 import { createMetricQueries, type MetricQueries } from './metric-queries.js';
 import { type PrometheusBackendMetrics, prometheusMetricsFor } from './metrics.js';
-import { type RuleSource, type RuleSources, ruleSources } from './rule-sources.js';
+import { type RuleSource, type RuleSources, ruleSourcesInTurns } from './rule-sources.js';
 import { type CompiledRule, compileRule, RuleCompilations, RuleError } from './rules.js';
 import { type CarriedSeries, createSeriesDiscovery } from './series-discovery.js';
 import type { PrometheusServerSettings, PrometheusSettings } from './settings.js';
@@ -100,8 +100,11 @@ export async function createPrometheusBackend(
   const rules = await compileRulesInTurns(settings, context.resources ?? BUILTIN_RESOURCES, slice);
   const metrics = prometheusMetricsFor(context.registry);
   const logger = context.logger.child({ backend: 'prometheus' });
-  const sources = ruleSources(settings, rules, (server, clientOptions) =>
-    clientFor(server.name, clientOptions, metrics),
+  const sources = await ruleSourcesInTurns(
+    settings,
+    rules,
+    (server, clientOptions) => clientFor(server.name, clientOptions, metrics),
+    slice,
   );
   const queriesBySource = new Map<RuleSource, MetricQueries>();
   for (const source of sources.all) {

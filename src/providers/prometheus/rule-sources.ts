@@ -1,3 +1,4 @@
+import { runAtOnce, runInTurns } from '../../lib/turn-slicer.js';
 import { ConfigError } from '../../schema/errors.js';
 import { listSeries, type Series } from './announced-metrics.js';
 import type { PrometheusClient } from './client.js';
@@ -28,6 +29,8 @@ export interface RuleSources {
   seriesKey(rule: CompiledRule): string;
 }
 
+type ClientFor = (server: PrometheusServerSettings, options: PrometheusServerSettings['client']) => PrometheusClient;
+
 /**
  * `rules` are `settings.rules` then `settings.externalRules`, compiled in that order (compileRules).
  * `clientFor` builds a source's client from its server's options with the tenant's header set.
@@ -35,10 +38,30 @@ export interface RuleSources {
 export function ruleSources(
   settings: PrometheusSettings,
   rules: readonly CompiledRule[],
-  clientFor: (server: PrometheusServerSettings, options: PrometheusServerSettings['client']) => PrometheusClient,
+  clientFor: ClientFor,
 ): RuleSources {
+  return runAtOnce(sourceBuilds(settings, rules, clientFor));
+}
+
+/** ruleSources between event-loop turns: 500 servers' clients were built in one. */
+export function ruleSourcesInTurns(
+  settings: PrometheusSettings,
+  rules: readonly CompiledRule[],
+  clientFor: ClientFor,
+  slice: () => Promise<void> | undefined,
+): Promise<RuleSources> {
+  return runInTurns(sourceBuilds(settings, rules, clientFor), slice);
+}
+
+/** ruleSources' steps: a server's own source (its client), then a rule (and any tenant's client) each. */
+function* sourceBuilds(
+  settings: PrometheusSettings,
+  rules: readonly CompiledRule[],
+  clientFor: ClientFor,
+): Generator<void, RuleSources> {
   const configs: readonly DiscoveryRuleConfig[] = [...settings.rules, ...settings.externalRules];
   const [first] = settings.servers;
+  const serversByName = new Map(settings.servers.map((server) => [server.name, server]));
   const byKey = new Map<string, RuleSource>();
   const bySource = new Map<CompiledRule, RuleSource>();
   const sourceFor = (server: PrometheusServerSettings, tenant: string | undefined): RuleSource => {
@@ -55,17 +78,21 @@ export function ruleSources(
     return source;
   };
   // Every server's own source exists, rules or not, so each is listed and named in logs and explain.
-  for (const server of settings.servers) sourceFor(server, undefined);
-  rules.forEach((rule, i) => {
+  for (const server of settings.servers) {
+    sourceFor(server, undefined);
+    yield;
+  }
+  for (const [i, rule] of rules.entries()) {
     const config = configs[i];
-    const server = config?.server === undefined ? first : settings.servers.find((s) => s.name === config.server);
+    const server = config?.server === undefined ? first : serversByName.get(config.server);
     // The config schema refuses both; settings built by hand meet them here.
     if (!server) throw new ConfigError(`field prometheus.${rule.id}.server: no server is named "${config?.server}"`);
     const tenant = config?.tenant === undefined || config.tenant === server.tenant ? undefined : config.tenant;
     const source = sourceFor(server, tenant);
     source.rules.push(rule);
     bySource.set(rule, source);
-  });
+    yield;
+  }
   const of = (rule: CompiledRule): RuleSource => {
     const source = bySource.get(rule);
     if (!source) throw new Error(`${rule.id} is not a rule of these settings`);
