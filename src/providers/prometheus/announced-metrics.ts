@@ -1,5 +1,6 @@
 import pMap from 'p-map';
 import type { GroupResource } from '../../api/group-resource.js';
+import { loopTurns } from '../../lib/turn-slicer.js';
 import { type CustomMetricInfo, customMetricKey, type ExternalMetricInfo } from '../provider.js';
 import type { CompiledRule } from './rules.js';
 
@@ -204,23 +205,31 @@ function groupByName(series: readonly Series[]): Map<string, Series[]> {
 /** The /api/v1/series calls one relist of one server has in flight. */
 const SERIES_QUERIES_AT_ONCE = 16;
 
-/** Runs each distinct seriesQuery once against /api/v1/series; a failed query yields its Error. */
+/**
+ * Runs each distinct seriesQuery once against /api/v1/series; a failed query yields its Error.
+ * `slice` gives the event loop back before each call (default: the process's turn slicer).
+ */
 export async function listSeries(
   client: { series(match: string, start: Date, end: Date, signal?: AbortSignal): Promise<Series[]> },
   rules: readonly CompiledRule[],
   window: { start: Date; end: Date },
   signal?: AbortSignal,
+  slice: () => Promise<void> | undefined = () => loopTurns.slice(),
 ): Promise<Map<string, Series[] | Error>> {
   const queries = [...new Set(rules.map((r) => r.seriesQuery))];
   // A few at a time: thousands of rules started as many requests in one turn of the event loop
   // (seconds of it on a busy node, /livez waiting) and as many concurrent calls on Prometheus.
+  // And a turn slice at a time: a server refusing connections failed the calls in flight together,
+  // and each failure's next call started in the same turn (100-380 ms of it for 3,887 rules).
   const answers = await pMap(
     queries,
-    (query) =>
-      client.series(query, window.start, window.end, signal).then(
+    async (query) => {
+      await slice();
+      return client.series(query, window.start, window.end, signal).then(
         (series): Series[] | Error => series,
         (error: unknown): Series[] | Error => (error instanceof Error ? error : new Error(String(error))),
-      ),
+      );
+    },
     { concurrency: SERIES_QUERIES_AT_ONCE },
   );
   return new Map(queries.map((query, i) => [query, answers[i] as Series[] | Error]));

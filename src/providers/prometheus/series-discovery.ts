@@ -121,12 +121,13 @@ export async function createSeriesDiscovery(options: SeriesDiscoveryOptions): Pr
     const lists = await Promise.all(
       server.sources.map((source) => listSeries(source.client, source.rules, { start, end }, signal)),
     );
-    await loopTurns.slice();
-    if (signal.aborted) return false;
     const found = new Map<string, Series[] | Error>();
     let failures = 0;
-    server.sources.forEach((source, i) => {
+    for (const [i, source] of server.sources.entries()) {
       for (const [seriesQuery, result] of lists[i] ?? []) {
+        // A server that refuses fails every query: thousands of warnings were written in one turn.
+        await loopTurns.slice();
+        if (signal.aborted) return false;
         const key = seriesKey(source, seriesQuery);
         const carried = carriedKey(source, seriesQuery);
         found.set(key, result);
@@ -152,7 +153,9 @@ export async function createSeriesDiscovery(options: SeriesDiscoveryOptions): Pr
         );
         if (kept) found.set(key, kept);
       }
-    });
+    }
+    await loopTurns.slice();
+    if (signal.aborted) return false;
     server.found = found;
     const previous = current;
     current = buildDiscovery(rules, allFound(), sources.seriesKey);
