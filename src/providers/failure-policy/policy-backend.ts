@@ -52,10 +52,13 @@ export function withFailurePolicy(
   deps: FailurePolicyDeps,
 ): MetricsBackend {
   const fallbacks = fallbackCounter(deps.registry);
-  const states = new LRUCache<string, FallbackReason>({ max: MAX_TRACKED_SERIES });
+  // Made at the first fallback: an LRUCache allocates its whole table up front (~150 KB at 10,000
+  // entries), and definitions build one backend per namespace, most never serving a fallback.
+  let states: LRUCache<string, FallbackReason> | undefined;
 
   const served = (metric: string, series: string, reason: FallbackReason, why: unknown): void => {
     fallbacks.inc({ backend: backend.name, metric, reason });
+    states ??= new LRUCache<string, FallbackReason>({ max: MAX_TRACKED_SERIES });
     if (states.get(series) === reason) return;
     states.set(series, reason);
     deps.logger.warn(
@@ -65,7 +68,7 @@ export function withFailurePolicy(
   };
   // A series is named only while one serves a fallback: an answered request pays nothing here then.
   const answered = (metric: string, series: () => string): void => {
-    if (states.size === 0) return;
+    if (!states || states.size === 0) return;
     const name = series();
     if (!states.has(name)) return;
     states.delete(name);
