@@ -4,6 +4,9 @@ import type { Logger } from '../observability/logger.js';
 import type { BackendEnvironment } from '../providers/backend-module.js';
 import type { CloudWatchBackendConfig } from '../providers/cloudwatch/config.js';
 import { cloudWatchModule } from '../providers/cloudwatch/module.js';
+import { clientFor } from '../providers/prometheus/backend.js';
+import type { PrometheusClient } from '../providers/prometheus/client.js';
+import { prometheusMetricsFor } from '../providers/prometheus/metrics.js';
 import type { PrometheusServerSettings } from '../providers/prometheus/settings.js';
 import type {
   ExternalMetricInfo,
@@ -15,6 +18,7 @@ import { createBackend } from '../providers/registry.js';
 import type { SqsBackendConfig } from '../providers/sqs/config.js';
 import { sqsModule } from '../providers/sqs/module.js';
 import { definitionKey, type Judgement, judgeDefinition } from './judge.js';
+import { judgeNamespace, type ServedMember } from './namespace-verdicts.js';
 import { DefinitionsPolicyRules } from './policy.js';
 import type { DefinitionsPolicy } from './policy-config.js';
 import { definitionQueriesModule } from './prometheus-queries.js';
@@ -39,7 +43,7 @@ export interface DefinitionsBackendDeps {
   /** How long changes are gathered before the served set is rebuilt (a flapping definition costs one rebuild per window). */
   settleMs?: number;
   /**
-   * Called after each rebuild, once the previous backends are closed, with every cache the served
+   * Called after each rebuild, once the replaced backends are closed, with every cache the served
    * backends got from `env.cacheFor`: any other cache made for definitions is unused and may be
    * closed (a definition's TTL changed, or the last definition with that TTL went).
    */
@@ -47,29 +51,51 @@ export interface DefinitionsBackendDeps {
 }
 
 interface Served {
-  backend: MetricsBackend;
   external: ExternalMetricsProvider;
   /** `namespace/name` of the definition, for its state. */
   id: string;
 }
 
+/** One built backend and what it serves. */
+interface Group {
+  backend: MetricsBackend;
+  members: readonly ServedMember[];
+  caches: ReadonlySet<QueryCache>;
+  /** The Prometheus servers' settings its queries go through (their clients are shared, see clientOf). */
+  servers: ReadonlySet<PrometheusServerSettings>;
+}
+
 /**
  * MetricDefinitions served as external metrics, each only in its own namespace. The definitions
- * that pass judgement (judge.ts) are grouped by backend and TTL, and each group is built as a
- * backend through the registry (createBackend), as a config section is: its own cache family,
- * the cache budget, and each definition's failure policy. It sits after the config's backends in
- * the router, so a name the config serves is the config's (and the definition says Conflict).
+ * that pass judgement (judge.ts, namespace-verdicts.ts) are grouped, and each group is built as a
+ * backend through the registry (createBackend), as a config section is: its own cache family, the
+ * cache budget, and each definition's failure policy. A change rebuilds only the groups its
+ * namespace's definitions were or are in (groupOf): every other backend, and the arrays it hands
+ * out, stay as they were. It sits after the config's backends in the router, so a name the config
+ * serves is the config's (and the definition says Conflict).
  */
 export class DefinitionsBackend implements MetricsBackend {
   readonly name = 'definitions';
   readonly external: ExternalMetricsProvider;
   readonly states = new DefinitionStateBook();
-  private readonly definitions = new Map<string, MetricDefinition>();
+  /** Definitions by namespace, then name. */
+  private readonly definitions = new Map<string, Map<string, MetricDefinition>>();
+  private count = 0;
   private readonly judged = new WeakMap<MetricDefinition, Judgement>();
-  private served = new Map<string, Served>();
-  private backends: MetricsBackend[] = [];
+  /** Namespaces changed since the last rebuild. */
+  private readonly dirty = new Set<string>();
+  /** Valid definitions by group key, then `namespace/name`. */
+  private readonly members = new Map<string, Map<string, ServedMember>>();
+  /** The group keys each namespace's valid definitions are in. */
+  private readonly groupsOfNamespace = new Map<string, ReadonlySet<string>>();
+  /** The `namespace/name` ids each namespace had judged, to forget the ones gone. */
+  private readonly judgedIds = new Map<string, ReadonlySet<string>>();
+  private readonly groups = new Map<string, Group>();
+  private readonly served = new Map<string, Served>();
+  private readonly prometheusClients = new Map<PrometheusServerSettings, PrometheusClient>();
   private infos: readonly ExternalMetricInfo[] = [];
-  private names = new Set<string>();
+  /** Served metric names, each with how many namespaces serve it. */
+  private readonly names = new Map<string, number>();
   private rules: DefinitionsPolicyRules;
   private timer: NodeJS.Timeout | undefined;
   private rebuilding: Promise<void> = Promise.resolve();
@@ -82,16 +108,14 @@ export class DefinitionsBackend implements MetricsBackend {
     this.rules = new DefinitionsPolicyRules(config.policy);
     this.external = {
       getExternalMetric: (request) => {
-        const served = this.served.get(definitionKey(request.namespace, request.metric));
+        const key = definitionKey(request.namespace, request.metric);
+        const served = this.served.get(key);
         if (!served) {
           throw ApiError.notFound(
             `external metric "${request.metric}" is not defined in namespace "${request.namespace}" (no MetricDefinition there serves it)`,
           );
         }
-        return this.read(
-          served,
-          served.external.getExternalMetric({ ...request, metric: definitionKey(request.namespace, request.metric) }),
-        );
+        return this.read(served, served.external.getExternalMetric({ ...request, metric: key }));
       },
       listExternalMetrics: () => this.infos,
       servesExternal: (metric) => this.names.has(metric),
@@ -100,7 +124,7 @@ export class DefinitionsBackend implements MetricsBackend {
 
   /** Every definition now held, for explain and tests. */
   definition(namespace: string, name: string): MetricDefinition | undefined {
-    return this.definitions.get(`${namespace}/${name}`);
+    return this.definitions.get(namespace)?.get(name);
   }
 
   judgement(definition: MetricDefinition): Judgement {
@@ -115,31 +139,61 @@ export class DefinitionsBackend implements MetricsBackend {
     return judged;
   }
 
-  /** Replaces every definition (after a LIST). */
+  /**
+   * Replaces every definition (after a LIST). A namespace whose definitions are the same objects
+   * as before (same names and resourceVersions) keeps them, their judgements and its backends.
+   */
   replaceAll(definitions: readonly MetricDefinition[]): void {
+    const next = new Map<string, Map<string, MetricDefinition>>();
+    for (const d of definitions) {
+      const inNamespace = next.get(d.namespace) ?? new Map<string, MetricDefinition>();
+      const held = this.definition(d.namespace, d.name);
+      inNamespace.set(d.name, held?.resourceVersion === d.resourceVersion && d.resourceVersion !== '' ? held : d);
+      next.set(d.namespace, inNamespace);
+    }
+    for (const namespace of new Set([...this.definitions.keys(), ...next.keys()])) {
+      if (!sameDefinitions(this.definitions.get(namespace), next.get(namespace))) this.dirty.add(namespace);
+    }
     this.definitions.clear();
-    for (const d of definitions) this.definitions.set(`${d.namespace}/${d.name}`, d);
+    this.count = 0;
+    for (const [namespace, inNamespace] of next) {
+      this.definitions.set(namespace, inNamespace);
+      this.count += inNamespace.size;
+    }
     this.changed();
   }
 
   upsert(definition: MetricDefinition): void {
-    this.definitions.set(`${definition.namespace}/${definition.name}`, definition);
+    let inNamespace = this.definitions.get(definition.namespace);
+    if (!inNamespace) {
+      inNamespace = new Map();
+      this.definitions.set(definition.namespace, inNamespace);
+    }
+    if (!inNamespace.has(definition.name)) this.count++;
+    inNamespace.set(definition.name, definition);
+    this.dirty.add(definition.namespace);
     this.changed();
   }
 
   remove(namespace: string, name: string): void {
-    if (this.definitions.delete(`${namespace}/${name}`)) this.changed();
+    const inNamespace = this.definitions.get(namespace);
+    if (!inNamespace?.delete(name)) return;
+    this.count--;
+    if (inNamespace.size === 0) this.definitions.delete(namespace);
+    this.dirty.add(namespace);
+    this.changed();
   }
 
   get size(): number {
-    return this.definitions.size;
+    return this.count;
   }
 
   /** A reloaded config: every definition is judged again under its policy and sections. */
   reconfigure(config: DefinitionsConfig): void {
     this.config = config;
     this.rules = new DefinitionsPolicyRules(config.policy);
-    for (const d of this.definitions.values()) this.judged.delete(d);
+    for (const inNamespace of this.definitions.values()) for (const d of inNamespace.values()) this.judged.delete(d);
+    for (const namespace of [...this.definitions.keys(), ...this.judgedIds.keys()]) this.dirty.add(namespace);
     this.changed();
   }
 
@@ -154,7 +208,10 @@ export class DefinitionsBackend implements MetricsBackend {
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.rebuilding;
-    await closeAll(this.backends);
+    await closeAll([...this.groups.values()].map((g) => g.backend));
+    this.groups.clear();
+    for (const client of this.prometheusClients.values()) client.close();
+    this.prometheusClients.clear();
   }
 
   private changed(): void {
@@ -170,94 +227,105 @@ export class DefinitionsBackend implements MetricsBackend {
     this.timer.unref?.();
   }
 
-  /** Judges every definition, builds one backend per backend kind and TTL, then swaps them in. */
+  /** Judges the changed namespaces, rebuilds the groups they were or are in, then swaps those in. */
   private async rebuild(): Promise<void> {
-    const { policy } = this.config;
-    const byNamespace = new Map<string, MetricDefinition[]>();
-    for (const d of this.definitions.values()) {
-      const list = byNamespace.get(d.namespace) ?? [];
-      list.push(d);
-      byNamespace.set(d.namespace, list);
+    const affected = new Set<string>();
+    for (const namespace of this.dirty) this.rejudge(namespace, affected);
+    this.dirty.clear();
+    const built = new Map<string, Group | undefined>();
+    for (const key of affected) {
+      const members = [...(this.members.get(key)?.values() ?? [])];
+      built.set(
+        key,
+        members.length === 0
+          ? undefined
+          : await this.build(members).catch((error: unknown) => {
+              // One group that cannot be built leaves the others served; its next change tries again.
+              this.deps.logger.error(
+                { err: (error as Error).message, group: key },
+                'definitions: building a backend failed',
+              );
+              return undefined;
+            }),
+      );
     }
-    const groups = new Map<string, { kind: string; ttlMs: number | undefined; members: ServedMember[] }>();
-    const seen = new Set<string>();
-    for (const list of byNamespace.values()) {
-      list.sort((a, b) => a.createdAt - b.createdAt || (a.name < b.name ? -1 : 1));
-      const metricsTaken = new Set<string>();
-      for (const [position, definition] of list.entries()) {
-        const id = `${definition.namespace}/${definition.name}`;
-        seen.add(id);
-        if (position >= policy.maxPerNamespace) {
-          // Not judged (nor parsed): a namespace with 10,000 definitions costs no more than its limit.
-          const metric = 'invalid' in definition.spec ? definition.name : (definition.spec.metric ?? definition.name);
-          const message = `namespace "${definition.namespace}" has more than definitions.maxPerNamespace (${policy.maxPerNamespace}) definitions; the oldest are served`;
-          this.states.judged({ definition, metric }, 'Forbidden', message);
-          continue;
-        }
-        const judged = this.judgement(definition);
-        const base = { definition, metric: judged.metric };
-        if (!judged.ok) {
-          this.states.judged(base, judged.reason, judged.message);
-          continue;
-        }
-        if (this.config.configServes(judged.metric)) {
-          this.states.judged(
-            base,
-            'Conflict',
-            `the adapter config already serves external metric "${judged.metric}": it stays the config's`,
-          );
-          continue;
-        }
-        if (metricsTaken.has(judged.metric)) {
-          this.states.judged(
-            base,
-            'Conflict',
-            `an older definition in namespace "${definition.namespace}" serves external metric "${judged.metric}"`,
-          );
-          continue;
-        }
-        metricsTaken.add(judged.metric);
-        const groupKey = `${judged.plan.kind}/${judged.ttlMs ?? ''}`;
-        const group = groups.get(groupKey) ?? { kind: judged.plan.kind, ttlMs: judged.ttlMs, members: [] };
-        group.members.push({ id, judged });
-        groups.set(groupKey, group);
-        this.states.judged(
-          base,
-          'Valid',
-          `served as external metric "${judged.metric}" in namespace "${definition.namespace}"`,
-        );
+    if (this.closed) return closeAll([...built.values()].flatMap((g) => (g ? [g.backend] : [])));
+    const replaced: MetricsBackend[] = [];
+    // Whether each name touched was served before: the names change only where that differs now.
+    const wasServed = new Map<string, boolean>();
+    const touch = (metric: string) => {
+      if (!wasServed.has(metric)) wasServed.set(metric, this.names.has(metric));
+    };
+    for (const key of affected) {
+      const previous = this.groups.get(key);
+      if (!previous) continue;
+      for (const { judged } of previous.members) {
+        this.served.delete(judged.key);
+        touch(judged.metric);
+        const left = (this.names.get(judged.metric) ?? 1) - 1;
+        if (left > 0) this.names.set(judged.metric, left);
+        else this.names.delete(judged.metric);
+      }
+      replaced.push(previous.backend);
+      this.groups.delete(key);
+    }
+    for (const [key, group] of built) {
+      if (!group?.backend.external) continue;
+      this.groups.set(key, group);
+      for (const { judged, id } of group.members) {
+        this.served.set(judged.key, { external: group.backend.external, id });
+        touch(judged.metric);
+        this.names.set(judged.metric, (this.names.get(judged.metric) ?? 0) + 1);
       }
     }
-    this.states.forgetAllBut(seen);
-    const built: MetricsBackend[] = [];
-    const served = new Map<string, Served>();
-    const caches = new Set<QueryCache>();
-    for (const group of groups.values()) {
-      const backend = await this.build(group.kind, group.ttlMs, group.members, caches);
-      if (!backend?.external) continue;
-      built.push(backend);
-      await backend.start?.();
-      for (const { id, judged } of group.members) served.set(judged.key, { backend, external: backend.external, id });
-    }
-    if (this.closed) return closeAll(built);
-    const previous = this.backends;
-    this.backends = built;
-    this.served = served;
-    const names = new Set([...served.keys()].map((key) => key.slice(key.indexOf(':') + 1)));
-    if (!sameSet(names, this.names)) {
-      this.names = names;
-      this.infos = [...names].sort().map((metric) => ({ metric }));
-    }
-    await closeAll(previous);
-    if (!this.closed) this.deps.cachesInUse?.(caches);
+    // A new array only when the names changed (provider.ts's identity rule): a definition
+    // rebuilt with the same metric, or a second namespace serving a name, changes nothing.
+    if ([...wasServed].some(([metric, was]) => was !== this.names.has(metric)))
+      this.infos = [...this.names.keys()].sort().map((metric) => ({ metric }));
+    await closeAll(replaced);
+    if (this.closed) return;
+    this.closeUnusedClients();
+    this.deps.cachesInUse?.(new Set([...this.groups.values()].flatMap((g) => [...g.caches])));
   }
 
-  private build(
-    kind: string,
-    ttlMs: number | undefined,
-    members: ServedMember[],
-    caches: Set<QueryCache>,
-  ): Promise<MetricsBackend | undefined> {
+  /** One namespace judged again: its states set, its valid definitions moved into their groups. */
+  private rejudge(namespace: string, affected: Set<string>): void {
+    for (const key of this.groupsOfNamespace.get(namespace) ?? []) {
+      affected.add(key);
+      const members = this.members.get(key);
+      for (const [id, member] of members ?? []) if (member.namespace === namespace) members?.delete(id);
+      if (members?.size === 0) this.members.delete(key);
+    }
+    const definitions = [...(this.definitions.get(namespace)?.values() ?? [])];
+    const valid = judgeNamespace(definitions, {
+      maxPerNamespace: this.config.policy.maxPerNamespace,
+      judge: (d) => this.judgement(d),
+      configServes: (metric) => this.config.configServes(metric),
+      states: this.states,
+    });
+    const ids = new Set(definitions.map((d) => `${namespace}/${d.name}`));
+    for (const id of this.judgedIds.get(namespace) ?? []) if (!ids.has(id)) this.states.forget(id);
+    if (ids.size > 0) this.judgedIds.set(namespace, ids);
+    else this.judgedIds.delete(namespace);
+    const keys = new Set<string>();
+    for (const member of valid) {
+      const key = groupOf(member);
+      keys.add(key);
+      affected.add(key);
+      const members = this.members.get(key) ?? new Map<string, ServedMember>();
+      members.set(member.judged.key, member);
+      this.members.set(key, members);
+    }
+    if (keys.size > 0) this.groupsOfNamespace.set(namespace, keys);
+    else this.groupsOfNamespace.delete(namespace);
+  }
+
+  private async build(members: readonly ServedMember[]): Promise<Group | undefined> {
+    const [first] = members;
+    if (!first) return undefined;
+    const { ttlMs } = first.judged;
+    const caches = new Set<QueryCache>();
+    const servers = new Set<PrometheusServerSettings>();
     const env: BackendEnvironment = {
       ...this.deps.env,
       cacheFor: (family, overrides) => {
@@ -266,13 +334,29 @@ export class DefinitionsBackend implements MetricsBackend {
         return cache;
       },
     };
-    const plans = members.map((m) => m.judged).filter((j) => j.ok);
+    const plans = members.map((m) => m.judged);
+    const backend = await this.create(first.judged.plan.kind, plans, env, servers);
+    if (!backend) return undefined;
+    await backend.start?.();
+    return { backend, members, caches, servers };
+  }
+
+  private create(
+    kind: string,
+    plans: readonly ServedMember['judged'][],
+    env: BackendEnvironment,
+    servers: Set<PrometheusServerSettings>,
+  ): Promise<MetricsBackend | undefined> {
     switch (kind) {
       case 'prometheus':
         return createBackend(
           definitionQueriesModule,
           {
             servers: this.config.prometheusServers,
+            clientOf: (server) => {
+              servers.add(server);
+              return this.clientOf(server);
+            },
             queries: plans.flatMap((j) =>
               j.plan.kind === 'prometheus'
                 ? [{ key: j.key, server: j.plan.server, rule: j.plan.rule, failurePolicy: j.plan.failurePolicy }]
@@ -305,6 +389,29 @@ export class DefinitionsBackend implements MetricsBackend {
     }
   }
 
+  /**
+   * One client (one connection pool) per Prometheus server for every namespace's backend, so a
+   * rebuild neither drops the connections nor cuts the reads of the backends it leaves alone. Kept
+   * by the settings object: a reloaded config brings new settings, and so new clients.
+   */
+  private clientOf(server: PrometheusServerSettings): PrometheusClient {
+    let client = this.prometheusClients.get(server);
+    if (!client) {
+      client = clientFor(server.name, server.client, prometheusMetricsFor(this.deps.env.registry));
+      this.prometheusClients.set(server, client);
+    }
+    return client;
+  }
+
+  private closeUnusedClients(): void {
+    const used = new Set([...this.groups.values()].flatMap((g) => [...g.servers]));
+    for (const [server, client] of this.prometheusClients) {
+      if (used.has(server)) continue;
+      client.close();
+      this.prometheusClients.delete(server);
+    }
+  }
+
   /** Hands the answer on at once; what it says about the definition is noted beside it. */
   private read(served: Served, answer: Promise<readonly ExternalSample[]>): Promise<readonly ExternalSample[]> {
     answer.then(
@@ -315,13 +422,26 @@ export class DefinitionsBackend implements MetricsBackend {
   }
 }
 
-interface ServedMember {
-  id: string;
-  judged: Extract<Judgement, { ok: true }>;
+/**
+ * The group a valid definition is served in. PromQL: its namespace's own backend per TTL, so a
+ * change in one namespace rebuilds only that namespace's queries. SQS and CloudWatch: one backend
+ * per TTL for every namespace, since it shares what the AWS side charges for (one SDK client,
+ * resolved queue URLs, GetMetricData batches of up to 500 queries).
+ */
+function groupOf(member: ServedMember): string {
+  const { kind } = member.judged.plan;
+  const ttl = member.judged.ttlMs ?? '';
+  return kind === 'prometheus' ? `${kind}/${ttl}/${member.namespace}` : `${kind}/${ttl}`;
 }
 
-function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
-  return a.size === b.size && [...a].every((x) => b.has(x));
+function sameDefinitions(
+  a: ReadonlyMap<string, MetricDefinition> | undefined,
+  b: ReadonlyMap<string, MetricDefinition> | undefined,
+): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  if (a.size !== b.size) return false;
+  for (const [name, definition] of a) if (b.get(name) !== definition) return false;
+  return true;
 }
 
 async function closeAll(backends: readonly MetricsBackend[]): Promise<void> {

@@ -4,7 +4,7 @@ import { ApiError } from '../api/errors.js';
 import type { BackendModule } from '../providers/backend-module.js';
 import type { FailurePolicyConfig } from '../providers/failure-policy/config.js';
 import { policyLookup } from '../providers/failure-policy/policies.js';
-import { clientFor } from '../providers/prometheus/backend.js';
+import type { PrometheusClient } from '../providers/prometheus/client.js';
 import { createMetricQueries, type MetricQueries } from '../providers/prometheus/metric-queries.js';
 import { prometheusMetricsFor } from '../providers/prometheus/metrics.js';
 import { type CompiledRule, compileRule } from '../providers/prometheus/rules.js';
@@ -23,6 +23,8 @@ export interface DefinitionQuery {
 
 export interface DefinitionQueriesSection {
   servers: readonly PrometheusServerSettings[];
+  /** The server's client, owned (and closed) by the caller: every namespace's backend shares it. */
+  clientOf(server: PrometheusServerSettings): PrometheusClient;
   queries: readonly DefinitionQuery[];
 }
 
@@ -43,11 +45,10 @@ export const definitionQueriesModule: BackendModule<'prometheus', DefinitionQuer
     const metrics = prometheusMetricsFor(context.registry);
     const logger = context.logger.child({ backend: 'prometheus', source: 'definitions' });
     const used = new Set(section.queries.map((q) => q.server));
-    const parts = new Map<string, { queries: MetricQueries; close: () => void }>();
+    const parts = new Map<string, MetricQueries>();
     for (const server of section.servers.filter((s) => used.has(s.name))) {
-      const client = clientFor(server.name, server.client, metrics);
       const queries = createMetricQueries({
-        client,
+        client: section.clientOf(server),
         server: server.name,
         keyPrefix: server.tenant === undefined ? '' : `${server.tenant}\n`,
         cache: env.cacheFor(server.cacheName, server.cache),
@@ -55,7 +56,7 @@ export const definitionQueriesModule: BackendModule<'prometheus', DefinitionQuer
         metrics,
         logger: logger.child({ server: server.name }),
       });
-      parts.set(server.name, { queries, close: () => client.close() });
+      parts.set(server.name, queries);
     }
     const entries = new Map(
       section.queries.map((q) => [
@@ -67,20 +68,14 @@ export const definitionQueriesModule: BackendModule<'prometheus', DefinitionQuer
     const external: ExternalMetricsProvider = {
       getExternalMetric(request) {
         const found = entries.get(request.metric);
-        const queries = found && parts.get(found.server)?.queries;
+        const queries = found && parts.get(found.server);
         if (!found || !queries) throw ApiError.notFound(`no definition serves external metric "${request.metric}"`);
         return queries.external(found.entry, request);
       },
       listExternalMetrics: () => infos,
       servesExternal: (metric) => entries.has(metric),
     };
-    return {
-      name: 'prometheus',
-      external,
-      async close() {
-        for (const part of parts.values()) part.close();
-      },
-    } satisfies MetricsBackend;
+    return { name: 'prometheus', external } satisfies MetricsBackend;
   },
   failurePolicies: (section) =>
     policyLookup(

@@ -80,13 +80,12 @@ export class DefinitionStateBook implements DefinitionStates {
     });
   }
 
-  /** Drops the states of definitions no longer held. */
-  forgetAllBut(ids: ReadonlySet<string>): void {
-    for (const [id, state] of this.states) {
-      if (ids.has(id)) continue;
-      this.states.delete(id);
-      this.emit({ type: 'deleted', namespace: state.namespace, name: state.name });
-    }
+  /** Drops the state of a definition no longer held (`namespace/name`). */
+  forget(id: string): void {
+    const state = this.states.get(id);
+    if (!state) return;
+    this.states.delete(id);
+    this.emit({ type: 'deleted', namespace: state.namespace, name: state.name });
   }
 
   private set(id: string, next: DefinitionState): void {
