@@ -1,9 +1,7 @@
 import { DefinitionsBackend } from '../../src/definitions/definitions-backend.js';
-import { definitionsPolicySchema } from '../../src/definitions/policy-config.js';
 import { decodeDefinition } from '../../src/definitions/resource.js';
-import { cloudWatchBackendSchema } from '../../src/providers/cloudwatch/config.js';
-import { sqsBackendSchema } from '../../src/providers/sqs/config.js';
 import { passThroughCache, testBackendContext } from '../../test/support/backend-context.js';
+import { definitionsConfigFor } from '../../test/support/definitions.js';
 
 /**
  * Heap held per MetricDefinition by the definitions backend: N definitions in N/10 namespaces
@@ -52,18 +50,11 @@ const raw = heapOf(() =>
 );
 
 const context = testBackendContext();
-const backend = new DefinitionsBackend(
-  {
-    policy: definitionsPolicySchema.parse({ enabled: true, rules: [{ namespaces: ['*'], prometheus: {} }] }),
-    prometheusServers: [
-      { name: 'default', client: { url: 'http://127.0.0.1:9', timeoutMs: 1000 }, cacheName: 'prometheus' },
-    ],
-    sqs: sqsBackendSchema.parse({}),
-    cloudwatch: cloudWatchBackendSchema.parse({}),
-    configServes: () => false,
-  },
-  { env: { ...context, cacheFor: () => passThroughCache() }, logger: context.logger, settleMs: 1 },
-);
+const backend = new DefinitionsBackend(definitionsConfigFor(), {
+  env: { ...context, cacheFor: () => passThroughCache() },
+  logger: context.logger,
+  settleMs: 1,
+});
 gc();
 gc();
 const before = process.memoryUsage().heapUsed;

@@ -3,14 +3,12 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import { watchDefinitions } from '../../src/definitions/definition-watch.js';
 import { DefinitionsBackend } from '../../src/definitions/definitions-backend.js';
-import { definitionsPolicySchema } from '../../src/definitions/policy-config.js';
 import { loadKubeConfig } from '../../src/kube/config.js';
 import { DEFAULT_INFORMER_TIMINGS, type InformerTimings } from '../../src/kube/list-watch-informer.js';
 import { KubeTransport } from '../../src/kube/transport.js';
-import { cloudWatchBackendSchema } from '../../src/providers/cloudwatch/config.js';
-import { sqsBackendSchema } from '../../src/providers/sqs/config.js';
 import { passThroughCache, testBackendContext } from '../support/backend-context.js';
 import { capturingLogger } from '../support/capturing-logger.js';
+import { definitionObject, definitionsConfigFor } from '../support/definitions.js';
 import { type KubeApiserverDouble, startKubeApiserverDouble } from '../support/kube-apiserver-double.js';
 
 /**
@@ -28,15 +26,7 @@ const FAST: InformerTimings = {
   forbiddenRetryMs: 100,
 };
 
-const definition = (name: string) => ({
-  group: 'hpa-metrics-adapter.io',
-  version: 'v1alpha1',
-  resource: 'metricdefinitions',
-  namespace: 'team-a',
-  name,
-  generation: 1,
-  spec: { prometheus: { query: 'sum(up)' } },
-});
+const definition = (name: string) => definitionObject('team-a', name, { prometheus: { query: 'sum(up)' } });
 
 async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -69,18 +59,11 @@ describe('the MetricDefinition watch without the CRD or without RBAC', () => {
     const registry = new Registry();
     const { logger, lines } = capturingLogger();
     const context = testBackendContext({ registry, logger });
-    backend = new DefinitionsBackend(
-      {
-        policy: definitionsPolicySchema.parse({ enabled: true, rules: [{ namespaces: ['*'], prometheus: {} }] }),
-        prometheusServers: [
-          { name: 'default', client: { url: 'http://127.0.0.1:9', timeoutMs: 1000 }, cacheName: 'prometheus' },
-        ],
-        sqs: sqsBackendSchema.parse({}),
-        cloudwatch: cloudWatchBackendSchema.parse({}),
-        configServes: () => false,
-      },
-      { env: { ...context, cacheFor: () => passThroughCache() }, logger, settleMs: 10 },
-    );
+    backend = new DefinitionsBackend(definitionsConfigFor(), {
+      env: { ...context, cacheFor: () => passThroughCache() },
+      logger,
+      settleMs: 10,
+    });
     running = watchDefinitions({
       transport: new KubeTransport(loaded.kubeConfig),
       backend,

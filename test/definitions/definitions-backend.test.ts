@@ -1,39 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DefinitionsBackend, type DefinitionsConfig } from '../../src/definitions/definitions-backend.js';
-import { definitionsPolicySchema } from '../../src/definitions/policy-config.js';
+import { DefinitionsBackend } from '../../src/definitions/definitions-backend.js';
 import { decodeDefinition } from '../../src/definitions/resource.js';
-import { cloudWatchBackendSchema } from '../../src/providers/cloudwatch/config.js';
-import { sqsBackendSchema } from '../../src/providers/sqs/config.js';
 import { passThroughCache, testBackendContext } from '../support/backend-context.js';
+import { definitionsConfigFor, promqlDefinition } from '../support/definitions.js';
 
 /** Bad input of issue 22 item 6 at the definitions backend: count limits, flapping, a namespace emptied. */
 const context = testBackendContext();
-const config = (maxPerNamespace = 50): DefinitionsConfig => ({
-  policy: definitionsPolicySchema.parse({
-    enabled: true,
-    maxPerNamespace,
-    rules: [{ namespaces: ['*'], prometheus: { servers: ['*'] } }],
-  }),
-  prometheusServers: [
-    { name: 'default', client: { url: 'http://127.0.0.1:9', timeoutMs: 1000 }, cacheName: 'prometheus' },
-  ],
-  sqs: sqsBackendSchema.parse({}),
-  cloudwatch: cloudWatchBackendSchema.parse({}),
-  configServes: (metric) => metric === 'owned-by-config',
-});
-
-const definition = (namespace: string, name: string, query = 'sum(up)', createdAt = 0) =>
-  decodeDefinition({
-    metadata: {
-      namespace,
-      name,
-      generation: 1,
-      resourceVersion: '1',
-      creationTimestamp: new Date(createdAt).toISOString(),
-    },
-    spec: { prometheus: { query } },
+const config = (maxPerNamespace = 50) =>
+  definitionsConfigFor(undefined, {
+    policy: { maxPerNamespace },
+    configServes: (metric) => metric === 'owned-by-config',
   });
+const definition = promqlDefinition;
 
 function backendFor(maxPerNamespace?: number) {
   return new DefinitionsBackend(config(maxPerNamespace), {

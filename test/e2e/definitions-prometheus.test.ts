@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HPA_USER, startClusterHarness } from '../support/cluster-harness.js';
+import { definitionObject } from '../support/definitions.js';
 import { gauge, startPrometheus } from '../support/prometheus-server.js';
 import { startRecordingProxy } from '../support/recording-proxy.js';
 import { startedForFile } from '../support/started-for-file.js';
@@ -48,15 +49,7 @@ definitions:
   }),
 );
 
-const definition = (namespace: string, name: string, spec: Record<string, unknown>) => ({
-  group: 'hpa-metrics-adapter.io',
-  version: 'v1alpha1',
-  resource: 'metricdefinitions',
-  namespace,
-  name,
-  generation: 1,
-  spec,
-});
+const definition = definitionObject;
 
 const external = (namespace: string, metric: string) =>
   cluster.asAggregator(`/apis/external.metrics.k8s.io/v1beta1/namespaces/${namespace}/${metric}`, HPA_USER, [
@@ -129,12 +122,7 @@ describe('MetricDefinitions on a real Prometheus (the built adapter)', () => {
   });
 
   it('a deleted definition answers 404 within 5 s', async () => {
-    cluster.kube.watch.remove({
-      group: 'hpa-metrics-adapter.io',
-      resource: 'metricdefinitions',
-      namespace: 'team-a',
-      name: 'failing',
-    });
+    cluster.kube.watch.remove(definitionObject('team-a', 'failing', {}));
     const answer = await eventually(
       () => external('team-a', 'failing'),
       (a) => a.status === 404,

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { CreateQueueCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { TEST_CREDENTIALS } from '../support/aws-backend-context.js';
 import { type ClusterHarness, HPA_USER, startClusterHarness } from '../support/cluster-harness.js';
+import { definitionObject } from '../support/definitions.js';
 import { type MotoServer, motoAvailability, startMoto } from '../support/moto.js';
 import { type RecordingProxy, startRecordingProxy } from '../support/recording-proxy.js';
 
@@ -57,15 +58,7 @@ definitions:
   });
 
   const put = (name: string, queueName: string) =>
-    cluster.kube.watch.put({
-      group: 'hpa-metrics-adapter.io',
-      version: 'v1alpha1',
-      resource: 'metricdefinitions',
-      namespace: 'team-a',
-      name,
-      generation: 1,
-      spec: { sqs: { queueName } },
-    });
+    cluster.kube.watch.put(definitionObject('team-a', name, { sqs: { queueName } }));
   const read = (metric: string) =>
     cluster.asAggregator(`/apis/external.metrics.k8s.io/v1beta1/namespaces/team-a/${metric}`, HPA_USER, [
       'system:authenticated',
