@@ -115,7 +115,11 @@ export class DefinitionsBackend implements MetricsBackend {
             `external metric "${request.metric}" is not defined in namespace "${request.namespace}" (no MetricDefinition there serves it)`,
           );
         }
-        return this.read(served, served.external.getExternalMetric({ ...request, metric: key }));
+        const answer = served.external.getExternalMetric({ ...request, metric: key });
+        return this.read(
+          served,
+          answer.catch((error: unknown) => Promise.reject(userFacing(error, request))),
+        );
       },
       listExternalMetrics: () => this.infos,
       servesExternal: (metric) => this.names.has(metric),
@@ -432,6 +436,20 @@ function groupOf(member: ServedMember): string {
   const { kind } = member.judged.plan;
   const ttl = member.judged.ttlMs ?? '';
   return kind === 'prometheus' ? `${kind}/${ttl}/${member.namespace}` : `${kind}/${ttl}`;
+}
+
+/**
+ * The error of a definition's read as its team reads it (the HPA's events, status.lastError): the
+ * backends know the metric by its internal key (definitionKey), the team as `namespace/metric`.
+ */
+function userFacing(error: unknown, request: { namespace: string; metric: string }): unknown {
+  const key = definitionKey(request.namespace, request.metric);
+  if (!(error instanceof ApiError) || !error.message.includes(key)) return error;
+  const message = error.message.replaceAll(key, `${request.namespace}/${request.metric}`);
+  return new ApiError(error.reason, message, {
+    cause: error,
+    ...(error.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.retryAfterSeconds }),
+  });
 }
 
 function sameDefinitions(
