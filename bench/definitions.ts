@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { Agent, request } from 'node:https';
 import { loadavg } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type ClusterHarness, HPA_USER, startClusterHarness } from '../test/support/cluster-harness.js';
 import { gauge, type PrometheusServer, startPrometheus } from '../test/support/prometheus-server.js';
+import { cpuSeconds } from './support/processes.js';
 import { percentile, ratio, round, sortedCopy } from './support/stats.js';
 
 /**
@@ -21,16 +22,22 @@ import { percentile, ratio, round, sortedCopy } from './support/stats.js';
  * - status writes per minute at steady state (the writer holds the Lease; values unchanged):
  *   counted at the double once the first writes have settled (goal 0).
  *
- *   npx tsc -p tsconfig.json && node --import tsx bench/definitions.ts [--quick]
+ * With `compareMainJs` (another build, e.g. the session's base) the adapter phases run for both
+ * builds in turn, each beside the machine's load; the adapter's CPU per create is the figure to
+ * compare under load. Section (l) of `npm run bench`, or alone:
+ *
+ *   npx tsc -p tsconfig.json && node --import tsx bench/definitions.ts [--quick] [--compare-build=FILE]
  */
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean' } } });
-const quick = values.quick ?? false;
 const TOTAL = 1000;
 const NAMESPACES = 100;
-const MEASURED_CREATES = quick ? 20 : 100;
-const READ_ROUNDS = quick ? 300 : 2000;
-const STEADY_MS = quick ? 20_000 : 60_000;
+
+export interface DefinitionsBenchOptions {
+  quick: boolean;
+  compareMainJs?: string;
+}
+
+export type DefinitionsBenchResult = Awaited<ReturnType<typeof runDefinitionsBench>>;
 
 const heapChild = fileURLToPath(new URL('./support/definitions-heap-child.ts', import.meta.url));
 
@@ -100,13 +107,17 @@ async function servedWithin(read: () => Promise<{ status: number }>, timeoutMs: 
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function throughAdapter() {
+async function throughAdapter(mainJs: string | undefined, quick: boolean) {
+  const measuredCreates = quick ? 20 : 100;
+  const readRounds = quick ? 300 : 2000;
+  const steadyMs = quick ? 20_000 : 60_000;
   const now = Math.floor(Date.now() / 1000);
   const range = { end: now + 3600, seconds: 3600 };
   const prometheus: PrometheusServer = await startPrometheus({
     series: Array.from({ length: NAMESPACES }, (_, i) => gauge('bench_jobs', { namespace: `ns-${i}` }, i + 1, range)),
   });
   const cluster = await startClusterHarness({
+    ...(mainJs ? { mainJs } : {}),
     config: `
 prometheus:
   url: ${prometheus.url}
@@ -126,17 +137,19 @@ definitions:
   });
   const { read, close } = reader(cluster);
   try {
-    const held = TOTAL - MEASURED_CREATES;
+    const held = TOTAL - measuredCreates;
     for (let i = 0; i < held; i++) cluster.kube.watch.put(definitionObject(i));
     const lastHeld = definitionObject(held - 1);
     await servedWithin(() => read(lastHeld.namespace, lastHeld.name), 120_000);
 
     const creates: number[] = [];
+    const cpuBefore = cpuSeconds(cluster.adapter.child.pid);
     for (let i = held; i < TOTAL; i++) {
       const object = definitionObject(i);
       cluster.kube.watch.put(object);
-      creates.push(await servedWithin(() => read(object.namespace, object.name), 30_000));
+      creates.push(await servedWithin(() => read(object.namespace, object.name), 60_000));
     }
+    const cpuAfter = cpuSeconds(cluster.adapter.child.pid);
     const createSorted = sortedCopy(creates);
 
     // Both warm (one backend load each), then alternate: the same PromQL, one from each source.
@@ -148,7 +161,7 @@ definitions:
     }
     const definitionMs: number[] = [];
     const configMs: number[] = [];
-    for (let round = 0; round < READ_ROUNDS; round++) {
+    for (let round = 0; round < readRounds; round++) {
       definitionMs.push((await read(...definitionQuery)).ms);
       configMs.push((await read(...configQuery)).ms);
     }
@@ -176,7 +189,7 @@ definitions:
     for (const w of cluster.kube.writes.filter((w) => w.endpoint === 'status' && w.method !== 'GET'))
       firstWritesByCode[w.code] = (firstWritesByCode[w.code] ?? 0) + 1;
     const steadyStarted = Date.now();
-    while (Date.now() - steadyStarted < STEADY_MS) {
+    while (Date.now() - steadyStarted < steadyMs) {
       await read(...definitionQuery);
       await read('ns-1', 'jobs-1');
       await sleep(1000);
@@ -189,9 +202,14 @@ definitions:
         p50: round(percentile(createSorted, 0.5)),
         p99: round(percentile(createSorted, 0.99)),
         goalMs: 5000,
+        // Everything the adapter did meanwhile (the rebuilds, the reads until 200, status writes).
+        adapterCpuMsPerCreate:
+          cpuBefore === undefined || cpuAfter === undefined
+            ? undefined
+            : round(((cpuAfter - cpuBefore) * 1000) / creates.length),
       },
       cachedReadMs: {
-        rounds: READ_ROUNDS,
+        rounds: readRounds,
         definition: { p50: round(percentile(def, 0.5), 3), p99: round(percentile(def, 0.99), 3) },
         configRule: { p50: round(percentile(cfg, 0.5), 3), p99: round(percentile(cfg, 0.99), 3) },
         ratioP50: ratio(percentile(def, 0.5), percentile(cfg, 0.5)),
@@ -201,9 +219,9 @@ definitions:
       statusWrites: {
         firstWrites: before,
         firstWritesByCode,
-        settledAfterMs: Date.now() - settleStarted - STEADY_MS,
-        steadyWindowMs: STEADY_MS,
-        steadyWritesPerMinute: round((steadyWrites * 60_000) / STEADY_MS),
+        settledAfterMs: Date.now() - settleStarted - steadyMs,
+        steadyWindowMs: steadyMs,
+        steadyWritesPerMinute: round((steadyWrites * 60_000) / steadyMs),
         goal: 0,
       },
     };
@@ -214,13 +232,23 @@ definitions:
   }
 }
 
-const loadAtStart = loadavg()[0];
-const heap = heapPerDefinition();
-const adapter = await throughAdapter();
-console.log(
-  JSON.stringify(
-    { definitions: TOTAL, namespaces: NAMESPACES, loadAverage: round(loadAtStart ?? 0), heap, ...adapter },
-    null,
-    2,
-  ),
-);
+export async function runDefinitionsBench(options: DefinitionsBenchOptions) {
+  const heap = heapPerDefinition();
+  const builds: { build: string; mainJs: string | undefined }[] = [{ build: 'this', mainJs: undefined }];
+  if (options.compareMainJs) builds.push({ build: options.compareMainJs, mainJs: options.compareMainJs });
+  const adapters = [];
+  for (const { build, mainJs } of builds) {
+    const loadAverage = round(loadavg()[0] ?? 0);
+    adapters.push({ build, loadAverage, ...(await throughAdapter(mainJs, options.quick)) });
+  }
+  return { definitions: TOTAL, namespaces: NAMESPACES, heap, builds: adapters };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const { values } = parseArgs({ options: { quick: { type: 'boolean' }, 'compare-build': { type: 'string' } } });
+  const result = await runDefinitionsBench({
+    quick: values.quick ?? false,
+    ...(values['compare-build'] ? { compareMainJs: values['compare-build'] } : {}),
+  });
+  console.log(JSON.stringify(result, null, 2));
+}

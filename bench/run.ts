@@ -4,6 +4,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { runCacheMemoryBench } from './cache-memory.js';
 import { runCloudWatchBatchingBench } from './cloudwatch-batching.js';
+import { runDefinitionsBench } from './definitions.js';
 import { runDiscoveryBench } from './discovery.js';
 import { runHotPathBench } from './hot-path.js';
 import { runHpaClientsBench } from './hpa-clients.js';
@@ -22,7 +23,7 @@ import { runUpstreamsBench } from './upstreams.js';
  *
  *   --quick               short runs (a smoke test of the benchmarks, not numbers to quote)
  *   --only=a,b,…          some sections only
- *   --compare-build=FILE  another build's dist/main.js measured beside this one in (a), (b), (j), e.g.
+ *   --compare-build=FILE  another build's dist/main.js measured beside this one in (a), (b), (j), (k), (l), e.g.
  *                         the previous commit built in a git worktree, for before/after numbers
  *   --hpas=N              HPAs in (b) and (j) (default 10,000), to size what one adapter core serves
  *   --cpu-prof-dir=DIR    (j)'s adapters write V8 CPU profiles there (node --cpu-prof)
@@ -43,6 +44,7 @@ const SECTIONS = {
   i: 'a backtracking config pattern, RE2 vs RegExp (bench/regexp.ts)',
   j: '(b) with HPA-aware refresh: 10,000 HPAs, 1 and 2 replicas, failover (bench/hpa-refresh.ts)',
   k: 'metrics.k8s.io: kubectl top pod -A of 5,000 pods, one namespace of 50 (bench/resource-metrics.ts)',
+  l: 'MetricDefinitions: 1,000 in 100 namespaces, create → served, heap, cached read, status writes (bench/definitions.ts)',
 } as const;
 type Section = keyof typeof SECTIONS;
 
@@ -137,6 +139,7 @@ await section('j', () =>
 await section('k', () =>
   runResourceMetricsBench({ rounds: quick ? 10 : 100, ...(compareMainJs ? { compareMainJs } : {}) }),
 );
+await section('l', () => runDefinitionsBench({ quick, ...(compareMainJs ? { compareMainJs } : {}) }));
 
 const finishedAt = new Date();
 const report = {

@@ -1,4 +1,5 @@
 import type { CacheMemoryResult } from './cache-memory.js';
+import type { DefinitionsBenchResult } from './definitions.js';
 import type { DiscoveryBenchResult } from './discovery.js';
 import type { HotPathResult } from './hot-path.js';
 import type { HpaClientsResult, PhaseResult } from './hpa-clients.js';
@@ -47,6 +48,7 @@ export function summaryRows(results: Record<string, unknown>, errors: Record<str
   add('i', regexpRows);
   add('j', hpaRefreshRows);
   add('k', resourceMetricsRows);
+  add('l', definitionsRows);
   return rows;
 }
 
@@ -327,4 +329,40 @@ function resourceMetricsRows(r: ResourceMetricsBenchResult): Row[] {
       ];
     }),
   );
+}
+
+function definitionsRows(r: DefinitionsBenchResult): Row[] {
+  const rows: Row[] = [
+    [
+      '(l) definitions',
+      `heap per definition (${r.definitions} in ${r.namespaces} namespaces)`,
+      `${r.heap.heapBytesPerDefinition} B (${r.heap.ratioToRawObject}× its watch JSON)`,
+      '',
+    ],
+  ];
+  for (const [i, b] of r.builds.entries()) {
+    const label = i === 0 ? '(l)' : '(l) --compare-build';
+    const c = b.createToServedMs;
+    rows.push(
+      [
+        label,
+        `create → served beside ${c.heldBefore} (load ${b.loadAverage})`,
+        `p50 ${c.p50} ms p99 ${c.p99} ms; adapter CPU ${c.adapterCpuMsPerCreate ?? '?'} ms per create`,
+        `p99 ≤ ${c.goalMs} ms ${mark(c.p99 <= c.goalMs)}`,
+      ],
+      [
+        label,
+        'cached read: definition ÷ config rule',
+        `p50 ${b.cachedReadMs.ratioP50}× p99 ${b.cachedReadMs.ratioP99}×`,
+        `≤ ${b.cachedReadMs.goal}× ${mark(b.cachedReadMs.ratioP50 <= b.cachedReadMs.goal)}`,
+      ],
+      [
+        label,
+        'status writes per minute, steady',
+        String(b.statusWrites.steadyWritesPerMinute),
+        `0 ${mark(b.statusWrites.steadyWritesPerMinute === 0)}`,
+      ],
+    );
+  }
+  return rows;
 }

@@ -43,6 +43,8 @@ export interface HarnessOptions {
   extraArgs?: string[];
   /** Prepares the kube double before the adapter starts (a CRD not installed, RBAC refusing a resource). */
   beforeStart?(kube: KubeApiserverDouble): void;
+  /** Another build's main.js (a bench's before/after); default this tree's dist/main.js. */
+  mainJs?: string;
 }
 
 /** The flags of an adapter served through the aggregator: its certificate, front-proxy authentication, a kubeconfig. */
@@ -85,6 +87,7 @@ export async function startClusterHarness(options: HarnessOptions): Promise<Clus
       ...(options.extraArgs ?? []),
     ],
     env: options.env,
+    ...(options.mainJs ? { mainJs: options.mainJs } : {}),
   }).catch(async (error: unknown) => {
     await kube.close();
     await certs.cleanup();
