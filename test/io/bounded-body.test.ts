@@ -100,6 +100,18 @@ describe('readBoundedJson', () => {
     assert.ok(bytesSent < 64 * 1024 * 1024, `the server could send only ${bytesSent} bytes before the hang-up`);
   });
 
+  it('refuses a chunked body under the size it parses whole once it passes its limit', async () => {
+    size = 256 * 1024;
+    bytesSent = 0;
+    await assert.rejects(readBoundedJson(await get(), 64 * 1024), /answer larger than the limit of 64 KiB/);
+  });
+
+  it('counts the chunks held before a chunked body is parsed as it arrives against its limit', async () => {
+    size = 4 * 1024 * 1024;
+    bytesSent = 0;
+    await assert.rejects(readBoundedJson(await get(), 2 * 1024 * 1024), /answer larger than the limit of 2 MiB/);
+  });
+
   it('answers a body that is not JSON with no value and its start as text, for messages', async () => {
     size = 4 * 1024 * 1024;
     bytesSent = 0;
