@@ -171,7 +171,7 @@ class LruQueryCache implements OwnedQueryCache, CacheGaugeSource, BudgetHolder<E
       this.count('hit');
       this.observeAge(now - entry.loadedAt);
       if (now - entry.loadedAt >= this.refreshAheadAfterMs && !entry.kept && !this.inflight.has(key)) {
-        this.startFlight(key, load);
+        this.startFlight(key, afterThisTurn(load));
       }
       return entry.value as T;
     }
@@ -410,4 +410,14 @@ class LruQueryCache implements OwnedQueryCache, CacheGaugeSource, BudgetHolder<E
   private observeAge(ageMs: number): void {
     this.metrics.servedValueAge.observe({ backend: this.backend }, Math.max(0, ageMs) / 1000);
   }
+}
+
+/**
+ * A refresh-ahead load started by a hit waits for the next turn: in the hit's own turn the poll's
+ * answer is rendered and written first, and the backend request (building it, the socket write
+ * that wakes the backend) is not part of the poll's latency. The flight is registered at once,
+ * so other hits meanwhile join it.
+ */
+function afterThisTurn<T>(load: (signal: AbortSignal) => Promise<T>): (signal: AbortSignal) => Promise<T> {
+  return (signal) => new Promise<void>((resolve) => setImmediate(resolve)).then(() => load(signal));
 }

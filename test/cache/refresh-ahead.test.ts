@@ -16,6 +16,7 @@ describe('QueryCache refresh-ahead', () => {
     const answer = cache.fetch('q', backend.load, patient());
     assert.equal(await stateOf(answer), 'fulfilled', 'the caller got its answer while the refresh is still held');
     assert.equal(await answer, 'first');
+    await settle();
     assert.equal(backend.calls, 2);
     clock.advance(1_000);
     assert.equal(await cache.fetch('q', backend.load, patient()), 'first');
@@ -30,6 +31,23 @@ describe('QueryCache refresh-ahead', () => {
       'the refreshed value is fresh from its load',
     );
     assert.equal(backend.calls, 2);
+  });
+
+  it('starts the refresh a hit calls for only after the turn in which the hit is answered', async () => {
+    const { cache, clock } = makeCache(REFRESH_AHEAD);
+    const backend = new FakeBackend((call) => call);
+    await cache.fetch('q', backend.load, patient());
+    clock.advance(12_000);
+    let loadsWhenAnswered: number | undefined;
+    const answered = cache.fetch('q', backend.load, patient()).then((value) => {
+      loadsWhenAnswered = backend.calls;
+      return value;
+    });
+    assert.equal(await answered, 1);
+    assert.equal(loadsWhenAnswered, 1, 'no backend request was built before the answer');
+    assert.equal(await cache.fetch('q', backend.load, patient()), 1, 'a hit meanwhile joins the refresh');
+    await settle();
+    assert.equal(backend.calls, 2, 'one refresh, once the turn was over');
   });
 
   it('does not refresh on a hit before the last part of the TTL', async () => {
@@ -79,6 +97,7 @@ describe('QueryCache refresh-ahead', () => {
     backend.holds();
     clock.advance(13_000);
     await cache.fetch('q', backend.load, patient());
+    await settle();
 
     clock.advance(3_000);
     const joining = cache.fetch('q', backend.load, patient());
@@ -101,6 +120,7 @@ describe('QueryCache refresh-ahead', () => {
     backend.holds();
     clock.advance(13_000);
     await cache.fetch('q', backend.load, patient());
+    await settle();
     assert.equal(backend.signals[1]?.aborted, false);
 
     clock.advance(3_000);
