@@ -7,6 +7,9 @@
 // appended to that file as one JSON line the moment it is seen (so a runner killed later leaves
 // those it saw), for scripts/test-recap.mjs to repeat at the very end of npm test. JavaScript, not
 // TypeScript: Node 20 loads reporters before tsx's hooks are in place.
+// With --experimental-test-isolation=none (one process for every file, scripts/test.sh) no event
+// stands for a file: the files run one after another, so a file's line comes when the first test
+// of the next one starts, and what the tests print goes straight to stdout, unlabelled.
 import { appendFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -40,6 +43,9 @@ const shown = (file) =>
  * @param {Located} data
  */
 const isFileEvent = (data) => data.nesting === 0 && data.file !== undefined && resolve(data.name) === data.file;
+
+/** Whether this runner runs every file in its own process (the reporter runs in the runner's). */
+const IN_ONE_PROCESS = process.execArgv.some((flag) => /^--(experimental-)?test-isolation=none$/.test(flag));
 
 /**
  * What failed: the error a test threw (node wraps it, as the cause of an ERR_TEST_FAILURE); for a
@@ -99,6 +105,19 @@ export default async function* progressReporter(source) {
       .map((part) => LABEL + part)
       .join('\n')}\n`;
   };
+  /**
+   * A finished file's line: its time and whether a test in it failed.
+   * @param {string} file
+   * @param {boolean} passed
+   */
+  const fileLine = (file, passed) => {
+    const state = running.get(file);
+    running.delete(file);
+    const took = state === undefined ? '' : seconds(Date.now() - state.startedAt);
+    return line(`${passed ? 'ok  ' : 'fail'} ${took.padStart(7)}  ${shown(file)}`);
+  };
+  /** In one process, the file whose tests run now. @type {string | undefined} */
+  let currentFile;
 
   for (;;) {
     const next = await Promise.race([nextEvent, tick]);
@@ -127,6 +146,11 @@ export default async function* progressReporter(source) {
       case 'test:dequeue': {
         const data = event.data;
         if (data.file === undefined) break;
+        if (IN_ONE_PROCESS && data.nesting === 0 && data.file !== currentFile) {
+          if (currentFile !== undefined) yield fileLine(currentFile, !failedFiles.has(currentFile));
+          currentFile = data.file;
+          running.set(data.file, { startedAt: Date.now(), current: undefined });
+        }
         const state = running.get(data.file);
         if (isFileEvent(data)) running.set(data.file, { startedAt: Date.now(), current: undefined });
         else if (state) state.current = data.name;
@@ -135,10 +159,7 @@ export default async function* progressReporter(source) {
       case 'test:complete': {
         const data = event.data;
         if (!isFileEvent(data) || data.file === undefined) break;
-        const state = running.get(data.file);
-        running.delete(data.file);
-        const took = state === undefined ? '' : seconds(Date.now() - state.startedAt);
-        yield line(`${data.details.passed ? 'ok  ' : 'fail'} ${took.padStart(7)}  ${shown(data.file)}`);
+        yield fileLine(data.file, data.details.passed);
         break;
       }
       case 'test:fail': {
@@ -193,6 +214,7 @@ export default async function* progressReporter(source) {
     }
   }
 
+  if (currentFile !== undefined) yield fileLine(currentFile, !failedFiles.has(currentFile));
   if (failures.length > 0) yield line(`${failures.length} failed:\n${failures.join('\n')}`);
   yield `${closing.join('\n')}\n`;
 }

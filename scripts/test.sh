@@ -5,9 +5,9 @@
 # Node 24, the Node the image runs, and the unit suite (everything outside test/e2e/) again on
 # Node 22 and on the Node on PATH. The end-to-end files run first and alone, from their
 # TypeScript: beside a busy unit run, drain and start-up timings in them failed on a 2-core
-# machine. The unit suite runs compiled: its files each start a process, and loading them through
-# tsx cost a third of a run's CPU time. The suite is CPU-bound on two cores (a unit run is about
-# as many CPU seconds as twice its wall time), so the runs do not overlap one another.
+# machine. The unit suite runs compiled: loading its files through tsx cost a third of a run's CPU
+# time; on Node 22 and later they share the test runner's process (below). The suite is CPU-bound
+# on two cores, so the runs on different Nodes do not overlap one another.
 # The exact Node versions are npm packages (scripts/install-node.sh), installed while the build
 # runs. One reporter on every Node (scripts/test-reporter.mjs), which prints a line per finished
 # file and says what is running when nothing else was printed for 10 s; the output ends with every
@@ -47,9 +47,26 @@ fi
 # and at a load of 20 its four starts missed their 30 s. It runs from its source, beside the
 # compiled files; they run as scripts/build-tests.sh compiles them.
 tsx_unit_files=(test/startup/lazy-imports.test.ts)
+# Where the compiled files share one process (Node 22 and later, below), some keep one each. Those
+# with top-level hooks: in a shared process their before() ran for every file at once before any
+# test, their beforeEach() before every test of every file, and their after() only at the end of
+# the run, so their servers and backends stayed open beside all the other files; five set the AWS
+# SDK's environment there (AWS_REGION, AWS_ROLE_ARN, ...), which failed the others' tests. And the
+# two that measure their own event loop's turns, which other files' timers would lengthen.
+mapfile -t own_process_unit_files < <(
+  grep -l -E '^(before|after|beforeEach|afterEach)\(' "${unit_files[@]}"
+  printf '%s\n' test/config/load-off-thread.test.ts test/startup/config-load-loop-turns.test.ts
+)
 compiled_unit_files=()
+own_process_compiled_files=()
 for file in "${unit_files[@]}"; do
-  [[ " ${tsx_unit_files[*]} " == *" $file "* ]] || compiled_unit_files+=(".cache/js/${file%.ts}.js")
+  if [[ " ${tsx_unit_files[*]} " == *" $file "* ]]; then
+    continue
+  elif [[ " ${own_process_unit_files[*]} " == *" $file "* ]]; then
+    own_process_compiled_files+=(".cache/js/${file%.ts}.js")
+  else
+    compiled_unit_files+=(".cache/js/${file%.ts}.js")
+  fi
 done
 
 started=$SECONDS
@@ -105,15 +122,44 @@ run_tests e2e "e2e, node-${IMAGE_NODE%%.*}" "$image_node" --import tsx "${e2e_fi
 # fewer CPU seconds on Node 24 starting from an empty cache (10.8 against 12.6), 3 % on Node 22.
 # Node 20 ignores it. The end-to-end run does without: its memory bounds were measured without it.
 export NODE_COMPILE_CACHE="$PWD/.cache/compile-cache"
+# On Node 22 and later the compiled files run in the test runner's own process
+# (--experimental-test-isolation=none, which 24 also calls --test-isolation): a process per file
+# started Node, loaded its modules and compiled them again, 42 % of a unit run's CPU time (80 files
+# on Node 24: 136.9 CPU s each in its own process, 79.5 in one, every test passing). One process
+# loads all its files first and then runs them one after another, so they are dealt to two such
+# runs side by side, as --test-concurrency=2 ran two files at once; those that need a process of
+# their own run one at a time beside them, after the one through tsx. Node 20 has no such mode.
 for run in "${runs[@]}"; do
   label="${run%%|*}"
   binary="${run#*|}"
-  step "the ${#unit_files[@]} files outside test/e2e/ on Node $("$binary" --version) ($binary): ${#compiled_unit_files[@]} compiled, ${#tsx_unit_files[@]} through tsx"
-  run_tests "unit-tsx-${label}" "unit, tsx, $label" "$binary" --import tsx "${tsx_unit_files[@]}" >/dev/null &
-  beside=$!
-  run_tests "unit-${label}" "unit, $label" "$binary" --enable-source-maps "${compiled_unit_files[@]}" || failed=1
-  wait "$beside" || failed=1
-  cat "$logs/unit-tsx-${label}.out"
+  step "the ${#unit_files[@]} files outside test/e2e/ on Node $("$binary" --version) ($binary): $((${#compiled_unit_files[@]} + ${#own_process_compiled_files[@]})) compiled, ${#tsx_unit_files[@]} through tsx"
+  if [[ "$("$binary" -p 'process.versions.node.split(".")[0] >= 22')" == true ]]; then
+    {
+      run_tests "unit-tsx-${label}" "unit, tsx, $label" "$binary" --import tsx "${tsx_unit_files[@]}" || status=1
+      run_tests "unit-own-${label}" "unit, own process, $label" "$binary" --enable-source-maps \
+        --test-concurrency=1 "${own_process_compiled_files[@]}" || status=1
+      exit "${status:-0}"
+    } >/dev/null &
+    beside=("$!")
+    for half in 0 1; do
+      files=()
+      for i in "${!compiled_unit_files[@]}"; do
+        ((i % 2 == half)) && files+=("${compiled_unit_files[$i]}")
+      done
+      run_tests "unit-${label}-$((half + 1))" "unit $((half + 1))/2, $label" "$binary" --enable-source-maps \
+        --experimental-test-isolation=none "${files[@]}" &
+      beside+=("$!")
+    done
+    for pid in "${beside[@]}"; do wait "$pid" || failed=1; done
+    cat "$logs/unit-tsx-${label}.out" "$logs/unit-own-${label}.out"
+  else
+    run_tests "unit-tsx-${label}" "unit, tsx, $label" "$binary" --import tsx "${tsx_unit_files[@]}" >/dev/null &
+    beside=$!
+    run_tests "unit-${label}" "unit, $label" "$binary" --enable-source-maps \
+      "${compiled_unit_files[@]}" "${own_process_compiled_files[@]}" || failed=1
+    wait "$beside" || failed=1
+    cat "$logs/unit-tsx-${label}.out"
+  fi
 done
 
 step "done"

@@ -124,3 +124,39 @@ describe('npm test ends with every failure of every run', () => {
     assert.match(script.at(-2) ?? '', /^node scripts\/test-recap\.mjs "\$logs"/);
   });
 });
+
+describe('npm test in one process (Node 22 and later): a line per file all the same', () => {
+  // Node 20 has no such mode: npm test runs its unit files a process each there.
+  const inOneProcess = Number(process.versions.node.split('.')[0]) >= 22;
+
+  it('says each file with its outcome, in order, and the failure in it', { skip: !inOneProcess }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'test-run-one-process-'));
+    try {
+      for (const file of ['failing.test.mjs', 'noisy.test.mjs'] as const)
+        await writeFile(join(dir, file), FIXTURES[file]);
+      const { NODE_TEST_CONTEXT: _context, ...env } = process.env;
+      const result = await run(
+        'bash',
+        [
+          join(ROOT, 'scripts/test-run.sh'),
+          dir,
+          'together',
+          'together',
+          process.execPath,
+          '--experimental-test-isolation=none',
+          'failing.test.mjs',
+          'noisy.test.mjs',
+        ],
+        { cwd: dir, env, maxBuffer: 16 * 1024 * 1024 },
+      ).catch((error: { stdout: string }) => error);
+      const fileLines = result.stdout.split('\n').filter((text) => /^\[together\] (ok|fail) +[\d.]+ s {2}/.test(text));
+      assert.deepEqual(
+        fileLines.map((text) => text.replace(/ +[\d.]+ s {2}/, ' ')),
+        ['[together] fail failing.test.mjs', '[together] ok noisy.test.mjs'],
+      );
+      assert.match(result.stdout, /^\[together\] FAIL failing\.test\.mjs:4 'adds up'$/m);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
