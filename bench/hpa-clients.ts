@@ -55,6 +55,8 @@ export interface PhaseResult {
   failuresBy?: Record<string, number>;
   /** The load generator's own event-loop delay meanwhile: a late client adds its lateness to every latency it measures. */
   clientLoopDelayMs: { p99: number; max: number };
+  /** The first failure of each kind: the Status message the adapter gave (which 404 it was), or the error. */
+  firstFailures?: Record<string, string>;
 }
 
 export interface HpaClientsResult {
@@ -84,13 +86,7 @@ export interface HpaClientsResult {
 
 export async function runHpaClientsBench(options: HpaClientsOptions): Promise<HpaClientsResult> {
   const dir = await mkdtemp(join(tmpdir(), 'bench-hpa-clients-'));
-  const now = Math.floor(Date.now() / 1000);
-  // Sparse samples (every 4 min, inside Prometheus's 5 min lookback) keep 10,000 series quick to write.
-  const range = { end: now + 3600, seconds: 4800, step: 240 };
-  const series: SeriesSpec[] = Array.from({ length: options.keys }, (_, i) =>
-    gauge('broker_queue_depth', { namespace: 'default', queue: queueName(i) }, i, range),
-  );
-  const prometheus = await startPrometheus({ series });
+  const prometheus = await startPrometheus({ series: queueDepthSeries(options.keys) });
   // Prometheus answers every poll's refresh (a third of a core at 10,000 HPAs): on the adapter's CPU
   // its threads, woken by each query, preempted the adapter mid-request, a delay that is the
   // machine's, not the adapter's. In a cluster it runs elsewhere: here it shares the load generator's CPU.
@@ -138,6 +134,7 @@ async function measureBuild(
     prometheusUrl: prometheus.url,
     certificate,
     cpu: SERVER_CPU,
+    args: QUEUE_DEPTH_DISCOVERY_ARGS,
     ...(shared.mainJs ? { mainJs: shared.mainJs } : {}),
   });
   try {
@@ -183,6 +180,25 @@ async function measureBuild(
   }
 }
 
+/** Key i's series: a gauge of value i, sampled every 4 min from 20 min ago to an hour ahead. */
+export function queueDepthSeries(keys: number): SeriesSpec[] {
+  const now = Math.floor(Date.now() / 1000);
+  // Sparse samples (every 4 min, inside Prometheus's 5 min lookback) keep 10,000 series quick to write.
+  const range = { end: now + 3600, seconds: 4800, step: 240 };
+  return Array.from({ length: keys }, (_, i) =>
+    gauge('broker_queue_depth', { namespace: 'default', queue: queueName(i) }, i, range),
+  );
+}
+
+/**
+ * Series discovery looks back 10 min, past the samples' 4 min spacing. At its default (the 60 s
+ * relist interval) a relist whose window fell between the last sample of one 2-hour TSDB block
+ * and the first of the next found no series (Prometheus's /api/v1/series answers only series
+ * with a chunk in the window), so queue_depth left discovery and every poll was a 404 until a
+ * relist found it again: a run started in the minutes before an even UTC hour failed that way.
+ */
+export const QUEUE_DEPTH_DISCOVERY_ARGS: readonly string[] = ['--metrics-max-age=10m'];
+
 export function queueName(i: number): string {
   return `q-${String(i).padStart(5, '0')}`;
 }
@@ -203,9 +219,11 @@ export async function sendEvenly(
   const latencies: number[] = [];
   let failures = 0;
   const failuresBy: Record<string, number> = {};
-  const fail = (reason: string) => {
+  const firstFailures: Record<string, string> = {};
+  const fail = (reason: string, message: string) => {
     failures++;
     failuresBy[reason] = (failuresBy[reason] ?? 0) + 1;
+    firstFailures[reason] ??= message;
   };
   let sent = 0;
   const pending: Promise<void>[] = [];
@@ -219,11 +237,11 @@ export async function sendEvenly(
         const sentAt = performance.now();
         pending.push(
           get(urlOf(firstIndex + sent), agent, headers).then(
-            (status) => {
+            ({ status, failure }) => {
               if (status === 200) latencies.push(performance.now() - sentAt);
-              else fail(String(status));
+              else fail(String(status), failure);
             },
-            (error: NodeJS.ErrnoException) => fail(error.code ?? error.message),
+            (error: NodeJS.ErrnoException) => fail(error.code ?? error.message, error.message),
           ),
         );
       }
@@ -244,16 +262,23 @@ export async function sendEvenly(
     p99Ms: round(percentile(sorted, 0.99), 2),
     maxMs: round(sorted[sorted.length - 1] ?? 0, 2),
     failures,
-    ...(failures > 0 ? { failuresBy } : {}),
+    ...(failures > 0 ? { failuresBy, firstFailures } : {}),
     clientLoopDelayMs: { p99: round(clientLoop.percentile(99) / 1e6, 1), max: round(clientLoop.max / 1e6, 1) },
   };
 }
 
-function get(url: string, agent: Agent, headers: Record<string, string>): Promise<number> {
+/** The status, and for a failure the start of its body (a Status says which failure it is). */
+function get(url: string, agent: Agent, headers: Record<string, string>): Promise<{ status: number; failure: string }> {
   return new Promise((resolve, reject) => {
     request(url, { agent, headers }, (response) => {
-      response.resume();
-      response.on('end', () => resolve(response.statusCode ?? 0));
+      const status = response.statusCode ?? 0;
+      let failure = '';
+      if (status === 200) response.resume();
+      else
+        response.setEncoding('utf8').on('data', (chunk: string) => {
+          if (failure.length < 500) failure += chunk;
+        });
+      response.on('end', () => resolve({ status, failure: failure.slice(0, 500) }));
       response.on('error', reject);
     })
       .on('error', reject)

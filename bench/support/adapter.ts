@@ -31,6 +31,8 @@ export interface AdapterOptions {
   cpu?: number;
   /** Another build of the adapter; default this checkout's dist/main.js. */
   mainJs?: string;
+  /** More flags for the adapter. */
+  args?: readonly string[];
 }
 
 /** The built adapter (dist/main.js), standalone, serving HTTPS with the bench certificate. */
@@ -47,6 +49,7 @@ export async function startAdapterServer(options: AdapterOptions): Promise<Serve
       `--prometheus-url=${options.prometheusUrl}`,
       `--tls-cert-file=${options.certificate.certPath}`,
       `--tls-private-key-file=${options.certificate.keyPath}`,
+      ...(options.args ?? []),
     ],
     { ...(options.cpu === undefined ? {} : { cpu: options.cpu }), env: { ...process.env, LOG_LEVEL: 'info' } },
   );
@@ -175,6 +178,8 @@ function countersIn(body: string): Record<string, number> {
     misses: requests('miss'),
     coalesced: requests('coalesced'),
     stale: requests('stale'),
+    /** HPA-aware refresh's calls into the cache (each loads only when the value expires within its lead). */
+    refreshes: requests('refresh'),
     evictions: sumSamples(body, 'hpa_metrics_adapter_cache_evictions_total', { backend: 'prometheus' }),
   };
 }
