@@ -25,7 +25,9 @@ import { runUpstreamsBench } from './upstreams.js';
  *   --only=a,b,…          some sections only
  *   --compare-build=FILE  another build's dist/main.js measured beside this one in (a), (b), (j), (k), (l), e.g.
  *                         the previous commit built in a git worktree, for before/after numbers
- *   --hpas=N              HPAs in (b) and (j) (default 10,000), to size what one adapter core serves
+ *   --hpas=N              HPAs in (b) (default 10,000) and (j) (default 2,000: on a 2-core machine two
+ *                         adapter replicas, Prometheus, the kube double and the client share two cores),
+ *                         to size what one adapter core serves
  *   --cpu-prof-dir=DIR    (j)'s adapters write V8 CPU profiles there (node --cpu-prof)
  *
  * Servers run on CPU 0 and this process (the load generator) re-runs itself on CPU 1, where
@@ -42,7 +44,7 @@ const SECTIONS = {
   g: 'a metric forwarded to an upstream vs asked directly (bench/upstreams.ts)',
   h: 'APIService availability check, backends down (bench/discovery.ts)',
   i: 'a backtracking config pattern, RE2 vs RegExp (bench/regexp.ts)',
-  j: '(b) with HPA-aware refresh: 10,000 HPAs, 1 and 2 replicas, failover (bench/hpa-refresh.ts)',
+  j: '(b) with HPA-aware refresh: 2,000 HPAs, 1 and 2 replicas, failover, leader mode (bench/hpa-refresh.ts)',
   k: 'metrics.k8s.io: kubectl top pod -A of 5,000 pods, one namespace of 50 (bench/resource-metrics.ts)',
   l: 'MetricDefinitions: 1,000 in 100 namespaces, create → served, heap, cached read, status writes (bench/definitions.ts)',
 } as const;
@@ -62,8 +64,8 @@ const { values } = parseArgs({
 const quick = values.quick ?? false;
 const only = new Set((values.only ?? Object.keys(SECTIONS).join(',')).split(',').map((s) => s.trim()));
 const compareMainJs = values['compare-build'];
-const hpas = values.hpas === undefined ? 10_000 : Number(values.hpas);
-if (!Number.isInteger(hpas) || hpas < 1)
+const hpas = values.hpas === undefined ? undefined : Number(values.hpas);
+if (hpas !== undefined && (!Number.isInteger(hpas) || hpas < 1))
   throw new Error(`--hpas: expected a positive whole number, got "${values.hpas}"`);
 const cpuProfileDir = values['cpu-prof-dir'];
 
@@ -107,7 +109,7 @@ await section('a', () =>
 );
 await section('b', () =>
   runHpaClientsBench({
-    keys: hpas,
+    keys: hpas ?? 10_000,
     periodSeconds: 15,
     measureSeconds: quick ? 10 : 30,
     ...(compareMainJs ? { compareMainJs } : {}),
@@ -129,7 +131,7 @@ await section('h', async () => runDiscoveryBench([10, 1000], quick ? 10_000 : 50
 await section('i', async () => runRegexpBench(quick ? [16, 20, 24] : [20, 22, 24, 26, 28], [39, 1000, 10_000]));
 await section('j', () =>
   runHpaRefreshBench({
-    keys: hpas,
+    keys: hpas ?? 2_000,
     periodSeconds: 15,
     measureSeconds: quick ? 15 : 60,
     ...(compareMainJs ? { compareMainJs } : {}),

@@ -3,16 +3,13 @@ import type { DefinitionsBenchResult } from './definitions.js';
 import type { DiscoveryBenchResult } from './discovery.js';
 import type { HotPathResult } from './hot-path.js';
 import type { HpaClientsResult, PhaseResult } from './hpa-clients.js';
-import type { HpaRefreshResult, PhaseCpu } from './hpa-refresh.js';
+import { hpaRefreshRows } from './hpa-refresh-summary.js';
 import type { RegexpBenchResult } from './regexp.js';
 import type { ResourceMetricsBenchResult } from './resource-metrics.js';
 import type { SelectorInformersResult } from './selector-informers.js';
 import type { LoadResult } from './support/autocannon-run.js';
+import { mark, type Row } from './support/summary-row.js';
 import type { UpstreamsBenchResult } from './upstreams.js';
-
-/** The one table `npm run bench` prints: section, what was measured, the result, the goal. */
-
-type Row = [section: string, measure: string, result: string, goal: string];
 
 interface PrometheusBenchResult {
   case: string;
@@ -195,10 +192,6 @@ function discoveryRows(r: DiscoveryBenchResult): Row[] {
   );
 }
 
-function mark(ok: boolean): string {
-  return ok ? '✔' : '✘';
-}
-
 function firstLine(text: string): string {
   return (text.split('\n')[0] ?? '').slice(0, 100);
 }
@@ -264,57 +257,6 @@ function regexpRows(r: RegexpBenchResult): Row[] {
       'RE2 ≤ 1× (no blow-up)',
     ],
   ];
-}
-
-function hpaRefreshRows(r: HpaRefreshResult): Row[] {
-  const latency = (p: PhaseResult) => `p50 ${p.p50Ms} ms, p99 ${p.p99Ms} ms, ${p.failures} failed`;
-  const percent = (x: number) => `${Math.round(x * 1000) / 10} %`;
-  const cpu = (c: PhaseCpu) =>
-    `; adapter CPU ${c.adapterMsPerPoll} ms/poll (busiest replica ${c.adapterPercentOfCore} % of a core, Prometheus ${c.prometheusPercentOfCore} %)`;
-  const rows = r.builds.flatMap((b, i): Row[] => {
-    const name = i === 0 ? `(j) (b) HPA-aware, ${r.keys} HPAs` : '(j) baseline';
-    return [
-      [
-        name,
-        `${b.build}: ready after`,
-        `${b.startSeconds} s; ${b.hpasPerCore} HPAs per adapter core (CPU per poll, steady)`,
-        '',
-      ],
-      [
-        '(j)',
-        'first poll of every HPA, 1 replica',
-        `${percent(b.firstPolls.hitRatio)} hits, ${latency(b.firstPolls)}${cpu(b.firstPolls.cpu)}`,
-        `≥ 99 % hits ${mark(b.firstPolls.hitRatio >= 0.99)}`,
-      ],
-      [
-        '(j)',
-        'steady, 1 replica',
-        `${latency(b.oneReplica)}, ${b.oneReplica.misses} misses, ${b.oneReplica.backendCallsPerMinute} backend calls/min${cpu(b.oneReplica.cpu)}`,
-        `p99 < 20 ms ${mark(b.oneReplica.p99Ms < 20)}, 0 misses ${mark(b.oneReplica.misses === 0)}`,
-      ],
-      [
-        '(j)',
-        '2 replicas, polls spread',
-        `${latency(b.twoReplicas)}, ${b.twoReplicas.missesPerMinute} misses/min, backend calls/min per replica ${b.twoReplicas.backendCallsPerMinutePerReplica.join(' / ')}${cpu(b.twoReplicas.cpu)}`,
-        `0 misses/min ${mark(b.twoReplicas.missesPerMinute === 0)}`,
-      ],
-      [
-        '(j)',
-        'failover: next full period on the survivor',
-        `${percent(b.failover.hitRatio)} hits, ${latency(b.failover)}${cpu(b.failover.cpu)}`,
-        `≥ 99 % ${mark(b.failover.hitRatio >= 0.99)}`,
-      ],
-    ];
-  });
-  if (r.ratios) {
-    rows.push([
-      '(j)',
-      'this build ÷ baseline, same run',
-      `adapter CPU per poll ${r.ratios.adapterCpuPerPollOneReplica}× (1 replica), ${r.ratios.adapterCpuPerPollTwoReplicas}× (2 replicas, both counted); backend calls/min ${r.ratios.backendCallsPerMinuteOneReplica}×; p99 ${r.ratios.p99OneReplica}×`,
-      '',
-    ]);
-  }
-  return rows;
 }
 
 function resourceMetricsRows(r: ResourceMetricsBenchResult): Row[] {

@@ -38,6 +38,8 @@ export function pinRunningProcess(pid: number | undefined, cpu: number): void {
 export interface ServerProcess {
   child: ChildProcess;
   port: number;
+  /** The fields of the ready line (the adapter's version, a double's kubeconfig path, …). */
+  ready: Record<string, unknown>;
   /** Every stdout line that is not the ready line, for error messages. */
   output: string[];
   stop(): Promise<void>;
@@ -56,7 +58,7 @@ export async function startServerProcess(
   const child = spawn(file, argv, { env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const port = await new Promise<number>((resolve, reject) => {
+  const ready = await new Promise<Record<string, unknown> & { port: number }>((resolve, reject) => {
     const timeoutMs = options.timeoutMs ?? 20_000;
     const timer = setTimeout(
       () => reject(new Error(`${command} did not start within ${timeoutMs} ms: ${tail(output)}`)),
@@ -68,11 +70,11 @@ export async function startServerProcess(
       for (let newline = buffer.indexOf('\n'); newline !== -1; newline = buffer.indexOf('\n')) {
         const line = buffer.slice(0, newline);
         buffer = buffer.slice(newline + 1);
-        const port = readyPort(line);
-        if (port === undefined) output.push(line);
+        const fields = readyLine(line);
+        if (fields === undefined) output.push(line);
         else {
           clearTimeout(timer);
-          resolve(port);
+          resolve(fields);
         }
       }
     });
@@ -84,7 +86,8 @@ export async function startServerProcess(
   });
   return {
     child,
-    port,
+    port: ready.port,
+    ready,
     output,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
@@ -97,10 +100,11 @@ export async function startServerProcess(
   };
 }
 
-function readyPort(line: string): number | undefined {
+function readyLine(line: string): (Record<string, unknown> & { port: number }) | undefined {
   try {
-    const entry = JSON.parse(line) as { msg?: unknown; port?: unknown };
-    return typeof entry.port === 'number' && String(entry.msg).startsWith('serving') ? entry.port : undefined;
+    const entry = JSON.parse(line) as Record<string, unknown>;
+    const { port } = entry;
+    return typeof port === 'number' && String(entry.msg).startsWith('serving') ? { ...entry, port } : undefined;
   } catch {
     return undefined;
   }
