@@ -274,6 +274,7 @@ class LruQueryCache implements OwnedQueryCache, CacheGaugeSource, BudgetHolder<E
     this.inflight.abortAll(reason);
     this.entries.clear();
     this.metrics.sources.delete(this);
+    this.limiter.close();
   }
 
   /** The entry for `key` if it may still be used (fresh, or young enough to serve stale); dead ones are dropped. */

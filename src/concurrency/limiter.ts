@@ -27,6 +27,11 @@ export interface Limiter {
   /** Runs `task` when a slot is free; rejects with 429 when the queue is full, or with the signal's reason when aborted while queued. */
   run<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T>;
   stats(): { running: number; queued: number };
+  /**
+   * Takes its running/queued series out of the registry once no other open limiter has its label:
+   * a cache closed for good (a definitions TTL no longer used) leaves no series behind.
+   */
+  close(): void;
 }
 
 /** The refusal: 429 with Retry-After, never to be turned into a 503 by a cache in between. */
@@ -41,8 +46,11 @@ interface Waiter {
 }
 
 export function createLimiter(options: LimiterOptions): Limiter {
-  const metrics = options.registry ? limiterMetrics(options.registry) : undefined;
+  const registered = options.registry ? limiterMetrics(options.registry) : undefined;
+  // Set to undefined by close(): a load released after it sets no series again.
+  let metrics = registered;
   const label = { limiter: options.label ?? options.name };
+  registered?.open.set(label.limiter, (registered.open.get(label.limiter) ?? 0) + 1);
   const retryAfterSeconds = options.retryAfterSeconds ?? 1;
   let running = 0;
   const queue: Waiter[] = [];
@@ -97,6 +105,18 @@ export function createLimiter(options: LimiterOptions): Limiter {
       }
     },
     stats: () => ({ running, queued: queue.length }),
+    close() {
+      if (!metrics) return;
+      const { open } = metrics;
+      const left = (open.get(label.limiter) ?? 1) - 1;
+      if (left > 0) open.set(label.limiter, left);
+      else {
+        open.delete(label.limiter);
+        metrics.running.remove(label);
+        metrics.queued.remove(label);
+      }
+      metrics = undefined;
+    },
   };
 }
 
@@ -104,6 +124,8 @@ interface LimiterMetrics {
   running: Gauge<'limiter'>;
   queued: Gauge<'limiter'>;
   rejected: Counter<'limiter'>;
+  /** Open limiters by label: a reloaded backend's new cache shares its old one's series. */
+  open: Map<string, number>;
 }
 
 const limiterMetrics = perRegistry(
@@ -126,5 +148,6 @@ const limiterMetrics = perRegistry(
       labelNames: ['limiter'],
       registers: [registry],
     }),
+    open: new Map(),
   }),
 );

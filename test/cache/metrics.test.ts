@@ -93,3 +93,25 @@ describe('cache metrics', () => {
     );
   });
 });
+
+describe('a closed cache in /metrics', () => {
+  const series = async (registry: Registry, name: string) =>
+    ((await registry.getSingleMetric(name)?.get())?.values ?? []).map((v) => v.labels.limiter);
+
+  it("takes its limiter's running and queued series out, unless another open cache has its label", async () => {
+    const registry = new Registry();
+    const gone = makeCache({}, { registry, backend: 'definitions:prometheus:30000ms' }).cache;
+    const reloaded = [1, 2].map(() => makeCache({}, { registry, backend: 'prometheus' }).cache);
+    const backend = new FakeBackend((call) => `value ${call}`);
+    for (const cache of [gone, ...reloaded]) await cache.fetch('a', backend.load, patient());
+    for (const name of ['hpa_metrics_adapter_limiter_running', 'hpa_metrics_adapter_limiter_queued']) {
+      assert.deepEqual((await series(registry, name)).sort(), ['definitions:prometheus:30000ms', 'prometheus']);
+    }
+    gone.close();
+    reloaded[0]?.close();
+    for (const name of ['hpa_metrics_adapter_limiter_running', 'hpa_metrics_adapter_limiter_queued']) {
+      assert.deepEqual(await series(registry, name), ['prometheus'], name);
+    }
+    reloaded[1]?.close();
+  });
+});
