@@ -14,8 +14,9 @@ import { rulesConfig, serversConfig } from '../test/support/large-configs.js';
  * (one rule each). Their URLs refuse connections, so discovery fails at once and retries: the
  * cost measured is the adapter's own. This build's dist/ (`npx tsc -p tsconfig.json` first) and,
  * with --compare-build, another build's, each in a child process of its own, one after the other.
- * Per phase: the longest event-loop delay in the child, /livez latency p99 and max polled from
- * here every 20 ms, and the child's RSS at the phase's end; with a compared build, the ratios.
+ * Per phase: the longest event-loop delay in the child, the CPU time of its longest block (what a
+ * loaded machine's wait for a core leaves out), /livez latency p99 and max polled from here every
+ * 20 ms, and the child's RSS at the phase's end; with a compared build, the ratios.
  *
  *   node --import tsx bench/config-load.ts [--compare-build=/path/to/dist/main.js] [--rounds=N]
  */
@@ -32,6 +33,7 @@ interface Phase {
   to: number;
   ms: number;
   maxEventLoopDelayMs: number;
+  maxLoopBlockCpuMs: number;
   rssMiB: number;
 }
 
@@ -85,7 +87,7 @@ const configs = {
 };
 const builds: Record<string, string> = { this: join(ROOT, 'dist') };
 if (values['compare-build']) builds.compared = dirname(values['compare-build']);
-const RATIO_FIELDS = ['maxEventLoopDelayMs', 'livezP99Ms', 'livezMaxMs', 'rssMiB'] as const;
+const RATIO_FIELDS = ['maxEventLoopDelayMs', 'maxLoopBlockCpuMs', 'livezP99Ms', 'livezMaxMs', 'rssMiB'] as const;
 
 try {
   for (let round = 0; round < rounds; round++) {

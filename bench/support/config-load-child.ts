@@ -11,7 +11,9 @@ import { Registry } from 'prom-client';
  * does at start, then once more as a reload. Beside them a /livez server answers at once (as the
  * adapter's does), for the parent to poll. JSON lines on stdout: `{ port }` once listening, then
  * per phase its wall-clock span (epoch ms, the settle included), the longest event-loop delay
- * (perf_hooks, 10 ms resolution: how long /livez would have waited) and the RSS at its end.
+ * (perf_hooks, 10 ms resolution: how long /livez would have waited), the most CPU the process used
+ * between two ticks of a 10 ms timer (the longest block's own work, whatever the machine's load)
+ * and the RSS at its end.
  */
 
 const [dist = '', configPath = ''] = process.argv.slice(2);
@@ -29,9 +31,23 @@ print({ port: (livez.address() as AddressInfo).port });
 await new Promise((resolve) => setTimeout(resolve, 500));
 
 const delay = monitorEventLoopDelay({ resolution: 10 });
+// The CPU time the process used between two ticks of a 10 ms timer, at most their distance: on a
+// loaded machine a wall-clock delay is mostly the process waiting for a core, and this is what the
+// loop itself spent (worker and GC threads included, so it errs high).
+let blockCpuMs = 0;
+let lastTick = performance.now();
+let lastCpu = process.cpuUsage();
+setInterval(() => {
+  const now = performance.now();
+  const cpu = process.cpuUsage(lastCpu);
+  blockCpuMs = Math.max(blockCpuMs, Math.min(now - lastTick, (cpu.user + cpu.system) / 1000));
+  lastTick = now;
+  lastCpu = process.cpuUsage();
+}, 10).unref();
 const settle = () => new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
 const phase = async (name: string, run: () => Promise<void>) => {
   delay.reset();
+  blockCpuMs = 0;
   const from = Date.now();
   const started = performance.now();
   await run();
@@ -44,6 +60,7 @@ const phase = async (name: string, run: () => Promise<void>) => {
     to: Date.now(),
     ms: Math.round(ms),
     maxEventLoopDelayMs: Math.round(delay.max / 1e6),
+    maxLoopBlockCpuMs: Math.round(blockCpuMs),
     rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
   });
 };
