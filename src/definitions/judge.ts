@@ -4,6 +4,7 @@ import { type CloudWatchMetricConfig, cloudWatchBackendSchema } from '../provide
 import { type FailurePolicyConfig, failurePolicySchema } from '../providers/failure-policy/config.js';
 import { type CompiledRule, RuleError } from '../providers/prometheus/rules.js';
 import { type SqsBackendConfig, sqsBackendSchema } from '../providers/sqs/config.js';
+import { DEFINITION_MATH_FUNCTIONS, unlistedMathFunction } from './metric-math.js';
 import type { DefinitionsPolicyRules } from './policy.js';
 import type { DefinitionBackend } from './policy-config.js';
 import { definitionRule } from './prometheus-queries.js';
@@ -160,9 +161,6 @@ function sqsPlan(
   return { kind: 'sqs', metric };
 }
 
-/** Metric-math functions that read metrics by search or query rather than by the definition's own queries. */
-const READS_BEYOND_QUERIES = ['SEARCH', 'SELECT', 'INSIGHT_RULE_METRIC', 'SERVICE_QUOTA', 'ANOMALY_DETECTION_BAND'];
-
 function cloudWatchPlan(
   spec: DefinitionSpec,
   key: string,
@@ -185,12 +183,11 @@ function cloudWatchPlan(
         message: `namespace "${namespace}" may not read CloudWatch namespace "${metricNamespace}" (definitions.rules allow ${allowed.map((a) => `"${a}"`).join(', ')})`,
       };
     }
-    const upper = query.expression?.toUpperCase() ?? '';
-    const reaching = READS_BEYOND_QUERIES.find((name) => upper.includes(name));
-    if (reaching) {
+    const unlisted = query.expression === undefined ? undefined : unlistedMathFunction(query.expression);
+    if (unlisted !== undefined) {
       return {
         reason: 'Forbidden',
-        message: `query "${query.id}" uses ${reaching}, which reads metrics beyond the definition's own queries: a definition's expressions may combine only its own query ids`,
+        message: `query "${query.id}" calls ${unlisted}, which is not among the metric-math functions a definition may use (${[...DEFINITION_MATH_FUNCTIONS].join(', ')}): a definition's expressions may only compute over its own queries`,
       };
     }
   }

@@ -79,6 +79,34 @@ describe('judgeDefinition', () => {
     assert.equal(reasonOf(judge('team-a', { cloudwatch: search })), 'Forbidden');
   });
 
+  it('CloudWatch expressions call only listed metric-math functions; an unknown one is refused by name', () => {
+    const math = (expression: string) => ({
+      queries: [
+        { id: 'm1', metricStat: { namespace: 'Team/team-a', metricName: 'X', stat: 'Sum' }, returnData: false },
+        { id: 'e1', expression, returnData: true },
+      ],
+    });
+    for (const valid of [
+      'm1 * 2',
+      'FILL(m1, REPEAT) + RATE(m1)',
+      'IF(m1 > 10 AND m1 < 100, m1, 0)',
+      'SUM(METRICS("search-free label"))',
+      'RUNNING_SUM(DIFF_TIME(m1)) / PERIOD(m1)',
+    ]) {
+      assert.equal(reasonOf(judge('team-a', { cloudwatch: math(valid) })), 'Valid', valid);
+    }
+    for (const [expression, named] of [
+      ['LAMBDA("my-function", m1)', 'LAMBDA'],
+      ["DB_PERF_INSIGHTS('RDS', 'db-1', 'os.cpu')", 'DB_PERF_INSIGHTS'],
+      ['m1 + FUTURE_FUNCTION(m1)', 'FUTURE_FUNCTION'],
+      ["search('{AWS/SQS}', 'Sum')", 'search'],
+    ]) {
+      const judged = judge('team-a', { cloudwatch: math(expression as string) });
+      assert.equal(reasonOf(judged), 'Forbidden', expression);
+      assert.ok(!judged.ok && judged.message.includes(`calls ${named},`), !judged.ok ? judged.message : '');
+    }
+  });
+
   it('Forbidden: a namespace no rule names, a server not allowed, a backend not allowed, definitions off', () => {
     assert.equal(reasonOf(judge('other', { prometheus: { query: 'up' } })), 'Forbidden');
     assert.equal(reasonOf(judge('team-a', { prometheus: { query: 'up', server: 'thanos' } })), 'Forbidden');
