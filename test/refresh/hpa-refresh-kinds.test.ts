@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { parseSelector } from '../../src/api/selector.js';
 import { deadlineOf } from '../../src/lib/deadline.js';
 import { hpaObject } from '../support/hpa-objects.js';
-import { type KubeApiserverDouble, startKubeApiserverDouble } from '../support/kube-apiserver-double.js';
-import { gauge, type PrometheusServer, startPrometheus } from '../support/prometheus-server.js';
-import { type RefreshReplica, startRefreshReplica } from '../support/refresh-replica.js';
+import { gauge } from '../support/prometheus-server.js';
+import type { RefreshReplica } from '../support/refresh-replica.js';
+import { refreshSuite } from '../support/refresh-suite.js';
 
 const TTL_MS = 2_000;
 const CONFIG = `
@@ -30,42 +30,14 @@ const SERVICES = { group: '', resource: 'services' };
  * described object; each a hit on a new replica's first poll and on the first poll after the TTL.
  */
 describe('HPA-aware refresh of Pods and Object metrics', () => {
-  let double: KubeApiserverDouble;
-  let prometheus: PrometheusServer;
-  let replica: RefreshReplica | undefined;
-
-  before(async () => {
-    double = await startKubeApiserverDouble();
-    const end = Math.floor(Date.now() / 1000) + 3600;
-    const range = { end, seconds: 4800, step: 240 };
-    prometheus = await startPrometheus({
-      series: [
-        gauge('worker_inflight', { namespace: 'default', pod: 'worker-0' }, 3, range),
-        gauge('worker_inflight', { namespace: 'default', pod: 'worker-1' }, 5, range),
-        gauge('service_backlog', { namespace: 'default', service: 'jobs' }, 42, range),
-      ],
-    });
-  });
-  after(async () => {
-    await double.close();
-    await prometheus.stop();
-  });
-  afterEach(async () => {
-    await replica?.close();
-    replica = undefined;
-    double.objects.length = 0;
-    double.hpaCluster.scales.clear();
-  });
+  const suite = refreshSuite((range) => [
+    gauge('worker_inflight', { namespace: 'default', pod: 'worker-0' }, 3, range),
+    gauge('worker_inflight', { namespace: 'default', pod: 'worker-1' }, 5, range),
+    gauge('service_backlog', { namespace: 'default', service: 'jobs' }, 42, range),
+  ]);
 
   /** The refresher as main.ts wires it: Pods metrics resolve their selector through the watch's /scale read. */
-  async function start(): Promise<RefreshReplica> {
-    replica = await startRefreshReplica({
-      kubeconfigPath: double.kubeconfigPath,
-      config: CONFIG,
-      prometheusUrl: prometheus.url,
-    });
-    return replica;
-  }
+  const start = () => suite.startReplica(CONFIG);
 
   /** A Pods metric's poll: the controller sends the scale target's selector (app=worker) as labelSelector. */
   function pollPods(started: RefreshReplica): Promise<{ result: string; values: [string, number][] }> {
@@ -96,13 +68,13 @@ describe('HPA-aware refresh of Pods and Object metrics', () => {
   }
 
   it('keeps a Pods metric warm: its pods are the ones the scale target selects, read through /scale', async () => {
-    double.hpaCluster.scales.set('apps/deployments/default/worker', {
+    suite.double.hpaCluster.scales.set('apps/deployments/default/worker', {
       specReplicas: 2,
       statusReplicas: 2,
       selector: 'app=worker',
     });
     for (const name of ['worker-0', 'worker-1', 'other-0'])
-      double.objects.push({
+      suite.double.objects.push({
         group: '',
         version: 'v1',
         resource: 'pods',
@@ -110,7 +82,7 @@ describe('HPA-aware refresh of Pods and Object metrics', () => {
         name,
         labels: { app: name.startsWith('worker') ? 'worker' : 'other' },
       });
-    double.watch.put(hpaObject('default', 'worker', [{ type: 'Pods', name: 'worker_inflight' }]));
+    suite.double.watch.put(hpaObject('default', 'worker', [{ type: 'Pods', name: 'worker_inflight' }]));
     const started = await start();
     assert.equal(await started.refresher.warmUp(5_000), true);
     const answer = {
@@ -130,7 +102,7 @@ describe('HPA-aware refresh of Pods and Object metrics', () => {
 
   it("keeps an Object metric warm: the described object's value", async () => {
     const backlog = { apiVersion: 'v1', kind: 'Service', name: 'jobs' };
-    double.watch.put(
+    suite.double.watch.put(
       hpaObject('default', 'worker', [{ type: 'Object', name: 'service_backlog', describedObject: backlog }]),
     );
     const started = await start();

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { loadKubeConfig } from '../../src/kube/config.js';
 import { LeaseElector } from '../../src/kube/lease-elector.js';
 import { createLeaseStore, type LeaseStore } from '../../src/kube/leases.js';
@@ -7,9 +7,9 @@ import { KubeTransport } from '../../src/kube/transport.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { metricValue } from '../cache/fakes.js';
 import { hpaObject } from '../support/hpa-objects.js';
-import { type KubeApiserverDouble, startKubeApiserverDouble } from '../support/kube-apiserver-double.js';
-import { gauge, type PrometheusServer, startPrometheus } from '../support/prometheus-server.js';
-import { QUEUE_DEPTH_CONFIG, type RefreshReplica, startRefreshReplica } from '../support/refresh-replica.js';
+import { gauge } from '../support/prometheus-server.js';
+import { QUEUE_DEPTH_CONFIG, type RefreshReplica } from '../support/refresh-replica.js';
+import { refreshSuite } from '../support/refresh-suite.js';
 
 const TTL_MS = 2_000;
 // A short Lease, so a takeover comes within seconds: renew deadline 2/3 and retry 2/15 of it, as the adapter sets them.
@@ -29,34 +29,21 @@ interface Candidate {
  * holder is lost the other takes over the refreshes.
  */
 describe('HPA-aware refresh by the Lease holder only (--hpa-refresh=leader)', () => {
-  let double: KubeApiserverDouble;
-  let prometheus: PrometheusServer;
+  const suite = refreshSuite((range) =>
+    ['q1', 'q2'].map((queue, i) => gauge('broker_queue_depth', { namespace: 'default', queue }, 10 + i, range)),
+  );
   const transports: KubeTransport[] = [];
-  const candidates: Candidate[] = [];
-
-  before(async () => {
-    double = await startKubeApiserverDouble();
-    const end = Math.floor(Date.now() / 1000) + 3600;
-    prometheus = await startPrometheus({
-      series: ['q1', 'q2'].map((queue, i) =>
-        gauge('broker_queue_depth', { namespace: 'default', queue }, 10 + i, { end, seconds: 4800, step: 240 }),
-      ),
-    });
-  });
+  const electors: LeaseElector[] = [];
+  // The suite closes the replicas after the test; their electors and transports stop after that.
   after(async () => {
-    for (const { elector, replica } of candidates) {
-      await replica.close();
-      await elector.stop();
-    }
+    for (const elector of electors) await elector.stop();
     for (const transport of transports) transport.close();
-    await double.close();
-    await prometheus.stop();
   });
 
   async function candidate(name: string): Promise<Candidate> {
     const token = `token-${name}`;
-    double.clientTokens.add(token);
-    const loaded = loadKubeConfig(await double.writeKubeconfig(token, `${name}.json`));
+    suite.double.clientTokens.add(token);
+    const loaded = loadKubeConfig(await suite.double.writeKubeconfig(token, `${name}.json`));
     assert.ok(loaded);
     const transport = new KubeTransport(loaded.kubeConfig);
     transports.push(transport);
@@ -77,12 +64,8 @@ describe('HPA-aware refresh by the Lease holder only (--hpa-refresh=leader)', ()
       renewDeadlineMs: (LEASE_MS * 2) / 3,
       retryPeriodMs: (LEASE_MS * 2) / 15,
     });
-    const replica = await startRefreshReplica({
-      kubeconfigPath: double.kubeconfigPath,
-      config: QUEUE_DEPTH_CONFIG,
-      prometheusUrl: prometheus.url,
-      leadership: elector,
-    });
+    const replica = await suite.startReplica(QUEUE_DEPTH_CONFIG, { leadership: elector });
+    electors.push(elector);
     elector.start();
     const started = {
       name,
@@ -92,7 +75,6 @@ describe('HPA-aware refresh by the Lease holder only (--hpa-refresh=leader)', ()
         cut = true;
       },
     };
-    candidates.push(started);
     return started;
   }
 
@@ -104,7 +86,7 @@ describe('HPA-aware refresh by the Lease holder only (--hpa-refresh=leader)', ()
     });
 
   it('only the holder refreshes; the other caches as polls come; on holder loss the other takes over', async () => {
-    double.watch.put(
+    suite.double.watch.put(
       hpaObject('default', 'checkout', [{ type: 'External', name: 'queue_depth', matchLabels: { queue: 'q1' } }]),
     );
     const [a, b] = await Promise.all([candidate('replica-a'), candidate('replica-b')]);

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { Registry } from 'prom-client';
 import type { HpaRefresher } from '../../src/refresh/hpa-refresher.js';
 import { metricValue } from '../cache/fakes.js';
 import { hpaObject } from '../support/hpa-objects.js';
-import { type KubeApiserverDouble, startKubeApiserverDouble } from '../support/kube-apiserver-double.js';
-import { gauge, type PrometheusServer, startPrometheus } from '../support/prometheus-server.js';
-import { type RefreshReplica, startRefreshReplica } from '../support/refresh-replica.js';
+import { gauge } from '../support/prometheus-server.js';
+import type { RefreshReplica } from '../support/refresh-replica.js';
+import { refreshSuite } from '../support/refresh-suite.js';
 
 const TTL_MS = 2_000;
 // Two external metrics over the same series: one keeps its last good value when Prometheus fails, one fails at once.
@@ -27,41 +27,16 @@ cache:
 const HPAS = { group: 'autoscaling', resource: 'horizontalpodautoscalers', namespace: 'default' };
 
 describe('HPA-aware refresh: the reads of the cluster HPAs kept fresh in the cache', () => {
-  let double: KubeApiserverDouble;
-  let prometheus: PrometheusServer;
-  let replica: RefreshReplica | undefined;
+  const suite = refreshSuite((range) =>
+    ['q1', 'q2', 'q3'].map((queue, i) => gauge('broker_queue_depth', { namespace: 'default', queue }, 10 + i, range)),
+  );
   let registry: Registry;
   let log: RefreshReplica['log'];
   let poll: RefreshReplica['poll'];
 
-  before(async () => {
-    double = await startKubeApiserverDouble();
-    const end = Math.floor(Date.now() / 1000) + 3600;
-    const range = { end, seconds: 4800, step: 240 };
-    prometheus = await startPrometheus({
-      series: ['q1', 'q2', 'q3'].map((queue, i) =>
-        gauge('broker_queue_depth', { namespace: 'default', queue }, 10 + i, range),
-      ),
-    });
-  });
-  after(async () => {
-    await double.close();
-    await prometheus.stop();
-  });
-  afterEach(async () => {
-    await replica?.close();
-    replica = undefined;
-    double.objects.length = 0;
-    double.forbiddenResources.clear();
-  });
-
   /** One replica's refresher, as main.ts wires it. */
   async function start(): Promise<HpaRefresher> {
-    replica = await startRefreshReplica({
-      kubeconfigPath: double.kubeconfigPath,
-      config: CONFIG,
-      prometheusUrl: prometheus.url,
-    });
+    const replica = await suite.startReplica(CONFIG);
     ({ registry, log, poll } = replica);
     return replica.refresher;
   }
@@ -70,7 +45,7 @@ describe('HPA-aware refresh: the reads of the cluster HPAs kept fresh in the cac
     hpaObject('default', name, [{ type: 'External', name: metric, matchLabels: { queue } }]);
 
   it('refreshes the reads of created and changed HPAs, and stops when they are deleted or no longer named', async () => {
-    double.watch.put(hpa('checkout', 'q1'));
+    suite.double.watch.put(hpa('checkout', 'q1'));
     const kept = await start();
     assert.equal(await kept.warmUp(5_000), true);
     assert.deepEqual(
@@ -82,21 +57,21 @@ describe('HPA-aware refresh: the reads of the cluster HPAs kept fresh in the cac
     assert.deepEqual(await poll('q1'), { result: 'hit', value: 10 }, 'still a hit past the TTL: refreshed before it');
 
     // The metric changes: the new read is refreshed, the old one is left to expire.
-    double.watch.put(hpa('checkout', 'q2'));
+    suite.double.watch.put(hpa('checkout', 'q2'));
     await waitUntil(() => kept.kept().some((k) => k.path.endsWith('q2')));
     assert.equal(kept.kept().length, 1);
     await sleep(2.5 * TTL_MS);
     assert.equal((await poll('q2')).result, 'hit');
     assert.equal((await poll('q1')).result, 'miss', 'a read no HPA makes any more expires as before');
 
-    double.watch.remove({ ...HPAS, name: 'checkout' });
+    suite.double.watch.remove({ ...HPAS, name: 'checkout' });
     await waitUntil(() => kept.kept().length === 0);
     await sleep(2.5 * TTL_MS);
     assert.equal((await poll('q2')).result, 'miss', 'a deleted HPA read is no longer refreshed');
   });
 
   it('never refreshes a key no HPA names', async () => {
-    double.watch.put(hpa('checkout', 'q1'));
+    suite.double.watch.put(hpa('checkout', 'q1'));
     const kept = await start();
     await kept.warmUp(5_000);
     assert.equal((await poll('q3')).result, 'miss');
@@ -107,8 +82,8 @@ describe('HPA-aware refresh: the reads of the cluster HPAs kept fresh in the cac
   });
 
   it('without RBAC to watch HPAs, serves as before and says so in one log line and a metric', async () => {
-    double.forbiddenResources.add('horizontalpodautoscalers.autoscaling');
-    double.watch.put(hpa('checkout', 'q1'));
+    suite.double.forbiddenResources.add('horizontalpodautoscalers.autoscaling');
+    suite.double.watch.put(hpa('checkout', 'q1'));
     const kept = await start();
     assert.equal(await kept.warmUp(2_000), false);
     await sleep(300);
@@ -124,11 +99,11 @@ describe('HPA-aware refresh: the reads of the cluster HPAs kept fresh in the cac
   });
 
   it('a refresh that fails keeps the last good value for the metric whose failure policy takes it', async () => {
-    double.watch.put(hpa('checkout', 'q1'));
-    double.watch.put(hpa('strict', 'q1', 'queue_depth_strict'));
+    suite.double.watch.put(hpa('checkout', 'q1'));
+    suite.double.watch.put(hpa('strict', 'q1', 'queue_depth_strict'));
     const kept = await start();
     assert.equal(await kept.warmUp(5_000), true);
-    await prometheus.pause();
+    await suite.prometheus.pause();
     try {
       await sleep(2.5 * TTL_MS);
       assert.deepEqual(await poll('q1'), { result: 'stale', value: 10 }, 'onError lastGood: the last good value');
@@ -138,7 +113,7 @@ describe('HPA-aware refresh: the reads of the cluster HPAs kept fresh in the cac
         'the refreshes failed',
       );
     } finally {
-      await prometheus.restart();
+      await suite.prometheus.restart();
     }
   });
 });

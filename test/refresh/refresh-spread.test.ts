@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { hpaObject } from '../support/hpa-objects.js';
-import { type KubeApiserverDouble, startKubeApiserverDouble } from '../support/kube-apiserver-double.js';
-import { gauge, type PrometheusServer, startPrometheus } from '../support/prometheus-server.js';
-import { QUEUE_DEPTH_CONFIG, type RefreshReplica, startRefreshReplica } from '../support/refresh-replica.js';
+import { gauge } from '../support/prometheus-server.js';
+import { QUEUE_DEPTH_CONFIG } from '../support/refresh-replica.js';
+import { refreshSuite } from '../support/refresh-suite.js';
 
 const HPAS = 120;
 const TTL_MS = 20_000;
@@ -13,38 +13,20 @@ const CONFIG = QUEUE_DEPTH_CONFIG.replace('ttl: 2s', 'ttl: 20s');
 const queue = (i: number) => `q-${String(i).padStart(3, '0')}`;
 
 describe('HPA-aware refresh spreads the refreshes of reads loaded together', () => {
-  let double: KubeApiserverDouble;
-  let prometheus: PrometheusServer;
-  let replica: RefreshReplica | undefined;
-
-  before(async () => {
-    double = await startKubeApiserverDouble();
-    const end = Math.floor(Date.now() / 1000) + 3600;
-    const range = { end, seconds: 4800, step: 240 };
-    prometheus = await startPrometheus({
-      series: Array.from({ length: HPAS }, (_, i) =>
-        gauge('broker_queue_depth', { namespace: 'default', queue: queue(i) }, i, range),
-      ),
-    });
-  });
-  after(async () => {
-    await replica?.close();
-    await double.close();
-    await prometheus.stop();
-  });
+  const suite = refreshSuite((range) =>
+    Array.from({ length: HPAS }, (_, i) =>
+      gauge('broker_queue_depth', { namespace: 'default', queue: queue(i) }, i, range),
+    ),
+  );
 
   it('reads warmed up in one go are next due over the TTL, not all in the same few ticks', async () => {
     assert.notEqual(CONFIG, QUEUE_DEPTH_CONFIG);
     for (let i = 0; i < HPAS; i++) {
-      double.watch.put(
+      suite.double.watch.put(
         hpaObject('default', `hpa-${i}`, [{ type: 'External', name: 'queue_depth', matchLabels: { queue: queue(i) } }]),
       );
     }
-    replica = await startRefreshReplica({
-      kubeconfigPath: double.kubeconfigPath,
-      config: CONFIG,
-      prometheusUrl: prometheus.url,
-    });
+    const replica = await suite.startReplica(CONFIG);
     assert.equal(await replica.refresher.warmUp(60_000), true);
     const due = replica.refresher.kept().map((kept) => kept.dueAt);
     assert.equal(due.length, HPAS);
