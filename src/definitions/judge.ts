@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { parseQuantity } from '../api/quantity.js';
 import { clip } from '../lib/text.js';
 import { type CloudWatchMetricConfig, cloudWatchBackendSchema } from '../providers/cloudwatch/config.js';
 import { type FailurePolicyConfig, failurePolicySchema } from '../providers/failure-policy/config.js';
@@ -106,7 +107,7 @@ function prometheusPlan(spec: DefinitionSpec, namespace: string, context: JudgeC
   if (!context.policy.anyMatches(allowed, server, namespace)) {
     return { reason: 'Forbidden', message: `namespace "${namespace}" may not query Prometheus server "${server}"` };
   }
-  const failurePolicy = failurePolicySchema.optional().safeParse(spec.failurePolicy);
+  const failurePolicy = failurePolicySchema.optional().safeParse(failurePolicyOf(spec));
   if (!failurePolicy.success) {
     const issue = failurePolicy.error.issues[0];
     return { reason: 'QueryInvalid', message: `spec.failurePolicy.${issue?.path.join('.')}: ${issue?.message}` };
@@ -128,7 +129,7 @@ function sqsPlan(
   policy: DefinitionsPolicyRules,
 ): DefinitionPlan | Refusal {
   const parsed = sqsBackendSchema.safeParse({
-    metrics: [{ ...spec.sqs, name: key, namespaces: [namespace], failurePolicy: spec.failurePolicy }],
+    metrics: [{ ...spec.sqs, name: key, namespaces: [namespace], failurePolicy: failurePolicyOf(spec) }],
     queueLengthMetric: { enabled: false },
     oldestMessageAgeMetric: { enabled: false },
   });
@@ -168,7 +169,7 @@ function cloudWatchPlan(
   policy: DefinitionsPolicyRules,
 ): DefinitionPlan | Refusal {
   const parsed = cloudWatchBackendSchema.safeParse({
-    metrics: [{ ...spec.cloudwatch, name: key, namespaces: [namespace], failurePolicy: spec.failurePolicy }],
+    metrics: [{ ...spec.cloudwatch, name: key, namespaces: [namespace], failurePolicy: failurePolicyOf(spec) }],
   });
   if (!parsed.success) return { reason: 'QueryInvalid', message: firstIssue('spec.cloudwatch', parsed.error) };
   const [metric] = parsed.data.metrics;
@@ -198,6 +199,27 @@ function cloudWatchPlan(
     };
   }
   return { kind: 'cloudwatch', metric };
+}
+
+const POLICY_WORDS: ReadonlySet<unknown> = new Set(['lastGood', 'fail', 'error', 'zero']);
+
+/**
+ * The spec's failurePolicy as the config schema reads it: the CRD takes a value to serve as a
+ * whole number or, for anything else the config takes, a quantity string ("0.5", "1500m"), since a
+ * CRD field cannot be an integer, a decimal and a string at once.
+ */
+function failurePolicyOf(spec: DefinitionSpec): Record<string, unknown> | undefined {
+  const policy = spec.failurePolicy;
+  if (!policy) return undefined;
+  const numeric = (value: unknown) => {
+    if (typeof value !== 'string' || POLICY_WORDS.has(value)) return value;
+    try {
+      return parseQuantity(value);
+    } catch {
+      return value;
+    }
+  };
+  return { ...policy, onError: numeric(policy.onError), noData: numeric(policy.noData) };
 }
 
 function firstIssue(prefix: string, error: z.ZodError): string {

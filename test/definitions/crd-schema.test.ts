@@ -132,6 +132,20 @@ describe('the MetricDefinition CRD', () => {
   }
 
   const base = examples[0] as { spec: Record<string, unknown> };
+  it('takes the values the config takes for onError and noData: decimals and quantities as strings', () => {
+    for (const [onError, noData] of [
+      [3, 0],
+      ['0.5', '1500m'],
+      ['-2.25', '1e3'],
+      ['fail', '2Ki'],
+    ]) {
+      const copy = structuredClone(base);
+      copy.spec.failurePolicy = { onError, noData };
+      assert.ok(validate(copy), JSON.stringify(validate.errors));
+      assert.deepEqual(celFailures(copy), [], `${onError} ${noData}`);
+    }
+  });
+
   const broken: [string, (spec: Record<string, unknown>) => void, 'schema' | string][] = [
     [
       'two backends',
@@ -152,7 +166,7 @@ describe('the MetricDefinition CRD', () => {
     [
       'onError a word',
       (s) => Object.assign(s, { failurePolicy: { onError: 'sometimes' } }),
-      'must be lastGood, fail or a whole number',
+      'must be lastGood, fail, a whole number or a quantity such as "0.5"',
     ],
     [
       'a 1 MiB query',

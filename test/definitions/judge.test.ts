@@ -33,6 +33,17 @@ const judge = (namespace: string, spec: unknown, rules = policy()) =>
 const reasonOf = (j: ReturnType<typeof judge>) => (j.ok ? 'Valid' : j.reason);
 
 describe('judgeDefinition', () => {
+  it('reads onError and noData given as quantity strings as the numbers the config takes', () => {
+    const j = judge('team-a', {
+      prometheus: { query: 'sum(up)' },
+      failurePolicy: { onError: '0.5', noData: '1500m' },
+    });
+    assert.ok(j.ok && j.plan.kind === 'prometheus', !j.ok ? j.message : '');
+    assert.deepEqual(j.plan.failurePolicy, { onError: 0.5, noData: 1.5 });
+    const bad = judge('team-a', { prometheus: { query: 'sum(up)' }, failurePolicy: { noData: 'plenty' } });
+    assert.equal(reasonOf(bad), 'QueryInvalid');
+  });
+
   it('serves a PromQL definition with the namespace enforced', () => {
     const j = judge('team-a', { prometheus: { query: 'sum(rate(jobs_failed_total[5m]))' } });
     assert.ok(j.ok && j.plan.kind === 'prometheus');
