@@ -5,9 +5,10 @@ import { after, before, describe, it } from 'node:test';
 import { type AdapterProcess, startAdapter } from '../support/adapter-process.js';
 import { type CertDir, createCertDir, issueServingCert } from '../support/certs.js';
 import { aggregatedAdapterArgs } from '../support/cluster-harness.js';
+import { freePort } from '../support/free-port.js';
 import { hpaObject } from '../support/hpa-objects.js';
 import { type KubeApiserverDouble, startKubeApiserverDouble } from '../support/kube-apiserver-double.js';
-import { freePort, gauge, type PrometheusServer, startPrometheus } from '../support/prometheus-server.js';
+import { gauge, type PrometheusServer, startPrometheus } from '../support/prometheus-server.js';
 import { QUEUE_DEPTH_CONFIG } from '../support/refresh-replica.js';
 
 /**

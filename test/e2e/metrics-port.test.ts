@@ -1,17 +1,8 @@
 import assert from 'node:assert/strict';
 import { get } from 'node:http';
-import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
 import { startAdapter } from '../support/adapter-process.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../support/free-port.js';
 
 function fetchText(url: string): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {

@@ -1,9 +1,9 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from './free-port.js';
 
 /**
  * A real Prometheus (the Debian package) serving series the test writes: the series become an
@@ -107,19 +107,6 @@ async function requireTool(tool: string): Promise<void> {
   } catch {
     throw new Error(`${tool} is not installed: run scripts/ensure-test-tools.sh (Debian package "prometheus")`);
   }
-}
-
-/** A port nothing listens on now (for a process that takes its port by flag). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startPrometheus(options: { series: readonly SeriesSpec[] }): Promise<PrometheusServer> {
