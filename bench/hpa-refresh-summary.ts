@@ -44,7 +44,7 @@ export function hpaRefreshRows(r: HpaRefreshResult): Row[] {
         '(j)',
         '2 replicas, polls spread',
         `${latency(b.twoReplicas)}, ${b.twoReplicas.missesPerMinute} misses/min, hits ${b.twoReplicas.hitRatioPerReplica.map(percent).join(' / ')}, backend calls/min per replica ${b.twoReplicas.backendCallsPerMinutePerReplica.join(' / ')}${cpu(b.twoReplicas.cpu)}`,
-        `0 misses/min ${mark(b.twoReplicas.missesPerMinute === 0)}; calls/min per replica ≈ ${expected}`,
+        `0 misses/min ${mark(b.twoReplicas.missesPerMinute === 0)}; calls/min per replica ≈ ${expected} (one load per key per TTL)`,
       ],
       [
         '(j)',

@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Agent } from 'node:https';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_CACHE_SETTINGS } from '../src/cache/config.js';
 import { createCertDir } from '../test/support/certs.js';
 import { HPA_USER } from '../test/support/cluster-harness.js';
 import { startPrometheus } from '../test/support/prometheus-server.js';
@@ -77,7 +78,7 @@ export interface BuildResult {
 export interface HpaRefreshResult {
   keys: number;
   periodSeconds: number;
-  /** What one replica loads per minute when every key is polled or refreshed once per TTL (15 s): today's cost per replica. */
+  /** What one replica loads per minute when every key is loaded once per cache TTL (the default 20 s): today's cost per replica polled for every key. */
   expectedBackendCallsPerMinutePerReplica: number;
   loadAverageAtStart: number[];
   loadAverageAtEnd: number[];
@@ -169,7 +170,7 @@ export async function runHpaRefreshBench(options: HpaRefreshOptions): Promise<Hp
     return {
       keys: options.keys,
       periodSeconds: options.periodSeconds,
-      expectedBackendCallsPerMinutePerReplica: round((options.keys * 60) / options.periodSeconds, 0),
+      expectedBackendCallsPerMinutePerReplica: round((options.keys * 60_000) / DEFAULT_CACHE_SETTINGS.ttlMs, 0),
       loadAverageAtStart,
       loadAverageAtEnd: loadavg(),
       builds,
