@@ -3,17 +3,20 @@ import { parseArgs } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { parseSelector } from '../api/selector.js';
 import { defaultConfig, loadConfigFile } from '../config/load.js';
-import { decodeDefinition, type MetricDefinition } from '../definitions/resource.js';
+import { decodeDefinition, METRIC_DEFINITIONS, type MetricDefinition } from '../definitions/resource.js';
+import { collectionPath, loadKubeConfig } from '../kube/index.js';
+import { KubeTransport, statusError } from '../kube/transport.js';
 import { deadlineOf } from '../lib/deadline.js';
 import { createLogger } from '../observability/logger.js';
 import { startBackends } from '../startup/backends.js';
 import { errorText } from './error-text.js';
 
-const USAGE = `usage: hpa-metrics-adapter explain --definition NS/NAME --file MANIFEST [--config FILE] [--metric-selector SELECTOR]
+const USAGE = `usage: hpa-metrics-adapter explain --definition NS/NAME [--file MANIFEST | --kubeconfig FILE] [--config FILE] [--metric-selector SELECTOR]
 
 What a MetricDefinition does under the config's definitions: policy: the query as it runs (the
 namespace injected), the policy's verdict, the request an HPA makes, and the value it gets.
-The definition is read from MANIFEST (YAML, the object kubectl applies).`;
+The definition is read from MANIFEST (YAML, the object kubectl applies) before it is applied,
+or else from the cluster (--kubeconfig, $KUBECONFIG or in-cluster), as the adapter reads it.`;
 
 class UsageError extends Error {}
 
@@ -34,6 +37,7 @@ async function explainDefinition(argv: string[], out: NodeJS.WritableStream): Pr
     options: {
       definition: { type: 'string' },
       file: { type: 'string' },
+      kubeconfig: { type: 'string' },
       config: { type: 'string' },
       'metric-selector': { type: 'string', default: '' },
       help: { type: 'boolean' },
@@ -44,9 +48,10 @@ async function explainDefinition(argv: string[], out: NodeJS.WritableStream): Pr
     return 0;
   }
   const [namespace, name] = (values.definition ?? '').split('/');
-  if (!namespace || !name || !values.file)
-    throw new UsageError(`--definition NS/NAME and --file are required\n${USAGE}`);
-  const definition = await readDefinition(values.file, namespace, name);
+  if (!namespace || !name) throw new UsageError(`--definition NS/NAME is required\n${USAGE}`);
+  const definition = values.file
+    ? await readDefinition(values.file, namespace, name)
+    : await readClusterDefinition(values.kubeconfig, namespace, name);
   const config = values.config === undefined ? defaultConfig() : await loadConfigFile(values.config);
   const backends = await startBackends(
     { ...config, definitions: config.definitions && { ...config.definitions, enabled: true } },
@@ -96,4 +101,31 @@ async function readDefinition(file: string, namespace: string, name: string): Pr
   if (!found) throw new UsageError(`${file} holds no MetricDefinition ${namespace}/${name}`);
   const metadata = found.metadata as Record<string, unknown>;
   return decodeDefinition({ ...found, metadata: { ...metadata, namespace } });
+}
+
+/** The definition as the adapter's watch sees it: GET from the API server with the adapter's kubeconfig loading. */
+async function readClusterDefinition(
+  kubeconfig: string | undefined,
+  namespace: string,
+  name: string,
+): Promise<MetricDefinition> {
+  const loaded = loadKubeConfig(kubeconfig, { flag: '--kubeconfig' });
+  if (!loaded) {
+    throw new UsageError(
+      'explain --definition NS/NAME reads the cluster: pass --kubeconfig or set $KUBECONFIG (or check a manifest with --file)',
+    );
+  }
+  const transport = new KubeTransport(loaded.kubeConfig, {
+    timeoutMs: 15_000,
+    userAgent: 'hpa-metrics-adapter explain --definition',
+  });
+  try {
+    const path = `${collectionPath(METRIC_DEFINITIONS, namespace)}/${encodeURIComponent(name)}`;
+    const response = await transport.request('GET', path);
+    if (response.status === 404) throw new UsageError(`the cluster has no MetricDefinition ${namespace}/${name}`);
+    if (response.status < 200 || response.status > 299) throw statusError('GET', path, response);
+    return decodeDefinition(response.body);
+  } finally {
+    transport.close();
+  }
 }

@@ -26,7 +26,7 @@ import { PROMETHEUS_FLAG_OPTIONS, type PrometheusFlagValues, prometheusFlagsFrom
 
 const USAGE = `usage: hpa-metrics-adapter explain [--config FILE] [--prometheus-url URL] [METRIC]
        hpa-metrics-adapter explain hpa ...   what the HPA controller makes of an HPA (explain hpa --help)
-       hpa-metrics-adapter explain --definition NS/NAME --file MANIFEST   a MetricDefinition under the policy
+       hpa-metrics-adapter explain --definition NS/NAME [--file MANIFEST]   a MetricDefinition under the policy (from the cluster without --file)
   Prints, per Prometheus rule, the series its seriesQuery finds and the metrics and resources
   derived from them, and what the other backends announce. For METRIC, first where a request
   for it goes, asked of the same router serving uses (an upstream, one of our backends, or the

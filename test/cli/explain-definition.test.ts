@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { runExplain } from '../../src/cli/explain.js';
+import { definitionObject } from '../support/definitions.js';
+import { startKubeApiserverDouble } from '../support/kube-apiserver-double.js';
 import { gauge, type PrometheusServer, startPrometheus } from '../support/prometheus-server.js';
 
 /** `explain --definition NS/NAME` against a real Prometheus: the query as it runs, the verdict, the request, the value. */
@@ -40,6 +42,29 @@ spec: { prometheus: { query: 'sum(jobs_failed{namespace="team-b"})' } }
     );
   });
   after(() => prometheus.stop());
+
+  it('reads the definition from the cluster when no --file is given: query, verdict, request and value', async () => {
+    const kube = await startKubeApiserverDouble();
+    try {
+      kube.watch.put(definitionObject('team-a', 'in-cluster', { prometheus: { query: 'sum(jobs_failed) * 2' } }));
+      const out = new PassThrough();
+      let text = '';
+      out.on('data', (chunk) => {
+        text += String(chunk);
+      });
+      const args = ['--config', join(dir, 'config.yaml'), '--kubeconfig', kube.kubeconfigPath];
+      const status = await runExplain(['--definition', 'team-a/in-cluster', ...args], out);
+      assert.equal(status, 0, text);
+      assert.match(text, /query \(as it runs\): sum\(jobs_failed\{namespace="team-a"\}\) \* 2/);
+      assert.match(text, /verdict: Valid/);
+      assert.match(text, /request: GET \/apis\/external\.metrics\.k8s\.io\/v1beta1\/namespaces\/team-a\/in-cluster/);
+      assert.match(text, /value: 6 at /);
+      const missing = await runExplain(['--definition', 'team-a/absent', ...args], new PassThrough());
+      assert.equal(missing, 2);
+    } finally {
+      await kube.close();
+    }
+  });
 
   const explain = async (name: string) => {
     const out = new PassThrough();
