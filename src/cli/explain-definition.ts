@@ -4,11 +4,12 @@ import { parseAllDocuments } from 'yaml';
 import { parseSelector } from '../api/selector.js';
 import { defaultConfig, loadConfigFile } from '../config/load.js';
 import { decodeDefinition, METRIC_DEFINITIONS, type MetricDefinition } from '../definitions/resource.js';
-import { collectionPath, loadKubeConfig } from '../kube/index.js';
-import { KubeTransport, statusError } from '../kube/transport.js';
+import { collectionPath } from '../kube/index.js';
+import { statusError } from '../kube/transport.js';
 import { deadlineOf } from '../lib/deadline.js';
 import { createLogger } from '../observability/logger.js';
 import { startBackends } from '../startup/backends.js';
+import { clusterAccess } from './cluster-access.js';
 import { errorText } from './error-text.js';
 
 const USAGE = `usage: hpa-metrics-adapter explain --definition NS/NAME [--file MANIFEST | --kubeconfig FILE] [--config FILE] [--metric-selector SELECTOR]
@@ -109,16 +110,14 @@ async function readClusterDefinition(
   namespace: string,
   name: string,
 ): Promise<MetricDefinition> {
-  const loaded = loadKubeConfig(kubeconfig, { flag: '--kubeconfig' });
-  if (!loaded) {
-    throw new UsageError(
-      'explain --definition NS/NAME reads the cluster: pass --kubeconfig or set $KUBECONFIG (or check a manifest with --file)',
-    );
-  }
-  const transport = new KubeTransport(loaded.kubeConfig, {
-    timeoutMs: 15_000,
-    userAgent: 'hpa-metrics-adapter explain --definition',
-  });
+  const { transport } = clusterAccess(
+    kubeconfig,
+    'hpa-metrics-adapter explain --definition',
+    () =>
+      new UsageError(
+        'explain --definition NS/NAME reads the cluster: pass --kubeconfig or set $KUBECONFIG (or check a manifest with --file)',
+      ),
+  );
   try {
     const path = `${collectionPath(METRIC_DEFINITIONS, namespace)}/${encodeURIComponent(name)}`;
     const response = await transport.request('GET', path);

@@ -17,10 +17,10 @@ import { explainHpaState, type HpaExplanation, type MetricAnswer, type ScaleStat
 import { type Hpa, parseHpa } from '../hpa/hpa-spec.js';
 import type { PodState } from '../hpa/metric-proposal.js';
 import { ClusterResources } from '../kube/cluster-resources.js';
-import { createKubeClient, loadKubeConfig } from '../kube/index.js';
-import { KubeTransport } from '../kube/transport.js';
+import { createKubeClient } from '../kube/index.js';
 import { silentLogger } from '../observability/logger.js';
 import type { RunningBackends } from '../startup/backends.js';
+import { clusterAccess } from './cluster-access.js';
 import { errorText } from './error-text.js';
 import { askRouter, failureAnswersOf } from './explain-hpa-file.js';
 import { hpaLine, printHpa } from './explain-hpa-print.js';
@@ -162,17 +162,15 @@ type HpaArgs = ReturnType<typeof parseHpaArgs>;
 type Explained = HpaExplanation | { namespace: string; name: string; error: string };
 
 async function explainInCluster(args: HpaArgs, config: AdapterConfig | undefined): Promise<Explained[]> {
-  const loaded = loadKubeConfig(args.kubeconfig, { flag: '--kubeconfig' });
-  if (!loaded) {
-    throw new UsageError(
-      'explain hpa NAMESPACE/NAME reads the cluster: pass --kubeconfig or set $KUBECONFIG (or check a manifest with --hpa-file)',
-    );
-  }
-  const transport = new KubeTransport(loaded.kubeConfig, {
-    timeoutMs: 15_000,
-    userAgent: 'hpa-metrics-adapter explain hpa',
-  });
-  const discovery = createKubeClient(loaded.kubeConfig);
+  const { kubeConfig, transport } = clusterAccess(
+    args.kubeconfig,
+    'hpa-metrics-adapter explain hpa',
+    () =>
+      new UsageError(
+        'explain hpa NAMESPACE/NAME reads the cluster: pass --kubeconfig or set $KUBECONFIG (or check a manifest with --hpa-file)',
+      ),
+  );
+  const discovery = createKubeClient(kubeConfig);
   const resources = new ClusterResources({
     kube: discovery,
     logger: silentLogger(),
