@@ -62,22 +62,21 @@ export class RuleCompilations {
   private readonly templates = new Map<string, Template>();
 
   re2(pattern: string): Re2Pattern {
-    let compiled = this.patterns.get(pattern);
-    if (!compiled) {
-      compiled = compileRe2(pattern);
-      this.patterns.set(pattern, compiled);
-    }
-    return compiled;
+    return compiledOnce(this.patterns, pattern, compileRe2);
   }
 
   template(source: string): Template {
-    let compiled = this.templates.get(source);
-    if (!compiled) {
-      compiled = compileTemplate(source);
-      this.templates.set(source, compiled);
-    }
-    return compiled;
+    return compiledOnce(this.templates, source, compileTemplate);
   }
+}
+
+function compiledOnce<T>(compiled: Map<string, T>, source: string, compile: (source: string) => T): T {
+  let found = compiled.get(source);
+  if (found === undefined) {
+    found = compile(source);
+    compiled.set(source, found);
+  }
+  return found;
 }
 
 /**
