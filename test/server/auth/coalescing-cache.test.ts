@@ -25,6 +25,17 @@ function controlledLoads() {
   };
 }
 
+/** A cache with a 10 s TTL on a clock the test moves, holding review 1 of 'hpa', loaded at 1,000 ms. */
+async function cacheHoldingReviewOne() {
+  const clock = { now: 1_000 }; // lru-cache takes a start time of 0 for no TTL
+  const cache = new CoalescingCache<Decision>({ maxEntries: 10, ttlMs: () => 10_000, now: () => clock.now });
+  const loads = controlledLoads();
+  const first = cache.getOrLoad('hpa', loads.load);
+  loads.answer({ allowed: true, review: 1 });
+  assert.deepEqual(await first, { allowed: true, review: 1 });
+  return { cache, loads, clock };
+}
+
 /** What `promise` settles with before the next turn of the event loop, or 'waiting'. */
 function withinThisTurn<T>(promise: Promise<T>): Promise<T | 'waiting'> {
   return Promise.race([promise, new Promise<'waiting'>((resolve) => setImmediate(() => resolve('waiting')))]);
@@ -32,18 +43,13 @@ function withinThisTurn<T>(promise: Promise<T>): Promise<T | 'waiting'> {
 
 describe('CoalescingCache refresh-ahead', () => {
   it('reloads a value asked for in the last 20 % of its TTL in the background, so the callers at its expiry wait for no load', async () => {
-    let now = 1_000; // lru-cache takes a start time of 0 for no TTL
-    const cache = new CoalescingCache<Decision>({ maxEntries: 10, ttlMs: () => 10_000, now: () => now });
-    const loads = controlledLoads();
-    const first = cache.getOrLoad('hpa', loads.load);
-    loads.answer({ allowed: true, review: 1 });
-    assert.deepEqual(await first, { allowed: true, review: 1 });
+    const { cache, loads, clock } = await cacheHoldingReviewOne();
 
-    now = 8_900;
+    clock.now = 8_900;
     assert.deepEqual(await withinThisTurn(cache.getOrLoad('hpa', loads.load)), { allowed: true, review: 1 });
     assert.equal(loads.started, 1, 'before the last 20 % of the TTL a hit only reads');
 
-    now = 9_500;
+    clock.now = 9_500;
     assert.deepEqual(
       await withinThisTurn(cache.getOrLoad('hpa', loads.load)),
       { allowed: true, review: 1 },
@@ -55,7 +61,7 @@ describe('CoalescingCache refresh-ahead', () => {
     loads.answer({ allowed: true, review: 2 });
     await new Promise((resolve) => setImmediate(resolve));
 
-    now = 11_500;
+    clock.now = 11_500;
     assert.deepEqual(
       await withinThisTurn(cache.getOrLoad('hpa', loads.load)),
       { allowed: true, review: 2 },
@@ -65,22 +71,17 @@ describe('CoalescingCache refresh-ahead', () => {
   });
 
   it('never serves a value past its TTL: a failed reload ahead is not retried by each hit, and the expiry loads again', async () => {
-    let now = 1_000; // lru-cache takes a start time of 0 for no TTL
-    const cache = new CoalescingCache<Decision>({ maxEntries: 10, ttlMs: () => 10_000, now: () => now });
-    const loads = controlledLoads();
-    const first = cache.getOrLoad('hpa', loads.load);
-    loads.answer({ allowed: true, review: 1 });
-    await first;
+    const { cache, loads, clock } = await cacheHoldingReviewOne();
 
-    now = 9_500;
+    clock.now = 9_500;
     await cache.getOrLoad('hpa', loads.load);
     loads.fail(new Error('SubjectAccessReview failed'));
     await new Promise((resolve) => setImmediate(resolve));
-    now = 10_000;
+    clock.now = 10_000;
     assert.deepEqual(await cache.getOrLoad('hpa', loads.load), { allowed: true, review: 1 });
     assert.equal(loads.started, 2, 'the failed reload is not retried by every hit');
 
-    now = 11_001;
+    clock.now = 11_001;
     const atExpiry = cache.getOrLoad('hpa', loads.load);
     assert.equal(await withinThisTurn(atExpiry), 'waiting', 'an expired value is not served');
     assert.equal(loads.started, 3);
