@@ -14,6 +14,7 @@ import { type PrometheusBackendMetrics, prometheusMetricsFor } from './metrics.j
 import { type RuleSource, type RuleSources, ruleSourcesInTurns } from './rule-sources.js';
 import { type CompiledRule, compileRule, RuleCompilations, RuleError } from './rules.js';
 import { type CarriedSeries, createSeriesDiscovery } from './series-discovery.js';
+import { seriesHoldMs } from './series-discovery-hold.js';
 import type { PrometheusServerSettings, PrometheusSettings } from './settings.js';
 
 export interface PrometheusBackend extends MetricsBackend {
@@ -135,11 +136,13 @@ export async function createPrometheusBackend(
       for (const part of queriesBySource.values()) part.forget();
     },
   };
+  const holdMs = seriesHoldMs(settings.maxAgeMs);
   const series = await createSeriesDiscovery({
     rules,
     sources,
     now: context.now,
     maxAgeMs: settings.maxAgeMs,
+    holdMs,
     relistIntervalMs: settings.relistIntervalMs,
     metrics,
     logger,
@@ -154,7 +157,7 @@ export async function createPrometheusBackend(
 
   return {
     name: 'prometheus',
-    custom: prometheusCustomProvider({ discovery, queries, kube: context.kube, maxAgeMs: settings.maxAgeMs }),
+    custom: prometheusCustomProvider({ discovery, queries, kube: context.kube, holdMs }),
     external: prometheusExternalProvider({ discovery, queries }),
     discovery,
     serverOf: (rule) => sources.of(rule).server.name,

@@ -2,6 +2,7 @@ import { ApiError } from '../../api/errors.js';
 import type { GroupResource } from '../../api/group-resource.js';
 import { formatGroupResource } from '../../api/resources.js';
 import type { ObjectLister } from '../../kube/index.js';
+import { formatDuration } from '../../lib/duration.js';
 import { clip } from '../../lib/text.js';
 import type { CustomMetricsProvider, ExternalMetricsProvider } from '../provider.js';
 import { customMetricKey } from '../provider.js';
@@ -16,8 +17,8 @@ export function prometheusCustomProvider(parts: {
   discovery: () => Discovery;
   queries: MetricQueries;
   kube: ObjectLister | undefined;
-  /** How far back discovery looks, for the NotFound message. */
-  maxAgeMs: number;
+  /** How long discovery keeps a series its listings no longer find, for the NotFound message. */
+  holdMs: number;
 }): CustomMetricsProvider {
   const { discovery, queries, kube } = parts;
 
@@ -25,7 +26,7 @@ export function prometheusCustomProvider(parts: {
     const entry = discovery().custom.get(customMetricKey(resource, metric));
     if (!entry) {
       throw ApiError.notFound(
-        `custom metric "${metric}" for ${formatGroupResource(resource)} is not announced by any Prometheus rule (no matching series in the last ${parts.maxAgeMs / 1000} s)`,
+        `custom metric "${metric}" for ${formatGroupResource(resource)} is not announced by any Prometheus rule (no matching series listed in the last ${formatDuration(parts.holdMs)})`,
       );
     }
     return entry;

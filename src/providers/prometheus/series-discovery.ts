@@ -12,13 +12,16 @@ import {
 import type { PrometheusBackendMetrics } from './metrics.js';
 import { type RuleSource, type RuleSources, seriesKey } from './rule-sources.js';
 import type { CompiledRule } from './rules.js';
+import { SeriesHold } from './series-discovery-hold.js';
 
 /**
  * Series discovery, kept apart from answering queries as prometheus-adapter keeps its lister and
  * registry: every relist interval each server runs its rules' distinct `seriesQuery`s against
  * /api/v1/series, and the rules turn what all servers found into the metrics the API announces.
  * A query that fails keeps serving its last good series, so one bad relist does not take metrics
- * out of discovery; after a failed relist that server tries again sooner. Each server relists on
+ * out of discovery; after a failed relist that server tries again sooner. A series a listing does
+ * not find stays until no listing has found it for `holdMs` (series-discovery-hold.ts): sparse
+ * series fall between the samples of a listing's window without having gone away. Each server relists on
  * its own schedule: one that is down or slow delays and affects only its own rules.
  */
 export interface SeriesDiscovery {
@@ -38,6 +41,8 @@ export interface SeriesDiscoveryOptions {
   now: () => Date;
   /** How far back a relist looks for series. */
   maxAgeMs: number;
+  /** How long a series stays after the last listing that found it (seriesHoldMs). */
+  holdMs: number;
   relistIntervalMs: number;
   metrics: PrometheusBackendMetrics;
   /** The backend's logger; each server's lines carry `server`. */
@@ -75,6 +80,8 @@ interface ServerLister {
   /** Per series key (see rule-sources.ts), with last good series standing in for failed queries. */
   found: ReadonlyMap<string, Series[] | Error>;
   lastGood: Map<string, Series[]>;
+  /** What its listings found within holdMs, per series key. */
+  hold: SeriesHold;
   /** Its relists, on its own schedule; a relist with any failed query is retried sooner. */
   relists: BackgroundRefresh<boolean>;
 }
@@ -99,6 +106,7 @@ export async function createSeriesDiscovery(options: SeriesDiscoveryOptions): Pr
       logger,
       found: new Map(),
       lastGood: new Map(),
+      hold: new SeriesHold(options.holdMs),
       relists: new BackgroundRefresh({
         run: (signal) => relistServer(server, signal),
         intervalMs: options.relistIntervalMs,
@@ -123,6 +131,7 @@ export async function createSeriesDiscovery(options: SeriesDiscoveryOptions): Pr
     );
     const found = new Map<string, Series[] | Error>();
     let failures = 0;
+    let held = 0;
     for (const [i, source] of server.sources.entries()) {
       for (const [seriesQuery, result] of lists[i] ?? []) {
         // A server that refuses fails every query: thousands of warnings were written in one turn.
@@ -130,12 +139,15 @@ export async function createSeriesDiscovery(options: SeriesDiscoveryOptions): Pr
         if (signal.aborted) return false;
         const key = seriesKey(source, seriesQuery);
         const carried = carriedKey(source, seriesQuery);
-        found.set(key, result);
         if (!(result instanceof Error)) {
-          server.lastGood.set(key, result);
-          options.carried?.next.set(carried, result);
+          const kept = await server.hold.merge(key, result, end.getTime(), () => loopTurns.slice());
+          held += kept.held;
+          found.set(key, kept.series);
+          server.lastGood.set(key, kept.series);
+          options.carried?.next.set(carried, kept.series);
           continue;
         }
+        found.set(key, result);
         failures++;
         const kept = server.lastGood.get(key) ?? options.carried?.previous.get(carried);
         if (kept) {
@@ -165,7 +177,12 @@ export async function createSeriesDiscovery(options: SeriesDiscoveryOptions): Pr
     if (failures === 0) metrics.lastRelistSuccess.set({ server: server.name }, end.getTime() / 1000);
     announce();
     server.logger.debug(
-      { custom: current.customList.length, external: current.externalList.length, failedQueries: failures },
+      {
+        custom: current.customList.length,
+        external: current.externalList.length,
+        failedQueries: failures,
+        heldSeries: held,
+      },
       'prometheus series discovery done',
     );
     return failures === 0;

@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Registry } from 'prom-client';
+import { BUILTIN_RESOURCES } from '../../../src/api/builtin-resources.js';
+import { parseConfig } from '../../../src/config/load.js';
+import { silentLogger } from '../../../src/observability/logger.js';
+import type { Series } from '../../../src/providers/prometheus/announced-metrics.js';
+import { compileRules } from '../../../src/providers/prometheus/backend.js';
+import type { PrometheusClient } from '../../../src/providers/prometheus/client.js';
+import { prometheusMetricsFor } from '../../../src/providers/prometheus/metrics.js';
+import { ruleSources } from '../../../src/providers/prometheus/rule-sources.js';
+import { createSeriesDiscovery, type SeriesDiscovery } from '../../../src/providers/prometheus/series-discovery.js';
+import { seriesHoldMs } from '../../../src/providers/prometheus/series-discovery-hold.js';
+import { resolvePrometheusSettings } from '../../../src/providers/prometheus/settings.js';
+
+const MAX_AGE_MS = 60_000;
+const JOBS: Series = { __name__: 'jobs_waiting', queue: 'batch' };
+const BUILDS: Series = { __name__: 'builds_waiting', queue: 'ci' };
+
+/** A Prometheus whose /api/v1/series answers what the test last said, at a clock the test moves. */
+function scriptedPrometheus() {
+  let listed: Series[] = [];
+  let nowMs = Date.parse('2026-12-07T12:00:00Z');
+  const client: PrometheusClient = {
+    url: 'http://prometheus.test',
+    query: () => Promise.reject(new Error('this test runs no queries')),
+    series: async (match) => listed.filter((s) => match.includes(`"${s.__name__}"`)),
+    close() {},
+  };
+  return {
+    client,
+    now: () => new Date(nowMs),
+    /** Moves the clock on and says what the next listing finds. */
+    at(secondsLater: number, series: Series[]) {
+      nowMs += secondsLater * 1000;
+      listed = series;
+    },
+  };
+}
+
+async function discoveryOn(prometheus: ReturnType<typeof scriptedPrometheus>): Promise<SeriesDiscovery> {
+  const yaml = `prometheus:
+  url: ${prometheus.client.url}
+  externalRules:
+    - seriesQuery: '{__name__="jobs_waiting"}'
+      metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>})
+    - seriesQuery: '{__name__="builds_waiting"}'
+      metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>})
+`;
+  const settings = resolvePrometheusSettings(parseConfig(yaml, 'test config').prometheus, {
+    metricsMaxAgeMs: MAX_AGE_MS,
+  });
+  assert.ok(settings);
+  const rules = compileRules(settings, BUILTIN_RESOURCES);
+  const sources = ruleSources(settings, rules, () => prometheus.client);
+  return createSeriesDiscovery({
+    rules,
+    sources,
+    now: prometheus.now,
+    maxAgeMs: MAX_AGE_MS,
+    holdMs: seriesHoldMs(MAX_AGE_MS),
+    // Relists only when the test asks.
+    relistIntervalMs: 24 * 3600_000,
+    metrics: prometheusMetricsFor(new Registry()),
+    logger: silentLogger(),
+  });
+}
+
+const announced = (discovery: SeriesDiscovery) =>
+  discovery
+    .current()
+    .externalList.map((m) => m.metric)
+    .sort();
+
+describe('series discovery of sparse series', () => {
+  it('keeps announcing a series through a listing that falls between its samples', async () => {
+    const prometheus = scriptedPrometheus();
+    const discovery = await discoveryOn(prometheus);
+    try {
+      prometheus.at(0, [JOBS, BUILDS]);
+      assert.equal(await discovery.start(), true);
+      assert.deepEqual(announced(discovery), ['builds_waiting', 'jobs_waiting']);
+
+      // A series written every 2 minutes has no sample in this 60 s window.
+      prometheus.at(60, [BUILDS]);
+      assert.equal(await discovery.relist(), true);
+      assert.deepEqual(announced(discovery), ['builds_waiting', 'jobs_waiting'], 'served through the gap');
+      const { externalList } = discovery.current();
+      assert.equal(discovery.current().externalList, externalList, 'the same list between relists');
+
+      prometheus.at(60, [JOBS, BUILDS]);
+      await discovery.relist();
+      assert.deepEqual(announced(discovery), ['builds_waiting', 'jobs_waiting']);
+    } finally {
+      await discovery.close();
+    }
+  });
+
+  it('drops a series no listing has found for longer than the bound, and only that one', async () => {
+    const prometheus = scriptedPrometheus();
+    const discovery = await discoveryOn(prometheus);
+    const boundSeconds = seriesHoldMs(MAX_AGE_MS) / 1000;
+    assert.equal(boundSeconds, 300, 'the default: Prometheus lookback, longer than the 60 s max age');
+    try {
+      prometheus.at(0, [JOBS, BUILDS]);
+      await discovery.start();
+      for (let absent = 60; absent <= boundSeconds; absent += 60) {
+        prometheus.at(60, [BUILDS]);
+        await discovery.relist();
+        assert.deepEqual(announced(discovery), ['builds_waiting', 'jobs_waiting'], `absent for ${absent} s`);
+      }
+      prometheus.at(60, [BUILDS]);
+      await discovery.relist();
+      assert.deepEqual(announced(discovery), ['builds_waiting'], `absent for ${boundSeconds + 60} s`);
+
+      prometheus.at(60, [JOBS]);
+      await discovery.relist();
+      assert.deepEqual(announced(discovery), ['builds_waiting', 'jobs_waiting'], 'back at its next listing');
+    } finally {
+      await discovery.close();
+    }
+  });
+});
