@@ -2,6 +2,7 @@ import { ApiError } from '../../api/errors.js';
 import type { Limiter } from '../../concurrency/limiter.js';
 import type { KubeClient, ResourceAttributes, SubjectAccessReviewSpec } from '../../kube/types.js';
 import { CoalescingCache } from './coalescing-cache.js';
+import { DecisionKeys } from './decision-keys.js';
 import type { Authorizer, UserInfo } from './types.js';
 
 export interface SubjectAccessReviewAuthorizerOptions {
@@ -38,9 +39,11 @@ export function createSubjectAccessReviewAuthorizer(options: SubjectAccessReview
   const allowedTtlMs = options.allowedTtlMs ?? 10_000;
   const deniedTtlMs = options.deniedTtlMs ?? 5_000;
   const limiter = options.limiter;
+  const maxEntries = options.maxEntries ?? 10_000;
+  const keys = new DecisionKeys(maxEntries);
   // Every HPA poll of one metric shares a decision: it is reviewed again ahead of its expiry (CoalescingCache).
   const cache = new CoalescingCache<Decision>({
-    maxEntries: options.maxEntries ?? 10_000,
+    maxEntries,
     ttlMs: (decision) => (decision.allowed ? allowedTtlMs : deniedTtlMs),
     ...(options.now ? { now: options.now } : {}),
   });
@@ -57,9 +60,10 @@ export function createSubjectAccessReviewAuthorizer(options: SubjectAccessReview
 
   return {
     async authorize(user: UserInfo, attributes: ResourceAttributes): Promise<void> {
-      const spec = reviewSpec(user, attributes);
-      const decision = await cache.getOrLoad(cacheKey(spec), () =>
-        limiter ? limiter.run(() => review(spec)) : review(spec),
+      // The review's body is made only when one is sent: a cached decision needs nothing but its key.
+      const load = () => review(reviewSpec(user, attributes));
+      const decision = await cache.getOrLoad(keys.keyOf(user, attributes), () =>
+        limiter ? limiter.run(load) : load(),
       );
       if (!decision.allowed) throw ApiError.forbidden(forbiddenMessage(user, attributes, decision.reason));
     },
@@ -93,18 +97,4 @@ export function forbiddenMessage(user: UserInfo, attributes: ResourceAttributes,
   const denial = `User "${user.name}" cannot ${attributes.verb} resource "${resource}" in API group "${attributes.group}" ${scope}`;
   const subject = attributes.name ? `${qualified} "${attributes.name}"` : qualified;
   return `${subject} is forbidden: ${denial}${reason ? `: ${reason}` : ''}`;
-}
-
-function cacheKey(spec: SubjectAccessReviewSpec): string {
-  const extra = Object.entries(spec.extra)
-    .map(([key, values]) => [key, [...values].sort()] as const)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const r = spec.resourceAttributes;
-  return JSON.stringify([
-    spec.user,
-    spec.uid ?? '',
-    [...spec.groups].sort(),
-    extra,
-    [r.verb, r.group, r.version, r.resource, r.subresource ?? '', r.name ?? '', r.namespace ?? ''],
-  ]);
 }

@@ -140,6 +140,78 @@ describe('SubjectAccessReview authorizer', () => {
     assert.equal(double.calls.subjectaccessreviews - before, 3, 'other groups are another decision');
   });
 
+  it('never lets a user, uid, group, extra or attribute that differs share a decision, even a UserInfo changed after use', async () => {
+    // Only exactly HPA asking exactly POD_METRIC is allowed: any shared decision would let a variant through.
+    const asked = JSON.stringify({ user: HPA.name, uid: HPA.uid, groups: HPA.groups, extra: HPA.extra, POD_METRIC });
+    double.authorize = (spec) => {
+      const { user, uid, groups, extra } = spec;
+      return { allowed: JSON.stringify({ user, uid, groups, extra, POD_METRIC: spec.resourceAttributes }) === asked };
+    };
+    const authorizer = createSubjectAccessReviewAuthorizer({ kube });
+    await authorizer.authorize(HPA, POD_METRIC);
+    const [group0 = '', group1 = ''] = HPA.groups;
+    const variants: [string, UserInfo, ResourceAttributes][] = [
+      ['another user', { ...HPA, name: 'system:serviceaccount:default:intruder' }, POD_METRIC],
+      ['another uid', { ...HPA, uid: 'b3f2' }, POD_METRIC],
+      ['no uid', { name: HPA.name, groups: HPA.groups, extra: HPA.extra }, POD_METRIC],
+      ['one more group', { ...HPA, groups: [...HPA.groups, 'system:masters'] }, POD_METRIC],
+      ['one group fewer', { ...HPA, groups: [group0] }, POD_METRIC],
+      ['two groups as one', { ...HPA, groups: [`${group0}","${group1}`] }, POD_METRIC],
+      ['another extra value', { ...HPA, extra: { 'authentication.kubernetes.io/pod-name': ['kcm-1'] } }, POD_METRIC],
+      ['another extra key', { ...HPA, extra: { 'authentication.kubernetes.io/node-name': ['kcm-0'] } }, POD_METRIC],
+      ['no extra', { ...HPA, extra: {} }, POD_METRIC],
+      ['verb list', HPA, { ...POD_METRIC, verb: 'list' }],
+      ['another resource', HPA, { ...POD_METRIC, resource: 'services' }],
+      ['another metric', HPA, { ...POD_METRIC, subresource: 'cpu' }],
+      ['another object', HPA, { ...POD_METRIC, name: 'web-2' }],
+      ['another namespace', HPA, { ...POD_METRIC, namespace: 'kube-system' }],
+      ['the object name moved into the metric', HPA, { ...POD_METRIC, subresource: 'http_requests5:web-1', name: '' }],
+    ];
+    for (const [what, user, attributes] of variants) {
+      const error = await rejection(authorizer.authorize(user, attributes));
+      assert.equal(error.code, 403, what);
+    }
+    const changed: UserInfo = structuredClone(HPA);
+    await authorizer.authorize(changed, POD_METRIC);
+    changed.groups.push('system:masters');
+    assert.equal(
+      (await rejection(authorizer.authorize(changed, POD_METRIC))).code,
+      403,
+      'a group added to a used UserInfo',
+    );
+    changed.groups.pop();
+    changed.extra['authentication.kubernetes.io/pod-name']?.push('kcm-1');
+    assert.equal(
+      (await rejection(authorizer.authorize(changed, POD_METRIC))).code,
+      403,
+      'an extra value added to a used UserInfo',
+    );
+    await authorizer.authorize(HPA, POD_METRIC);
+  });
+
+  it('shares a decision among the orders of groups and extra values a proxy may send', async () => {
+    double.allowRules.push({ user: HPA.name });
+    const authorizer = createSubjectAccessReviewAuthorizer({ kube });
+    const before = double.calls.subjectaccessreviews;
+    await authorizer.authorize({ ...HPA, groups: ['b', 'a'], extra: { x: ['2', '1'], y: ['3'] } }, POD_METRIC);
+    await authorizer.authorize({ ...HPA, groups: ['a', 'b'], extra: { y: ['3'], x: ['1', '2'] } }, POD_METRIC);
+    assert.equal(double.calls.subjectaccessreviews - before, 1);
+  });
+
+  it('serialises an identity into its decision key once, not on every request', async (t) => {
+    double.allowRules.push({ user: HPA.name });
+    const authorizer = createSubjectAccessReviewAuthorizer({ kube });
+    const stringify = t.mock.method(JSON, 'stringify');
+    const identitySerialised = () =>
+      stringify.mock.calls.filter((call) => Array.isArray(call.arguments[0]) && call.arguments[0][0] === HPA.name)
+        .length;
+    for (let i = 0; i < 20; i++) await authorizer.authorize({ ...HPA, groups: [...HPA.groups] }, POD_METRIC);
+    await authorizer.authorize(HPA, EXTERNAL_METRIC);
+    assert.equal(identitySerialised(), 1, 'one identity, asked 21 times');
+    await authorizer.authorize({ ...HPA, groups: ['system:authenticated'] }, POD_METRIC);
+    assert.equal(identitySerialised(), 2, 'another identity of the same user');
+  });
+
   it('caches a denial for less time than an allowance', async () => {
     const authorizer = createSubjectAccessReviewAuthorizer({ kube, allowedTtlMs: 10_000, deniedTtlMs: 50 });
     const before = double.calls.subjectaccessreviews;
