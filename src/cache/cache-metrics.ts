@@ -1,7 +1,15 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { perRegistry } from '../lib/per-registry.js';
 
-const REQUEST_RESULTS = ['hit', 'miss', 'stale', 'negative_hit', 'coalesced', 'refresh'] as const;
+const REQUEST_RESULTS = [
+  'hit',
+  'miss',
+  'stale',
+  'stale_while_revalidate',
+  'negative_hit',
+  'coalesced',
+  'refresh',
+] as const;
 const LOAD_OUTCOMES = ['success', 'not_found', 'error', 'aborted'] as const;
 const EVICTION_REASONS = ['capacity', 'expired', 'oversize'] as const;
 
@@ -72,7 +80,7 @@ function createCacheMetrics(registry: Registry): CacheMetrics {
     },
     requests: new Counter({
       name: 'hpa_metrics_adapter_cache_requests_total',
-      help: "Cache lookups by how they were answered: hit (fresh), miss (waited for a load it started), coalesced (waited for a load another caller started), stale (backend failed, an older value was served), negative_hit (a remembered NotFound), refresh (a background refresh of a key an HPA reads, src/refresh; not an HPA's request).",
+      help: "Cache lookups by how they were answered: hit (fresh), miss (waited for a load it started), coalesced (waited for a load another caller started), stale (backend failed, an older value was served), stale_while_revalidate (every backend load slot was taken: a value expired less than staleWhileRevalidate ago was served and is being reloaded), negative_hit (a remembered NotFound), refresh (a background refresh of a key an HPA reads, src/refresh; not an HPA's request).",
       labelNames: ['backend', 'result'],
       registers: [registry],
     }),

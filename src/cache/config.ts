@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { formatDuration } from '../lib/duration.js';
 import { byteSize, duration } from '../schema/fields.js';
 import type { CacheSettings } from './query-cache.js';
 
@@ -17,8 +18,12 @@ export const DEFAULT_CACHE_SETTINGS: Readonly<ResolvedCacheSettings> = Object.fr
   maxQueuedLoads: 256,
 });
 
-/** A backend's settings with every default applied; `maxBytes` stays unset unless its section caps it. */
-export type ResolvedCacheSettings = Required<Omit<CacheSettings, 'maxBytes'>> & Pick<CacheSettings, 'maxBytes'>;
+/**
+ * A backend's settings with every default applied; `maxBytes` stays unset unless its section caps
+ * it, and `staleWhileRevalidateMs` unless a section sets it (the cache then takes half the TTL).
+ */
+export type ResolvedCacheSettings = Required<Omit<CacheSettings, 'maxBytes' | 'staleWhileRevalidateMs'>> &
+  Pick<CacheSettings, 'maxBytes' | 'staleWhileRevalidateMs'>;
 
 /**
  * The bytes every backend's cache holds together (`cache.maxBytes`). The deployment gives V8
@@ -44,6 +49,8 @@ export const cacheLevelSchema = z
     maxBytes: byteSize.optional(),
     /** Fraction of the TTL at its end in which a hit also refreshes in the background; 0 turns it off. */
     refreshAheadRatio: z.number().min(0).max(0.9).optional(),
+    /** While every load slot is taken, how long past its TTL a value is still answered while it reloads; default half the ttl, 0s off. */
+    staleWhileRevalidate: duration.optional(),
     /** Backend loads running at once (cache hits never wait); more wait in a queue. */
     maxConcurrentLoads: z.number().int().positive().optional(),
     /** Loads waiting for a slot; beyond it requests are answered 429 with Retry-After. */
@@ -95,6 +102,7 @@ export function resolveCacheSettings(
   const own: CacheLevel = levelOf(section, family) ?? {};
   const shared: CacheLevel = section?.default ?? {};
   const pick = <K extends keyof CacheLevel>(key: K): CacheLevel[K] => overrides[key] ?? own[key] ?? shared[key];
+  const staleWhileRevalidateMs = pick('staleWhileRevalidate');
   return {
     ttlMs: pick('ttl') ?? DEFAULT_CACHE_SETTINGS.ttlMs,
     maxStaleMs: pick('maxStale') ?? DEFAULT_CACHE_SETTINGS.maxStaleMs,
@@ -104,6 +112,7 @@ export function resolveCacheSettings(
     refreshAheadRatio: pick('refreshAheadRatio') ?? DEFAULT_CACHE_SETTINGS.refreshAheadRatio,
     maxConcurrentLoads: pick('maxConcurrentLoads') ?? DEFAULT_CACHE_SETTINGS.maxConcurrentLoads,
     maxQueuedLoads: pick('maxQueuedLoads') ?? DEFAULT_CACHE_SETTINGS.maxQueuedLoads,
+    ...(staleWhileRevalidateMs === undefined ? {} : { staleWhileRevalidateMs }),
   };
 }
 
@@ -127,4 +136,21 @@ export function cacheBudgetWarnings(section: CacheConfig | undefined): string[] 
       `cache.${level}.maxBytes (${maxBytes} bytes) is not below the budget every backend shares, cache.maxBytes (${budget} bytes): the budget bounds it`,
     ];
   });
+}
+
+/**
+ * How fresh a backend's answers are, in one line (explain METRIC): the TTL, when refresh-ahead
+ * starts, and the two bounds past the TTL, while the backend is busy and while it fails.
+ */
+export function describeFreshness(settings: ResolvedCacheSettings): string {
+  const s = formatDuration;
+  const { ttlMs, refreshAheadRatio, maxStaleMs, maxConcurrentLoads } = settings;
+  const swrMs = Math.min(settings.staleWhileRevalidateMs ?? ttlMs / 2, maxStaleMs);
+  const ahead =
+    refreshAheadRatio > 0 ? `, refreshed in the background by a poll after ${s(ttlMs * (1 - refreshAheadRatio))}` : '';
+  const busy =
+    swrMs > 0
+      ? `while all ${maxConcurrentLoads} load slots are busy a value up to ${s(swrMs)} past its ttl is answered while it reloads (staleWhileRevalidate: at most ${s(ttlMs + swrMs)} old while the backend answers)`
+      : 'staleWhileRevalidate off';
+  return `cache: ttl ${s(ttlMs)}${ahead}; ${busy}; while the backend fails, up to ${s(maxStaleMs)} past its ttl (maxStale, or the metric's failurePolicy)`;
 }

@@ -104,6 +104,9 @@ class LruQueryCache implements OwnedQueryCache, CacheGaugeSource, BudgetHolder<E
   private readonly now: () => number;
   private readonly sizeOf: (value: unknown) => number;
   private readonly refreshAheadAfterMs: number;
+  /** While every load slot is taken, how long past its TTL a value is answered at once (see CacheSettings). */
+  private readonly staleWhileRevalidateMs: number;
+  private readonly maxConcurrentLoads: number;
   /** After a failed refresh, how long stale answers go out before the backend is tried again. */
   private readonly staleRetryMs: number;
   /** Bounds concurrent loads of this backend; hits never reach it. */
@@ -125,6 +128,8 @@ class LruQueryCache implements OwnedQueryCache, CacheGaugeSource, BudgetHolder<E
     const ratio = settings.refreshAheadRatio ?? DEFAULT_CACHE_SETTINGS.refreshAheadRatio;
     this.refreshAheadAfterMs = ratio > 0 ? settings.ttlMs * (1 - ratio) : Number.POSITIVE_INFINITY;
     this.staleRetryMs = Math.min(settings.ttlMs, STALE_RETRY_MS);
+    this.staleWhileRevalidateMs = settings.staleWhileRevalidateMs ?? settings.ttlMs / 2;
+    this.maxConcurrentLoads = settings.maxConcurrentLoads ?? DEFAULT_CACHE_SETTINGS.maxConcurrentLoads;
     this.keepStaleMs = settings.maxStaleMs;
     this.oversizeLog = createLogSampler(WARNINGS_PER_MINUTE, 60_000, this.now);
     this.failureLog = createLogSampler(WARNINGS_PER_MINUTE, 60_000, this.now);
@@ -132,7 +137,7 @@ class LruQueryCache implements OwnedQueryCache, CacheGaugeSource, BudgetHolder<E
     this.limiter = createLimiter({
       name: `${backend} backend`,
       label: backend,
-      maxConcurrent: settings.maxConcurrentLoads ?? DEFAULT_CACHE_SETTINGS.maxConcurrentLoads,
+      maxConcurrent: this.maxConcurrentLoads,
       maxQueued: settings.maxQueuedLoads ?? DEFAULT_CACHE_SETTINGS.maxQueuedLoads,
       registry: deps.registry,
     });
@@ -191,6 +196,11 @@ class LruQueryCache implements OwnedQueryCache, CacheGaugeSource, BudgetHolder<E
         throw this.unavailable(entry.failure, maxStaleMs);
       }
     }
+    if (entry?.kind === 'value' && this.revalidatesInBackground(key, load, entry, now, maxStaleMs)) {
+      this.count('stale_while_revalidate');
+      this.observeAge(now - entry.loadedAt);
+      return entry.value as T;
+    }
     // Only now, with a wait ahead, is the caller's signal needed.
     const signal = caller.deadline.signal;
     if (signal.aborted) throw signal.reason;
@@ -217,6 +227,27 @@ class LruQueryCache implements OwnedQueryCache, CacheGaugeSource, BudgetHolder<E
     this.count(waited);
     this.observeAge(this.now() - answer.loadedAt);
     return answer.value as T;
+  }
+
+  /**
+   * Whether an expired value is answered now and reloaded behind the answer: only while the
+   * backend is busy (every load slot taken, so this caller would queue) and the value expired
+   * less than staleWhileRevalidate ago, and never past the caller's own stale bound. A backend
+   * that falls behind would otherwise make every poll arrive after its value expired and wait in
+   * the queue, the waits delaying the next polls past expiry in turn (bench (b): all misses).
+   */
+  private revalidatesInBackground<T>(
+    key: string,
+    load: (signal: AbortSignal) => Promise<T>,
+    entry: { loadedAt: number },
+    now: number,
+    maxStaleMs: number,
+  ): boolean {
+    const pastTtlMs = now - entry.loadedAt - this.settings.ttlMs;
+    if (pastTtlMs >= Math.min(this.staleWhileRevalidateMs, maxStaleMs)) return false;
+    if (this.limiter.stats().running < this.maxConcurrentLoads) return false;
+    if (!this.inflight.has(key)) this.startFlight(key, afterThisTurn(load));
+    return true;
   }
 
   /** A refresher's call (see CacheRefresh): loads when the value expires within the lead, and waits for it. */

@@ -124,6 +124,15 @@ export interface CacheSettings {
    * refresh so the next callers find a fresh value; 0 turns refresh-ahead off. Default 0.2.
    */
   refreshAheadRatio?: number;
+  /**
+   * While every load slot of this backend is taken (maxConcurrentLoads running, so a new load
+   * would queue), a value expired less than this long ago is answered at once and reloaded in the
+   * background, instead of the caller queueing behind the backend: a backend that falls behind
+   * would otherwise make every poll arrive after expiry and wait, which keeps it behind.
+   * Never longer than the caller's own stale bound (stalePolicy.maxStaleMs, else maxStale);
+   * 0 turns it off. Default half the TTL.
+   */
+  staleWhileRevalidateMs?: number;
   /** Backend loads running at once; more wait in a queue. Default 16. */
   maxConcurrentLoads?: number;
   /** Loads waiting for a slot; beyond it a load is refused with 429 and Retry-After. Default 256. */

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { BUILTIN_RESOURCES } from '../api/builtin-resources.js';
 import { formatGroupResource, parseGroupResource } from '../api/resources.js';
 import { parseSelector } from '../api/selector.js';
+import { describeFreshness, resolveCacheSettings } from '../cache/config.js';
 import { defaultConfig, loadConfigFile } from '../config/load.js';
 import { type ClosableKubeClient, createKubeClient, loadKubeConfig } from '../kube/index.js';
 import { LIST_PRICES } from '../providers/aws/cost.js';
@@ -23,6 +24,9 @@ import { errorText } from './error-text.js';
 import { explainAwsMetric } from './explain-aws.js';
 import { completeQuestion, explainRoute, explainServedValue, startRouting } from './explain-route.js';
 import { PROMETHEUS_FLAG_OPTIONS, type PrometheusFlagValues, prometheusFlagsFrom } from './flags.js';
+
+/** The backends whose answers go through a QueryCache: explain prints how fresh they are. */
+const CACHED_BACKENDS: ReadonlySet<string> = new Set(['prometheus', 'sqs', 'cloudwatch']);
 
 const USAGE = `usage: hpa-metrics-adapter explain [--config FILE] [--prometheus-url URL] [METRIC]
        hpa-metrics-adapter explain hpa ...   what the HPA controller makes of an HPA (explain hpa --help)
@@ -100,6 +104,8 @@ export async function runExplain(argv: string[], out: NodeJS.WritableStream): Pr
         });
         const route = explainRoute(running, question, print);
         if ('upstream' in route) return 0;
+        if ('backend' in route && CACHED_BACKENDS.has(route.backend))
+          print(describeFreshness(resolveCacheSettings(config.cache, route.backend)));
         print();
         // Not served: the Prometheus report below says which series came near, or what is down.
         if ('error' in route) {

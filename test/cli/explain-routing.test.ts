@@ -118,6 +118,11 @@ upstreams:
     assert.equal(code, 0, text);
     assert.doesNotMatch(text, /forwarded to/);
     assert.match(text, /external metric jobs-backlog: answered by our sqs backend/);
+    assert.match(
+      text,
+      /cache: ttl 20s, .*a value up to 10s past its ttl is answered while it reloads \(staleWhileRevalidate: at most 30s old/,
+      'how fresh its answers are, the bound while the backend is busy included',
+    );
     assert.match(text, /request: GetQueueAttributes/);
     assert.match(text, /value: 5 /);
   });
