@@ -17,6 +17,7 @@ import {
   type RuleServers,
 } from '../providers/prometheus/explain.js';
 import { listSources, type RuleSources, ruleSources } from '../providers/prometheus/rule-sources.js';
+import { seriesHoldMs } from '../providers/prometheus/series-discovery-hold.js';
 import { type PrometheusServerSettings, resolvePrometheusSettings } from '../providers/prometheus/settings.js';
 import type { BackendRouter } from '../providers/router.js';
 import { ConfigError } from '../schema/errors.js';
@@ -138,7 +139,8 @@ export async function runExplain(argv: string[], out: NodeJS.WritableStream): Pr
     const rules = compileRules(settings, BUILTIN_RESOURCES);
     const sources = ruleSources(settings, rules, (_server, options) => createPrometheusClient(options));
     try {
-      const start = new Date(time.getTime() - settings.maxAgeMs);
+      // As the adapter's first relist looks back: over the whole series hold.
+      const start = new Date(time.getTime() - seriesHoldMs(settings.maxAgeMs));
       const several = settings.servers.length > 1;
       for (const server of settings.servers) {
         const named = several ? ` (server ${server.name})` : '';

@@ -21,8 +21,8 @@ import { SeriesHold } from './series-discovery-hold.js';
  * A query that fails keeps serving its last good series, so one bad relist does not take metrics
  * out of discovery; after a failed relist that server tries again sooner. A series a listing does
  * not find stays until no listing has found it for `holdMs` (series-discovery-hold.ts): sparse
- * series fall between the samples of a listing's window without having gone away. Each server relists on
- * its own schedule: one that is down or slow delays and affects only its own rules.
+ * series fall between the samples of a listing's window without having gone away. Each server
+ * relists on its own schedule: one that is down or slow delays and affects only its own rules.
  */
 export interface SeriesDiscovery {
   /** What the last relist found, per rule. */
@@ -41,7 +41,7 @@ export interface SeriesDiscoveryOptions {
   now: () => Date;
   /** How far back a relist looks for series. */
   maxAgeMs: number;
-  /** How long a series stays after the last listing that found it (seriesHoldMs). */
+  /** How long a series stays after the last listing that found it (seriesHoldMs); how far back a server's first relist looks. */
   holdMs: number;
   relistIntervalMs: number;
   metrics: PrometheusBackendMetrics;
@@ -82,6 +82,11 @@ interface ServerLister {
   lastGood: Map<string, Series[]>;
   /** What its listings found within holdMs, per series key. */
   hold: SeriesHold;
+  /**
+   * Whether a relist has listed every query. Until then nothing is held, so each relist looks back
+   * over the whole hold: one that starts (or reloads) between a sparse series' samples finds it.
+   */
+  listedAll: boolean;
   /** Its relists, on its own schedule; a relist with any failed query is retried sooner. */
   relists: BackgroundRefresh<boolean>;
 }
@@ -107,6 +112,7 @@ export async function createSeriesDiscovery(options: SeriesDiscoveryOptions): Pr
       found: new Map(),
       lastGood: new Map(),
       hold: new SeriesHold(options.holdMs),
+      listedAll: false,
       relists: new BackgroundRefresh({
         run: (signal) => relistServer(server, signal),
         intervalMs: options.relistIntervalMs,
@@ -125,7 +131,7 @@ export async function createSeriesDiscovery(options: SeriesDiscoveryOptions): Pr
     // taken in a turn slice at a time.
     await loopTurns.slice();
     const end = options.now();
-    const start = new Date(end.getTime() - options.maxAgeMs);
+    const start = new Date(end.getTime() - (server.listedAll ? options.maxAgeMs : options.holdMs));
     const lists = await Promise.all(
       server.sources.map((source) => listSeries(source.client, source.rules, { start, end }, signal)),
     );
@@ -169,6 +175,7 @@ export async function createSeriesDiscovery(options: SeriesDiscoveryOptions): Pr
     await loopTurns.slice();
     if (signal.aborted) return false;
     server.found = found;
+    if (failures === 0) server.listedAll = true;
     const previous = current;
     current = buildDiscovery(rules, allFound(), sources.seriesKey);
     logNewCollisions(previous, current);

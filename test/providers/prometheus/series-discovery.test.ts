@@ -19,19 +19,26 @@ const BUILDS: Series = { __name__: 'builds_waiting', queue: 'ci' };
 
 /** A Prometheus whose /api/v1/series answers what the test last said, at a clock the test moves. */
 function scriptedPrometheus() {
-  let listed: Series[] = [];
+  let listed: Series[] | Error = [];
   let nowMs = Date.parse('2026-12-07T12:00:00Z');
+  /** How many seconds back each call looked. */
+  const windows: number[] = [];
   const client: PrometheusClient = {
     url: 'http://prometheus.test',
     query: () => Promise.reject(new Error('this test runs no queries')),
-    series: async (match) => listed.filter((s) => match.includes(`"${s.__name__}"`)),
+    async series(match, start, end) {
+      windows.push((end.getTime() - start.getTime()) / 1000);
+      if (listed instanceof Error) throw listed;
+      return listed.filter((s) => match.includes(`"${s.__name__}"`));
+    },
     close() {},
   };
   return {
     client,
+    windows,
     now: () => new Date(nowMs),
     /** Moves the clock on and says what the next listing finds. */
-    at(secondsLater: number, series: Series[]) {
+    at(secondsLater: number, series: Series[] | Error) {
       nowMs += secondsLater * 1000;
       listed = series;
     },
@@ -116,6 +123,25 @@ describe('series discovery of sparse series', () => {
       prometheus.at(60, [JOBS]);
       await discovery.relist();
       assert.deepEqual(announced(discovery), ['builds_waiting', 'jobs_waiting'], 'back at its next listing');
+    } finally {
+      await discovery.close();
+    }
+  });
+});
+
+describe('the first relist of a server', () => {
+  it('looks back over the whole hold until every query has been listed, then over the max age', async () => {
+    const prometheus = scriptedPrometheus();
+    const discovery = await discoveryOn(prometheus);
+    try {
+      prometheus.at(0, new Error('connect ECONNREFUSED'));
+      assert.equal(await discovery.start(), false);
+      prometheus.at(5, [JOBS]);
+      assert.equal(await discovery.relist(), true);
+      prometheus.at(60, [JOBS]);
+      await discovery.relist();
+      // Two seriesQuery a relist: nothing held yet, so a start between samples would find nothing in 60 s.
+      assert.deepEqual(prometheus.windows, [300, 300, 300, 300, 60, 60]);
     } finally {
       await discovery.close();
     }
