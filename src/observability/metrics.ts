@@ -1,12 +1,14 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { DeferredCounter } from './deferred-counter.js';
+import { DeferredHistogram } from './deferred-histogram.js';
 
 /** The adapter's own metrics. The registry is passed in so tests and benchmarks get their own. */
 export interface AdapterMetrics {
   registry: Registry;
   /** Counted once per request: deferred, see DeferredCounter. */
   requests: DeferredCounter<'group' | 'version' | 'verb' | 'code'>;
-  requestDuration: Histogram<'group' | 'verb' | 'code'>;
+  /** Observed once per request: deferred, see DeferredHistogram. */
+  requestDuration: DeferredHistogram<'group' | 'verb' | 'code'>;
   /** Requests being served; a plain count the in-flight gauge reads when scraped, not a gauge update per request. */
   inflight: { count: number };
   authorizationDecisions: Counter<'decision'>;
@@ -31,7 +33,7 @@ export function createAdapterMetrics(registry = new Registry(), collectProcessMe
       labelNames: ['group', 'version', 'verb', 'code'],
       registers: [registry],
     }),
-    requestDuration: new Histogram({
+    requestDuration: new DeferredHistogram({
       name: 'hpa_metrics_adapter_request_duration_seconds',
       help: 'Time from request arrival to the last byte of the response, by API group, verb and code.',
       labelNames: ['group', 'verb', 'code'],

@@ -3,6 +3,7 @@ import type { Request, Response } from 'express';
 import { ALL_GROUPS } from '../api/groups.js';
 import { clip } from '../lib/text.js';
 import type { DeferredSeries } from '../observability/deferred-counter.js';
+import type { HistogramSeries } from '../observability/deferred-histogram.js';
 import type { Logger } from '../observability/logger.js';
 import type { AdapterMetrics } from '../observability/metrics.js';
 import { queryStringOf } from './request/query-string.js';
@@ -19,7 +20,7 @@ export function observeRequests(metrics: AdapterMetrics, logger: Logger) {
       const seconds = (performance.now() - started) / 1000;
       const series = seriesOf(req.path, res.statusCode);
       series.requests.count++;
-      metrics.requestDuration.observe(series.durationLabels, seconds);
+      series.duration.observe(seconds);
       if (logger.isLevelEnabled('debug')) {
         logger.debug(
           {
@@ -39,7 +40,7 @@ export function observeRequests(metrics: AdapterMetrics, logger: Logger) {
 
 interface RequestSeries {
   requests: DeferredSeries;
-  durationLabels: { group: string; verb: string; code: string };
+  duration: HistogramSeries;
 }
 
 /** Paths remembered with their series: an HPA asks the same few paths again and again. */
@@ -58,7 +59,7 @@ function requestSeries(metrics: AdapterMetrics): (path: string, status: number) 
     const code = String(status);
     return {
       requests: metrics.requests.series({ group, version, verb, code }),
-      durationLabels: { group, verb, code },
+      duration: metrics.requestDuration.series({ group, verb, code }),
     };
   };
   return (path, status) => {
