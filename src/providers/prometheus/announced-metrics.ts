@@ -185,6 +185,34 @@ export function buildDiscovery(
   };
 }
 
+/**
+ * `next` with `previous`'s lists where they announce the same metrics in the same order: the
+ * provider contract (src/providers/provider.ts) hands out the same array while what it announces is
+ * unchanged, and discovery documents are rendered again only for a new one.
+ */
+export function keepingUnchangedLists(previous: Discovery, next: Discovery): Discovery {
+  const sameCustom = sameItems(
+    previous.customList,
+    next.customList,
+    (a, b) =>
+      a.metric === b.metric &&
+      a.namespaced === b.namespaced &&
+      a.resource.group === b.resource.group &&
+      a.resource.resource === b.resource.resource,
+  );
+  const sameExternal = sameItems(previous.externalList, next.externalList, (a, b) => a.metric === b.metric);
+  if (!sameCustom && !sameExternal) return next;
+  return {
+    ...next,
+    customList: sameCustom ? previous.customList : next.customList,
+    externalList: sameExternal ? previous.externalList : next.externalList,
+  };
+}
+
+function sameItems<T>(a: readonly T[], b: readonly T[], same: (x: T, y: T) => boolean): boolean {
+  return a.length === b.length && a.every((x, i) => same(x, b[i] as T));
+}
+
 /** How a collision reads in the log and in explain. */
 export function describeCollision({ metric, served, replaced }: Collision): string {
   return `${metric}: ${served.rule} (series ${served.series}) is served, replacing ${replaced.rule} (series ${replaced.series})`;

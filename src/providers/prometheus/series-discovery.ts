@@ -6,6 +6,7 @@ import {
   type Discovery,
   describeCollision,
   EMPTY_DISCOVERY,
+  keepingUnchangedLists,
   listSeries,
   type Series,
 } from './announced-metrics.js';
@@ -177,7 +178,7 @@ export async function createSeriesDiscovery(options: SeriesDiscoveryOptions): Pr
     server.found = found;
     if (failures === 0) server.listedAll = true;
     const previous = current;
-    current = buildDiscovery(rules, allFound(), sources.seriesKey);
+    current = keepingUnchangedLists(previous, buildDiscovery(rules, allFound(), sources.seriesKey));
     logNewCollisions(previous, current);
     options.onRelist?.(current);
     metrics.relists.inc({ server: server.name, outcome: failures === 0 ? 'success' : 'failure' });

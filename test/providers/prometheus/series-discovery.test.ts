@@ -16,6 +16,7 @@ import { resolvePrometheusSettings } from '../../../src/providers/prometheus/set
 const MAX_AGE_MS = 60_000;
 const JOBS: Series = { __name__: 'jobs_waiting', queue: 'batch' };
 const BUILDS: Series = { __name__: 'builds_waiting', queue: 'ci' };
+const LAG: Series = { __name__: 'queue_lag', namespace: 'default', pod: 'worker-1' };
 
 /** A Prometheus whose /api/v1/series answers what the test last said, at a clock the test moves. */
 function scriptedPrometheus() {
@@ -48,6 +49,10 @@ function scriptedPrometheus() {
 async function discoveryOn(prometheus: ReturnType<typeof scriptedPrometheus>): Promise<SeriesDiscovery> {
   const yaml = `prometheus:
   url: ${prometheus.client.url}
+  rules:
+    - seriesQuery: '{__name__="queue_lag"}'
+      resources: { overrides: { namespace: { resource: namespace }, pod: { resource: pod } } }
+      metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)
   externalRules:
     - seriesQuery: '{__name__="jobs_waiting"}'
       metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>})
@@ -140,8 +145,34 @@ describe('the first relist of a server', () => {
       assert.equal(await discovery.relist(), true);
       prometheus.at(60, [JOBS]);
       await discovery.relist();
-      // Two seriesQuery a relist: nothing held yet, so a start between samples would find nothing in 60 s.
-      assert.deepEqual(prometheus.windows, [300, 300, 300, 300, 60, 60]);
+      // Three seriesQuery a relist: nothing held yet, so a start between samples would find nothing in 60 s.
+      assert.deepEqual(prometheus.windows, [300, 300, 300, 300, 300, 300, 60, 60, 60]);
+    } finally {
+      await discovery.close();
+    }
+  });
+});
+
+describe('the lists series discovery hands out', () => {
+  it('are the same arrays after a relist that announces the same metrics, new ones after a change', async () => {
+    const prometheus = scriptedPrometheus();
+    const discovery = await discoveryOn(prometheus);
+    try {
+      prometheus.at(0, [JOBS, LAG]);
+      await discovery.start();
+      const first = discovery.current();
+      assert.equal(first.customList.length, 2, 'pods and namespaces');
+
+      prometheus.at(60, [JOBS, LAG]);
+      await discovery.relist();
+      assert.equal(discovery.current().customList, first.customList);
+      assert.equal(discovery.current().externalList, first.externalList);
+
+      prometheus.at(60, [JOBS, BUILDS, LAG]);
+      await discovery.relist();
+      assert.equal(discovery.current().customList, first.customList, 'custom metrics unchanged');
+      assert.notEqual(discovery.current().externalList, first.externalList, 'a metric added');
+      assert.deepEqual(announced(discovery), ['builds_waiting', 'jobs_waiting']);
     } finally {
       await discovery.close();
     }
