@@ -124,7 +124,7 @@ function hpaClientsBuildRows(r: HpaClientsResult, name: string): Row[] {
     [
       '(b)',
       'backend calls per minute',
-      `${r.backendCallsPerMinute} (hits ${c.hits}, misses ${c.misses}, coalesced ${c.coalesced}, stale ${c.stale})`,
+      `${r.backendCallsPerMinute} (hits ${c.hits}, misses ${c.misses}, coalesced ${c.coalesced}, stale ${c.stale}, stale while revalidating ${c.staleWhileRevalidate ?? 0})`,
       `≤ keys×4 = ${r.expectedBackendCallsPerMinute} ${mark(r.backendCallsPerMinute <= r.expectedBackendCallsPerMinute * 1.02)}`,
     ],
     [

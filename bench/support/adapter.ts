@@ -178,6 +178,8 @@ function countersIn(body: string): Record<string, number> {
     misses: requests('miss'),
     coalesced: requests('coalesced'),
     stale: requests('stale'),
+    /** Expired values answered while every load slot was taken, and reloaded behind the answer. */
+    staleWhileRevalidate: requests('stale_while_revalidate'),
     /** HPA-aware refresh's calls into the cache (each loads only when the value expires within its lead). */
     refreshes: requests('refresh'),
     evictions: sumSamples(body, 'hpa_metrics_adapter_cache_evictions_total', { backend: 'prometheus' }),

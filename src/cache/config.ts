@@ -20,7 +20,7 @@ export const DEFAULT_CACHE_SETTINGS: Readonly<ResolvedCacheSettings> = Object.fr
 
 /**
  * A backend's settings with every default applied; `maxBytes` stays unset unless its section caps
- * it, and `staleWhileRevalidateMs` unless a section sets it (the cache then takes half the TTL).
+ * it, and `staleWhileRevalidateMs` unless a section sets it (the cache then takes maxStale).
  */
 export type ResolvedCacheSettings = Required<Omit<CacheSettings, 'maxBytes' | 'staleWhileRevalidateMs'>> &
   Pick<CacheSettings, 'maxBytes' | 'staleWhileRevalidateMs'>;
@@ -49,7 +49,7 @@ export const cacheLevelSchema = z
     maxBytes: byteSize.optional(),
     /** Fraction of the TTL at its end in which a hit also refreshes in the background; 0 turns it off. */
     refreshAheadRatio: z.number().min(0).max(0.9).optional(),
-    /** While every load slot is taken, how long past its TTL a value is still answered while it reloads; default half the ttl, 0s off. */
+    /** While every load slot is taken, how long past its TTL a value is still answered while it reloads; default maxStale, 0s off. */
     staleWhileRevalidate: duration.optional(),
     /** Backend loads running at once (cache hits never wait); more wait in a queue. */
     maxConcurrentLoads: z.number().int().positive().optional(),
@@ -145,7 +145,7 @@ export function cacheBudgetWarnings(section: CacheConfig | undefined): string[] 
 export function describeFreshness(settings: ResolvedCacheSettings): string {
   const s = formatDuration;
   const { ttlMs, refreshAheadRatio, maxStaleMs, maxConcurrentLoads } = settings;
-  const swrMs = Math.min(settings.staleWhileRevalidateMs ?? ttlMs / 2, maxStaleMs);
+  const swrMs = Math.min(settings.staleWhileRevalidateMs ?? maxStaleMs, maxStaleMs);
   const ahead =
     refreshAheadRatio > 0 ? `, refreshed in the background by a poll after ${s(ttlMs * (1 - refreshAheadRatio))}` : '';
   const busy =

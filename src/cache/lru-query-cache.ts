@@ -128,7 +128,7 @@ class LruQueryCache implements OwnedQueryCache, CacheGaugeSource, BudgetHolder<E
     const ratio = settings.refreshAheadRatio ?? DEFAULT_CACHE_SETTINGS.refreshAheadRatio;
     this.refreshAheadAfterMs = ratio > 0 ? settings.ttlMs * (1 - ratio) : Number.POSITIVE_INFINITY;
     this.staleRetryMs = Math.min(settings.ttlMs, STALE_RETRY_MS);
-    this.staleWhileRevalidateMs = settings.staleWhileRevalidateMs ?? settings.ttlMs / 2;
+    this.staleWhileRevalidateMs = settings.staleWhileRevalidateMs ?? settings.maxStaleMs;
     this.maxConcurrentLoads = settings.maxConcurrentLoads ?? DEFAULT_CACHE_SETTINGS.maxConcurrentLoads;
     this.keepStaleMs = settings.maxStaleMs;
     this.oversizeLog = createLogSampler(WARNINGS_PER_MINUTE, 60_000, this.now);

@@ -128,9 +128,10 @@ export interface CacheSettings {
    * While every load slot of this backend is taken (maxConcurrentLoads running, so a new load
    * would queue), a value expired less than this long ago is answered at once and reloaded in the
    * background, instead of the caller queueing behind the backend: a backend that falls behind
-   * would otherwise make every poll arrive after expiry and wait, which keeps it behind.
-   * Never longer than the caller's own stale bound (stalePolicy.maxStaleMs, else maxStale);
-   * 0 turns it off. Default half the TTL.
+   * would otherwise make every poll arrive after expiry and wait, which keeps it behind (and a
+   * value that waited in that queue is no fresher than the one cached). Never longer than the
+   * caller's own stale bound (stalePolicy.maxStaleMs, else maxStale), the bound a failing backend
+   * has; 0 turns it off. Default maxStale.
    */
   staleWhileRevalidateMs?: number;
   /** Backend loads running at once; more wait in a queue. Default 16. */

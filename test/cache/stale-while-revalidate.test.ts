@@ -4,7 +4,7 @@ import type { CacheCaller } from '../../src/cache/query-cache.js';
 import { FakeBackend, makeCache, metricValue, patient, settle, stateOf } from './fakes.js';
 
 const REQUESTS = 'hpa_metrics_adapter_cache_requests_total';
-/** One load slot, so one held load makes the backend busy; the default bound, half the TTL: 7.5 s. */
+/** One load slot, so one held load makes the backend busy; the default bound is maxStale (2 min in TEST_SETTINGS). */
 const ONE_SLOT = { ttlMs: 15_000, maxConcurrentLoads: 1 };
 
 /** A cache holding 'old' for key 'q', its one load slot taken by a held load of another key. */
@@ -19,9 +19,9 @@ async function busyCacheHoldingQ(settings: Record<string, number> = {}) {
 }
 
 describe('QueryCache stale-while-revalidate while the backend is busy', () => {
-  it('answers a value expired less than half the TTL ago at once, counted apart, and reloads it behind the answer', async () => {
+  it('answers a value expired less than maxStale ago at once, counted apart, and reloads it behind the answer', async () => {
     const { cache, clock, registry, backend } = await busyCacheHoldingQ();
-    clock.advance(15_000 + 7_000);
+    clock.advance(15_000 + 60_000);
 
     const answer = cache.fetch('q', backend.load, patient());
     assert.equal(await stateOf(answer), 'fulfilled', 'the caller did not queue behind the busy backend');
@@ -41,9 +41,9 @@ describe('QueryCache stale-while-revalidate while the backend is busy', () => {
     assert.equal(await metricValue(registry, REQUESTS, { backend: 'prometheus', result: 'hit' }), 1);
   });
 
-  it('lets a caller wait for the load once the value expired longer ago than the bound', async () => {
-    const { cache, clock, backend } = await busyCacheHoldingQ();
-    clock.advance(15_000 + 7_500);
+  it('lets a caller wait for the load once the value expired longer ago than staleWhileRevalidate', async () => {
+    const { cache, clock, backend } = await busyCacheHoldingQ({ staleWhileRevalidateMs: 5_000 });
+    clock.advance(15_000 + 5_000);
     const answer = cache.fetch('q', backend.load, patient());
     assert.equal(await stateOf(answer), 'pending');
     backend.answers(() => 'new').release('new');

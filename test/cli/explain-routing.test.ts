@@ -120,7 +120,7 @@ upstreams:
     assert.match(text, /external metric jobs-backlog: answered by our sqs backend/);
     assert.match(
       text,
-      /cache: ttl 20s, .*a value up to 10s past its ttl is answered while it reloads \(staleWhileRevalidate: at most 30s old/,
+      /cache: ttl 20s, .*a value up to 2m0s past its ttl is answered while it reloads \(staleWhileRevalidate: at most 2m20s old/,
       'how fresh its answers are, the bound while the backend is busy included',
     );
     assert.match(text, /request: GetQueueAttributes/);
