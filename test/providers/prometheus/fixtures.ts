@@ -110,3 +110,19 @@ externalRules:
   resources: {namespaced: false}
   metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (topic)
 `;
+
+/**
+ * The rules of the series-discovery tests (a Prometheus section's body): a pods metric and two
+ * external queue metrics, each found by a seriesQuery that names its series.
+ */
+export const WAITING_RULES = `
+  rules:
+    - seriesQuery: '{__name__="queue_lag",namespace!="",pod!=""}'
+      resources: { overrides: { namespace: { resource: namespace }, pod: { resource: pod } } }
+      metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)
+  externalRules:
+    - seriesQuery: '{__name__="jobs_waiting"}'
+      metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (queue)
+    - seriesQuery: '{__name__="builds_waiting"}'
+      metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (queue)
+`;

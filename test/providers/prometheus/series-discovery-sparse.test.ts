@@ -11,6 +11,7 @@ import { buildTestApp } from '../../support/app.js';
 import { testBackendContext } from '../../support/backend-context.js';
 import { explain } from '../../support/explain.js';
 import { type PrometheusServer, type SeriesSpec, startPrometheus } from '../../support/prometheus-server.js';
+import { WAITING_RULES } from './fixtures.js';
 
 const TWO_HOURS = 7200;
 /** A TSDB block boundary (blocks are cut every 2 hours) a few hours ago, inside the retention. */
@@ -22,16 +23,6 @@ const SPARSE: SeriesSpec[] = [
   { name: 'jobs_waiting', labels: { namespace: 'default', queue: 'batch' }, samples: SAMPLED_AT.map((t) => [t, 7]) },
   { name: 'queue_lag', labels: { namespace: 'default', pod: 'worker-1' }, samples: SAMPLED_AT.map((t) => [t, 3]) },
 ];
-
-const RULES = `
-  rules:
-    - seriesQuery: '{__name__="queue_lag",namespace!="",pod!=""}'
-      resources: { overrides: { namespace: { resource: namespace }, pod: { resource: pod } } }
-      metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)
-  externalRules:
-    - seriesQuery: '{__name__="jobs_waiting"}'
-      metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (queue)
-`;
 
 /**
  * /api/v1/series answers a series only from the TSDB blocks its window overlaps: a series written
@@ -53,7 +44,7 @@ describe('a sparse series at a TSDB block boundary, against a real Prometheus', 
 
   /** A backend (not started) whose clock reads `clock.seconds`. */
   async function backendAt(clock: { seconds: number }): Promise<PrometheusBackend> {
-    const yaml = `prometheus:\n  url: ${prometheus.url}\n${RULES}`;
+    const yaml = `prometheus:\n  url: ${prometheus.url}\n${WAITING_RULES}`;
     const settings = resolvePrometheusSettings(parseConfig(yaml, 'test config').prometheus, {
       metricsRelistIntervalMs: 60_000,
     });
@@ -100,7 +91,7 @@ describe('a sparse series at a TSDB block boundary, against a real Prometheus', 
     const dir = await mkdtemp(join(tmpdir(), 'explain-sparse-'));
     try {
       const config = join(dir, 'adapter.yaml');
-      await writeFile(config, `prometheus:\n${RULES}`);
+      await writeFile(config, `prometheus:\n${WAITING_RULES}`);
       const { code, text } = await explain(
         ...['--config', config, '--prometheus-url', prometheus.url, '--time', String(IN_THE_GAP)],
         ...['jobs_waiting', '--namespace', 'default'],

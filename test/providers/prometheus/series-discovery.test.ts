@@ -12,6 +12,7 @@ import { ruleSources } from '../../../src/providers/prometheus/rule-sources.js';
 import { createSeriesDiscovery, type SeriesDiscovery } from '../../../src/providers/prometheus/series-discovery.js';
 import { seriesHoldMs } from '../../../src/providers/prometheus/series-discovery-hold.js';
 import { resolvePrometheusSettings } from '../../../src/providers/prometheus/settings.js';
+import { WAITING_RULES } from './fixtures.js';
 
 const MAX_AGE_MS = 60_000;
 const JOBS: Series = { __name__: 'jobs_waiting', queue: 'batch' };
@@ -62,16 +63,7 @@ async function withDiscovery(test: (prometheus: ScriptedPrometheus, discovery: S
 async function discoveryOn(prometheus: ScriptedPrometheus): Promise<SeriesDiscovery> {
   const yaml = `prometheus:
   url: ${prometheus.client.url}
-  rules:
-    - seriesQuery: '{__name__="queue_lag"}'
-      resources: { overrides: { namespace: { resource: namespace }, pod: { resource: pod } } }
-      metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)
-  externalRules:
-    - seriesQuery: '{__name__="jobs_waiting"}'
-      metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>})
-    - seriesQuery: '{__name__="builds_waiting"}'
-      metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>})
-`;
+${WAITING_RULES}`;
   const settings = resolvePrometheusSettings(parseConfig(yaml, 'test config').prometheus, {
     metricsMaxAgeMs: MAX_AGE_MS,
   });
