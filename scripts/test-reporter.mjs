@@ -7,9 +7,12 @@
 // appended to that file as one JSON line the moment it is seen (so a runner killed later leaves
 // those it saw), for scripts/test-recap.mjs to repeat at the very end of npm test. JavaScript, not
 // TypeScript: Node 20 loads reporters before tsx's hooks are in place.
-// With --experimental-test-isolation=none (one process for every file, scripts/test.sh) no event
-// stands for a file: the files run one after another, so a file's line comes when the first test
-// of the next one starts, and what the tests print goes straight to stdout, unlabelled.
+// With --experimental-test-isolation=none, or on Node 20 through scripts/test-in-one-process.mjs
+// (one process for many files, scripts/test.sh), no event stands for a file: the files run one
+// after another, so a file's line comes when the first test of the next one starts, and what the
+// tests print goes straight to stdout, unlabelled. The latter runs without --test, where node
+// applies no --test-timeout: this reporter then fails the run when no test started or ended for
+// that long, naming the test that was running, as node would have.
 import { appendFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -44,8 +47,16 @@ const shown = (file) =>
  */
 const isFileEvent = (data) => data.nesting === 0 && data.file !== undefined && resolve(data.name) === data.file;
 
-/** Whether this runner runs every file in its own process (the reporter runs in the runner's). */
-const IN_ONE_PROCESS = process.execArgv.some((flag) => /^--(experimental-)?test-isolation=none$/.test(flag));
+/** Whether node runs the tests without --test, in this process (scripts/test-in-one-process.mjs). */
+const DIRECT_RUN = !process.execArgv.includes('--test');
+/** Whether this runner runs many files in one process (the reporter runs in the runner's). */
+const IN_ONE_PROCESS =
+  DIRECT_RUN || process.execArgv.some((flag) => /^--(experimental-)?test-isolation=none$/.test(flag));
+/** --test-timeout, which node applies only with --test: in a direct run this reporter applies it. */
+const DIRECT_RUN_TIMEOUT_MS =
+  Number(
+    DIRECT_RUN ? process.execArgv.findLast((flag) => flag.startsWith('--test-timeout='))?.split('=')[1] : undefined,
+  ) || Number.POSITIVE_INFINITY;
 
 /**
  * What failed: the error a test threw (node wraps it, as the cause of an ERR_TEST_FAILURE); for a
@@ -94,8 +105,17 @@ export default async function* progressReporter(source) {
   const closing = [];
   const events = source[Symbol.asyncIterator]();
   let lastLineAt = startedAt;
+  /** When a test last started or ended, for DIRECT_RUN_TIMEOUT_MS. */
+  let lastProgressAt = startedAt;
   let nextEvent = events.next();
-  let tick = sleep(PROGRESS_EVERY_MS, TICK, { ref: false });
+  /** When to look again: the next progress line, or a direct run's timeout, whichever is sooner. */
+  const nextTick = (/** @type {number} */ now) =>
+    sleep(
+      Math.max(1000, Math.min(lastLineAt + PROGRESS_EVERY_MS, lastProgressAt + DIRECT_RUN_TIMEOUT_MS) - now),
+      TICK,
+      { ref: false },
+    );
+  let tick = nextTick(startedAt);
 
   /** @param {string} text */
   const line = (text) => {
@@ -118,11 +138,33 @@ export default async function* progressReporter(source) {
   };
   /** In one process, the file whose tests run now. @type {string | undefined} */
   let currentFile;
+  /**
+   * A direct run where no test started or ended for DIRECT_RUN_TIMEOUT_MS: the running test is
+   * told as failed, and the process ends with status 1 once the lines are out (ending the
+   * reporter's stream instead would have node throw an AbortError, and wait for the test).
+   * @param {number} now
+   */
+  const timedOut = async function* (now) {
+    const file = currentFile ?? '(no file)';
+    const test = running.get(file)?.current ?? '(no test)';
+    const error = `no test started or ended for ${seconds(now - lastProgressAt)} (--test-timeout=${DIRECT_RUN_TIMEOUT_MS})`;
+    /** @type {FailureRecord} */
+    const record = { file: shown(file), test, error: `    ${error}` };
+    if (FAILURES_FILE !== undefined) appendFileSync(FAILURES_FILE, `${JSON.stringify(record)}\n`);
+    failures.push(`FAIL ${shown(file)} '${test}'\n    ${error}`);
+    yield line(`${failures.length} failed:\n${failures.join('\n')}`);
+    yield '# fail 1\n';
+    await sleep(500);
+    process.exit(1);
+  };
 
   for (;;) {
     const next = await Promise.race([nextEvent, tick]);
     if (next === TICK) {
       const now = Date.now();
+      if (now - lastProgressAt >= DIRECT_RUN_TIMEOUT_MS) {
+        yield* timedOut(now);
+      }
       if (now - lastLineAt >= PROGRESS_EVERY_MS - 500) {
         const files = [...running].map(([file, state]) => {
           const test = state.current === undefined ? '' : `, at '${state.current}'`;
@@ -132,12 +174,13 @@ export default async function* progressReporter(source) {
           `..   ${seconds(now - startedAt)} in, running ${files.length === 0 ? 'nothing yet' : files.join('; ')}`,
         );
       }
-      tick = sleep(Math.max(1000, lastLineAt + PROGRESS_EVERY_MS - now), TICK, { ref: false });
+      tick = nextTick(now);
       continue;
     }
     if (next.done) break;
     nextEvent = events.next();
     const event = next.value;
+    if (event.type === 'test:dequeue' || event.type === 'test:complete') lastProgressAt = Date.now();
     switch (event.type) {
       // A file's own dequeue and complete come as they happen; the events of the tests in it
       // may come later (Node holds them back while files listed before it are reported), so a

@@ -122,50 +122,46 @@ run_tests e2e "e2e, node-${IMAGE_NODE%%.*}" "$image_node" --import tsx "${e2e_fi
 # fewer CPU seconds on Node 24 starting from an empty cache (10.8 against 12.6), 3 % on Node 22.
 # Node 20 ignores it. The end-to-end run does without: its memory bounds were measured without it.
 export NODE_COMPILE_CACHE="$PWD/.cache/compile-cache"
-# On Node 22 and later the compiled files run in the test runner's own process
-# (--experimental-test-isolation=none, which 24 also calls --test-isolation): a process per file
-# started Node, loaded its modules and compiled them again, 42 % of a unit run's CPU time (80 files
-# on Node 24: 136.9 CPU s each in its own process, 79.5 in one, every test passing). One process
-# loads all its files first and then runs them one after another, so they are dealt to
-# $unit_lanes such runs side by side; those that need a process of their own run one at a time
-# beside them, after the one through tsx. Four, not two, on two cores: in one process a file's
-# waits (servers, TTLs, deadlines) no longer overlap another's, and on a quiet machine the Node 24
-# run took 187 s with two such runs, 146 s with four. Node 20 has no such mode: its files run two
-# at a time, a process each; it is CPU-bound there (four at a time gained 6 %).
+# The compiled files run many to a process: on Node 22 and later in the test runner's own
+# (--experimental-test-isolation=none, which 24 also calls --test-isolation), on Node 20, which has
+# no such mode, imported one after another by scripts/test-in-one-process.mjs run without --test.
+# A process per file started Node, loaded its modules and compiled them again, 42 % of a unit run's
+# CPU time (80 files on Node 24: 136.9 CPU s each in its own process, 79.5 in one, every test
+# passing). One process loads all its files first and then runs them one after another, so they
+# are dealt to $unit_lanes such runs side by side; those that need a process of their own run two
+# at a time beside them, after the one through tsx. Four, not two, on two cores: in one process a
+# file's waits (servers, TTLs, deadlines) no longer overlap another's, and on a quiet machine the
+# Node 24 run took 187 s with two such runs, 146 s with four.
 unit_lanes=4
 for run in "${runs[@]}"; do
   label="${run%%|*}"
   binary="${run#*|}"
   step "the ${#unit_files[@]} files outside test/e2e/ on Node $("$binary" --version) ($binary): $((${#compiled_unit_files[@]} + ${#own_process_compiled_files[@]})) compiled, ${#tsx_unit_files[@]} through tsx"
-  if [[ "$("$binary" -p 'process.versions.node.split(".")[0] >= 22')" == true ]]; then
-    {
-      run_tests "unit-tsx-${label}" "unit, tsx, $label" "$binary" --import tsx "${tsx_unit_files[@]}" || status=1
-      run_tests "unit-own-${label}" "unit, own process, $label" "$binary" --enable-source-maps \
-        --test-concurrency=1 "${own_process_compiled_files[@]}" || status=1
-      exit "${status:-0}"
-    } >/dev/null &
-    beside=("$!")
-    for ((lane = 0; lane < unit_lanes; lane++)); do
-      files=()
-      for i in "${!compiled_unit_files[@]}"; do
-        ((i % unit_lanes == lane)) && files+=("${compiled_unit_files[$i]}")
-      done
-      run_tests "unit-${label}-$((lane + 1))" "unit $((lane + 1))/$unit_lanes, $label" "$binary" --enable-source-maps \
-        --experimental-test-isolation=none "${files[@]}" &
-      beside+=("$!")
-    done
-    for pid in "${beside[@]}"; do wait "$pid" || failed=1; done
-    cat "$logs/unit-tsx-${label}.out" "$logs/unit-own-${label}.out"
-  else
-    run_tests "unit-tsx-${label}" "unit, tsx, $label" "$binary" --import tsx "${tsx_unit_files[@]}" >/dev/null &
-    beside=$!
-    run_tests "unit-${label}" "unit, $label" "$binary" --enable-source-maps \
-      "${compiled_unit_files[@]}" "${own_process_compiled_files[@]}" || failed=1
-    wait "$beside" || failed=1
-    cat "$logs/unit-tsx-${label}.out"
+  in_one_process=(--experimental-test-isolation=none)
+  direct=0
+  if [[ "$("$binary" -p 'process.versions.node.split(".")[0] >= 22')" != true ]]; then
+    in_one_process=(scripts/test-in-one-process.mjs)
+    direct=1
   fi
+  {
+    run_tests "unit-tsx-${label}" "unit, tsx, $label" "$binary" --import tsx "${tsx_unit_files[@]}" || status=1
+    run_tests "unit-own-${label}" "unit, own process, $label" "$binary" --enable-source-maps \
+      "${own_process_compiled_files[@]}" || status=1
+    exit "${status:-0}"
+  } >/dev/null &
+  beside=("$!")
+  for ((lane = 0; lane < unit_lanes; lane++)); do
+    files=()
+    for i in "${!compiled_unit_files[@]}"; do
+      ((i % unit_lanes == lane)) && files+=("${compiled_unit_files[$i]}")
+    done
+    TEST_RUN_IN_ONE_PROCESS=$direct run_tests "unit-${label}-$((lane + 1))" "unit $((lane + 1))/$unit_lanes, $label" \
+      "$binary" --enable-source-maps "${in_one_process[@]}" "${files[@]}" &
+    beside+=("$!")
+  done
+  for pid in "${beside[@]}"; do wait "$pid" || failed=1; done
+  cat "$logs/unit-tsx-${label}.out" "$logs/unit-own-${label}.out"
 done
-
 step "done"
 # Last, what CI's tail shows: a line per run, every failure of every run again with its first
 # lines, and the sum alone on the last line (scripts/test-recap.mjs).

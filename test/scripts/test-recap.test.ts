@@ -125,16 +125,28 @@ describe('npm test ends with every failure of every run', () => {
   });
 });
 
-describe('npm test in one process (Node 22 and later): a line per file all the same', () => {
-  // Node 20 has no such mode: npm test runs its unit files a process each there.
-  const inOneProcess = Number(process.versions.node.split('.')[0]) >= 22;
+describe('npm test in one process: a line per file all the same', () => {
+  const inOneProcessFlag = Number(process.versions.node.split('.')[0]) >= 22;
 
-  it('says each file with its outcome, in order, and the failure in it', { skip: !inOneProcess }, async () => {
+  /** test-run.sh in `dir` with the fixtures named, in one process the way `mode` says. */
+  async function runTogether(
+    mode: 'isolation none' | 'direct',
+    files: (keyof typeof FIXTURES | 'hanging.test.mjs')[],
+    flags: string[] = [],
+  ): Promise<string> {
     const dir = await mkdtemp(join(tmpdir(), 'test-run-one-process-'));
     try {
-      for (const file of ['failing.test.mjs', 'noisy.test.mjs'] as const)
-        await writeFile(join(dir, file), FIXTURES[file]);
+      const texts: Record<string, string> = {
+        ...FIXTURES,
+        'hanging.test.mjs': `import { test } from 'node:test';
+test('finishes', () => {});
+test('never ends', () => new Promise((resolve) => setTimeout(resolve, 600_000)));
+`,
+      };
+      for (const file of files) await writeFile(join(dir, file), texts[file] ?? '');
       const { NODE_TEST_CONTEXT: _context, ...env } = process.env;
+      const runner =
+        mode === 'direct' ? [join(ROOT, 'scripts/test-in-one-process.mjs')] : ['--experimental-test-isolation=none'];
       const result = await run(
         'bash',
         [
@@ -143,20 +155,45 @@ describe('npm test in one process (Node 22 and later): a line per file all the s
           'together',
           'together',
           process.execPath,
-          '--experimental-test-isolation=none',
-          'failing.test.mjs',
-          'noisy.test.mjs',
+          ...flags,
+          ...runner,
+          ...files,
         ],
-        { cwd: dir, env, maxBuffer: 16 * 1024 * 1024 },
+        {
+          cwd: dir,
+          env: { ...env, ...(mode === 'direct' ? { TEST_RUN_IN_ONE_PROCESS: '1' } : {}) },
+          maxBuffer: 16 * 1024 * 1024,
+        },
       ).catch((error: { stdout: string }) => error);
-      const fileLines = result.stdout.split('\n').filter((text) => /^\[together\] (ok|fail) +[\d.]+ s {2}/.test(text));
-      assert.deepEqual(
-        fileLines.map((text) => text.replace(/ +[\d.]+ s {2}/, ' ')),
-        ['[together] fail failing.test.mjs', '[together] ok noisy.test.mjs'],
-      );
-      assert.match(result.stdout, /^\[together\] FAIL failing\.test\.mjs:4 'adds up'$/m);
+      return result.stdout;
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  }
+
+  const fileLines = (stdout: string) =>
+    stdout
+      .split('\n')
+      .filter((text) => /^\[together\] (ok|fail) +[\d.]+ s {2}/.test(text))
+      .map((text) => text.replace(/ +[\d.]+ s {2}/, ' '));
+
+  for (const mode of ['isolation none', 'direct'] as const) {
+    // Node 20 has no --experimental-test-isolation: npm test runs its files through test-in-one-process.mjs.
+    const skip = mode === 'isolation none' && !inOneProcessFlag;
+    it(`says each file with its outcome, in order, and the failure in it (${mode})`, { skip }, async () => {
+      const stdout = await runTogether(mode, ['failing.test.mjs', 'noisy.test.mjs']);
+      assert.deepEqual(fileLines(stdout), ['[together] fail failing.test.mjs', '[together] ok noisy.test.mjs']);
+      assert.match(stdout, /^\[together\] FAIL failing\.test\.mjs:4 'adds up'$/m);
+    });
+  }
+
+  it('fails a direct run whose test outlives --test-timeout, naming it, where node would wait for it', async () => {
+    const stdout = await runTogether('direct', ['noisy.test.mjs', 'hanging.test.mjs'], ['--test-timeout=1500']);
+    assert.deepEqual(fileLines(stdout), ['[together] ok noisy.test.mjs']);
+    assert.match(
+      stdout,
+      /^\[together\] FAIL hanging\.test\.mjs 'never ends'\n\[together\] {5}no test started or ended for [\d.]+ s \(--test-timeout=1500\)$/m,
+    );
+    assert.match(stdout, /^# fail 1$/m);
   });
 });
