@@ -1,5 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { perRegistry } from '../lib/per-registry.js';
+import { DeferredCounter, type DeferredSeries } from '../observability/deferred-counter.js';
+import { DeferredHistogram, type HistogramSeries } from '../observability/deferred-histogram.js';
 
 const REQUEST_RESULTS = [
   'hit',
@@ -22,14 +24,22 @@ export interface CacheGaugeSource {
   stats(): { entries: number; bytes: number; inflight: number };
 }
 
+/** What a cache counts on every answer, one handle per label set (DeferredCounter, DeferredHistogram): no prom-client call per hit. */
+export interface AnswerSeries {
+  results: Record<RequestResult, DeferredSeries>;
+  servedValueAge: HistogramSeries;
+}
+
 export interface CacheMetrics {
-  requests: Counter<'backend' | 'result'>;
+  requests: DeferredCounter<'backend' | 'result'>;
   evictions: Counter<'backend' | 'reason'>;
   loads: Counter<'backend' | 'outcome'>;
   /** Creates every counter series of `backend` at 0, so rates and alerts work before the first event. */
   initialise(backend: string): void;
+  /** The handles a cache of `backend` counts its answers with. */
+  answerSeries(backend: string): AnswerSeries;
   loadDuration: Histogram<'backend'>;
-  servedValueAge: Histogram<'backend'>;
+  servedValueAge: DeferredHistogram<'backend'>;
   /** The process-wide cache budget (cache.maxBytes), set by the CacheBudget at start and on reload. */
   budgetBytes: Gauge;
   /** Caches whose size the gauges report; a cache leaves the set when closed. */
@@ -74,11 +84,17 @@ function createCacheMetrics(registry: Registry): CacheMetrics {
       registers: [registry],
     }),
     initialise(backend) {
-      for (const result of REQUEST_RESULTS) metrics.requests.inc({ backend, result }, 0);
+      for (const result of REQUEST_RESULTS) metrics.requests.counter.inc({ backend, result }, 0);
       for (const outcome of LOAD_OUTCOMES) metrics.loads.inc({ backend, outcome }, 0);
       for (const reason of EVICTION_REASONS) metrics.evictions.inc({ backend, reason }, 0);
     },
-    requests: new Counter({
+    answerSeries(backend) {
+      const results = Object.fromEntries(
+        REQUEST_RESULTS.map((result) => [result, metrics.requests.series({ backend, result })]),
+      ) as Record<RequestResult, DeferredSeries>;
+      return { results, servedValueAge: metrics.servedValueAge.series({ backend }) };
+    },
+    requests: new DeferredCounter({
       name: 'hpa_metrics_adapter_cache_requests_total',
       help: "Cache lookups by how they were answered: hit (fresh), miss (waited for a load it started), coalesced (waited for a load another caller started), stale (backend failed, an older value was served), stale_while_revalidate (every backend load slot was taken: a value expired less than staleWhileRevalidate ago was served and is being reloaded), negative_hit (a remembered NotFound), refresh (a background refresh of a key an HPA reads, src/refresh; not an HPA's request).",
       labelNames: ['backend', 'result'],
@@ -103,7 +119,7 @@ function createCacheMetrics(registry: Registry): CacheMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [registry],
     }),
-    servedValueAge: new Histogram({
+    servedValueAge: new DeferredHistogram({
       name: 'hpa_metrics_adapter_cache_served_value_age_seconds',
       help: 'Time since the served value was loaded from the backend, at the moment it is served.',
       labelNames: ['backend'],

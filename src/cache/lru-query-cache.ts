@@ -8,7 +8,13 @@ import { formatBytes } from '../lib/text.js';
 import { createLogSampler, type LogSampler } from '../observability/log-sampler.js';
 import type { Logger } from '../observability/logger.js';
 import { type BudgetHolder, CacheBudget } from './cache-budget.js';
-import { type CacheGaugeSource, type CacheMetrics, cacheMetricsFor, type RequestResult } from './cache-metrics.js';
+import {
+  type AnswerSeries,
+  type CacheGaugeSource,
+  type CacheMetrics,
+  cacheMetricsFor,
+  type RequestResult,
+} from './cache-metrics.js';
 import { DEFAULT_CACHE_BUDGET_BYTES, DEFAULT_CACHE_SETTINGS } from './config.js';
 import { CACHED_MARK_BYTES, entryBytes, estimateErrorBytes, estimateValueBytes } from './entry-size.js';
 import { GrowingLru } from './growing-lru.js';
@@ -101,6 +107,7 @@ class LruQueryCache implements OwnedQueryCache, CacheGaugeSource, BudgetHolder<E
   private readonly budget: CacheBudget;
   private readonly inflight = new SingleFlight<Answer>();
   private readonly metrics: CacheMetrics;
+  private readonly answers: AnswerSeries;
   private readonly now: () => number;
   private readonly sizeOf: (value: unknown) => number;
   private readonly refreshAheadAfterMs: number;
@@ -143,6 +150,7 @@ class LruQueryCache implements OwnedQueryCache, CacheGaugeSource, BudgetHolder<E
     });
     this.metrics.sources.add(this);
     this.metrics.initialise(backend);
+    this.answers = this.metrics.answerSeries(backend);
     this.budget = deps.budget ?? new CacheBudget(DEFAULT_CACHE_BUDGET_BYTES);
     this.entries = new GrowingLru<string, Entry>(settings.maxEntries, {
       // Without a cap of its own the budget bounds this cache; a maxSize still has lru-cache sum the sizes for stats().
@@ -436,11 +444,11 @@ class LruQueryCache implements OwnedQueryCache, CacheGaugeSource, BudgetHolder<E
   }
 
   private count(result: RequestResult): void {
-    this.metrics.requests.inc({ backend: this.backend, result });
+    this.answers.results[result].count++;
   }
 
   private observeAge(ageMs: number): void {
-    this.metrics.servedValueAge.observe({ backend: this.backend }, Math.max(0, ageMs) / 1000);
+    this.answers.servedValueAge.observe(Math.max(0, ageMs) / 1000);
   }
 }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Registry } from 'prom-client';
+import { Counter, Histogram, Registry } from 'prom-client';
 import { ApiError } from '../../src/api/errors.js';
 import { FakeBackend, histogram, makeCache, metricValue, patient, settle } from './fakes.js';
 
@@ -60,6 +60,23 @@ describe('cache metrics', () => {
     assert.equal(await metricValue(registry, BYTES, prometheus), cache.stats().bytes);
     assert.ok(cache.stats().bytes > 0);
     assert.equal(await metricValue(registry, INFLIGHT, prometheus), 0);
+  });
+
+  it('counts a hit and its age without a prom-client call; the scrape reports them', async (t) => {
+    // prom-client's metrics take inc() and observe() from these undeclared methods when they are made.
+    const counters = Counter.prototype as unknown as { incWithoutExemplar(...args: unknown[]): void };
+    const histograms = Histogram.prototype as unknown as { observeWithoutExemplar(...args: unknown[]): void };
+    const inc = t.mock.method(counters, 'incWithoutExemplar');
+    const observe = t.mock.method(histograms, 'observeWithoutExemplar');
+    const { cache, registry } = makeCache({ ttlMs: 15_000 }, { backend: 'prometheus' });
+    const backend = new FakeBackend((call) => call);
+    await cache.fetch('up', backend.load, patient());
+    const [incsBefore, observesBefore] = [inc.mock.callCount(), observe.mock.callCount()];
+    for (let i = 0; i < 5; i++) await cache.fetch('up', backend.load, patient());
+    assert.equal(inc.mock.callCount() - incsBefore, 0, 'no inc() for five hits');
+    assert.equal(observe.mock.callCount() - observesBefore, 0, 'no observe() for five hits');
+    assert.equal(await metricValue(registry, REQUESTS, { backend: 'prometheus', result: 'hit' }), 5);
+    assert.equal((await histogram(registry, AGE, { backend: 'prometheus' })).count, 6);
   });
 
   it('share one registry between backends, each series labelled with its backend', async () => {
