@@ -8,6 +8,7 @@ import type { HpaChange, HpaObjectReference, HpaSummary } from '../kube/hpa-info
 import type { InformerHealth } from '../kube/list-watch-informer.js';
 import { BackgroundRefresh, type RefreshTimers } from '../lib/background-refresh.js';
 import { TimeoutDeadline } from '../lib/deadline.js';
+import { TurnSlicer } from '../lib/turn-slicer.js';
 import { createLogSampler } from '../observability/log-sampler.js';
 import type { Logger } from '../observability/logger.js';
 import type { CustomMetricsProvider, ExternalMetricsProvider } from '../providers/provider.js';
@@ -93,6 +94,13 @@ export class HpaRefresher {
   private readonly random: () => number;
   private readonly metrics: RefreshMetrics;
   private readonly failureLog;
+  /**
+   * Every refresh starts in an event-loop turn of its own, after the I/O pending then (HPA polls
+   * among it): the reads due in one tick, started together, made a burst of backend requests and
+   * answers that the polls arriving meanwhile waited behind (bench (j): p99 26.7 ms at 23 % of a
+   * core), and reads answered from the cache were all handled in the tick's one turn.
+   */
+  private readonly turns = new TurnSlicer(0);
   /** How late due reads were started lately (a backlog behind a slow backend or a busy process): the lead grows by it. */
   private lateMs = 0;
   private unsubscribe: (() => void) | undefined;
@@ -230,7 +238,9 @@ export class HpaRefresher {
     let next = 0;
     const worker = async () => {
       while (next < due.length && !signal.aborted && this.refreshing) {
+        await this.turns.slice();
         const kept = due[next++] as KeptRead;
+        if (kept === undefined || signal.aborted || !this.refreshing) return;
         await this.refreshOne(kept, signal);
       }
     };
