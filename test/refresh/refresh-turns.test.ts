@@ -4,8 +4,10 @@ import { Registry } from 'prom-client';
 import { BUILTIN_RESOURCES } from '../../src/api/builtin-resources.js';
 import type { HpaSummary } from '../../src/kube/hpa-informer.js';
 import { silentLogger } from '../../src/observability/logger.js';
-import type { CustomMetricsProvider, ExternalMetricsProvider } from '../../src/providers/provider.js';
+import type { ExternalMetricsProvider } from '../../src/providers/provider.js';
 import { HpaRefresher } from '../../src/refresh/hpa-refresher.js';
+import { turnCounter } from '../support/loop-turns.js';
+import { unaskedCustomProvider } from '../support/provider-stubs.js';
 
 const HPAS = 40;
 
@@ -16,28 +18,6 @@ function hpa(i: number): HpaSummary {
     scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: `worker-${i}` },
     metrics: [{ type: 'External', metric: { name: 'queue_depth', selector: { matchLabels: { queue: `q-${i}` } } } }],
   } as HpaSummary;
-}
-
-/**
- * Counts the event-loop turns: one immediate per turn (an immediate queued while immediates run
- * waits for the next turn), so a call made in turn n sees n.
- */
-function turnCounter(): { readonly turn: number; stop(): void } {
-  let turn = 0;
-  let running = true;
-  const next = () => {
-    turn++;
-    if (running) setImmediate(next);
-  };
-  setImmediate(next);
-  return {
-    get turn() {
-      return turn;
-    },
-    stop() {
-      running = false;
-    },
-  };
 }
 
 describe('HPA-aware refresh gives the event loop back between refreshes', () => {
@@ -54,19 +34,13 @@ describe('HPA-aware refresh gives the event loop back between refreshes', () => 
       listExternalMetrics: () => [{ metric: 'queue_depth' }],
       servesExternal: () => true,
     };
-    const custom: CustomMetricsProvider = {
-      getMetricByName: () => Promise.reject(new Error('not asked')),
-      getMetricBySelector: () => Promise.reject(new Error('not asked')),
-      listCustomMetrics: () => [],
-      servesCustom: () => false,
-    };
     const refresher = new HpaRefresher({
       hpas: {
         hpas: () => Array.from({ length: HPAS }, (_, i) => hpa(i)),
         subscribe: () => () => undefined,
         health: () => 'serving',
       },
-      provider: { ...external, ...custom },
+      provider: { ...external, ...unaskedCustomProvider() },
       resources: BUILTIN_RESOURCES,
       logger: silentLogger(),
       registry: new Registry(),

@@ -8,9 +8,10 @@ import { MIN_REFRESH_LEAD_MS } from '../../../src/cache/query-cache.js';
 import { deadlineOf } from '../../../src/lib/deadline.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { HPA_SYNC_SECONDS, monthlyEstimate, SECONDS_PER_MONTH } from '../../../src/providers/aws/cost.js';
-import type { CustomMetricsProvider, ExternalMetricsProvider } from '../../../src/providers/provider.js';
+import type { ExternalMetricsProvider } from '../../../src/providers/provider.js';
 import { HpaRefresher } from '../../../src/refresh/hpa-refresher.js';
 import { FakeBackend, makeCache, patient, settle } from '../../cache/fakes.js';
+import { unaskedCustomProvider } from '../../support/provider-stubs.js';
 
 /**
  * explain's monthly request count is what the real cache makes of a key the HPA polls every 15 s:
@@ -53,12 +54,6 @@ async function backendCallsWithHpaRefresh(
     listExternalMetrics: () => [{ metric: 'sqs-queue-length' }],
     servesExternal: () => true,
   };
-  const custom: CustomMetricsProvider = {
-    getMetricByName: () => Promise.reject(new Error('not asked')),
-    getMetricBySelector: () => Promise.reject(new Error('not asked')),
-    listCustomMetrics: () => [],
-    servesCustom: () => false,
-  };
   const hpa = {
     namespace: 'default',
     name: 'worker',
@@ -74,7 +69,7 @@ async function backendCallsWithHpaRefresh(
   const tickMs = 250;
   const refresher = new HpaRefresher({
     hpas: { hpas: () => [hpa], subscribe: () => () => undefined, health: () => 'serving' },
-    provider: { ...external, ...custom },
+    provider: { ...external, ...unaskedCustomProvider() },
     resources: BUILTIN_RESOURCES,
     logger: silentLogger(),
     registry: new Registry(),
