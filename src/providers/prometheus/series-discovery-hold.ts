@@ -16,17 +16,18 @@ export function seriesHoldMs(maxAgeMs: number): number {
   return Math.max(maxAgeMs, PROMETHEUS_LOOKBACK_MS);
 }
 
-/** Series a listing did not find that are still kept, and how many. */
+/** A listing with the series kept for it appended, and how many were kept. */
 export interface HeldListing {
   series: Series[];
   held: number;
 }
 
-interface Listed {
+interface Shape {
+  /** The first series of this name and label names in the last listing that found one. */
   series: Series;
-  /** The listing time (ms) of the last listing that found it. */
+  /** The listing time (ms) of that listing. */
   listedAtMs: number;
-  /** Which listing of its query found it last, to tell "listed now" apart whatever the clock says. */
+  /** Which listing of its query that was, to tell "listed now" apart whatever the clock says. */
   listing: number;
 }
 
@@ -34,21 +35,26 @@ interface Listed {
 const SERIES_PER_STEP = 512;
 
 /**
- * The series each seriesQuery found within the last `holdMs`. /api/v1/series answers only series
- * with samples stored in its window [now - maxAge, now]: a series written less often than that (a
+ * What each seriesQuery found within the last `holdMs`. /api/v1/series answers only series with
+ * samples stored in its window [now - maxAge, now]: a series written less often than that (a
  * recording rule every 2 minutes, data at a TSDB block boundary) is missing from a listing that
  * falls between two of its samples, although an instant query still answers it. Keeping what was
- * listed within the bound serves it through such a gap; a series that is really gone leaves after
- * the bound, and what is kept is never more than what the listings found within it.
+ * listed within the bound serves it through such a gap; what is really gone leaves after the bound.
+ *
+ * What discovery announces depends only on each series' name and label names (buildDiscovery), so
+ * one series is kept per name and set of label names: a listing that misses some pods' series but
+ * finds others of the same shape holds nothing, and what is kept is bounded by the shapes listed
+ * within the bound, not by the series (50,000 pods' series are one shape).
  */
 export class SeriesHold {
-  private readonly byQuery = new Map<string, { listings: number; series: Map<string, Listed> }>();
+  private readonly byQuery = new Map<string, { listings: number; shapes: Map<string, Shape> }>();
 
   constructor(private readonly holdMs: number) {}
 
   /**
-   * `listed` (the very array when nothing else is kept) and after it the series of `key` that an
-   * earlier listing found less than `holdMs` before `atMs`; older ones are forgotten.
+   * `listed` (the very array when nothing else is kept) and after it one series of each shape of
+   * `key` that no series in `listed` has and an earlier listing found less than `holdMs` before
+   * `atMs`; older shapes are forgotten.
    */
   merge(key: string, listed: Series[], atMs: number, slice: () => Promise<void> | undefined): Promise<HeldListing> {
     return runInTurns(this.mergeSteps(key, listed, atMs), slice);
@@ -57,27 +63,37 @@ export class SeriesHold {
   private *mergeSteps(key: string, listed: Series[], atMs: number): Generator<void, HeldListing> {
     let query = this.byQuery.get(key);
     if (!query) {
-      query = { listings: 0, series: new Map() };
+      query = { listings: 0, shapes: new Map() };
       this.byQuery.set(key, query);
     }
     const listing = ++query.listings;
+    // Prometheus lists series sorted, its labels in name order: runs of one shape are the rule.
+    let last: { name: string | undefined; labels: string[] } | undefined;
     for (const [i, series] of listed.entries()) {
-      query.series.set(identity(series), { series, listedAtMs: atMs, listing });
       if (i % SERIES_PER_STEP === SERIES_PER_STEP - 1) yield;
+      const labels = Object.keys(series);
+      if (last && last.name === series.__name__ && sameNames(last.labels, labels)) continue;
+      last = { name: series.__name__, labels };
+      const id = shapeOf(series.__name__, labels);
+      const shape = query.shapes.get(id);
+      if (shape?.listing === listing) continue;
+      query.shapes.set(id, { series, listedAtMs: atMs, listing });
     }
     const held: Series[] = [];
-    let seen = 0;
-    for (const [id, kept] of query.series) {
-      if (++seen % SERIES_PER_STEP === 0) yield;
-      if (kept.listing === listing) continue;
-      if (atMs - kept.listedAtMs > this.holdMs) query.series.delete(id);
-      else held.push(kept.series);
+    for (const [id, shape] of query.shapes) {
+      if (shape.listing === listing) continue;
+      if (atMs - shape.listedAtMs > this.holdMs) query.shapes.delete(id);
+      else held.push(shape.series);
     }
     return { series: held.length === 0 ? listed : [...listed, ...held], held: held.length };
   }
 }
 
-/** A series' labels in name order: servers need not list them in one order every time. */
-function identity(series: Series): string {
-  return JSON.stringify(Object.entries(series).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((name, i) => name === b[i]);
+}
+
+/** A series' name and label names, sorted: a server need not list them in one order every time. */
+function shapeOf(name: string | undefined, labels: readonly string[]): string {
+  return JSON.stringify([name ?? '', ...[...labels].sort()]);
 }
