@@ -22,7 +22,8 @@ import { ratio, round } from './support/stats.js';
  * warm) against servers answering the same bytes: a minimal express 5 route, a bare node:https
  * handler, and Prometheus answering the same PromQL itself (plain HTTP, as prometheus-adapter
  * talks to it). Servers on CPU 0, autocannon (this process) on CPU 1; every target is measured
- * once per round, in turn, so noise from anything else on the machine falls on all of them.
+ * once per round, in turn (each round starting one target later), so noise from anything else on
+ * the machine falls on all of them.
  */
 
 const CONFIG = `
@@ -274,8 +275,12 @@ async function measureInRounds(
   options: HotPathOptions,
 ): Promise<{ results: Record<string, LoadResult>; rounds: Record<string, LoadResult[]> }> {
   const runs = new Map<string, LoadResult[]>();
+  const entries = Object.entries(targets);
   for (let round = 0; round < options.rounds; round++) {
-    for (const [name, target] of Object.entries(targets)) {
+    // Each round starts one target later: a burst of other work on the machine at a round's start
+    // or end falls on a different target each time, not always on the same pair of builds.
+    const inTurn = entries.map((_, i) => entries[(i + round) % entries.length] as [string, Target]);
+    for (const [name, target] of inTurn) {
       const result = await measureLoad({
         url: target.url,
         connections: CONNECTIONS,
