@@ -5,7 +5,6 @@ import { createLimiter, type Limiter, Overloaded } from '../concurrency/limiter.
 import { formatDuration } from '../lib/duration.js';
 import { type Flight, SingleFlight } from '../lib/single-flight.js';
 import { formatBytes } from '../lib/text.js';
-import { TurnSlicer } from '../lib/turn-slicer.js';
 import { createLogSampler, type LogSampler } from '../observability/log-sampler.js';
 import type { Logger } from '../observability/logger.js';
 import { type BudgetHolder, CacheBudget } from './cache-budget.js';
@@ -117,12 +116,6 @@ class LruQueryCache implements OwnedQueryCache, CacheGaugeSource, BudgetHolder<E
   private readonly maxConcurrentLoads: number;
   /** After a failed refresh, how long stale answers go out before the backend is tried again. */
   private readonly staleRetryMs: number;
-  /**
-   * Background loads started by answers take turns, one per event-loop turn, in the order they were
-   * asked for: the hits of one turn's polls all started theirs in the next turn together, a burst
-   * of backend requests (and, soon after, answers) that the polls arriving meanwhile waited behind.
-   */
-  private readonly backgroundTurns = new TurnSlicer(0);
   /** Bounds concurrent loads of this backend; hits never reach it. */
   private readonly limiter: Limiter;
   /** How long past the TTL values are kept for stale answers: the largest bound any caller asked for. */
@@ -191,7 +184,7 @@ class LruQueryCache implements OwnedQueryCache, CacheGaugeSource, BudgetHolder<E
       this.count('hit');
       this.observeAge(now - entry.loadedAt);
       if (now - entry.loadedAt >= this.refreshAheadAfterMs && !entry.kept && !this.inflight.has(key)) {
-        this.startFlight(key, afterThisTurn(this.backgroundTurns, load));
+        this.startFlight(key, afterThisTurn(load));
       }
       return entry.value as T;
     }
@@ -261,7 +254,7 @@ class LruQueryCache implements OwnedQueryCache, CacheGaugeSource, BudgetHolder<E
     const pastTtlMs = now - entry.loadedAt - this.settings.ttlMs;
     if (pastTtlMs >= Math.min(this.staleWhileRevalidateMs, maxStaleMs)) return false;
     if (this.limiter.stats().running < this.maxConcurrentLoads) return false;
-    if (!this.inflight.has(key)) this.startFlight(key, afterThisTurn(this.backgroundTurns, load));
+    if (!this.inflight.has(key)) this.startFlight(key, afterThisTurn(load));
     return true;
   }
 
@@ -460,17 +453,11 @@ class LruQueryCache implements OwnedQueryCache, CacheGaugeSource, BudgetHolder<E
 }
 
 /**
- * A background load started by an answer (refresh-ahead, stale-while-revalidate) waits for a later
- * turn of `turns`: in the answer's own turn the poll's answer is rendered and written first, and
- * the backend request (building it, the socket write that wakes the backend) is not part of the
- * poll's latency. The flight is registered at once, so other hits meanwhile join it.
+ * A refresh-ahead load started by a hit waits for the next turn: in the hit's own turn the poll's
+ * answer is rendered and written first, and the backend request (building it, the socket write
+ * that wakes the backend) is not part of the poll's latency. The flight is registered at once,
+ * so other hits meanwhile join it.
  */
-function afterThisTurn<T>(
-  turns: TurnSlicer,
-  load: (signal: AbortSignal) => Promise<T>,
-): (signal: AbortSignal) => Promise<T> {
-  return async (signal) => {
-    await turns.slice();
-    return load(signal);
-  };
+function afterThisTurn<T>(load: (signal: AbortSignal) => Promise<T>): (signal: AbortSignal) => Promise<T> {
+  return (signal) => new Promise<void>((resolve) => setImmediate(resolve)).then(() => load(signal));
 }
