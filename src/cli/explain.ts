@@ -140,7 +140,7 @@ export async function runExplain(argv: string[], out: NodeJS.WritableStream): Pr
     const sources = ruleSources(settings, rules, (_server, options) => createPrometheusClient(options));
     try {
       // As the adapter's first relist looks back: over the whole series hold.
-      const start = new Date(time.getTime() - seriesHoldMs(settings.maxAgeMs));
+      const start = new Date(time.getTime() - seriesHoldMs(settings));
       const several = settings.servers.length > 1;
       for (const server of settings.servers) {
         const named = several ? ` (server ${server.name})` : '';

@@ -136,7 +136,7 @@ export async function createPrometheusBackend(
       for (const part of queriesBySource.values()) part.forget();
     },
   };
-  const holdMs = seriesHoldMs(settings.maxAgeMs);
+  const holdMs = seriesHoldMs(settings);
   const series = await createSeriesDiscovery({
     rules,
     sources,

@@ -9,11 +9,13 @@ export const PROMETHEUS_LOOKBACK_MS = 5 * 60_000;
 
 /**
  * How long series discovery keeps a series that its listings no longer find: the listing window
- * (`--metrics-max-age`) or Prometheus's lookback, whichever is longer. Keeping it past the
- * lookback would announce a series no instant query answers any more.
+ * (`--metrics-max-age`) or Prometheus's lookback, whichever is longer, and at least two relist
+ * intervals. Past the lookback no instant query answers a series written no more often than the
+ * max age; two intervals, because relists come an interval apart plus the time each takes, so a
+ * bound of one interval (prometheus-adapter's 10m/10m) would drop a series at its first miss.
  */
-export function seriesHoldMs(maxAgeMs: number): number {
-  return Math.max(maxAgeMs, PROMETHEUS_LOOKBACK_MS);
+export function seriesHoldMs(settings: { maxAgeMs: number; relistIntervalMs: number }): number {
+  return Math.max(settings.maxAgeMs, PROMETHEUS_LOOKBACK_MS, 2 * settings.relistIntervalMs);
 }
 
 /** A listing with the series kept for it appended, and how many were kept. */

@@ -49,10 +49,20 @@ function scriptedPrometheus() {
 
 type ScriptedPrometheus = ReturnType<typeof scriptedPrometheus>;
 
+/** --metrics-max-age and --metrics-relist-interval; the test runs each relist itself. */
+interface Timing {
+  maxAgeMs: number;
+  relistIntervalMs: number;
+}
+const DEFAULT_TIMING: Timing = { maxAgeMs: MAX_AGE_MS, relistIntervalMs: 60_000 };
+
 /** Runs `test` on a series discovery over a scripted Prometheus, closing it afterwards. */
-async function withDiscovery(test: (prometheus: ScriptedPrometheus, discovery: SeriesDiscovery) => Promise<void>) {
+async function withDiscovery(
+  test: (prometheus: ScriptedPrometheus, discovery: SeriesDiscovery) => Promise<void>,
+  timing = DEFAULT_TIMING,
+) {
   const prometheus = scriptedPrometheus();
-  const discovery = await discoveryOn(prometheus);
+  const discovery = await discoveryOn(prometheus, timing);
   try {
     await test(prometheus, discovery);
   } finally {
@@ -60,12 +70,12 @@ async function withDiscovery(test: (prometheus: ScriptedPrometheus, discovery: S
   }
 }
 
-async function discoveryOn(prometheus: ScriptedPrometheus): Promise<SeriesDiscovery> {
+async function discoveryOn(prometheus: ScriptedPrometheus, timing: Timing): Promise<SeriesDiscovery> {
   const yaml = `prometheus:
   url: ${prometheus.client.url}
 ${WAITING_RULES}`;
   const settings = resolvePrometheusSettings(parseConfig(yaml, 'test config').prometheus, {
-    metricsMaxAgeMs: MAX_AGE_MS,
+    metricsMaxAgeMs: timing.maxAgeMs,
   });
   assert.ok(settings);
   const rules = compileRules(settings, BUILTIN_RESOURCES);
@@ -74,8 +84,8 @@ ${WAITING_RULES}`;
     rules,
     sources,
     now: prometheus.now,
-    maxAgeMs: MAX_AGE_MS,
-    holdMs: seriesHoldMs(MAX_AGE_MS),
+    maxAgeMs: timing.maxAgeMs,
+    holdMs: seriesHoldMs(timing),
     // Relists only when the test asks.
     relistIntervalMs: 24 * 3600_000,
     metrics: prometheusMetricsFor(new Registry()),
@@ -108,7 +118,7 @@ describe('series discovery of sparse series', () => {
 
   it('drops a series no listing has found for longer than the bound, and only that one', () =>
     withDiscovery(async (prometheus, discovery) => {
-      const boundSeconds = seriesHoldMs(MAX_AGE_MS) / 1000;
+      const boundSeconds = seriesHoldMs(DEFAULT_TIMING) / 1000;
       assert.equal(boundSeconds, 300, 'the default: Prometheus lookback, longer than the 60 s max age');
       prometheus.at(0, [JOBS, BUILDS]);
       await discovery.start();
@@ -125,6 +135,24 @@ describe('series discovery of sparse series', () => {
       await discovery.relist();
       assert.deepEqual(announced(discovery), ['builds_waiting', 'jobs_waiting'], 'back at its next listing');
     }));
+});
+
+describe('series discovery with relists far apart', () => {
+  it("keeps a series through one missed relist at prometheus-adapter's 10m interval and max age", () =>
+    withDiscovery(
+      async (prometheus, discovery) => {
+        prometheus.at(0, [JOBS, BUILDS]);
+        await discovery.start();
+        // Relists come an interval apart plus the time each took.
+        prometheus.at(601, [BUILDS]);
+        await discovery.relist();
+        assert.deepEqual(announced(discovery), ['builds_waiting', 'jobs_waiting'], 'one relist missed it');
+        prometheus.at(601, [BUILDS]);
+        await discovery.relist();
+        assert.deepEqual(announced(discovery), ['builds_waiting'], 'two relists missed it: gone');
+      },
+      { maxAgeMs: 600_000, relistIntervalMs: 600_000 },
+    ));
 });
 
 describe('the first relist of a server', () => {
