@@ -21,7 +21,8 @@ describe('DefinitionsBackend rebuilds only what changed', () => {
 
   const backendOn = (url: string) => {
     const context = testBackendContext();
-    return new DefinitionsBackend(definitionsConfigFor(url), {
+    // The read held back waits out two rebuilds: 1 s was too little on a loaded machine.
+    return new DefinitionsBackend(definitionsConfigFor(url, { timeoutMs: 60_000 }), {
       env: { ...context, cacheFor: () => passThroughCache() },
       logger: context.logger,
       settleMs: 1,

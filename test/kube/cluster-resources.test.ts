@@ -30,7 +30,8 @@ before(async () => {
   double = await startKubeApiserverDouble();
   const loaded = loadKubeConfig(double.kubeconfigPath);
   assert.ok(loaded);
-  kube = createKubeClient(loaded.kubeConfig, { timeoutMs: 2000 });
+  // No test here waits out a timeout: 2 s was too little for a discovery read on a loaded machine.
+  kube = createKubeClient(loaded.kubeConfig, { timeoutMs: 30_000 });
 });
 
 after(async () => {

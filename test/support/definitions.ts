@@ -13,7 +13,12 @@ import type { StoredObject } from './kube-apiserver-double.js';
  */
 export function definitionsConfigFor(
   prometheusUrl = 'http://127.0.0.1:9',
-  overrides: { policy?: Record<string, unknown>; configServes?: (metric: string) => boolean } = {},
+  overrides: {
+    policy?: Record<string, unknown>;
+    configServes?: (metric: string) => boolean;
+    /** The Prometheus server's query timeout; 1 s unless a test holds its answers back. */
+    timeoutMs?: number;
+  } = {},
 ): DefinitionsConfig {
   return {
     policy: definitionsPolicySchema.parse({
@@ -21,7 +26,13 @@ export function definitionsConfigFor(
       rules: [{ namespaces: ['*'], prometheus: { servers: ['*'] } }],
       ...overrides.policy,
     }),
-    prometheusServers: [{ name: 'default', client: { url: prometheusUrl, timeoutMs: 1000 }, cacheName: 'prometheus' }],
+    prometheusServers: [
+      {
+        name: 'default',
+        client: { url: prometheusUrl, timeoutMs: overrides.timeoutMs ?? 1000 },
+        cacheName: 'prometheus',
+      },
+    ],
     sqs: sqsBackendSchema.parse({}),
     cloudwatch: cloudWatchBackendSchema.parse({}),
     configServes: overrides.configServes ?? (() => false),
