@@ -20,7 +20,9 @@ describe('process warnings', () => {
     for (let copy = 0; copy < 3; copy++) process.emitWarning(SDK_WARNING);
     process.emitWarning('another warning');
     await new Promise((r) => setImmediate(r));
-    assert.deepEqual(said, [
+    // npm test runs many files in one process: another file's first MockTimers use may warn meanwhile.
+    const ours = said.filter(({ message }) => /^(NodeVersionSupportWarning|another warning)/.test(message));
+    assert.deepEqual(ours, [
       {
         name: 'Warning',
         message:
