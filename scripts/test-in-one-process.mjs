@@ -4,7 +4,7 @@
 // named on its command line in turn; node's test runner, loaded by the first, runs their tests one
 // file after another when the last is loaded, with the reporter given by --test-reporter. Without
 // --test, node applies no --test-timeout: scripts/test-reporter.mjs fails such a run when no test
-// started or ended for that long.
+// started or ended for TEST_RUN_STALL_MS (scripts/test-run.sh).
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 

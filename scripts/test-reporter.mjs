@@ -12,7 +12,7 @@
 // after another, so a file's line comes when the first test of the next one starts, and what the
 // tests print goes straight to stdout, unlabelled. The latter runs without --test, where node
 // applies no --test-timeout: this reporter then fails the run when no test started or ended for
-// that long, naming the test that was running, as node would have.
+// TEST_RUN_STALL_MS, naming the test that was running.
 import { appendFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -52,11 +52,13 @@ const DIRECT_RUN = !process.execArgv.includes('--test');
 /** Whether this runner runs many files in one process (the reporter runs in the runner's). */
 const IN_ONE_PROCESS =
   DIRECT_RUN || process.execArgv.some((flag) => /^--(experimental-)?test-isolation=none$/.test(flag));
-/** --test-timeout, which node applies only with --test: in a direct run this reporter applies it. */
-const DIRECT_RUN_TIMEOUT_MS =
-  Number(
-    DIRECT_RUN ? process.execArgv.findLast((flag) => flag.startsWith('--test-timeout='))?.split('=')[1] : undefined,
-  ) || Number.POSITIVE_INFINITY;
+/**
+ * In a direct run node applies no --test-timeout (a test's own timeout option still holds), so a
+ * test without one that never ends would hold the run until CI's own limit: this reporter fails the
+ * run when no test started or ended for TEST_RUN_STALL_MS (scripts/test-run.sh sets it above the
+ * longest timeout a unit test sets itself).
+ */
+const STALL_MS = (DIRECT_RUN && Number(process.env.TEST_RUN_STALL_MS)) || Number.POSITIVE_INFINITY;
 
 /**
  * What failed: the error a test threw (node wraps it, as the cause of an ERR_TEST_FAILURE); for a
@@ -105,16 +107,14 @@ export default async function* progressReporter(source) {
   const closing = [];
   const events = source[Symbol.asyncIterator]();
   let lastLineAt = startedAt;
-  /** When a test last started or ended, for DIRECT_RUN_TIMEOUT_MS. */
+  /** When a test last started or ended, for STALL_MS. */
   let lastProgressAt = startedAt;
   let nextEvent = events.next();
   /** When to look again: the next progress line, or a direct run's timeout, whichever is sooner. */
   const nextTick = (/** @type {number} */ now) =>
-    sleep(
-      Math.max(1000, Math.min(lastLineAt + PROGRESS_EVERY_MS, lastProgressAt + DIRECT_RUN_TIMEOUT_MS) - now),
-      TICK,
-      { ref: false },
-    );
+    sleep(Math.max(1000, Math.min(lastLineAt + PROGRESS_EVERY_MS, lastProgressAt + STALL_MS) - now), TICK, {
+      ref: false,
+    });
   let tick = nextTick(startedAt);
 
   /** @param {string} text */
@@ -139,7 +139,7 @@ export default async function* progressReporter(source) {
   /** In one process, the file whose tests run now. @type {string | undefined} */
   let currentFile;
   /**
-   * A direct run where no test started or ended for DIRECT_RUN_TIMEOUT_MS: the running test is
+   * A direct run where no test started or ended for STALL_MS: the running test is
    * told as failed, and the process ends with status 1 once the lines are out (ending the
    * reporter's stream instead would have node throw an AbortError, and wait for the test).
    * @param {number} now
@@ -147,7 +147,7 @@ export default async function* progressReporter(source) {
   const timedOut = async function* (now) {
     const file = currentFile ?? '(no file)';
     const test = running.get(file)?.current ?? '(no test)';
-    const error = `no test started or ended for ${seconds(now - lastProgressAt)} (--test-timeout=${DIRECT_RUN_TIMEOUT_MS})`;
+    const error = `no test started or ended for ${seconds(now - lastProgressAt)} (TEST_RUN_STALL_MS=${STALL_MS}; without --test node applies no --test-timeout)`;
     /** @type {FailureRecord} */
     const record = { file: shown(file), test, error: `    ${error}` };
     if (FAILURES_FILE !== undefined) appendFileSync(FAILURES_FILE, `${JSON.stringify(record)}\n`);
@@ -162,7 +162,7 @@ export default async function* progressReporter(source) {
     const next = await Promise.race([nextEvent, tick]);
     if (next === TICK) {
       const now = Date.now();
-      if (now - lastProgressAt >= DIRECT_RUN_TIMEOUT_MS) {
+      if (now - lastProgressAt >= STALL_MS) {
         yield* timedOut(now);
       }
       if (now - lastLineAt >= PROGRESS_EVERY_MS - 500) {

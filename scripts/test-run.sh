@@ -15,7 +15,12 @@ rm -f "$dir/$name.out" "$dir/$name.failures" "$dir/$name.status"
 # --enable-source-maps: for files compiled by tsc or run through tsx, node would otherwise place
 # each test at a line of the JavaScript (ha-rolling-restart.test.ts:1), not of the test's source.
 runner=(--test)
-if [[ "${TEST_RUN_IN_ONE_PROCESS:-}" == 1 ]]; then runner=(); fi
+if [[ "${TEST_RUN_IN_ONE_PROCESS:-}" == 1 ]]; then
+  runner=()
+  # Without --test node applies no --test-timeout: the reporter ends a run where no test started
+  # or ended for this long, above the longest timeout a unit test gives itself (600 s).
+  export TEST_RUN_STALL_MS="${TEST_RUN_STALL_MS:-900000}"
+fi
 # Not for the runs the tests start themselves (test/scripts/test-recap.test.ts).
 unset TEST_RUN_IN_ONE_PROCESS
 TEST_RUN_LABEL="$label" TEST_FAILURES_FILE="$dir/$name.failures" \

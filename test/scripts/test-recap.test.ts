@@ -132,7 +132,7 @@ describe('npm test in one process: a line per file all the same', () => {
   async function runTogether(
     mode: 'isolation none' | 'direct',
     files: (keyof typeof FIXTURES | 'hanging.test.mjs')[],
-    flags: string[] = [],
+    extraEnv: Record<string, string> = {},
   ): Promise<string> {
     const dir = await mkdtemp(join(tmpdir(), 'test-run-one-process-'));
     try {
@@ -149,19 +149,10 @@ test('never ends', () => new Promise((resolve) => setTimeout(resolve, 600_000)))
         mode === 'direct' ? [join(ROOT, 'scripts/test-in-one-process.mjs')] : ['--experimental-test-isolation=none'];
       const result = await run(
         'bash',
-        [
-          join(ROOT, 'scripts/test-run.sh'),
-          dir,
-          'together',
-          'together',
-          process.execPath,
-          ...flags,
-          ...runner,
-          ...files,
-        ],
+        [join(ROOT, 'scripts/test-run.sh'), dir, 'together', 'together', process.execPath, ...runner, ...files],
         {
           cwd: dir,
-          env: { ...env, ...(mode === 'direct' ? { TEST_RUN_IN_ONE_PROCESS: '1' } : {}) },
+          env: { ...env, ...extraEnv, ...(mode === 'direct' ? { TEST_RUN_IN_ONE_PROCESS: '1' } : {}) },
           maxBuffer: 16 * 1024 * 1024,
         },
       ).catch((error: { stdout: string }) => error);
@@ -187,12 +178,12 @@ test('never ends', () => new Promise((resolve) => setTimeout(resolve, 600_000)))
     });
   }
 
-  it('fails a direct run whose test outlives --test-timeout, naming it, where node would wait for it', async () => {
-    const stdout = await runTogether('direct', ['noisy.test.mjs', 'hanging.test.mjs'], ['--test-timeout=1500']);
+  it('fails a direct run where no test ends for TEST_RUN_STALL_MS, naming the test, where node would wait for it', async () => {
+    const stdout = await runTogether('direct', ['noisy.test.mjs', 'hanging.test.mjs'], { TEST_RUN_STALL_MS: '1500' });
     assert.deepEqual(fileLines(stdout), ['[together] ok noisy.test.mjs']);
     assert.match(
       stdout,
-      /^\[together\] FAIL hanging\.test\.mjs 'never ends'\n\[together\] {5}no test started or ended for [\d.]+ s \(--test-timeout=1500\)$/m,
+      /^\[together\] FAIL hanging\.test\.mjs 'never ends'\n\[together\] {5}no test started or ended for [\d.]+ s \(TEST_RUN_STALL_MS=1500; without --test node applies no --test-timeout\)$/m,
     );
     assert.match(stdout, /^# fail 1$/m);
   });
