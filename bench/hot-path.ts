@@ -26,7 +26,8 @@ import { ratio, round } from './support/stats.js';
  * the machine falls on all of them.
  */
 
-const CONFIG = `
+/** The adapter's config in (a), and in bench/hit-cpu.ts. */
+export const HOT_PATH_CONFIG = `
 externalRules:
 - seriesQuery: '{__name__="broker_queue_depth",queue!=""}'
   name: {as: queue_depth}
@@ -142,7 +143,7 @@ export async function runHotPathBench(options: HotPathOptions): Promise<HotPathR
     const startAdapter = async (mainJs: string): Promise<ServerProcess> => {
       const adapter = await startAdapterServer({
         dir,
-        configYaml: CONFIG,
+        configYaml: HOT_PATH_CONFIG,
         prometheusUrl: prometheus.url,
         certificate,
         cpu: SERVER_CPU,
@@ -253,7 +254,12 @@ export async function runHotPathBench(options: HotPathOptions): Promise<HotPathR
   }
 }
 
-function startBaselineServer(script: string, certificate: CertificateFiles, bodyPath: string): Promise<ServerProcess> {
+/** A baseline server (bench/baselines/) answering the bytes in `bodyPath` at the external gauge's path. */
+export function startBaselineServer(
+  script: string,
+  certificate: CertificateFiles,
+  bodyPath: string,
+): Promise<ServerProcess> {
   return startServerProcess(
     process.execPath,
     [
