@@ -253,8 +253,11 @@ class LruQueryCache implements OwnedQueryCache, CacheGaugeSource, BudgetHolder<E
   ): boolean {
     const pastTtlMs = now - entry.loadedAt - this.settings.ttlMs;
     if (pastTtlMs >= Math.min(this.staleWhileRevalidateMs, maxStaleMs)) return false;
-    if (this.limiter.stats().running < this.maxConcurrentLoads) return false;
-    if (!this.inflight.has(key)) this.startFlight(key, afterThisTurn(load));
+    const { running, queued } = this.limiter.stats();
+    if (running < this.maxConcurrentLoads) return false;
+    // The reload waits in the queue only while it is short: the rest of it stays for callers with
+    // nothing cached, who would otherwise be refused (429) behind reloads of values still served.
+    if (!this.inflight.has(key) && queued < this.maxConcurrentLoads) this.startFlight(key, afterThisTurn(load));
     return true;
   }
 

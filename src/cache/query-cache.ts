@@ -131,7 +131,8 @@ export interface CacheSettings {
    * would otherwise make every poll arrive after expiry and wait, which keeps it behind (and a
    * value that waited in that queue is no fresher than the one cached). Never longer than the
    * caller's own stale bound (stalePolicy.maxStaleMs, else maxStale), the bound a failing backend
-   * has; 0 turns it off. Default maxStale.
+   * has; 0 turns it off. Default maxStale. The reload joins the queue only while fewer loads wait
+   * than may run, keeping the queue for callers with nothing cached.
    */
   staleWhileRevalidateMs?: number;
   /** Backend loads running at once; more wait in a queue. Default 16. */

@@ -41,6 +41,18 @@ describe('QueryCache stale-while-revalidate while the backend is busy', () => {
     assert.equal(await metricValue(registry, REQUESTS, { backend: 'prometheus', result: 'hit' }), 1);
   });
 
+  it('queues no reload once as many loads wait as may run, so the queue stays for callers with nothing cached', async () => {
+    const { cache, clock, registry, backend } = await busyCacheHoldingQ();
+    const waiting = cache.fetch('nothing-cached', backend.load, patient());
+    clock.advance(15_000 + 1_000);
+    assert.equal(await cache.fetch('q', backend.load, patient()), 'old');
+    assert.equal(await metricValue(registry, REQUESTS, { backend: 'prometheus', result: 'stale_while_revalidate' }), 1);
+    backend.answers(() => 'new').release('new');
+    assert.equal(await waiting, 'new');
+    await settle();
+    assert.equal(backend.calls, 3, 'q, the held load and the queued miss: no reload of q was queued');
+  });
+
   it('lets a caller wait for the load once the value expired longer ago than staleWhileRevalidate', async () => {
     const { cache, clock, backend } = await busyCacheHoldingQ({ staleWhileRevalidateMs: 5_000 });
     clock.advance(15_000 + 5_000);
