@@ -3,11 +3,11 @@
 # dist/main.js as a real process) beside the type check, which also compiles src/ and test/ into
 # .cache/js/ (scripts/build-tests.sh); then the tests with node's test runner: every file on
 # Node 24, the Node the image runs, and the unit suite (everything outside test/e2e/) again on
-# Node 22 and on the Node on PATH. The end-to-end files run from their TypeScript, with the unit
-# runs beside them at a lower CPU priority (below): the end-to-end files mostly wait, the unit runs
-# mostly compute. The unit suite runs compiled: loading its files through tsx cost a third of a
-# run's CPU time; many files share one process (below). The unit runs are CPU-bound on two cores,
-# so the runs on different Nodes follow one another.
+# Node 22 and on the Node on PATH. The end-to-end files run first and alone, from their
+# TypeScript: beside a busy unit run, drain and start-up timings in them failed on a 2-core
+# machine. The unit suite runs compiled: loading its files through tsx cost a third of a run's CPU
+# time; many files share one process (below). The suite is CPU-bound
+# on two cores, so the runs on different Nodes do not overlap one another.
 # The exact Node versions are npm packages (scripts/install-node.sh), installed while the build
 # runs. One reporter on every Node (scripts/test-reporter.mjs), which prints a line per finished
 # file and says what is running when nothing else was printed for 10 s; the output ends with every
@@ -113,81 +113,66 @@ if [[ "$path_major" != "${IMAGE_NODE%%.*}" && "$path_major" != "${OTHER_NODE%%.*
 fi
 
 failed=0
-# The unit runs start beside the end-to-end run, at a lower CPU priority (nice 10): the end-to-end
-# files wait on servers, kubectl and Prometheus for most of their time, and the unit runs take that
-# idle CPU; whenever both want it, the end-to-end run gets nine tenths (Linux's scheduler weighs a
-# nice-0 process 1024, a nice-10 one 110), so its drain and start-up timings see about the machine
-# they saw alone, when the unit runs waited for them to finish (beside a unit run at the same
-# priority they failed on a 2-core machine). Not nice 19: its 15 left the unit runs nothing while an
-# end-to-end test flooded the adapter, and the adapters test/startup/lazy-imports.test.ts starts
-# through tsx did not serve within 90 s on a loaded machine.
-(
-  renice -n 10 -p "$BASHPID" >/dev/null
-  unit_failed=0
-  # Node 22 and later keep V8's compiled code of each module in NODE_COMPILE_CACHE (one directory
-  # per Node version inside), so the ~140 processes of a unit run and the adapters and explain
-  # commands they start compile the modules they share once: 16 unit files in one run took 15 %
-  # fewer CPU seconds on Node 24 starting from an empty cache (10.8 against 12.6), 3 % on Node 22.
-  # Node 20 ignores it. The end-to-end run does without: its memory bounds were measured without it.
-  export NODE_COMPILE_CACHE="$PWD/.cache/compile-cache"
-  # The compiled files run many to a process: on Node 22 and later in the test runner's own
-  # (--experimental-test-isolation=none, which 24 also calls --test-isolation), on Node 20, which has
-  # no such mode, imported one after another by scripts/test-in-one-process.mjs run without --test.
-  # A process per file started Node, loaded its modules and compiled them again, 42 % of a unit run's
-  # CPU time (80 files on Node 24: 136.9 CPU s each in its own process, 79.5 in one, every test
-  # passing). One process loads all its files first and then runs them one after another, so they
-  # are dealt to $unit_lanes such runs side by side; those that need a process of their own run two
-  # at a time beside them, after the one through tsx. Four, not two, on two cores: in one process a
-  # file's waits (servers, TTLs, deadlines) no longer overlap another's, and on a quiet machine the
-  # Node 24 run took 187 s with two such runs, 146 s with four.
-  unit_lanes=4
-  for run in "${runs[@]}"; do
-    label="${run%%|*}"
-    binary="${run#*|}"
-    shared=("${compiled_unit_files[@]}")
-    own=("${own_process_compiled_files[@]}")
-    also=""
-    # test/deploy/ checks the manifests, the Dockerfile and the deploy scripts with kubectl and
-    # bash, which no Node version changes: once, on the image's Node (58 of a Node run's 247 CPU
-    # seconds counted a process per file, most of them kubectl's).
-    if [[ "$label" != "node-${IMAGE_NODE%%.*}" ]]; then
-      mapfile -t shared < <(printf '%s\n' "${shared[@]}" | grep -v '^\.cache/js/test/deploy/')
-      mapfile -t own < <(printf '%s\n' "${own[@]}" | grep -v '^\.cache/js/test/deploy/')
-      also=", test/deploy/ on Node ${IMAGE_NODE%%.*} only"
-    fi
-    step "the files outside test/e2e/ on Node $("$binary" --version) ($binary): $((${#shared[@]} + ${#own[@]})) compiled, ${#tsx_unit_files[@]} through tsx${also}"
-    in_one_process=(--experimental-test-isolation=none)
-    direct=0
-    if [[ "$("$binary" -p 'process.versions.node.split(".")[0] >= 22')" != true ]]; then
-      in_one_process=(scripts/test-in-one-process.mjs)
-      direct=1
-    fi
-    {
-      run_tests "unit-tsx-${label}" "unit, tsx, $label" "$binary" --import tsx "${tsx_unit_files[@]}" || status=1
-      run_tests "unit-own-${label}" "unit, own process, $label" "$binary" --enable-source-maps \
-        "${own[@]}" || status=1
-      exit "${status:-0}"
-    } >/dev/null &
-    beside=("$!")
-    for ((lane = 0; lane < unit_lanes; lane++)); do
-      files=()
-      for i in "${!shared[@]}"; do
-        ((i % unit_lanes == lane)) && files+=("${shared[$i]}")
-      done
-      TEST_RUN_IN_ONE_PROCESS=$direct run_tests "unit-${label}-$((lane + 1))" "unit $((lane + 1))/$unit_lanes, $label" \
-        "$binary" --enable-source-maps "${in_one_process[@]}" "${files[@]}" &
-      beside+=("$!")
-    done
-    for pid in "${beside[@]}"; do wait "$pid" || unit_failed=1; done
-    cat "$logs/unit-tsx-${label}.out" "$logs/unit-own-${label}.out"
-  done
-  exit "$unit_failed"
-) &
-unit_runs=$!
-step "the ${#e2e_files[@]} files of test/e2e/ on Node $("$image_node" --version), the image's Node, beside the unit runs"
+step "the ${#e2e_files[@]} files of test/e2e/ on Node $("$image_node" --version), the image's Node"
 run_tests e2e "e2e, node-${IMAGE_NODE%%.*}" "$image_node" --import tsx "${e2e_files[@]}" || failed=1
-wait "$unit_runs" || failed=1
 
+# Node 22 and later keep V8's compiled code of each module in NODE_COMPILE_CACHE (one directory
+# per Node version inside), so the ~140 processes of a unit run and the adapters and explain
+# commands they start compile the modules they share once: 16 unit files in one run took 15 %
+# fewer CPU seconds on Node 24 starting from an empty cache (10.8 against 12.6), 3 % on Node 22.
+# Node 20 ignores it. The end-to-end run does without: its memory bounds were measured without it.
+export NODE_COMPILE_CACHE="$PWD/.cache/compile-cache"
+# The compiled files run many to a process: on Node 22 and later in the test runner's own
+# (--experimental-test-isolation=none, which 24 also calls --test-isolation), on Node 20, which has
+# no such mode, imported one after another by scripts/test-in-one-process.mjs run without --test.
+# A process per file started Node, loaded its modules and compiled them again, 42 % of a unit run's
+# CPU time (80 files on Node 24: 136.9 CPU s each in its own process, 79.5 in one, every test
+# passing). One process loads all its files first and then runs them one after another, so they
+# are dealt to $unit_lanes such runs side by side; those that need a process of their own run two
+# at a time beside them, after the one through tsx. Four, not two, on two cores: in one process a
+# file's waits (servers, TTLs, deadlines) no longer overlap another's, and on a quiet machine the
+# Node 24 run took 187 s with two such runs, 146 s with four.
+unit_lanes=4
+for run in "${runs[@]}"; do
+  label="${run%%|*}"
+  binary="${run#*|}"
+  shared=("${compiled_unit_files[@]}")
+  own=("${own_process_compiled_files[@]}")
+  also=""
+  # test/deploy/ checks the manifests, the Dockerfile and the deploy scripts with kubectl and
+  # bash, which no Node version changes: once, on the image's Node (58 of a Node run's 247 CPU
+  # seconds counted a process per file, most of them kubectl's).
+  if [[ "$label" != "node-${IMAGE_NODE%%.*}" ]]; then
+    mapfile -t shared < <(printf '%s\n' "${shared[@]}" | grep -v '^\.cache/js/test/deploy/')
+    mapfile -t own < <(printf '%s\n' "${own[@]}" | grep -v '^\.cache/js/test/deploy/')
+    also=", test/deploy/ on Node ${IMAGE_NODE%%.*} only"
+  fi
+  step "the files outside test/e2e/ on Node $("$binary" --version) ($binary): $((${#shared[@]} + ${#own[@]})) compiled, ${#tsx_unit_files[@]} through tsx${also}"
+  in_one_process=(--experimental-test-isolation=none)
+  direct=0
+  if [[ "$("$binary" -p 'process.versions.node.split(".")[0] >= 22')" != true ]]; then
+    in_one_process=(scripts/test-in-one-process.mjs)
+    direct=1
+  fi
+  {
+    run_tests "unit-tsx-${label}" "unit, tsx, $label" "$binary" --import tsx "${tsx_unit_files[@]}" || status=1
+    run_tests "unit-own-${label}" "unit, own process, $label" "$binary" --enable-source-maps \
+      "${own[@]}" || status=1
+    exit "${status:-0}"
+  } >/dev/null &
+  beside=("$!")
+  for ((lane = 0; lane < unit_lanes; lane++)); do
+    files=()
+    for i in "${!shared[@]}"; do
+      ((i % unit_lanes == lane)) && files+=("${shared[$i]}")
+    done
+    TEST_RUN_IN_ONE_PROCESS=$direct run_tests "unit-${label}-$((lane + 1))" "unit $((lane + 1))/$unit_lanes, $label" \
+      "$binary" --enable-source-maps "${in_one_process[@]}" "${files[@]}" &
+    beside+=("$!")
+  done
+  for pid in "${beside[@]}"; do wait "$pid" || failed=1; done
+  cat "$logs/unit-tsx-${label}.out" "$logs/unit-own-${label}.out"
+done
 step "done"
 # Last, what CI's tail shows: a line per run, every failure of every run again with its first
 # lines, and the sum alone on the last line (scripts/test-recap.mjs).
