@@ -193,14 +193,16 @@ async function startLargeAnswerUpstream(certs: CertDir, bytes: number): Promise<
 }
 
 /**
- * Half the limit. Read as text, parsed, and given back to the budget while still being written,
- * 64 answers of 7.5 MiB peaked at 184–469 MiB; read as bytes, passed on as they came and counted
- * until written, at 130–188 MiB (Node 20, load 12–16 on two cores).
+ * Three quarters of the limit. Read as text, parsed, and given back to the budget while still being
+ * written, 64 answers of 7.5 MiB peaked at 184–469 MiB; read as bytes, passed on as they came and
+ * counted until written, at 130–190 MiB on Node 20 (load 12–16 on two cores) but 266–318 MiB on
+ * Node 24, the image's Node, which the end-to-end files run on (quiet machine, the build of this
+ * change and the one before it alike): half the limit failed there.
  */
-const UPSTREAM_RSS_BOUND_BYTES = CONTAINER_LIMIT_BYTES / 2;
+const UPSTREAM_RSS_BOUND_BYTES = (CONTAINER_LIMIT_BYTES * 3) / 4;
 
 describe('concurrent upstream answers, each under the per-answer limit', () => {
-  it('keeps the process alive within half of 512 Mi with 64 answers of 7.5 MiB at once; the refused are 503 naming the budget', async (t) => {
+  it('keeps the process alive within three quarters of 512 Mi with 64 answers of 7.5 MiB at once; the refused are 503 naming the budget', async (t) => {
     const certs = await createCertDir('e2e-response-budget-');
     const upstream = await startLargeAnswerUpstream(certs, 7.5 * 1024 * 1024);
     const tokenFile = join(certs.dir, 'token');
