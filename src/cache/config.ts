@@ -138,6 +138,13 @@ export function cacheBudgetWarnings(section: CacheConfig | undefined): string[] 
   });
 }
 
+/** How long past its TTL a value is answered while every load slot is taken: the section's staleWhileRevalidate, else its maxStale. */
+export function staleWhileRevalidateMsOf(
+  settings: Pick<CacheSettings, 'staleWhileRevalidateMs' | 'maxStaleMs'>,
+): number {
+  return settings.staleWhileRevalidateMs ?? settings.maxStaleMs;
+}
+
 /**
  * How fresh a backend's answers are, in one line (explain METRIC): the TTL, when refresh-ahead
  * starts, and the two bounds past the TTL, while the backend is busy and while it fails.
@@ -145,7 +152,7 @@ export function cacheBudgetWarnings(section: CacheConfig | undefined): string[] 
 export function describeFreshness(settings: ResolvedCacheSettings): string {
   const s = formatDuration;
   const { ttlMs, refreshAheadRatio, maxStaleMs, maxConcurrentLoads } = settings;
-  const swrMs = Math.min(settings.staleWhileRevalidateMs ?? maxStaleMs, maxStaleMs);
+  const swrMs = Math.min(staleWhileRevalidateMsOf(settings), maxStaleMs);
   const ahead =
     refreshAheadRatio > 0 ? `, refreshed in the background by a poll after ${s(ttlMs * (1 - refreshAheadRatio))}` : '';
   const busy =

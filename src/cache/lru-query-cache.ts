@@ -15,7 +15,7 @@ import {
   cacheMetricsFor,
   type RequestResult,
 } from './cache-metrics.js';
-import { DEFAULT_CACHE_BUDGET_BYTES, DEFAULT_CACHE_SETTINGS } from './config.js';
+import { DEFAULT_CACHE_BUDGET_BYTES, DEFAULT_CACHE_SETTINGS, staleWhileRevalidateMsOf } from './config.js';
 import { CACHED_MARK_BYTES, entryBytes, estimateErrorBytes, estimateValueBytes } from './entry-size.js';
 import { GrowingLru } from './growing-lru.js';
 import {
@@ -135,7 +135,7 @@ class LruQueryCache implements OwnedQueryCache, CacheGaugeSource, BudgetHolder<E
     const ratio = settings.refreshAheadRatio ?? DEFAULT_CACHE_SETTINGS.refreshAheadRatio;
     this.refreshAheadAfterMs = ratio > 0 ? settings.ttlMs * (1 - ratio) : Number.POSITIVE_INFINITY;
     this.staleRetryMs = Math.min(settings.ttlMs, STALE_RETRY_MS);
-    this.staleWhileRevalidateMs = settings.staleWhileRevalidateMs ?? settings.maxStaleMs;
+    this.staleWhileRevalidateMs = staleWhileRevalidateMsOf(settings);
     this.maxConcurrentLoads = settings.maxConcurrentLoads ?? DEFAULT_CACHE_SETTINGS.maxConcurrentLoads;
     this.keepStaleMs = settings.maxStaleMs;
     this.oversizeLog = createLogSampler(WARNINGS_PER_MINUTE, 60_000, this.now);
