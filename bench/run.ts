@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { availableParallelism, loadavg } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { runCacheMemoryBench } from './cache-memory.js';
 import { runCloudWatchBatchingBench } from './cloudwatch-batching.js';
@@ -14,7 +14,7 @@ import { runRegexpBench } from './regexp.js';
 import { runResourceMetricsBench } from './resource-metrics.js';
 import { runSelectorInformersBench } from './selector-informers.js';
 import { summaryRows } from './summary.js';
-import { canPin, LOAD_CPU } from './support/processes.js';
+import { canPin, LOAD_CPU, PINNED_ENV } from './support/processes.js';
 import { runUpstreamsBench } from './upstreams.js';
 
 /**
@@ -49,8 +49,6 @@ const SECTIONS = {
   l: 'MetricDefinitions: 1,000 in 100 namespaces, create → served, heap, cached read, status writes (bench/definitions.ts)',
 } as const;
 type Section = keyof typeof SECTIONS;
-
-const PINNED_ENV = 'HPA_BENCH_LOAD_CPU';
 
 const { values } = parseArgs({
   options: {
@@ -150,7 +148,7 @@ const report = {
   quick,
   machine: {
     node: process.version,
-    cpus: availableParallelism(),
+    cpus: cpus().length,
     pinned: canPin() ? { servers: 'CPU 0', loadGenerator: `CPU ${LOAD_CPU}` } : 'no (taskset or a second CPU missing)',
     loadAverage: { atStart: loadAtStart, atEnd: loadavg() },
   },

@@ -9,10 +9,18 @@ import { availableParallelism } from 'node:os';
 export const SERVER_CPU = 0;
 export const LOAD_CPU = 1;
 
+/** Set by bench/run.ts when it re-runs itself on LOAD_CPU: pinning was checked before the re-run. */
+export const PINNED_ENV = 'HPA_BENCH_LOAD_CPU';
+
 let tasksetChecked: boolean | undefined;
 
-/** Whether CPUs can be pinned here: taskset is installed and there are at least two CPUs. */
+/**
+ * Whether CPUs can be pinned here: taskset is installed and there are at least two CPUs. In the
+ * re-run on LOAD_CPU, availableParallelism() counts only that CPU, so there it is the parent's
+ * answer: reading it there left every server unpinned, on the load generator's CPU.
+ */
 export function canPin(): boolean {
+  if (process.env[PINNED_ENV] !== undefined) return true;
   if (tasksetChecked === undefined) {
     try {
       execFileSync('taskset', ['--version'], { stdio: 'ignore' });
