@@ -14,7 +14,7 @@ import { runRegexpBench } from './regexp.js';
 import { runResourceMetricsBench } from './resource-metrics.js';
 import { runSelectorInformersBench } from './selector-informers.js';
 import { summaryRows } from './summary.js';
-import { canPin, LOAD_CPU, PINNED_ENV } from './support/processes.js';
+import { canPin, LOAD_CPU } from './support/processes.js';
 import { runUpstreamsBench } from './upstreams.js';
 
 /**
@@ -49,6 +49,7 @@ const SECTIONS = {
   l: 'MetricDefinitions: 1,000 in 100 namespaces, create → served, heap, cached read, status writes (bench/definitions.ts)',
 } as const;
 type Section = keyof typeof SECTIONS;
+const PINNED_ENV = 'HPA_BENCH_LOAD_CPU';
 
 const { values } = parseArgs({
   options: {

@@ -1,6 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 
 /**
  * Server processes for the benchmarks, pinned to a CPU apart from the load generator. These
@@ -9,22 +8,20 @@ import { availableParallelism } from 'node:os';
 export const SERVER_CPU = 0;
 export const LOAD_CPU = 1;
 
-/** Set by bench/run.ts when it re-runs itself on LOAD_CPU: pinning was checked before the re-run. */
-export const PINNED_ENV = 'HPA_BENCH_LOAD_CPU';
-
 let tasksetChecked: boolean | undefined;
 
 /**
- * Whether CPUs can be pinned here: taskset is installed and there are at least two CPUs. In the
- * re-run on LOAD_CPU, availableParallelism() counts only that CPU, so there it is the parent's
- * answer: reading it there left every server unpinned, on the load generator's CPU.
+ * Whether CPUs can be pinned here: taskset can run a command on SERVER_CPU and on LOAD_CPU. Not
+ * availableParallelism(), which counts the CPUs this process may use: in the bench re-run on
+ * LOAD_CPU (or under `taskset -c 1`) it is 1, which left every server unpinned, on the load
+ * generator's CPU.
  */
 export function canPin(): boolean {
-  if (process.env[PINNED_ENV] !== undefined) return true;
   if (tasksetChecked === undefined) {
     try {
-      execFileSync('taskset', ['--version'], { stdio: 'ignore' });
-      tasksetChecked = availableParallelism() >= 2;
+      for (const cpu of [SERVER_CPU, LOAD_CPU])
+        execFileSync('taskset', ['-c', String(cpu), 'true'], { stdio: 'ignore' });
+      tasksetChecked = true;
     } catch {
       tasksetChecked = false;
     }
