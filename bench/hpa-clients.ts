@@ -42,6 +42,8 @@ export interface HpaClientsOptions {
   measureSeconds: number;
   /** Another build's dist/main.js, measured the same way after this one, as the baseline. */
   compareMainJs?: string;
+  /** Where each adapter writes a V8 CPU profile (node --cpu-prof) when it stops. */
+  cpuProfileDir?: string;
 }
 
 export interface PhaseResult {
@@ -136,6 +138,7 @@ async function measureBuild(
     cpu: SERVER_CPU,
     args: QUEUE_DEPTH_DISCOVERY_ARGS,
     ...(shared.mainJs ? { mainJs: shared.mainJs } : {}),
+    ...(options.cpuProfileDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] } : {}),
   });
   try {
     const base = `https://127.0.0.1:${adapter.port}`;

@@ -28,7 +28,7 @@ import { runUpstreamsBench } from './upstreams.js';
  *   --hpas=N              HPAs in (b) (default 10,000) and (j) (default 2,000: on a 2-core machine two
  *                         adapter replicas, Prometheus, the kube double and the client share two cores),
  *                         to size what one adapter core serves
- *   --cpu-prof-dir=DIR    (j)'s adapters write V8 CPU profiles there (node --cpu-prof)
+ *   --cpu-prof-dir=DIR    (b)'s and (j)'s adapters write V8 CPU profiles there (node --cpu-prof)
  *
  * Servers run on CPU 0 and this process (the load generator) re-runs itself on CPU 1, where
  * taskset and two CPUs exist.
@@ -112,6 +112,7 @@ await section('b', () =>
     periodSeconds: 15,
     measureSeconds: quick ? 10 : 30,
     ...(compareMainJs ? { compareMainJs } : {}),
+    ...(cpuProfileDir ? { cpuProfileDir } : {}),
   }),
 );
 await section('c', () => runCacheMemoryBench(50_000));

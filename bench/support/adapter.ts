@@ -33,6 +33,8 @@ export interface AdapterOptions {
   mainJs?: string;
   /** More flags for the adapter. */
   args?: readonly string[];
+  /** Flags for node itself, e.g. --cpu-prof. */
+  nodeArgs?: readonly string[];
 }
 
 /** The built adapter (dist/main.js), standalone, serving HTTPS with the bench certificate. */
@@ -42,6 +44,7 @@ export async function startAdapterServer(options: AdapterOptions): Promise<Serve
   return startServerProcess(
     process.execPath,
     [
+      ...(options.nodeArgs ?? []),
       options.mainJs ?? MAIN_JS,
       '--standalone',
       '--secure-port=0',
