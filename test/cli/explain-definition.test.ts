@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -41,7 +41,10 @@ spec: { prometheus: { query: 'sum(jobs_failed{namespace="team-b"})' } }
 `,
     );
   });
-  after(() => prometheus.stop());
+  after(async () => {
+    await prometheus.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
 
   it('reads the definition from the cluster when no --file is given: query, verdict, request and value', async () => {
     const kube = await startKubeApiserverDouble();

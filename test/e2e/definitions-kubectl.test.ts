@@ -1,8 +1,5 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { eventually } from '../support/adapter-client.js';
@@ -54,31 +51,28 @@ describe('kubectl get mdef: the CRD printer columns over the status the adapter 
       await eventually(`a status write for team-b/${name}`, async () => statusWritten(cluster.kube, name), 30_000, 50);
     }
 
-    const home = await mkdtemp(join(tmpdir(), 'kubectl-home-'));
-    try {
-      const spec = ['NAME:.metadata.name', ...columns.map((c) => `${c.name.toUpperCase()}:${c.jsonPath}`)].join(',');
-      const result = await runKubectl(
-        kubectl ?? 'kubectl',
-        cluster.kube.kubeconfigPath,
-        ['get', 'mdef', '-n', 'team-b', '-o', `custom-columns=${spec}`],
-        home,
-      );
-      assert.equal(result.code, 0, result.stderr);
-      const [header = '', ...lines] = result.stdout.trim().split('\n');
-      const names = header.split(/\s+/);
-      const rows = new Map(
-        lines.map((line) => {
-          const cells = line.split(/\s+/);
-          const row = Object.fromEntries(names.map((n, i) => [n, cells[i]]));
-          return [row.NAME, row];
-        }),
-      );
-      assert.equal(rows.get('jobs')?.METRIC, 'jobs', result.stdout);
-      assert.equal(rows.get('named')?.METRIC, 'jobs-backlog', result.stdout);
-      assert.equal(rows.get('jobs')?.READY, 'False', result.stdout);
-      assert.equal(rows.get('jobs')?.REASON, 'Forbidden', result.stdout);
-    } finally {
-      await rm(home, { recursive: true, force: true });
-    }
+    const spec = ['NAME:.metadata.name', ...columns.map((c) => `${c.name.toUpperCase()}:${c.jsonPath}`)].join(',');
+    const result = await runKubectl(kubectl ?? 'kubectl', cluster.kube.kubeconfigPath, [
+      'get',
+      'mdef',
+      '-n',
+      'team-b',
+      '-o',
+      `custom-columns=${spec}`,
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    const [header = '', ...lines] = result.stdout.trim().split('\n');
+    const names = header.split(/\s+/);
+    const rows = new Map(
+      lines.map((line) => {
+        const cells = line.split(/\s+/);
+        const row = Object.fromEntries(names.map((n, i) => [n, cells[i]]));
+        return [row.NAME, row];
+      }),
+    );
+    assert.equal(rows.get('jobs')?.METRIC, 'jobs', result.stdout);
+    assert.equal(rows.get('named')?.METRIC, 'jobs-backlog', result.stdout);
+    assert.equal(rows.get('jobs')?.READY, 'False', result.stdout);
+    assert.equal(rows.get('jobs')?.REASON, 'Forbidden', result.stdout);
   });
 });

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { type Answer, HPA_USER, startClusterHarness } from '../support/cluster-harness.js';
@@ -77,7 +76,7 @@ const kubectl = findKubectl();
 async function kubectlTop(): Promise<{ code: number | null; stdout: string; stderr: string } | undefined> {
   if (!kubectl) return undefined;
   const kubeconfig = await cluster.kube.writeKubeconfig('alice-token', 'alice.kubeconfig');
-  return runKubectl(kubectl, kubeconfig, ['top', 'pod', '-n', 'shop'], await mkdtemp(join(tmpdir(), 'kubectl-home-')));
+  return runKubectl(kubectl, kubeconfig, ['top', 'pod', '-n', 'shop']);
 }
 
 describe('resourceRules turned on and off by a config reload (the built adapter)', () => {

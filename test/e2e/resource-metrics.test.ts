@@ -1,7 +1,4 @@
 import assert from 'node:assert/strict';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { formatCpu, formatMemory } from '../../src/api/resource-metrics.js';
 import { HPA_USER, startClusterHarness } from '../support/cluster-harness.js';
@@ -267,8 +264,7 @@ describe('kubectl top and get --raw (the real kubectl, through the aggregator)',
 }, () => {
   async function run(...args: string[]): Promise<string> {
     const kubeconfig = await cluster.kube.writeKubeconfig('alice-token', 'alice.kubeconfig');
-    const home = await mkdtemp(join(tmpdir(), 'kubectl-home-'));
-    const result = await runKubectl(kubectl as string, kubeconfig, args, home);
+    const result = await runKubectl(kubectl as string, kubeconfig, args);
     assert.equal(result.code, 0, `kubectl ${args.join(' ')}: ${result.stderr}`);
     assert.equal(result.stderr, '', `kubectl ${args.join(' ')} wrote to stderr`);
     return result.stdout;

@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { type AdapterProcess, startAdapter } from './adapter-process.js';
@@ -138,8 +138,12 @@ export async function startClusterHarness(options: HarnessOptions): Promise<Clus
       call(path, { cert: proxyClient, headers: { 'X-Remote-User': user, 'X-Remote-Group': groups } }),
     async kubectl(args, token, binary = kubectlBinary) {
       if (!binary) return undefined;
-      const { path, home } = await writeUserKubeconfig(adapter.baseUrl, servingCa.certPath, token);
-      return runKubectl(binary, path, args, home);
+      const { path, dir } = await writeUserKubeconfig(adapter.baseUrl, servingCa.certPath, token);
+      try {
+        return await runKubectl(binary, path, args);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     },
     async close() {
       await adapter.stop();

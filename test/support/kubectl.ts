@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readlinkSync, realpathSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -45,18 +45,27 @@ export interface KubectlResult {
   stderr: string;
 }
 
-export function runKubectl(binary: string, kubeconfig: string, args: string[], home: string): Promise<KubectlResult> {
-  return new Promise((resolve) => {
-    execFile(
-      binary,
-      ['--kubeconfig', kubeconfig, ...args],
-      { env: { PATH: process.env.PATH ?? '', HOME: home }, timeout: 30_000 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
+/**
+ * kubectl with HOME in a new directory (its discovery and HTTP caches go there), removed when it
+ * exits: a suite run made about 80 such directories and left them all in /tmp.
+ */
+export async function runKubectl(binary: string, kubeconfig: string, args: string[]): Promise<KubectlResult> {
+  const home = await mkdtemp(join(tmpdir(), 'kubectl-home-'));
+  try {
+    return await new Promise((resolve) => {
+      execFile(
+        binary,
+        ['--kubeconfig', kubeconfig, ...args],
+        { env: { PATH: process.env.PATH ?? '', HOME: home }, timeout: 30_000 },
+        (error, stdout, stderr) => {
+          const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+          resolve({ code, stdout, stderr });
+        },
+      );
+    });
+  } finally {
+    await rm(home, { recursive: true, force: true });
+  }
 }
 
 /** A kubeconfig for a user of the adapter: its server URL, the CA that signed its cert, and a token. */
@@ -64,9 +73,9 @@ export async function writeUserKubeconfig(
   server: string,
   caPath: string,
   token: string,
-): Promise<{ path: string; home: string }> {
-  const home = await mkdtemp(join(tmpdir(), 'kubectl-home-'));
-  const path = join(home, 'kubeconfig');
+): Promise<{ path: string; dir: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'user-kubeconfig-'));
+  const path = join(dir, 'kubeconfig');
   await writeFile(
     path,
     [
@@ -82,5 +91,5 @@ export async function writeUserKubeconfig(
       '',
     ].join('\n'),
   );
-  return { path, home };
+  return { path, dir };
 }
