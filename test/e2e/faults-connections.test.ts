@@ -152,7 +152,7 @@ interface DrainCount {
   /** Requests sent after the signal on a reused (kept-alive) connection that were reset or hung up. */
   resets: number;
   /**
-   * Resets of new connections opened during the delay that were still in the kernel's accept
+   * Resets of new connections, seen after the signal, that were still in the kernel's accept
    * queue when the server stopped listening: the kernel resets those, in any server.
    */
   newConnectionResets: number;
@@ -200,7 +200,9 @@ async function drainUnderLoad(delaySeconds: number): Promise<DrainCount & { exit
         const code = error.code ?? error.message;
         if (code === 'ECONNREFUSED') return resolve('stop');
         const reset = code === 'ECONNRESET' || code === 'EPIPE' || /hang up/.test(code);
-        if (sentAfterSignal && reset && !req.reusedSocket) count.newConnectionResets++;
+        // A new connection reset after the signal: also one opened just before it that the adapter
+        // had not accepted yet (the kernel queued it), as happens on a busy machine.
+        if (signalled && reset && !req.reusedSocket) count.newConnectionResets++;
         else {
           count.errors.set(code, (count.errors.get(code) ?? 0) + 1);
           if (sentAfterSignal && reset) count.resets++;
