@@ -19,8 +19,14 @@ let h: UpstreamHarness;
 let server: Server;
 let port: number;
 
+/**
+ * The adapter's request timeout, which cuts the second test's unread answer. The first test's
+ * 7 MiB answer must arrive within it: 2 s were too few on a busy 2-core machine (a 503).
+ */
+const REQUEST_TIMEOUT_MS = 6000;
+
 before(async () => {
-  h = await startUpstreamHarness(`    metrics: { matching: ['s0-.*'] }\n`, 2000);
+  h = await startUpstreamHarness(`    metrics: { matching: ['s0-.*'] }\n`, REQUEST_TIMEOUT_MS);
   h.keda.values.set('s0-wide', '1'.repeat(VALUE_BYTES));
   server = createServer(h.app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
