@@ -8,9 +8,17 @@ import { silentLogger } from '../../src/observability/logger.js';
 import { serveHttps } from '../../src/server/serve.js';
 import { loadServingCertificate } from '../../src/server/tls.js';
 
+/** Resolves at the next request the server takes, a sign its connection left the accept queue. */
+let nextArrival: () => void = () => {};
+const arrival = () =>
+  new Promise<void>((resolve) => {
+    nextArrival = resolve;
+  });
+
 function slowApp(delayMs: number) {
   const app = express();
   app.get('/slow', async (_req, res) => {
+    nextArrival();
     // Unreferenced: a request cut by the drain leaves its wait behind, which kept this file's process 5 s.
     await new Promise((r) => setTimeout(r, delayMs).unref());
     res.send('done');
@@ -82,8 +90,11 @@ describe('HTTPS serving and drain', () => {
   it('lets an in-flight request finish within the grace period, then stops accepting', async () => {
     const running = await start(300);
     const port = running.address.port;
+    // Not a fixed wait: a connection still in the kernel's accept queue when the drain stops
+    // listening is reset, which on a busy machine happened to this one after 50 ms.
+    const arrived = arrival();
     const inflight = get(port, '/slow');
-    await new Promise((r) => setTimeout(r, 50));
+    await arrived;
     const cut = await running.drain(5000);
     assert.equal(cut, 0);
     assert.deepEqual(await inflight, { status: 200, body: 'done' });
@@ -92,8 +103,9 @@ describe('HTTPS serving and drain', () => {
 
   it('cuts what is still running when the grace period ends, and says how many', async () => {
     const running = await start(5000);
+    const arrived = arrival();
     const inflight = get(running.address.port, '/slow');
-    await new Promise((r) => setTimeout(r, 50));
+    await arrived;
     const started = Date.now();
     const cut = await running.drain(200);
     assert.equal(cut, 1);
