@@ -5,6 +5,7 @@ import { cloudWatchBackendSchema } from '../src/providers/cloudwatch/config.js';
 import { externalRequest, FAST_AWS } from '../test/support/aws-backend-context.js';
 import { CloudWatchDouble } from '../test/support/aws-cloudwatch-double.js';
 import { testBackendContext } from '../test/support/backend-context.js';
+import { median, round } from './support/stats.js';
 
 /**
  * K HPA-like requests at once for K distinct CloudWatch metrics, against the wire-level
@@ -102,16 +103,6 @@ async function measure(
     await backend.close?.();
   }
   return { callsPerRound: (cloudwatch.calls.length - callsBefore) / (ROUNDS + 1), medianMs: median(latencies) };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
-}
-
-function round(ms: number): number {
-  return Math.round(ms * 100) / 100;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

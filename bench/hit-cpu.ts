@@ -7,7 +7,7 @@ import { gauge, startPrometheus } from '../test/support/prometheus-server.js';
 import { HOT_PATH_CONFIG, startBaselineServer } from './hot-path.js';
 import { certificateIn, httpsGet, MAIN_JS, startAdapterServer } from './support/adapter.js';
 import { cpuSeconds, pinRunningProcess, SERVER_CPU, type ServerProcess } from './support/processes.js';
-import { round, sortedCopy } from './support/stats.js';
+import { median, round } from './support/stats.js';
 
 /**
  * Alone, not a section: the server CPU time per cached hit, over a fixed number of requests, of
@@ -93,13 +93,6 @@ try {
       cpu.get(target.name)?.push(((after - before) * 1e6) / answered);
     }
   }
-  const median = (xs: readonly number[]) => {
-    const sorted = sortedCopy(xs);
-    const middle = Math.floor(sorted.length / 2);
-    return sorted.length % 2
-      ? (sorted[middle] as number)
-      : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-  };
   const pairedRatio = (a: string, b: string) => {
     const over = cpu.get(b) ?? [];
     return round(median((cpu.get(a) ?? []).map((x, i) => x / (over[i] as number))), 3);

@@ -15,7 +15,7 @@ import {
 } from './support/adapter.js';
 import { type LoadResult, measureLoad } from './support/autocannon-run.js';
 import { pinRunningProcess, SERVER_CPU, type ServerProcess, startServerProcess } from './support/processes.js';
-import { ratio, round } from './support/stats.js';
+import { median, ratio, round } from './support/stats.js';
 
 /**
  * (a) A cached hit over HTTPS: the adapter (dist/main.js, standalone, Prometheus backend, cache
@@ -320,11 +320,6 @@ function pairedRatio(
       const other = b[i];
       return other === undefined ? Number.NaN : ratio(value(result) ?? Number.NaN, value(other) ?? Number.NaN);
     })
-    .filter((r) => Number.isFinite(r))
-    .sort((x, y) => x - y);
-  if (ratios.length === 0) return Number.NaN;
-  const middle = Math.floor(ratios.length / 2);
-  return ratios.length % 2 === 1
-    ? (ratios[middle] as number)
-    : round(((ratios[middle - 1] as number) + (ratios[middle] as number)) / 2);
+    .filter((r) => Number.isFinite(r));
+  return ratios.length === 0 ? Number.NaN : round(median(ratios));
 }

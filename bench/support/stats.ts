@@ -5,6 +5,14 @@ export function percentile(sorted: ArrayLike<number>, q: number): number {
   return sorted[rank] ?? 0;
 }
 
+/** The middle value, or the mean of the two middle values; 0 for no samples. */
+export function median(values: readonly number[]): number {
+  const sorted = sortedCopy(values);
+  const middle = Math.floor(sorted.length / 2);
+  if (sorted.length === 0) return 0;
+  return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+}
+
 export function round(value: number, digits = 2): number {
   const factor = 10 ** digits;
   return Math.round(value * factor) / factor;
