@@ -239,7 +239,7 @@ export class HpaRefresher {
     const worker = async () => {
       while (next < due.length && !signal.aborted && this.refreshing) {
         await this.turns.slice();
-        const kept = due[next++] as KeptRead;
+        const kept = due[next++];
         if (kept === undefined || signal.aborted || !this.refreshing) return;
         await this.refreshOne(kept, signal);
       }
