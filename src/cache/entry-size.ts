@@ -42,11 +42,12 @@ const TYPED_ARRAY_BYTES = 104;
 export const ENTRY_OVERHEAD_BYTES = 80 + 56 + 5 * SLOT_BYTES + (56 + 5 * SLOT_BYTES);
 
 /**
- * One object marked with the cache's entry identity (query-cache.ts): a WeakSet's ephemeron
- * table slot pair (16 bytes) at the table's usual half load. Measured: ~55 bytes per entry of
- * one sample (array and sample marked) on Node 22, where leaving it out charged 11 % too little.
+ * One object marked with the cache's entry identity (entry-identity.ts): its slot (an object of
+ * three fields) and the property store the slot's property takes on the marked object. Measured
+ * with test/support/cache-heap-fill.ts on Node 20: 91 bytes more per one-sample entry (array and
+ * sample marked) than when the marks were WeakSet entries, charged 32 each then.
  */
-export const CACHED_MARK_BYTES = 32;
+export const CACHED_MARK_BYTES = 80;
 
 /** Characters outside Latin-1 make V8 store a whole string at two bytes per character. */
 const TWO_BYTE_CHARACTER = /[\u0100-\uffff]/;

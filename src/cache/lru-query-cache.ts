@@ -16,15 +16,10 @@ import {
   type RequestResult,
 } from './cache-metrics.js';
 import { DEFAULT_CACHE_BUDGET_BYTES, DEFAULT_CACHE_SETTINGS, staleWhileRevalidateMsOf } from './config.js';
+import { markCachedEntry } from './entry-identity.js';
 import { CACHED_MARK_BYTES, entryBytes, estimateErrorBytes, estimateValueBytes } from './entry-size.js';
 import { GrowingLru } from './growing-lru.js';
-import {
-  type CacheCaller,
-  type CacheRefresh,
-  type CacheSettings,
-  markCachedEntry,
-  type QueryCache,
-} from './query-cache.js';
+import type { CacheCaller, CacheRefresh, CacheSettings, QueryCache } from './query-cache.js';
 
 export interface QueryCacheDeps {
   /** Where the cache metrics live; shared by every backend's cache, told apart by the `backend` label. */

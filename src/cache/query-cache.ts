@@ -72,39 +72,6 @@ export interface StalePolicy {
   readonly onStale?: (ageMs: number, error: unknown) => void;
 }
 
-/**
- * Entry identity: the objects the cache has stored as an entry's value, and for an array value,
- * its object elements. Such an object is handed out again, unchanged, to every caller until the
- * entry is replaced by a new load (a new object); an object not marked was built for one caller.
- * A layer above may therefore keep what it derives from a marked object beside it, weakly
- * (the HTTP layer keeps rendered response bodies so: server/respond/rendered-bodies.ts).
- * Marked at load, so a hit pays nothing; held weakly, so a mark lives as long as its object.
- */
-const cachedEntries = new WeakSet<object>();
-
-/** Whether `value` is (part of) a value the cache stored and hands out again; see cachedEntries. */
-export function isCachedEntry(value: object): boolean {
-  return cachedEntries.has(value);
-}
-
-/**
- * Called by a QueryCache on every value it stores, and by a backend on an answer it derives from
- * cached entries and keeps, handing it out again unchanged while they stay the same. Returns how
- * many objects it marked, for the cache to charge (CACHED_MARK_BYTES each).
- */
-export function markCachedEntry(value: unknown): number {
-  if (typeof value !== 'object' || value === null) return 0;
-  cachedEntries.add(value);
-  if (!Array.isArray(value)) return 1;
-  let marked = 1;
-  for (const element of value) {
-    if (typeof element !== 'object' || element === null) continue;
-    cachedEntries.add(element);
-    marked++;
-  }
-  return marked;
-}
-
 export interface CacheSettings {
   /** How long a value is served without asking the backend again. */
   ttlMs: number;

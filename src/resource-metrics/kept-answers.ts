@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { isCachedEntry, markCachedEntry } from '../cache/query-cache.js';
+import { isCachedEntry, markCachedEntry } from '../cache/entry-identity.js';
 import type { ObjectSummary } from '../kube/types.js';
 import type { Samples } from './usage.js';
 
@@ -53,9 +53,9 @@ export class KeptAnswers<T extends object> {
       isCachedEntry(samples.cpu) &&
       isCachedEntry(samples.memory);
     if (!shared || answer.length >= KEPT_OBJECTS) return answer;
+    markCachedEntry(answer);
     for (const item of answer) Object.freeze(item);
     Object.freeze(answer);
-    markCachedEntry(answer);
     this.kept.set(shape, { objects, cpu: samples.cpu, memory: samples.memory, answer });
     return answer;
   }

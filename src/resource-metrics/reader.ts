@@ -1,5 +1,6 @@
 import { ApiError } from '../api/errors.js';
 import type { NodeUsage, PodUsage } from '../api/resource-metrics.js';
+import { withEntrySlot } from '../cache/entry-identity.js';
 import type { QueryCache } from '../cache/query-cache.js';
 import type { ObjectLister, ObjectSummary, ResourceRef } from '../kube/types.js';
 import type { Logger } from '../observability/logger.js';
@@ -53,7 +54,7 @@ export function createPrometheusResourceReader(options: PrometheusResourceReader
             `${resource.field}.${key} must produce an instant vector; Prometheus at ${client.url} answered a ${answer.resultType}: ${promql}`,
           );
         }
-        return Object.freeze(answer.samples);
+        return Object.freeze(withEntrySlot(answer.samples));
       },
       request,
     );

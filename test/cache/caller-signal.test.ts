@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isCachedEntry } from '../../src/cache/query-cache.js';
+import { isCachedEntry } from '../../src/cache/entry-identity.js';
 import { FakeBackend, makeCache, patient, settle } from './fakes.js';
 
 /** A Deadline whose signal, like the HTTP layer's RequestDeadline, is made when first read. */

@@ -1,6 +1,7 @@
 import { ApiError } from '../../api/errors.js';
+import { isCachedEntry, markCachedEntry } from '../../cache/entry-identity.js';
 import { GrowingLru } from '../../cache/growing-lru.js';
-import { type CacheCaller, isCachedEntry, markCachedEntry, type QueryCache } from '../../cache/query-cache.js';
+import type { CacheCaller, QueryCache } from '../../cache/query-cache.js';
 import type { ObjectSummary } from '../../kube/types.js';
 import { clip } from '../../lib/text.js';
 import type { Logger } from '../../observability/logger.js';
@@ -203,10 +204,10 @@ export function createMetricQueries(options: MetricQueriesOptions): MetricQuerie
       if (!Object.isFrozen(objects) || !isCachedEntry(samples)) return answer;
       // Both inputs are shared and unchanged while they are handed out again: so is the answer,
       // which therefore carries the cache's entry identity too (see providers/provider.ts).
+      markCachedEntry(answer);
       for (const sample of answer) Object.freeze(sample);
       selection.samples = samples;
       selection.answer = Object.freeze(answer);
-      markCachedEntry(selection.answer);
       return selection.answer;
     },
 

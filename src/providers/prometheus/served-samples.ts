@@ -1,3 +1,4 @@
+import { withEntrySlot } from '../../cache/entry-identity.js';
 import type { PromSample } from './client.js';
 import type { NanReading } from './rules.js';
 
@@ -19,6 +20,8 @@ export function servedSamples(
   const served = samples
     .filter(isServed)
     .map((s) => (Number.isNaN(s.value) ? { ...withoutMetricName(s), value: 0 } : withoutMetricName(s)));
+  // The slot first: a frozen object takes no property, and the cache marks what it stores.
+  withEntrySlot(served);
   for (const sample of served) Object.freeze(sample);
   return { served: Object.freeze(served), dropped: samples.filter((s) => !isServed(s)) };
 }

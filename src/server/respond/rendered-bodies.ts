@@ -1,4 +1,4 @@
-import { isCachedEntry } from '../../cache/query-cache.js';
+import { isCachedEntry, KeptBesideEntries } from '../../cache/entry-identity.js';
 
 /** A serialised body and its length in bytes, as Content-Length wants it. */
 export interface RenderedJson {
@@ -12,10 +12,10 @@ export interface RenderedJson {
  * JSON is rendered once per cache refresh instead of once per request, and a refresh is a new
  * object that renders anew. Answers built per request, and bodies over MAX_KEPT_BODY_BYTES, are
  * rendered without being kept.
- * Held weakly: a body lives exactly as long as the cache keeps the answer.
+ * Kept on the answer itself (KeptBesideEntries): a body lives exactly as long as the cache keeps the answer.
  */
 export class RenderedBodies<Source extends object> {
-  private readonly bodies = new WeakMap<Source, RenderedJson & { variant: string }>();
+  private readonly bodies = new KeptBesideEntries<KeptBody>();
 
   /**
    * The JSON of `render(source)`. `variant` is whatever else the body depends on (e.g. the
@@ -26,11 +26,13 @@ export class RenderedBodies<Source extends object> {
     const kept = shared ? this.bodies.get(source) : undefined;
     if (kept?.variant === variant) return kept;
     const json = JSON.stringify(render(source, variant));
-    const rendered = { json, bytes: Buffer.byteLength(json), variant };
-    if (shared && rendered.bytes <= MAX_KEPT_BODY_BYTES) this.bodies.set(source, rendered);
+    const rendered: KeptBody = { json, bytes: Buffer.byteLength(json), variant };
+    if (shared && rendered.bytes <= MAX_KEPT_BODY_BYTES) this.bodies.keep(source, rendered);
     return rendered;
   }
 }
+
+type KeptBody = RenderedJson & { variant: string };
 
 /**
  * Larger bodies are rendered per request: a kept body is memory the cache's byte budget does not

@@ -1,5 +1,6 @@
 import { Registry } from 'prom-client';
-import { markCachedEntry, type QueryCache } from '../../../src/cache/query-cache.js';
+import { markCachedEntry } from '../../../src/cache/entry-identity.js';
+import type { QueryCache } from '../../../src/cache/query-cache.js';
 import { parseConfig } from '../../../src/config/load.js';
 import type { ObjectLister } from '../../../src/kube/index.js';
 import type { Logger } from '../../../src/observability/logger.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import request from 'supertest';
-import { markCachedEntry } from '../../../src/cache/query-cache.js';
+import { markCachedEntry } from '../../../src/cache/entry-identity.js';
 import type { ExternalSample, MetricsBackend, Sample } from '../../../src/providers/provider.js';
 import { RenderedBodies } from '../../../src/server/respond/rendered-bodies.js';
 import { buildTestApp } from '../../support/app.js';
