@@ -22,7 +22,7 @@ import type { CacheCaller } from '../cache/query-cache.js';
  *   built from the request's values (a selector's canonical `toString()`), never by the identity
  *   of the request's objects: the HTTP layer promises nothing about handing the same object out.
  * - An answer the backend hands out again unchanged is the very value `QueryCache.fetch` returned
- *   (or one of its elements). The cache marks those (`isCachedEntry`, src/cache/query-cache.ts)
+ *   (or one of its elements). The cache marks those (`isCachedEntry`, src/cache/entry-identity.ts)
  *   and the HTTP layer keeps the body it rendered beside them; answers built per request are
  *   rendered per request. An answer a backend derives from cached entries and keeps, handing
  *   it out again while they stay the same, it marks with `markCachedEntry` when it keeps it.
