@@ -12,7 +12,7 @@ const REQUEST_RESULTS = [
   'coalesced',
   'refresh',
 ] as const;
-const LOAD_OUTCOMES = ['success', 'not_found', 'error', 'aborted'] as const;
+const LOAD_OUTCOMES = ['success', 'not_found', 'error', 'refused', 'aborted'] as const;
 const EVICTION_REASONS = ['capacity', 'expired', 'oversize'] as const;
 
 /** How a fetch was answered; one increment per call. */
@@ -108,7 +108,7 @@ function createCacheMetrics(registry: Registry): CacheMetrics {
     }),
     loads: new Counter({
       name: 'hpa_metrics_adapter_cache_backend_loads_total',
-      help: 'Backend loads started by the cache, by outcome: success, not_found, error, aborted (every caller gave up).',
+      help: 'Backend loads started by the cache, by outcome: success, not_found, error, refused (our own limiter was full; the backend was not asked), aborted (every caller gave up).',
       labelNames: ['backend', 'outcome'],
       registers: [registry],
     }),

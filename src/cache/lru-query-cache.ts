@@ -366,9 +366,32 @@ class LruQueryCache implements OwnedQueryCache, CacheGaugeSource, BudgetHolder<E
         }
         return { kind: 'error', error };
       }
+      if (error instanceof Overloaded) return this.refused(key, error);
       this.metrics.loads.inc({ backend, outcome: 'error' });
       return this.fallBack(key, error);
     }
+  }
+
+  /**
+   * Our own limiter turned the load away (every slot busy, the queue full): the backend was never
+   * asked, so nothing about it failed. The entry is not marked failed (a later caller tries again
+   * rather than being served stale for staleRetryMs), no "backend load failed" is logged, and the
+   * load counts as refused, not as a backend error the alert on error loads would page for.
+   * Callers that take a stale value still get the last one.
+   */
+  private refused(key: string, error: Overloaded): Answer {
+    this.metrics.loads.inc({ backend: this.backend, outcome: 'refused' });
+    const previous = this.servableStale(key);
+    if (previous) return { kind: 'error', error, last: { value: previous.value, loadedAt: previous.loadedAt } };
+    return { kind: 'error', error };
+  }
+
+  /** The key's value while it is kept for stale answers (ttl + the largest stale bound asked for). */
+  private servableStale(key: string): Extract<Entry, { kind: 'value' }> | undefined {
+    const entry = this.entries.peek(key);
+    if (entry?.kind !== 'value' || this.now() - entry.loadedAt >= this.settings.ttlMs + this.keepStaleMs)
+      return undefined;
+    return entry;
   }
 
   private aborted(signal: AbortSignal): Answer {
@@ -379,9 +402,9 @@ class LruQueryCache implements OwnedQueryCache, CacheGaugeSource, BudgetHolder<E
   /** After a failed load: the error, with the last value while it is kept; each caller decides whether it takes it. */
   private fallBack(key: string, error: unknown): Answer {
     const message = error instanceof Error ? error.message : String(error);
-    const previous = this.entries.peek(key);
+    const previous = this.servableStale(key);
     const dropped = this.failureLog.fields();
-    if (previous?.kind === 'value' && this.now() - previous.loadedAt < this.settings.ttlMs + this.keepStaleMs) {
+    if (previous) {
       previous.failedAt = this.now();
       previous.failure = error;
       if (dropped)

@@ -90,6 +90,32 @@ describe('QueryCache refresh-ahead', () => {
     );
   });
 
+  it('counts a refresh its own limiter turns away as refused, not as a backend failure that would serve stale', async () => {
+    const { cache, clock, registry } = makeCache({ ...REFRESH_AHEAD, maxConcurrentLoads: 1, maxQueuedLoads: 0 });
+    const backend = new FakeBackend((call) => `value ${call}`);
+    assert.equal(await cache.fetch('q', backend.load, patient()), 'value 1');
+    const slow = new FakeBackend(() => 'slow').holds();
+    const holding = cache.fetch('other', slow.load, patient());
+    await settle();
+
+    clock.advance(13_000);
+    assert.equal(await cache.fetch('q', backend.load, patient()), 'value 1', 'the hit is answered');
+    await settle();
+    assert.equal(backend.calls, 1, 'the refresh never reached the backend: the one slot was taken');
+    const loads = 'hpa_metrics_adapter_cache_backend_loads_total';
+    assert.equal(await metricValue(registry, loads, { backend: 'prometheus', outcome: 'refused' }), 1);
+    assert.equal(await metricValue(registry, loads, { backend: 'prometheus', outcome: 'error' }), 0);
+
+    slow.release('slow');
+    await holding;
+    clock.advance(3_000);
+    assert.equal(
+      await cache.fetch('q', backend.load, { ...patient(), stalePolicy: { maxStaleMs: 120_000 } }),
+      'value 2',
+      'past the TTL the caller gets a fresh load, not the last value as after a backend failure',
+    );
+  });
+
   it('lets a caller arriving after the TTL join the background refresh instead of starting another load', async () => {
     const { cache, clock, registry } = makeCache(REFRESH_AHEAD);
     const backend = new FakeBackend(() => 'first');
