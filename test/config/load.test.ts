@@ -64,6 +64,13 @@ describe('config file validation', () => {
     assert.match(refusal('static: [\n'), /invalid YAML: .*at line \d+, column \d+/);
   });
 
+  it('quotes no control character of a binary file in its YAML error, only its escape', () => {
+    const message = refusal('static: [\u0001\u001b[31m\u0000\u0085\n  - a\n: b\n');
+    assert.match(message, /invalid YAML/);
+    assert.doesNotMatch(message, /(?![\n\t])\p{Cc}/u);
+    assert.match(message, /\\u001b/, message);
+  });
+
   it('refuses duplicate keys', () => {
     assert.match(refusal('static: {}\nstatic: {}\n'), /invalid YAML/);
   });
