@@ -12,7 +12,7 @@ import {
   loopReading,
   startAdapterServer,
 } from './support/adapter.js';
-import { cpuSeconds, LOAD_CPU, pinRunningProcess, SERVER_CPU } from './support/processes.js';
+import { cpuSeconds, LOAD_CPU, pinHelperThreads, pinRunningProcess, SERVER_CPU } from './support/processes.js';
 import { percentile, round, sortedCopy } from './support/stats.js';
 
 /**
@@ -44,6 +44,12 @@ export interface HpaClientsOptions {
   compareMainJs?: string;
   /** Where each adapter writes a V8 CPU profile (node --cpu-prof) when it stops. */
   cpuProfileDir?: string;
+  /**
+   * 'apart': the adapter's helper threads (V8's parallel GC among them) run on the load
+   * generator's CPU, its main thread alone on CPU 0, as in a cluster where the Deployment sets no
+   * CPU limit; default 'with-main', every thread on CPU 0 (one core for everything).
+   */
+  helperThreads?: 'with-main' | 'apart';
 }
 
 export interface PhaseResult {
@@ -72,6 +78,8 @@ export interface HpaClientsResult {
   backendCallsPerMinute: number;
   /** One load per key per period: what a TTL equal to the period costs at most. */
   expectedBackendCallsPerMinute: number;
+  /** With helperThreads 'apart': how many of the adapter's threads were moved to the load generator's CPU. */
+  helperThreadsMoved?: number;
   /** Share of one CPU each server used over the measured part (the adapter is pinned to one). */
   cpuPercent: { adapter?: number; prometheus?: number };
   /** The adapter's CPU time per request over the measured part (the background refreshes included). */
@@ -145,6 +153,8 @@ async function measureBuild(
     const url = (key: number) => `${base}${PATH}?labelSelector=${encodeURIComponent(`queue=${queueName(key)}`)}`;
     const intervalMs = (options.periodSeconds * 1000) / options.keys;
     const fill = await sendEvenly(options.keys, intervalMs, 0, (n) => url(n % options.keys), agent);
+    // After the fill, when every thread the adapter starts has started.
+    const helpersMoved = options.helperThreads === 'apart' ? pinHelperThreads(adapter.child.pid, LOAD_CPU) : 0;
     // This scrape also restarts the adapter's event-loop delay histogram (prom-client resets it at each).
     const before = await loopReading(base);
     const cpuBefore = { adapter: cpuSeconds(adapter.child.pid), prometheus: cpuSeconds(prometheus.pid) };
@@ -177,6 +187,7 @@ async function measureBuild(
       backendCallsPerMinute: round(((cache.backendLoads ?? 0) * 60) / options.measureSeconds, 0),
       expectedBackendCallsPerMinute: round((options.keys * 60) / options.periodSeconds, 0),
       cpuPercent,
+      ...(options.helperThreads === 'apart' ? { helperThreadsMoved: helpersMoved } : {}),
     };
   } finally {
     await adapter.stop();

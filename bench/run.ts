@@ -29,6 +29,8 @@ import { runUpstreamsBench } from './upstreams.js';
  *                         adapter replicas, Prometheus, the kube double and the client share two cores),
  *                         to size what one adapter core serves
  *   --cpu-prof-dir=DIR    (b)'s and (j)'s adapters write V8 CPU profiles there (node --cpu-prof)
+ *   --gc-helpers=apart    (b)'s adapter keeps CPU 0 for its main thread and runs its helper threads (V8's
+ *                         parallel GC) on CPU 1, as a pod without a CPU limit does; default: all on CPU 0
  *
  * Servers run on CPU 0 and this process (the load generator) re-runs itself on CPU 1, where
  * taskset and two CPUs exist.
@@ -58,6 +60,7 @@ const { values } = parseArgs({
     'compare-build': { type: 'string' },
     hpas: { type: 'string' },
     'cpu-prof-dir': { type: 'string' },
+    'gc-helpers': { type: 'string' },
   },
 });
 const quick = values.quick ?? false;
@@ -67,6 +70,9 @@ const hpas = values.hpas === undefined ? undefined : Number(values.hpas);
 if (hpas !== undefined && (!Number.isInteger(hpas) || hpas < 1))
   throw new Error(`--hpas: expected a positive whole number, got "${values.hpas}"`);
 const cpuProfileDir = values['cpu-prof-dir'];
+const gcHelpers = values['gc-helpers'] ?? 'with-main';
+if (gcHelpers !== 'with-main' && gcHelpers !== 'apart')
+  throw new Error(`--gc-helpers: expected apart or with-main, got "${gcHelpers}"`);
 
 if (canPin() && process.env[PINNED_ENV] === undefined) {
   const rerun = spawnSync(
@@ -113,6 +119,7 @@ await section('b', () =>
     measureSeconds: quick ? 10 : 30,
     ...(compareMainJs ? { compareMainJs } : {}),
     ...(cpuProfileDir ? { cpuProfileDir } : {}),
+    helperThreads: gcHelpers,
   }),
 );
 await section('c', () => runCacheMemoryBench(50_000));

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /**
  * Server processes for the benchmarks, pinned to a CPU apart from the load generator. These
@@ -38,6 +38,27 @@ export function pinnedCommand(cpu: number, command: string, args: readonly strin
 export function pinRunningProcess(pid: number | undefined, cpu: number): void {
   if (pid === undefined || !canPin()) return;
   execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' });
+}
+
+/**
+ * Leaves a running process's main thread where it is and moves its other threads (V8's GC and
+ * compiler helpers, libuv's pool) to `cpu`: as in a cluster, where a pod with a CPU request and no
+ * limit runs its helper threads on whatever cores are free. Threads started later stay where their
+ * parent was.
+ */
+export function pinHelperThreads(pid: number | undefined, cpu: number): number {
+  if (pid === undefined || !canPin()) return 0;
+  let moved = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    if (tid === String(pid)) continue;
+    try {
+      execFileSync('taskset', ['-p', '-c', String(cpu), tid], { stdio: 'ignore' });
+      moved++;
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return moved;
 }
 
 export interface ServerProcess {
