@@ -28,9 +28,9 @@ export type ResolvedCacheSettings = Required<Omit<CacheSettings, 'maxBytes' | 's
 /**
  * The bytes every backend's cache holds together (`cache.maxBytes`). The deployment gives V8
  * 320 MB of heap (NODE_OPTIONS) in a 512 Mi container; an idle adapter uses 120–165 MB RSS.
- * Filled to 96 MiB under that heap limit (test/support/cache-heap-fill.ts, 67,000 three-pod or
- * 128,000 one-pod answers) the heap grew by 90–95 MiB and RSS by 128–134 MiB: about 300 MB in
- * all, leaving room for the informers (about 28 MiB of heap per 100,000 pods), the selector and
+ * Filled to 96 MiB under that heap limit (test/support/cache-heap-fill.ts on Node 24, 59,000
+ * three-pod or 113,000 one-pod answers since a mark costs 80 bytes: entry-size.ts) the heap grew
+ * by 87 MiB and RSS by 127–130 MiB: about 300 MB in all, leaving room for the informers (about 28 MiB of heap per 100,000 pods), the selector and
  * URL memos (at most about 28 MiB), a config reload and garbage collection.
  */
 export const DEFAULT_CACHE_BUDGET_BYTES = 96 * 1024 * 1024;
