@@ -49,10 +49,7 @@ function addSlot(value: object): EntrySlot | undefined {
  * called by a backend on an answer it freezes before the cache stores it. Returns `value`.
  */
 export function withEntrySlot<T extends object>(value: T): T {
-  addSlot(value);
-  if (Array.isArray(value)) {
-    for (const element of value) if (typeof element === 'object' && element !== null) addSlot(element);
-  }
+  forEntryObjects(value, addSlot);
   return value;
 }
 
@@ -68,15 +65,20 @@ export function isCachedEntry(value: object): boolean {
  */
 export function markCachedEntry(value: unknown): number {
   if (typeof value !== 'object' || value === null) return 0;
-  mark(value);
+  return forEntryObjects(value, mark);
+}
+
+/** Calls `visit` on `value` and, for an array, on each of its object elements; returns how many. */
+function forEntryObjects(value: object, visit: (object: object) => void): number {
+  visit(value);
   if (!Array.isArray(value)) return 1;
-  let marked = 1;
+  let visited = 1;
   for (const element of value) {
     if (typeof element !== 'object' || element === null) continue;
-    mark(element);
-    marked++;
+    visit(element);
+    visited++;
   }
-  return marked;
+  return visited;
 }
 
 function mark(value: object): void {

@@ -1,4 +1,4 @@
-import { isCachedEntry, KeptBesideEntries } from '../../cache/entry-identity.js';
+import { KeptBesideEntries } from '../../cache/entry-identity.js';
 
 /** A serialised body and its length in bytes, as Content-Length wants it. */
 export interface RenderedJson {
@@ -22,12 +22,12 @@ export class RenderedBodies<Source extends object> {
    * metric's name: two metrics whose queries coincide share one cached answer).
    */
   get(source: Source, variant: string, render: (source: Source, variant: string) => unknown): RenderedJson {
-    const shared = isCachedEntry(source);
-    const kept = shared ? this.bodies.get(source) : undefined;
+    // Only a cached entry has a body kept beside it, and keep() keeps nothing beside anything else.
+    const kept = this.bodies.get(source);
     if (kept?.variant === variant) return kept;
     const json = JSON.stringify(render(source, variant));
     const rendered: KeptBody = { json, bytes: Buffer.byteLength(json), variant };
-    if (shared && rendered.bytes <= MAX_KEPT_BODY_BYTES) this.bodies.keep(source, rendered);
+    if (rendered.bytes <= MAX_KEPT_BODY_BYTES) this.bodies.keep(source, rendered);
     return rendered;
   }
 }
