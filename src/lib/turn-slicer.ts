@@ -22,13 +22,19 @@ export const TURN_SLICE_MS = 10;
  * ```
  */
 export class TurnSlicer {
-  private turnStarted = performance.now();
+  private turnStarted: number;
   private readonly waiting: (() => void)[] = [];
 
-  constructor(private readonly sliceMs = TURN_SLICE_MS) {}
+  /** `now` in milliseconds; a test gives its own clock, so a machine that stalls it cannot end a slice early. */
+  constructor(
+    private readonly sliceMs = TURN_SLICE_MS,
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    this.turnStarted = now();
+  }
 
   slice(): Promise<void> | undefined {
-    if (this.waiting.length === 0 && performance.now() - this.turnStarted < this.sliceMs) return undefined;
+    if (this.waiting.length === 0 && this.now() - this.turnStarted < this.sliceMs) return undefined;
     return new Promise((resolve) => {
       this.waiting.push(resolve);
       if (this.waiting.length === 1) setImmediate(this.resumeNext);
@@ -37,7 +43,7 @@ export class TurnSlicer {
 
   // An immediate queued while immediates run waits for the next turn of the loop.
   private readonly resumeNext = (): void => {
-    this.turnStarted = performance.now();
+    this.turnStarted = this.now();
     this.waiting.shift()?.();
     if (this.waiting.length > 0) setImmediate(this.resumeNext);
   };
