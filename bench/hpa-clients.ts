@@ -12,6 +12,7 @@ import {
   loopReading,
   startAdapterServer,
 } from './support/adapter.js';
+import type { AdapterRuntime } from './support/adapter-runtime.js';
 import { cpuSeconds, LOAD_CPU, pinHelperThreads, pinRunningProcess, SERVER_CPU } from './support/processes.js';
 import { percentile, round, sortedCopy } from './support/stats.js';
 
@@ -50,6 +51,8 @@ export interface HpaClientsOptions {
    * CPU limit; default 'with-main', every thread on CPU 0 (one core for everything).
    */
   helperThreads?: 'with-main' | 'apart';
+  /** The Node the adapter runs on (both builds); default the bench's own. */
+  runtime?: AdapterRuntime;
 }
 
 export interface PhaseResult {
@@ -70,6 +73,8 @@ export interface PhaseResult {
 export interface HpaClientsResult {
   keys: number;
   periodSeconds: number;
+  /** The Node the adapter ran on, and with which NODE_OPTIONS. */
+  adapterNode: string;
   /** The first period, which loads every key once. */
   fill: PhaseResult;
   measured: PhaseResult & { seconds: number };
@@ -146,6 +151,7 @@ async function measureBuild(
     cpu: SERVER_CPU,
     args: QUEUE_DEPTH_DISCOVERY_ARGS,
     ...(shared.mainJs ? { mainJs: shared.mainJs } : {}),
+    ...(options.runtime ? { runtime: options.runtime } : {}),
     ...(options.cpuProfileDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] } : {}),
   });
   try {
@@ -181,6 +187,7 @@ async function measureBuild(
         : {}),
       keys: options.keys,
       periodSeconds: options.periodSeconds,
+      adapterNode: options.runtime?.label ?? `node-${process.versions.node}`,
       fill,
       measured: { ...measured, seconds: options.measureSeconds },
       cache,

@@ -18,10 +18,13 @@ export function hpaRefreshRows(r: HpaRefreshResult): Row[] {
   const hitsOk = (ratio: number, p: PhaseResult) => ratio >= 0.99 && p.failures === 0;
   const expected = r.expectedBackendCallsPerMinutePerReplica;
   const rows = r.builds.flatMap((b, i): Row[] => {
-    const name = i === 0 ? `(j) (b) HPA-aware, ${r.keys} HPAs` : '(j) baseline';
+    const name = i === 0 ? '(j)' : '(j) baseline';
     const warm = b.warmUp ? `, ${b.warmUp.warm ? 'warm' : 'not warm'} (${b.warmUp.hpas} HPAs, ${b.warmUp.ms} ms)` : '';
     const { leader } = b;
     return [
+      ...(i === 0
+        ? [[`(j) (b) HPA-aware, ${r.keys} HPAs`, 'the replicas run on', r.adapterNode, ''] satisfies Row]
+        : []),
       [
         name,
         `${b.build}: ready after`,

@@ -24,6 +24,7 @@ import {
   type SpreadResult,
 } from './hpa-refresh-phases.js';
 import { cacheCounters, certificateIn, counterDelta, MAIN_JS } from './support/adapter.js';
+import { type AdapterRuntime, runtimeEnv } from './support/adapter-runtime.js';
 import { startKubeDoubleProcess } from './support/kube-double-process.js';
 import { type PhaseCpu, startPhaseCpu } from './support/phase-cpu.js';
 import { SERVER_CPU, type ServerProcess, startServerProcess } from './support/processes.js';
@@ -52,6 +53,8 @@ export interface HpaRefreshOptions {
   compareMainJs?: string;
   /** Where each adapter writes a V8 CPU profile (node --cpu-prof) when it stops. */
   cpuProfileDir?: string;
+  /** The Node the replicas run on (both builds); default the bench's own. */
+  runtime?: AdapterRuntime;
 }
 
 export interface BuildResult {
@@ -78,6 +81,8 @@ export interface BuildResult {
 export interface HpaRefreshResult {
   keys: number;
   periodSeconds: number;
+  /** The Node the replicas ran on, and with which NODE_OPTIONS. */
+  adapterNode: string;
   /** What one replica loads per minute when every key is loaded once per cache TTL (the default 20 s): today's cost per replica polled for every key. */
   expectedBackendCallsPerMinutePerReplica: number;
   loadAverageAtStart: number[];
@@ -121,7 +126,7 @@ export async function runHpaRefreshBench(options: HpaRefreshOptions): Promise<Hp
       agent,
       async start(args) {
         const replica = await startServerProcess(
-          process.execPath,
+          options.runtime?.node ?? process.execPath,
           [
             ...(options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : []),
             mainJs,
@@ -136,7 +141,13 @@ export async function runHpaRefreshBench(options: HpaRefreshOptions): Promise<Hp
             `--kubeconfig=${kube.kubeconfigPath}`,
             ...args,
           ],
-          { cpu: SERVER_CPU, env: { ...process.env, LOG_LEVEL: 'info' }, timeoutMs: 60_000 },
+          {
+            cpu: SERVER_CPU,
+            env: options.runtime
+              ? runtimeEnv(options.runtime, { ...process.env, LOG_LEVEL: 'info' })
+              : { ...process.env, LOG_LEVEL: 'info' },
+            timeoutMs: 60_000,
+          },
         );
         // Ready, but an external metric is served only once a relist found its series: polls before
         // that would be 404s, a failure of the bench and not of the refresh.
@@ -169,6 +180,7 @@ export async function runHpaRefreshBench(options: HpaRefreshOptions): Promise<Hp
     const [self, base] = builds;
     return {
       keys: options.keys,
+      adapterNode: options.runtime?.label ?? `node-${process.versions.node}`,
       periodSeconds: options.periodSeconds,
       expectedBackendCallsPerMinutePerReplica: round((options.keys * 60_000) / DEFAULT_CACHE_SETTINGS.ttlMs, 0),
       loadAverageAtStart,

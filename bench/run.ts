@@ -14,6 +14,7 @@ import { runRegexpBench } from './regexp.js';
 import { runResourceMetricsBench } from './resource-metrics.js';
 import { runSelectorInformersBench } from './selector-informers.js';
 import { summaryRows } from './summary.js';
+import { adapterRuntime } from './support/adapter-runtime.js';
 import { canPin, LOAD_CPU } from './support/processes.js';
 import { runUpstreamsBench } from './upstreams.js';
 
@@ -31,6 +32,9 @@ import { runUpstreamsBench } from './upstreams.js';
  *   --cpu-prof-dir=DIR    (b)'s and (j)'s adapters write V8 CPU profiles there (node --cpu-prof)
  *   --gc-helpers=apart    (b)'s adapter keeps CPU 0 for its main thread and runs its helper threads (V8's
  *                         parallel GC) on CPU 1, as a pod without a CPU limit does; default: all on CPU 0
+ *   --adapter-node=bench  (b)'s and (j)'s adapters run on the Node running the bench, with V8's default heap
+ *                         sizing; default `image`: the image's Node with the Deployment's NODE_OPTIONS, as a
+ *                         pod runs them (bench/support/adapter-runtime.ts)
  *
  * Servers run on CPU 0 and this process (the load generator) re-runs itself on CPU 1, where
  * taskset and two CPUs exist.
@@ -61,6 +65,7 @@ const { values } = parseArgs({
     hpas: { type: 'string' },
     'cpu-prof-dir': { type: 'string' },
     'gc-helpers': { type: 'string' },
+    'adapter-node': { type: 'string' },
   },
 });
 const quick = values.quick ?? false;
@@ -73,6 +78,9 @@ const cpuProfileDir = values['cpu-prof-dir'];
 const gcHelpers = values['gc-helpers'] ?? 'with-main';
 if (gcHelpers !== 'with-main' && gcHelpers !== 'apart')
   throw new Error(`--gc-helpers: expected apart or with-main, got "${gcHelpers}"`);
+const adapterNode = values['adapter-node'] ?? 'image';
+if (adapterNode !== 'image' && adapterNode !== 'bench')
+  throw new Error(`--adapter-node: expected image or bench, got "${adapterNode}"`);
 
 if (canPin() && process.env[PINNED_ENV] === undefined) {
   const rerun = spawnSync(
@@ -120,6 +128,7 @@ await section('b', () =>
     ...(compareMainJs ? { compareMainJs } : {}),
     ...(cpuProfileDir ? { cpuProfileDir } : {}),
     helperThreads: gcHelpers,
+    runtime: adapterRuntime(adapterNode),
   }),
 );
 await section('c', () => runCacheMemoryBench(50_000));
@@ -143,6 +152,7 @@ await section('j', () =>
     measureSeconds: quick ? 15 : 60,
     ...(compareMainJs ? { compareMainJs } : {}),
     ...(cpuProfileDir ? { cpuProfileDir } : {}),
+    runtime: adapterRuntime(adapterNode),
   }),
 );
 await section('k', () =>

@@ -100,7 +100,10 @@ function load(result: LoadResult): string {
 }
 
 function hpaClientsRows(r: HpaClientsResult): Row[] {
-  const rows = hpaClientsBuildRows(r, `(b) ${r.keys} HPAs`);
+  const rows: Row[] = [
+    [`(b) ${r.keys} HPAs`, 'the adapter runs on', r.adapterNode, ''],
+    ...hpaClientsBuildRows(r, '(b)'),
+  ];
   if (r.baseline && r.ratios) {
     rows.push(...hpaClientsBuildRows(r.baseline, `(b) baseline ${r.baseline.build}`));
     rows.push([

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { loadServingCertificate } from '../../src/server/tls.js';
+import { type AdapterRuntime, runtimeEnv } from './adapter-runtime.js';
 import { type ServerProcess, startServerProcess } from './processes.js';
 
 export const MAIN_JS = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
@@ -35,6 +36,8 @@ export interface AdapterOptions {
   args?: readonly string[];
   /** Flags for node itself, e.g. --cpu-prof. */
   nodeArgs?: readonly string[];
+  /** The Node it runs on; default the bench's, with the bench's environment. */
+  runtime?: AdapterRuntime;
 }
 
 /** The built adapter (dist/main.js), standalone, serving HTTPS with the bench certificate. */
@@ -42,7 +45,7 @@ export async function startAdapterServer(options: AdapterOptions): Promise<Serve
   const configPath = join(options.dir, 'adapter-config.yaml');
   await writeFile(configPath, options.configYaml);
   return startServerProcess(
-    process.execPath,
+    options.runtime?.node ?? process.execPath,
     [
       ...(options.nodeArgs ?? []),
       options.mainJs ?? MAIN_JS,
@@ -54,7 +57,12 @@ export async function startAdapterServer(options: AdapterOptions): Promise<Serve
       `--tls-private-key-file=${options.certificate.keyPath}`,
       ...(options.args ?? []),
     ],
-    { ...(options.cpu === undefined ? {} : { cpu: options.cpu }), env: { ...process.env, LOG_LEVEL: 'info' } },
+    {
+      ...(options.cpu === undefined ? {} : { cpu: options.cpu }),
+      env: options.runtime
+        ? runtimeEnv(options.runtime, { ...process.env, LOG_LEVEL: 'info' })
+        : { ...process.env, LOG_LEVEL: 'info' },
+    },
   );
 }
 
