@@ -49,6 +49,7 @@ describe('object informers: selector requests from watched metadata', () => {
       resources?: ResourceResolver;
       caps?: Partial<ObjectCaps>;
       listPageSize?: number;
+      now?: () => number;
     } = {},
   ): ObjectInformers {
     const loaded = loadKubeConfig(double.kubeconfigPath);
@@ -69,6 +70,7 @@ describe('object informers: selector requests from watched metadata', () => {
       ...(options.resources ? { resources: options.resources } : {}),
       ...(options.caps ? { caps: options.caps } : {}),
       ...(options.listPageSize ? { listPageSize: options.listPageSize } : {}),
+      ...(options.now ? { now: options.now } : {}),
     });
     return informers;
   }
@@ -329,7 +331,12 @@ describe('object informers: selector requests from watched metadata', () => {
 
   it('trusts a failing watch for failureToleranceMs, then falls back to LIST until it recovers', async () => {
     double.watch.put(pod('web-1', { app: 'web' }));
-    const lister = start({ timings: { failureToleranceMs: 300 } });
+    // The informer's clock runs ahead when the test says the tolerance is over: with a 300 ms
+    // tolerance on the wall clock, a unit run starved of CPU for 300 ms between the watch failing
+    // and the request "within the tolerance" saw it over already, and that request made a LIST.
+    const toleranceMs = 60_000;
+    let ahead = 0;
+    const lister = start({ timings: { failureToleranceMs: toleranceMs }, now: () => Date.now() + ahead });
     await lister.listObjects(PODS, 'default', '');
     await caughtUp(lister);
     double.failures.set('watches', 500);
@@ -340,7 +347,9 @@ describe('object informers: selector requests from watched metadata', () => {
     const lists = double.calls.objects;
     assert.deepEqual(await names(lister, 'app=web'), ['web-1'], 'within the tolerance: still the index');
     assert.equal(double.calls.objects, lists);
-    await waitUntil(() => lister.informer(PODS)?.health() === 'watch_failing', 3000);
+    assert.equal(lister.informer(PODS)?.health(), 'serving', 'within the tolerance: still serving');
+    ahead += toleranceMs + 1;
+    assert.equal(lister.informer(PODS)?.health(), 'watch_failing', 'the tolerance is over');
     assert.deepEqual(await names(lister, 'app=web'), ['web-1']);
     assert.equal(double.calls.objects, lists + 1, 'beyond it: a LIST');
     assert.equal(await metric('hpa_metrics_adapter_informer_list_fallbacks_total', { reason: 'watch_failing' }), 1);
