@@ -271,13 +271,18 @@ export class HpaRefresher {
       kept.refreshed = true;
       kept.phase = 'unspread';
       const notServed = error instanceof ApiError && error.reason === 'NotFound';
+      // The cache's own load limit turned it away (every slot busy, the queue full; a 429 of an
+      // upstream says the same): the backend was not asked, so nothing failed.
+      const refused = error instanceof ApiError && error.reason === 'TooManyRequests';
       kept.dueAt = this.now() + (notServed ? NOT_SERVED_RETRY_MS : (this.options.retryMs ?? 5_000));
-      this.metrics.refreshes.inc({ outcome: notServed ? 'not_found' : 'error' });
+      this.metrics.refreshes.inc({ outcome: notServed ? 'not_found' : refused ? 'refused' : 'error' });
       const dropped = this.failureLog.fields();
       if (dropped)
         this.options.logger.warn(
           { read: requestPath(kept.read), hpas: [...kept.hpas].slice(0, 5), err: (error as Error).message, ...dropped },
-          'HPA-aware refresh failed; the last value stays under the metric failure policy, retrying',
+          refused
+            ? 'HPA-aware refresh turned away: the backend has all its loads running and queued; the last value stays under the metric failure policy, retrying'
+            : 'HPA-aware refresh failed; the last value stays under the metric failure policy, retrying',
         );
     } finally {
       deadline.dispose();
@@ -351,7 +356,7 @@ function refreshMetrics(
   return {
     refreshes: new Counter({
       name: 'hpa_metrics_adapter_hpa_refreshes_total',
-      help: 'Refreshes of the reads HPAs make, by outcome: success (fresh or reloaded), not_found (no data, or a metric no backend serves), error (the last value stays, under the failure policy).',
+      help: "Refreshes of the reads HPAs make, by outcome: success (fresh or reloaded), not_found (no data, or a metric no backend serves), refused (turned away by the cache's load limit, the backend not asked), error (the last value stays, under the failure policy).",
       labelNames: ['outcome'],
       registers: [registry],
     }),
