@@ -24,7 +24,7 @@ import {
   type SpreadResult,
 } from './hpa-refresh-phases.js';
 import { cacheCounters, certificateIn, counterDelta, MAIN_JS } from './support/adapter.js';
-import { type AdapterRuntime, runtimeEnv } from './support/adapter-runtime.js';
+import { type AdapterRuntime, adapterEnv } from './support/adapter-runtime.js';
 import { startKubeDoubleProcess } from './support/kube-double-process.js';
 import { type PhaseCpu, startPhaseCpu } from './support/phase-cpu.js';
 import { SERVER_CPU, type ServerProcess, startServerProcess } from './support/processes.js';
@@ -141,13 +141,7 @@ export async function runHpaRefreshBench(options: HpaRefreshOptions): Promise<Hp
             `--kubeconfig=${kube.kubeconfigPath}`,
             ...args,
           ],
-          {
-            cpu: SERVER_CPU,
-            env: options.runtime
-              ? runtimeEnv(options.runtime, { ...process.env, LOG_LEVEL: 'info' })
-              : { ...process.env, LOG_LEVEL: 'info' },
-            timeoutMs: 60_000,
-          },
+          { cpu: SERVER_CPU, env: adapterEnv(options.runtime), timeoutMs: 60_000 },
         );
         // Ready, but an external metric is served only once a relist found its series: polls before
         // that would be 404s, a failure of the bench and not of the refresh.

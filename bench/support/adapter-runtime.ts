@@ -20,8 +20,8 @@ const REPOSITORY = fileURLToPath(new URL('../..', import.meta.url));
 /**
  * `image`: the Node the container image runs (the exact version `npm test` runs the end-to-end
  * files on, installed into .cache/ as it installs it) with the Deployment's NODE_OPTIONS, as a pod
- * runs the adapter. On 2026-12-08 at (b)'s 10,000 HPAs the adapter used ~0.55 ms of CPU per poll
- * there against ~0.75 on this machine's Node 20, and a third of the young-generation GC time.
+ * runs the adapter. On 2026-12-08 at (b)'s 10,000 HPAs the adapter used 0.42–0.50 ms of CPU per
+ * poll there against 0.71–0.75 on this machine's Node 20, and a quarter of the young-generation GC time.
  * `bench`: the Node running the bench, with V8's default heap sizing.
  */
 export function adapterRuntime(name: AdapterRuntimeName): AdapterRuntime {
@@ -49,7 +49,8 @@ function imageNodeVersion(): string {
   return version;
 }
 
-/** The environment of an adapter process on `runtime`. */
-export function runtimeEnv(runtime: AdapterRuntime, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return runtime.nodeOptions === undefined ? env : { ...env, NODE_OPTIONS: runtime.nodeOptions };
+/** The environment of an adapter process on `runtime` (none: the bench's own): the bench's, at log level info. */
+export function adapterEnv(runtime: AdapterRuntime | undefined): NodeJS.ProcessEnv {
+  const env = { ...process.env, LOG_LEVEL: 'info' };
+  return runtime?.nodeOptions === undefined ? env : { ...env, NODE_OPTIONS: runtime.nodeOptions };
 }

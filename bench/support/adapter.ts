@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { loadServingCertificate } from '../../src/server/tls.js';
-import { type AdapterRuntime, runtimeEnv } from './adapter-runtime.js';
+import { type AdapterRuntime, adapterEnv } from './adapter-runtime.js';
 import { type ServerProcess, startServerProcess } from './processes.js';
 
 export const MAIN_JS = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
@@ -59,9 +59,7 @@ export async function startAdapterServer(options: AdapterOptions): Promise<Serve
     ],
     {
       ...(options.cpu === undefined ? {} : { cpu: options.cpu }),
-      env: options.runtime
-        ? runtimeEnv(options.runtime, { ...process.env, LOG_LEVEL: 'info' })
-        : { ...process.env, LOG_LEVEL: 'info' },
+      env: adapterEnv(options.runtime),
     },
   );
 }
