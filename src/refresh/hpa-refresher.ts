@@ -277,12 +277,13 @@ export class HpaRefresher {
       kept.dueAt = this.now() + (notServed ? NOT_SERVED_RETRY_MS : (this.options.retryMs ?? 5_000));
       this.metrics.refreshes.inc({ outcome: notServed ? 'not_found' : refused ? 'refused' : 'error' });
       const dropped = this.failureLog.fields();
+      const what = refused
+        ? 'HPA-aware refresh turned away: the backend has all its loads running and queued'
+        : 'HPA-aware refresh failed';
       if (dropped)
         this.options.logger.warn(
           { read: requestPath(kept.read), hpas: [...kept.hpas].slice(0, 5), err: (error as Error).message, ...dropped },
-          refused
-            ? 'HPA-aware refresh turned away: the backend has all its loads running and queued; the last value stays under the metric failure policy, retrying'
-            : 'HPA-aware refresh failed; the last value stays under the metric failure policy, retrying',
+          `${what}; the last value stays under the metric failure policy, retrying`,
         );
     } finally {
       deadline.dispose();
